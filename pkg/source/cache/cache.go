@@ -1,0 +1,279 @@
+// Package cache keeps usage records in one SQLite file, for any number of
+// tenants, together with rollups that let a report over any window cost in
+// proportion to the window's length rather than to the size of the history.
+//
+// Layout (schema version 1):
+//   - records: one row per call, clustered by (tenant, ts, id); a unique
+//     index on (tenant, id) stores each record once. Model, key, user and
+//     region are dictionary-encoded through names.
+//   - rollups: the additive totals of the calls in a time bucket, by one
+//     dimension. Buckets are UTC days, UTC hours and, for the all-calls
+//     dimension, quarter hours. They are updated in the same transaction as
+//     the records they count, so both always agree.
+//
+// A window [start, end) is answered from the coarsest buckets that fit inside
+// it and raw records for the parts no bucket covers, so every number is exact
+// for any bounds, in any time zone.
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// SchemaVersion is the layout this build reads and writes.
+const SchemaVersion = 1
+
+// applicationID marks a SQLite file as a nextcore cache ("NXTC").
+const applicationID = 0x4e585443
+
+// Errors a caller can tell apart.
+var (
+	ErrNoCache   = errors.New("no cache file")
+	ErrNotCache  = errors.New("not a nextcore cache")
+	ErrNewer     = errors.New("cache written by a newer nextcore")
+	ErrNoTenant  = errors.New("tenant not in cache")
+	ErrReadOnly  = errors.New("cache is read-only")
+	ErrCorrupted = errors.New("cache is damaged")
+)
+
+// Cache is an open cache file.
+type Cache struct {
+	db   *sql.DB
+	path string
+}
+
+// Options say how to open a cache.
+type Options struct {
+	// Create makes the file (and its folder) when it does not exist. Without
+	// it a missing file is ErrNoCache, so that a report never leaves an empty
+	// cache behind.
+	Create bool
+}
+
+// Open opens the cache at path, creating or upgrading its schema as needed.
+func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return nil, fmt.Errorf("%s is a directory, not a cache file", path)
+	case errors.Is(err, os.ErrNotExist):
+		if !opt.Create {
+			return nil, fmt.Errorf("%w at %s", ErrNoCache, path)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create cache folder: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("open cache: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open cache %s: %w", path, err)
+	}
+	c := &Cache{db: db, path: path}
+	if err := c.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func dsn(path string) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
+	return "file:" + esc +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+}
+
+// Path is the file the cache lives in.
+func (c *Cache) Path() string { return c.path }
+
+// Close closes the cache.
+func (c *Cache) Close() error { return c.db.Close() }
+
+// prepare checks that the file is ours and brings its schema up to date.
+func (c *Cache) prepare(ctx context.Context) error {
+	var appID, version int
+	if err := c.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return c.wrap(err)
+	}
+	if err := c.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return c.wrap(err)
+	}
+	if appID == 0 && version == 0 {
+		var n int
+		if err := c.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+			return c.wrap(err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %s is an SQLite database of another program; pass another --cache", ErrNotCache, c.path)
+		}
+	} else if appID != applicationID {
+		return fmt.Errorf("%w: %s is an SQLite database of another program; pass another --cache", ErrNotCache, c.path)
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("%w: %s has schema version %d, this nextcore reads up to %d; upgrade nextcore or use another --cache",
+			ErrNewer, c.path, version, SchemaVersion)
+	}
+	for v := version; v < SchemaVersion; v++ {
+		if err := c.migrate(ctx, v); err != nil {
+			return c.wrap(fmt.Errorf("upgrade cache schema to version %d: %w", v+1, err))
+		}
+	}
+	return nil
+}
+
+// migrations[v] takes a cache from schema version v to v+1.
+var migrations = []string{
+	0: `
+CREATE TABLE tenants (
+	id         INTEGER PRIMARY KEY,
+	slug       TEXT NOT NULL UNIQUE,
+	updated_at INTEGER NOT NULL DEFAULT 0 -- Unix ns of the last import or sync
+);
+CREATE TABLE names (
+	dim  INTEGER NOT NULL,
+	id   INTEGER NOT NULL,
+	name TEXT NOT NULL,
+	PRIMARY KEY (dim, id),
+	UNIQUE (dim, name)
+);
+CREATE TABLE records (
+	tenant      INTEGER NOT NULL,
+	ts          INTEGER NOT NULL, -- Unix ns
+	id          TEXT NOT NULL,
+	model       INTEGER NOT NULL,
+	api_key     INTEGER NOT NULL,
+	usr         INTEGER NOT NULL, -- 0: none
+	region      INTEGER NOT NULL, -- 0: none
+	ok          INTEGER NOT NULL,
+	status_code INTEGER,
+	prompt      INTEGER NOT NULL,
+	completion  INTEGER NOT NULL,
+	cost        INTEGER NOT NULL, -- nano-USD
+	latency     INTEGER,          -- ms
+	PRIMARY KEY (tenant, ts, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX records_by_id ON records (tenant, id);
+CREATE TABLE rollups (
+	tenant       INTEGER NOT NULL,
+	dim          INTEGER NOT NULL,
+	level        INTEGER NOT NULL, -- bucket length in seconds
+	bucket       INTEGER NOT NULL, -- Unix seconds of the bucket's start
+	member       INTEGER NOT NULL, -- names.id of the dimension, 0 for none
+	calls        INTEGER NOT NULL,
+	ok           INTEGER NOT NULL,
+	prompt       INTEGER NOT NULL,
+	completion   INTEGER NOT NULL,
+	cost         INTEGER NOT NULL,
+	small_calls  INTEGER NOT NULL,
+	small_tokens INTEGER NOT NULL,
+	small_cost   INTEGER NOT NULL,
+	lat_n        INTEGER NOT NULL,
+	lat_sum      INTEGER NOT NULL,
+	PRIMARY KEY (tenant, dim, level, bucket, member)
+) WITHOUT ROWID;
+CREATE TABLE quotas (
+	tenant       INTEGER PRIMARY KEY,
+	period_start TEXT,
+	api_calls    INTEGER,
+	tokens       INTEGER,
+	spend        INTEGER, -- nano-USD
+	fetched_at   INTEGER NOT NULL
+);
+`,
+}
+
+func (c *Cache) migrate(ctx context.Context, from int) error {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Another process may have migrated while we waited for the write lock.
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version != from {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d; PRAGMA application_id = %d", from+1, applicationID)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// wrap turns SQLite's codes into errors a user can act on.
+func (c *Cache) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("%w: %s is not an SQLite database; move it away or pass another --cache", ErrNotCache, c.path)
+		case sqlite3.SQLITE_CORRUPT:
+			return fmt.Errorf("%w: %s (%v); move it away and import or sync again", ErrCorrupted, c.path, se)
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+			return fmt.Errorf("%w: %s cannot be written (%v)", ErrReadOnly, c.path, se)
+		case sqlite3.SQLITE_FULL:
+			return fmt.Errorf("cache %s: the disk is full; nothing was changed", c.path)
+		}
+	}
+	return err
+}
+
+// tenantID looks a tenant up. With create, an unknown tenant is added.
+func tenantID(ctx context.Context, q queryer, slug string, create bool) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, "SELECT id FROM tenants WHERE slug = ?", slug).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if !create {
+			return 0, fmt.Errorf("%w: %q", ErrNoTenant, slug)
+		}
+		res, err := q.ExecContext(ctx, "INSERT INTO tenants (slug) VALUES (?)", slug)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	return id, err
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Tenants lists the tenants the cache holds, by slug.
+func (c *Cache) Tenants(ctx context.Context) ([]string, error) {
+	rows, err := c.db.QueryContext(ctx, "SELECT slug FROM tenants ORDER BY slug")
+	if err != nil {
+		return nil, c.wrap(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, c.wrap(err)
+		}
+		out = append(out, s)
+	}
+	return out, c.wrap(rows.Err())
+}

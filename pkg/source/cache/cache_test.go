@@ -1,0 +1,286 @@
+package cache
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/synth"
+)
+
+func openTemp(t *testing.T) *Cache {
+	t.Helper()
+	c, err := Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"), Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func store(t *testing.T, c *Cache, tenant string, recs []source.Record) (added, dups int64) {
+	t.Helper()
+	w, err := c.BeginWrite(context.Background(), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if _, err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return w.Added, w.Duplicates
+}
+
+// randomRecords makes records crowded around hour, quarter and day edges so
+// that every bound falls next to some.
+func randomRecords(rng *rand.Rand, n int, from, to time.Time) []source.Record {
+	span := to.Sub(from)
+	out := make([]source.Record, 0, n)
+	models := []string{"gpt-4o", "gpt-4o-mini", "claude/3:haiku", "模型-ü", "=cmd"}
+	for i := range n {
+		t := from.Add(time.Duration(rng.Int64N(int64(span))))
+		switch rng.IntN(4) {
+		case 0: // right on a quarter hour
+			t = t.Truncate(15 * time.Minute)
+		case 1: // a nanosecond either side of one
+			t = t.Truncate(15 * time.Minute).Add(time.Duration(rng.IntN(3)-1) * time.Nanosecond)
+		}
+		r := source.Record{
+			ID:               "r" + time.Duration(i).String(),
+			Time:             t.UnixNano(),
+			Model:            models[rng.IntN(len(models))],
+			APIKey:           []string{"k1", "k2"}[rng.IntN(2)],
+			Success:          rng.IntN(10) > 0,
+			PromptTokens:     rng.Int64N(2000),
+			CompletionTokens: rng.Int64N(800),
+			Cost:             source.USD(rng.Int64N(50_000_000)),
+			LatencyMs:        rng.Int64N(3000) - 100,
+		}
+		if r.LatencyMs < 0 {
+			r.LatencyMs = -1
+		}
+		if rng.IntN(5) > 0 {
+			r.User = []string{"alice", "bob", "zoë"}[rng.IntN(3)]
+		}
+		if rng.IntN(5) > 0 {
+			r.Region = []string{"eu-west", "us-east"}[rng.IntN(2)]
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// dayBounds are the starts of the local days from..to and the end.
+func dayBounds(loc *time.Location, y int, m time.Month, d, days int, end time.Time) []int64 {
+	var b []int64
+	for i := range days {
+		b = append(b, time.Date(y, m, d+i, 0, 0, 0, 0, loc).UnixNano())
+	}
+	return append(b, end.UnixNano())
+}
+
+// TestAggregateMatchesMemory is the cache's conformance test: for any
+// bounds, in any zone, along any dimension, the cache's answer equals a plain
+// sum over the records.
+func TestAggregateMatchesMemory(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	from := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
+	to := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 20000, from, to)
+	c := openTemp(t)
+	store(t, c, "acme", recs)
+	store(t, c, "other", randomRecords(rng, 500, from, to))
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+
+	zones := []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham"}
+	for _, zone := range zones {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		odd := time.Date(2026, 3, 29, 13, 7, 11, 123456789, loc)
+		cases := map[string][]int64{
+			"days across DST": dayBounds(loc, 2026, 3, 1, 40, time.Date(2026, 4, 9, 17, 45, 30, 1, loc)),
+			"one window":      {time.Date(2026, 2, 21, 0, 0, 0, 0, loc).UnixNano(), odd.UnixNano()},
+			"ns window":       {odd.UnixNano(), odd.UnixNano() + 1},
+			"before data":     {time.Date(2025, 1, 1, 0, 0, 0, 0, loc).UnixNano(), from.UnixNano()},
+			"at records":      recordEdges(rng, recs),
+		}
+		for name, bounds := range cases {
+			for _, dim := range append([]source.Dim{source.DimAll}, source.Dims...) {
+				got, err := c.Aggregate(ctx, "acme", dim, bounds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := mem.Aggregate(ctx, "acme", dim, bounds)
+				if !reflect.DeepEqual(normalize(got), normalize(want)) {
+					t.Errorf("%s %s %v: cache and records disagree", zone, name, dim)
+				}
+			}
+		}
+	}
+}
+
+// recordEdges are bounds placed on and a nanosecond after record times,
+// where an off-by-one in the edge handling would show.
+func recordEdges(rng *rand.Rand, recs []source.Record) []int64 {
+	var b []int64
+	for range 40 {
+		b = append(b, recs[rng.IntN(len(recs))].Time+int64(rng.IntN(2)))
+	}
+	slices.Sort(b)
+	return slices.Compact(b)
+}
+
+// normalize drops empty groups, which one side may list and the other not.
+func normalize(gs []source.Groups) []source.Groups {
+	out := make([]source.Groups, len(gs))
+	for i, g := range gs {
+		out[i] = source.Groups{}
+		for k, v := range g {
+			if v.Calls != 0 {
+				out[i][k] = v
+			}
+		}
+	}
+	return out
+}
+
+func TestWriteStoresEachIDOnce(t *testing.T) {
+	c := openTemp(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	recs := randomRecords(rng, 300, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
+	recs = append(recs, recs[:50]...) // the same ids again in one batch
+	added, dups := store(t, c, "acme", recs)
+	if added != 300 || dups != 50 {
+		t.Fatalf("first write: added %d, duplicates %d; want 300, 50", added, dups)
+	}
+	added, dups = store(t, c, "acme", recs[:300])
+	if added != 0 || dups != 300 {
+		t.Fatalf("second write: added %d, duplicates %d; want 0, 300", added, dups)
+	}
+	// Another tenant may use the same ids.
+	if added, _ = store(t, c, "globex", recs[:10]); added != 10 {
+		t.Fatalf("other tenant: added %d, want 10", added)
+	}
+	got, err := c.Aggregate(context.Background(), "acme", source.DimAll, []int64{0, 1 << 62})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0][""].Calls != 300 {
+		t.Fatalf("calls %d, want 300", got[0][""].Calls)
+	}
+}
+
+func TestRollbackLeavesNothing(t *testing.T) {
+	c := openTemp(t)
+	ctx := context.Background()
+	store(t, c, "acme", []source.Record{{ID: "a", Time: 1e18, Model: "m", Cost: 5}})
+	w, err := c.BeginWrite(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		r := source.Record{ID: string(rune('b' + i)), Time: 1e18 + int64(i)*1e9, Model: "new-model", Cost: 7, LatencyMs: -1}
+		if _, err := w.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Aggregate(ctx, "acme", source.DimModel, []int64{0, 2e18})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got[0]) != 1 || got[0]["m"].Calls != 1 {
+		t.Fatalf("after rollback: %+v", got[0])
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notDB, []byte("this is not a database, just some words that fill a page of text...."), 0o644)
+	if _, err := Open(ctx, notDB, Options{}); err == nil || !errorsIs(err, ErrNotCache) {
+		t.Errorf("text file: %v", err)
+	}
+	if _, err := Open(ctx, filepath.Join(dir, "missing.db"), Options{}); !errorsIs(err, ErrNoCache) {
+		t.Errorf("missing: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !os.IsNotExist(err) {
+		t.Errorf("a report must not create the cache")
+	}
+	newer := filepath.Join(dir, "newer.db")
+	c, err := Open(ctx, newer, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.db.Exec("PRAGMA user_version = 99")
+	c.Close()
+	if _, err := Open(ctx, newer, Options{}); !errorsIs(err, ErrNewer) {
+		t.Errorf("newer schema: %v", err)
+	}
+}
+
+func errorsIs(err, target error) bool {
+	for err != nil {
+		if err == target {
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}
+
+func TestSynthIntoCache(t *testing.T) {
+	c := openTemp(t)
+	ctx := context.Background()
+	end := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	w, err := c.BeginWrite(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []source.Record
+	err = synth.Generate(synth.Config{Seed: 7, Start: end.AddDate(0, 0, -20), End: end, PerDay: 400, Growth: 1.5, Failure: 0.03}, func(r *source.Record) error {
+		all = append(all, *r)
+		_, err := w.Add(r)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Duplicates != 0 || len(all) < 5000 {
+		t.Fatalf("generated %d records, %d duplicates", len(all), w.Duplicates)
+	}
+	if !slices.IsSortedFunc(all, func(a, b source.Record) int { return int(a.Time - b.Time) }) {
+		t.Fatal("synthetic records are not in time order")
+	}
+	mem := &source.Memory{Records: map[string][]source.Record{"demo": all}}
+	loc, _ := time.LoadLocation("Asia/Kathmandu")
+	bounds := dayBounds(loc, 2026, 11, 5, 21, end)
+	got, _ := c.Aggregate(ctx, "demo", source.DimRegion, bounds)
+	want, _ := mem.Aggregate(ctx, "demo", source.DimRegion, bounds)
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Fatal("synthetic data: cache and records disagree")
+	}
+}

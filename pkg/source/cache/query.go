@@ -1,0 +1,220 @@
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// piece is a stretch [start, end) of time (Unix ns) answered at one level: a
+// rollup bucket length in seconds, or 0 for raw records.
+type piece struct {
+	level      int64
+	start, end int64
+}
+
+// levelsFor lists the rollup levels kept for a dimension, coarsest first.
+func levelsFor(dim source.Dim) []int64 {
+	if dim == source.DimAll {
+		return []int64{Day, Hour, Quarter}
+	}
+	return []int64{Day, Hour}
+}
+
+// plan covers the intervals between bounds with pieces, coarsest level first,
+// and joins pieces of one level that touch into runs, so that a daily series
+// over a year is a handful of range scans rather than hundreds.
+func plan(dim source.Dim, bounds []int64) []piece {
+	var pieces []piece
+	levels := levelsFor(dim)
+	for i := 0; i+1 < len(bounds); i++ {
+		cover(bounds[i], bounds[i+1], levels, &pieces)
+	}
+	var runs []piece
+	last := map[int64]int{} // level → index in runs of its latest run
+	for _, p := range pieces {
+		if j, ok := last[p.level]; ok && runs[j].end == p.start {
+			runs[j].end = p.end
+			continue
+		}
+		last[p.level] = len(runs)
+		runs = append(runs, p)
+	}
+	return runs
+}
+
+func cover(s, e int64, levels []int64, out *[]piece) {
+	if s >= e {
+		return
+	}
+	if len(levels) == 0 {
+		*out = append(*out, piece{0, s, e})
+		return
+	}
+	z := levels[0] * int64(time.Second)
+	a := -floorDiv(-s, z) * z // s rounded up to a bucket start
+	b := floorDiv(e, z) * z   // e rounded down
+	if a >= b {
+		cover(s, e, levels[1:], out)
+		return
+	}
+	cover(s, a, levels[1:], out)
+	*out = append(*out, piece{levels[0], a, b})
+	cover(b, e, levels[1:], out)
+}
+
+// Aggregate implements source.Source from rollups and, at the edges that no
+// rollup bucket fits, raw records. All reads share one snapshot, so a sync
+// writing at the same time never makes the numbers disagree.
+func (c *Cache) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
+	out := make([]source.Groups, max(len(bounds)-1, 0))
+	for i := range out {
+		out[i] = source.Groups{}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, c.wrap(err)
+	}
+	defer tx.Rollback()
+	tid, err := tenantID(ctx, tx, tenant, false)
+	if err != nil {
+		return nil, c.wrap(err)
+	}
+	names, err := loadDictionary(ctx, tx)
+	if err != nil {
+		return nil, c.wrap(err)
+	}
+	nameOf := func(member int64) string {
+		if dim == source.DimAll {
+			return ""
+		}
+		return names.names[dim][member]
+	}
+	add := func(k int, member int64, t source.Totals) {
+		name := nameOf(member)
+		g := out[k][name]
+		g.Add(t)
+		out[k][name] = g
+	}
+	for _, run := range plan(dim, bounds) {
+		var err error
+		if run.level == 0 {
+			err = c.scanRaw(ctx, tx, tid, dim, run, bounds, add)
+		} else {
+			err = c.scanRollups(ctx, tx, tid, dim, run, bounds, add)
+		}
+		if err != nil {
+			return nil, c.wrap(err)
+		}
+	}
+	return out, nil
+}
+
+const rollupCols = "calls, ok, prompt, completion, cost, small_calls, small_tokens, small_cost, lat_n, lat_sum"
+const rollupSums = "sum(calls), sum(ok), sum(prompt), sum(completion), sum(cost), sum(small_calls), sum(small_tokens), sum(small_cost), sum(lat_n), sum(lat_sum)"
+
+func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
+	add func(int, int64, source.Totals)) error {
+	from, to := run.start/int64(time.Second), run.end/int64(time.Second)
+	first := source.IntervalOf(bounds, run.start)
+	single := first == source.IntervalOf(bounds, run.end-1)
+	var q string
+	if single {
+		// The whole run counts toward one interval: let SQLite add it up.
+		q = "SELECT 0, member, " + rollupSums + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ? GROUP BY member"
+	} else {
+		q = "SELECT bucket, member, " + rollupCols + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?"
+	}
+	rows, err := tx.QueryContext(ctx, q, tid, int(dim), run.level, from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var bucket, member int64
+		var t source.Totals
+		if err := rows.Scan(&bucket, &member, &t.Calls, &t.Successful, &t.Prompt, &t.Completion, &t.Cost,
+			&t.SmallCalls, &t.SmallTokens, &t.SmallCost, &t.LatencyN, &t.LatencySum); err != nil {
+			return err
+		}
+		k := first
+		if !single {
+			k = source.IntervalOf(bounds, bucket*int64(time.Second))
+		}
+		if k < 0 {
+			return fmt.Errorf("rollup bucket %d outside the window", bucket)
+		}
+		add(k, member, t)
+	}
+	return rows.Err()
+}
+
+var rawMemberCol = map[source.Dim]string{
+	source.DimAll: "0", source.DimModel: "model", source.DimKey: "api_key",
+	source.DimUser: "usr", source.DimRegion: "region", source.DimStatus: "ok",
+}
+
+func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
+	add func(int, int64, source.Totals)) error {
+	rows, err := tx.QueryContext(ctx, "SELECT ts, "+rawMemberCol[dim]+
+		", ok, prompt, completion, cost, latency FROM records WHERE tenant = ? AND ts >= ? AND ts < ?",
+		tid, run.start, run.end)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r source.Record
+	var lat sql.NullInt64
+	for rows.Next() {
+		var member int64
+		if err := rows.Scan(&r.Time, &member, &r.Success, &r.PromptTokens, &r.CompletionTokens, &r.Cost, &lat); err != nil {
+			return err
+		}
+		r.LatencyMs = -1
+		if lat.Valid {
+			r.LatencyMs = lat.Int64
+		}
+		k := source.IntervalOf(bounds, r.Time)
+		if k < 0 {
+			return errors.New("record outside the window")
+		}
+		var t source.Totals
+		t.AddRecord(&r)
+		add(k, member, t)
+	}
+	return rows.Err()
+}
+
+// Info describes what the cache holds for tenant.
+func (c *Cache) Info(ctx context.Context, tenant string) (source.Info, error) {
+	info := source.Info{Tenant: tenant, Kind: "cache"}
+	var tid, updated int64
+	err := c.db.QueryRowContext(ctx, "SELECT id, updated_at FROM tenants WHERE slug = ?", tenant).Scan(&tid, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return info, fmt.Errorf("%w: %q", ErrNoTenant, tenant)
+	}
+	if err != nil {
+		return info, c.wrap(err)
+	}
+	if updated > 0 {
+		info.UpdatedAt = time.Unix(0, updated)
+	}
+	var oldest, newest sql.NullInt64
+	if err := c.db.QueryRowContext(ctx, "SELECT min(ts), max(ts) FROM records WHERE tenant = ?", tid).Scan(&oldest, &newest); err != nil {
+		return info, c.wrap(err)
+	}
+	if oldest.Valid {
+		info.Oldest, info.Newest = time.Unix(0, oldest.Int64), time.Unix(0, newest.Int64)
+	}
+	if err := c.db.QueryRowContext(ctx, "SELECT coalesce(sum(calls), 0) FROM rollups WHERE tenant = ? AND dim = 0 AND level = ?", tid, Day).Scan(&info.Records); err != nil {
+		return info, c.wrap(err)
+	}
+	return info, nil
+}

@@ -1,0 +1,248 @@
+// Package file reads usage records from JSON Lines and CSV files in the
+// record format of the control-plane API.
+package file
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// RecordError is a record that cannot be read. It names the file, the line
+// and, where one is at fault, the field. With --skip-invalid such records are
+// counted and passed over; any other error stops the read.
+type RecordError struct {
+	File   string
+	Line   int
+	Field  string
+	Reason string
+}
+
+func (e *RecordError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s:%d: field %q: %s", e.File, e.Line, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+}
+
+// fieldError is a problem with one field, before the file and line are known.
+type fieldError struct{ field, reason string }
+
+func (e *fieldError) Error() string { return e.field + ": " + e.reason }
+
+func badField(field, format string, args ...any) error {
+	return &fieldError{field: field, reason: fmt.Sprintf(format, args...)}
+}
+
+// Field names of the record format (api.md), shared by JSON Lines and CSV.
+const (
+	fID         = "id"
+	fTimestamp  = "timestamp"
+	fModel      = "model"
+	fAPIKey     = "apiKey"
+	fUser       = "user"
+	fRegion     = "region"
+	fStatus     = "status"
+	fStatusCode = "statusCode"
+	fPrompt     = "promptTokens"
+	fCompletion = "completionTokens"
+	fCost       = "cost"
+	fLatency    = "latencyMs"
+)
+
+// requiredFields must be present (and not null) in every record.
+var requiredFields = []string{fID, fTimestamp, fModel, fAPIKey, fStatus, fPrompt, fCompletion, fCost}
+
+// optionalFields may be absent, null or (in CSV) empty.
+var optionalFields = []string{fUser, fRegion, fStatusCode, fLatency}
+
+// fields holds the raw text of each field of one record; a nil entry means
+// absent or null. Strings are already unquoted; numbers are their literal text.
+type fields struct {
+	id, timestamp, model, apiKey, user, region, status *string
+	statusCode, prompt, completion, cost, latency      *string
+}
+
+func (f *fields) slot(name string) **string {
+	switch name {
+	case fID:
+		return &f.id
+	case fTimestamp:
+		return &f.timestamp
+	case fModel:
+		return &f.model
+	case fAPIKey:
+		return &f.apiKey
+	case fUser:
+		return &f.user
+	case fRegion:
+		return &f.region
+	case fStatus:
+		return &f.status
+	case fStatusCode:
+		return &f.statusCode
+	case fPrompt:
+		return &f.prompt
+	case fCompletion:
+		return &f.completion
+	case fCost:
+		return &f.cost
+	case fLatency:
+		return &f.latency
+	}
+	return nil
+}
+
+// toRecord validates the fields and builds the record.
+func (f *fields) toRecord(r *source.Record) error {
+	for _, name := range requiredFields {
+		if *f.slot(name) == nil {
+			return badField(name, "missing")
+		}
+	}
+	if *f.id == "" {
+		return badField(fID, "empty")
+	}
+	ts, err := ParseTimestamp(*f.timestamp)
+	if err != nil {
+		return badField(fTimestamp, "%v", err)
+	}
+	if *f.model == "" {
+		return badField(fModel, "empty")
+	}
+	r.ID = *f.id
+	r.Time = ts
+	r.Model = *f.model
+	r.APIKey = *f.apiKey
+	r.User = deref(f.user)
+	r.Region = deref(f.region)
+	switch *f.status {
+	case source.StatusSuccess:
+		r.Success = true
+	case source.StatusError:
+		r.Success = false
+	default:
+		return badField(fStatus, "unknown status %q (want success or error)", clip(*f.status))
+	}
+	r.StatusCode = 0
+	if f.statusCode != nil {
+		n, err := parseCount(*f.statusCode)
+		if err != nil || n > 999 {
+			return badField(fStatusCode, "not an HTTP status code: %q", clip(*f.statusCode))
+		}
+		r.StatusCode = int(n)
+	}
+	if r.PromptTokens, err = parseCount(*f.prompt); err != nil {
+		return badField(fPrompt, "%v: %q", err, clip(*f.prompt))
+	}
+	if r.CompletionTokens, err = parseCount(*f.completion); err != nil {
+		return badField(fCompletion, "%v: %q", err, clip(*f.completion))
+	}
+	if r.PromptTokens > math.MaxInt64/2 || r.CompletionTokens > math.MaxInt64/2 {
+		return badField(fPrompt, "token count too large")
+	}
+	cost, err := source.ParseUSD(*f.cost)
+	if err != nil {
+		return badField(fCost, "%v: %q", err, clip(*f.cost))
+	}
+	if cost < 0 {
+		return badField(fCost, "negative cost: %q", clip(*f.cost))
+	}
+	r.Cost = cost
+	r.LatencyMs = -1
+	if f.latency != nil {
+		ms, err := parseLatency(*f.latency)
+		if err != nil {
+			return badField(fLatency, "%v: %q", err, clip(*f.latency))
+		}
+		r.LatencyMs = ms
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// clip shortens a value quoted in an error message.
+func clip(s string) string {
+	const n = 40
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// ParseTimestamp reads an RFC 3339 timestamp, which must carry a zone (Z or an
+// offset), and returns Unix nanoseconds. Digits past the nanosecond are cut,
+// which keeps every comparison with a window bound exact.
+func ParseTimestamp(s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		if _, err2 := time.Parse("2006-01-02T15:04:05.999999999", s); err2 == nil {
+			return 0, errors.New("no time zone (add Z or an offset such as +01:00)")
+		}
+		if _, err2 := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err2 == nil {
+			return 0, errors.New("not RFC 3339 (use T between date and time)")
+		}
+		return 0, fmt.Errorf("not an RFC 3339 time: %q", clip(s))
+	}
+	if t.Year() < 1970 || t.Year() > 2200 {
+		return 0, fmt.Errorf("out of range: %q", clip(s))
+	}
+	return t.UnixNano(), nil
+}
+
+// parseCount reads a non-negative whole number (a JSON or CSV literal).
+func parseCount(s string) (int64, error) {
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	if s[0] == '-' {
+		return 0, errors.New("negative")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err == nil {
+		return n, nil
+	}
+	// 12.0 or 1e3 are whole numbers written another way; 12.5 is not.
+	if v, ok := wholeNumber(s); ok {
+		return v, nil
+	}
+	if _, ferr := strconv.ParseFloat(s, 64); ferr == nil {
+		return 0, errors.New("not a whole number")
+	}
+	return 0, errors.New("not a number")
+}
+
+func wholeNumber(s string) (int64, bool) {
+	u, err := source.ParseUSD(s)
+	if err != nil || u%source.NanosPerUSD != 0 || u < 0 {
+		return 0, false
+	}
+	return int64(u / source.NanosPerUSD), true
+}
+
+// parseLatency reads milliseconds, rounding a fractional value to the nearest
+// whole millisecond.
+func parseLatency(s string) (int64, error) {
+	if strings.HasPrefix(s, "-") {
+		return 0, errors.New("negative")
+	}
+	u, err := source.ParseUSD(s) // an exact decimal reader; the unit does not matter
+	if err != nil {
+		if _, ferr := strconv.ParseFloat(s, 64); ferr == nil {
+			return 0, errors.New("too precise")
+		}
+		return 0, errors.New("not a number")
+	}
+	return int64((u + source.NanosPerUSD/2) / source.NanosPerUSD), nil
+}
