@@ -161,7 +161,7 @@ func (g Groups) Sum() Totals {
 
 // Source gives the totals of a tenant's calls over consecutive intervals.
 // Aggregate returns one Groups per interval [bounds[i], bounds[i+1]) (Unix
-// nanoseconds, strictly increasing): a record belongs to an interval when
+// nanoseconds, non-decreasing: an interval may be empty): a record belongs to an interval when
 // start <= timestamp < end.
 type Source interface {
 	Aggregate(ctx context.Context, tenant string, dim Dim, bounds []int64) ([]Groups, error)

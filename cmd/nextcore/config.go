@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the config file: $XDG_CONFIG_HOME/nextcore/config.yaml.
+type Config struct {
+	Tenant   string       `yaml:"tenant"`
+	APIURL   string       `yaml:"api_url"`
+	Timezone string       `yaml:"timezone"`
+	Cache    string       `yaml:"cache"`
+	Limits   ConfigLimits `yaml:"limits"`
+	WarnAt   string       `yaml:"warn_at"`
+
+	path string // where it was read from, "" for none
+}
+
+// ConfigLimits are monthly limits; empty means unlimited.
+type ConfigLimits struct {
+	APICalls string `yaml:"api_calls"`
+	Tokens   string `yaml:"tokens"`
+	Spend    string `yaml:"spend"`
+}
+
+// defaultConfigPath is $XDG_CONFIG_HOME/nextcore/config.yaml, or the
+// platform's equivalent.
+func defaultConfigPath(env func(string) string) string {
+	dir := env("XDG_CONFIG_HOME")
+	if dir == "" {
+		home := env("HOME")
+		if home == "" {
+			d, err := os.UserConfigDir()
+			if err != nil {
+				return ""
+			}
+			return filepath.Join(d, "nextcore", "config.yaml")
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "nextcore", "config.yaml")
+}
+
+// defaultCachePath is $XDG_CACHE_HOME/nextcore/<name>, or the platform's
+// equivalent.
+func defaultCachePath(env func(string) string, name string) string {
+	dir := env("XDG_CACHE_HOME")
+	if dir == "" {
+		home := env("HOME")
+		if home == "" {
+			d, err := os.UserCacheDir()
+			if err != nil {
+				return name
+			}
+			return filepath.Join(d, "nextcore", name)
+		}
+		dir = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(dir, "nextcore", name)
+}
+
+// loadConfig reads the config file. A missing file is fine unless it was
+// named explicitly.
+func loadConfig(path string, explicit bool) (*Config, error) {
+	cfg := &Config{}
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !explicit {
+			return cfg, nil
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		return nil, fmt.Errorf("config %s: %s", path, msg)
+	}
+	cfg.path = path
+	return cfg, nil
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/file"
+)
+
+type importOptions struct {
+	inputFormat string
+	skipInvalid bool
+}
+
+func (a *App) newImportCmd() *cobra.Command {
+	opts := &importOptions{}
+	cmd := &cobra.Command{
+		Use:   "import FILE... | -",
+		Short: "Import usage records from JSON Lines or CSV files into the cache",
+		Long: `Import usage records (the record format of the NextCore API) from JSON Lines
+or CSV files, or standard input ("-"), into the cache for --tenant.
+
+The format comes from the file name (.jsonl, .ndjson, .json, .csv, and the
+same with .gz), else from --input-format, else from the first character.
+The import is atomic: one bad record and nothing is stored, and the error
+names the file, line and field. With --skip-invalid the good records are
+stored and the bad ones counted. A record whose id is already stored is a
+duplicate and changes nothing, so importing a file twice is harmless.`,
+		Example: `  nextcore usage import --tenant acme usage-2026-11.jsonl
+  nextcore usage import --tenant acme export/*.csv --skip-invalid
+  zcat usage.jsonl.gz | nextcore usage import --tenant acme -`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runImport(cmd.Context(), cmd, opts, args)
+		},
+	}
+	cmd.Flags().StringVar(&opts.inputFormat, "input-format", "", "jsonl or csv (default: from the file name or its first character)")
+	cmd.Flags().BoolVar(&opts.skipInvalid, "skip-invalid", false, "store the valid records and skip the invalid ones")
+	return cmd
+}
+
+// importInput is one file to import.
+type importInput struct {
+	name string
+	size int64 // -1 when unknown (standard input)
+}
+
+func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOptions, args []string) error {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return usagef("import needs at least one FILE, or - for standard input")
+	}
+	format, err := file.ParseFormat(opts.inputFormat)
+	if err != nil {
+		return usageError{err}
+	}
+	if s.demo {
+		return usagef("--demo data cannot be imported into; drop --demo")
+	}
+	if s.tenant == "" {
+		return usagef("import needs a tenant: pass --tenant SLUG (or set NEXTCORE_TENANT, or tenant in the config)")
+	}
+	// Check every input before touching the cache.
+	var inputs []importInput
+	var total int64
+	stdin := false
+	for _, name := range args {
+		if name == "-" {
+			if stdin {
+				return usagef("standard input (-) can be read only once")
+			}
+			stdin = true
+			inputs = append(inputs, importInput{"-", -1})
+			continue
+		}
+		st, err := os.Stat(name)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("%s: no such file", name)
+		case err != nil:
+			return fmt.Errorf("%s: %w", name, unwrapPath(err))
+		case st.IsDir():
+			return fmt.Errorf("%s is a directory; name the files in it (for example %s/*.jsonl)", name, name)
+		}
+		inputs = append(inputs, importInput{name, st.Size()})
+		total += st.Size()
+	}
+	if stdin {
+		total = -1
+	}
+
+	_, statErr := os.Stat(s.cachePath)
+	created := errors.Is(statErr, os.ErrNotExist)
+	c, err := cache.Open(ctx, s.cachePath, cache.Options{Create: true})
+	if err != nil {
+		if created {
+			removeCache(s.cachePath)
+		}
+		return err
+	}
+	started := time.Now()
+	res, err := a.importInto(ctx, c, s.tenant, inputs, total, format, opts.skipInvalid)
+	c.Close()
+	if err != nil {
+		if created {
+			removeCache(s.cachePath)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("import interrupted; nothing was stored: %w", context.Canceled)
+		}
+		return err
+	}
+	elapsed := time.Since(started)
+	rate := ""
+	if secs := elapsed.Seconds(); secs > 0 {
+		rate = fmt.Sprintf(" (%s records/s)", report.Count(int64(float64(res.read)/secs)))
+	}
+	fmt.Fprintf(a.Stderr, "%s: %s added, %s duplicates, %s skipped, from %d file(s) in %s%s\n",
+		s.tenant, report.Count(res.added), report.Count(res.dups), report.Count(res.skipped), len(inputs),
+		elapsed.Round(time.Millisecond), rate)
+	for i, e := range res.skips {
+		if i == 5 {
+			fmt.Fprintf(a.Stderr, "  … and %d more skipped\n", res.skipped-5)
+			break
+		}
+		fmt.Fprintf(a.Stderr, "  skipped %s\n", e)
+	}
+	return nil
+}
+
+type importResult struct {
+	read, added, dups, skipped int64
+	skips                      []string
+}
+
+// importInto stores the inputs in one transaction: all or nothing.
+func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inputs []importInput, total int64,
+	format file.Format, skipInvalid bool) (*importResult, error) {
+	w, err := c.BeginWrite(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Rollback()
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(a.Stderr),
+		progressbar.OptionSetVisibility(a.StderrTTY),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription("importing"),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetWidth(30),
+	)
+	defer bar.Exit()
+	res := &importResult{}
+	var done int64
+	var rec source.Record
+	for _, in := range inputs {
+		var r io.Reader
+		if in.name == "-" {
+			r = a.Stdin
+		} else {
+			f, err := os.Open(in.name)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", in.name, unwrapPath(err))
+			}
+			defer f.Close()
+			r = f
+		}
+		name := in.name
+		if name == "-" {
+			name = "stdin"
+		}
+		rd, err := file.NewReader(name, r, format)
+		if err != nil {
+			return nil, err
+		}
+		for n := 0; ; n++ {
+			err := rd.Next(&rec)
+			if err == io.EOF {
+				break
+			}
+			var re *file.RecordError
+			if errors.As(err, &re) {
+				if !skipInvalid {
+					return nil, fmt.Errorf("%w; nothing was imported (fix the record, or pass --skip-invalid to import the rest)", err)
+				}
+				res.skipped++
+				if len(res.skips) < 6 {
+					res.skips = append(res.skips, re.Error())
+				}
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			res.read++
+			if _, err := w.Add(&rec); err != nil {
+				return nil, err
+			}
+			if n%4096 == 0 {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				bar.Set64(done + rd.BytesRead())
+			}
+		}
+		done += rd.BytesRead()
+	}
+	if err := w.Commit(); err != nil {
+		return nil, err
+	}
+	bar.Finish()
+	res.added, res.dups = w.Added, w.Duplicates
+	return res, nil
+}
+
+// removeCache deletes a cache file that a failed command created.
+func removeCache(path string) {
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		os.Remove(p)
+	}
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+)
+
+// quotaLimitFlags are the limits given on the command line.
+type quotaLimitFlags struct {
+	calls, tokens, spend string
+}
+
+type quotaOptions struct {
+	limits quotaLimitFlags
+	warnAt string
+	failOn string
+}
+
+func (a *App) newQuotaCmd() *cobra.Command {
+	opts := &quotaOptions{}
+	cmd := &cobra.Command{
+		Use:   "quota",
+		Short: "The billing month against its limits, with the month-end forecast",
+		Long: `Show the calendar month so far (in the report's time zone) against the
+monthly limits for API calls, tokens and spend, each with its level (ok,
+warning, exceeded) and the month-end projection at the month's run-rate.
+
+Limits come from --limit-* flags, else the config file's limits, else the
+quota that sync stored in the cache. A metric with no limit is unlimited.
+
+With --fail-on, the command exits with code 3 when the check fails, for CI:
+  warning    a metric is at the warning level (--warn-at, default 80%) or over
+  exceeded   a metric is at 100% or over
+  projected  a metric is exceeded now or by the month-end projection`,
+		Example: `  nextcore usage quota --demo
+  nextcore usage quota --limit-spend 500 --limit-calls 50000
+  nextcore usage quota --fail-on exceeded --format markdown >> "$GITHUB_STEP_SUMMARY"`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runQuota(cmd.Context(), cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.limits.calls, "limit-calls", "", "monthly limit of API calls")
+	f.StringVar(&opts.limits.tokens, "limit-tokens", "", "monthly limit of tokens")
+	f.StringVar(&opts.limits.spend, "limit-spend", "", "monthly spend limit in USD")
+	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
+	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when the check fails: warning, exceeded or projected")
+	return cmd
+}
+
+func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptions) error {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	if opts.failOn != "" {
+		if _, err := report.ParseFailOn(opts.failOn); err != nil {
+			return usageError{err}
+		}
+	}
+	warnAt, err := s.warnAt(opts.warnAt)
+	if err != nil {
+		return err
+	}
+	flagLimits, err := opts.limits.parse()
+	if err != nil {
+		return err
+	}
+	rs, err := a.openSource(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer rs.close()
+	limits, err := a.limits(ctx, s, rs, flagLimits)
+	if err != nil {
+		return err
+	}
+	q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt)
+	if err != nil {
+		return err
+	}
+	err = a.emit(func(w io.Writer, st render.Style) error {
+		switch s.format {
+		case render.JSON:
+			return render.WriteJSON(w, render.QuotaData(q))
+		case render.CSV:
+			return render.QuotaCSV(w, q)
+		case render.Markdown:
+			return render.QuotaMarkdown(w, q, rs.meta)
+		}
+		return render.QuotaTable(w, q, rs.meta, st)
+	})
+	if err != nil {
+		return err
+	}
+	if opts.failOn != "" && q.Fails(opts.failOn) {
+		return budgetError{quotaFailure(q, opts.failOn)}
+	}
+	return nil
+}
+
+// quotaFailure says which metrics failed the check.
+func quotaFailure(q *report.Quota, failOn string) string {
+	var parts []string
+	for _, m := range q.Metrics {
+		if m.Limit == nil {
+			continue
+		}
+		name := strings.ToLower(m.Label)
+		if m.Key == "apiCalls" {
+			name = "API calls"
+		}
+		switch {
+		case m.Level.AtLeast(report.LevelExceeded) || (failOn == "warning" && m.Level.AtLeast(report.LevelWarning)):
+			parts = append(parts, fmt.Sprintf("%s at %s (%s)", name, report.Pct(m.Percent), m.Level))
+		case failOn == "projected" && m.ProjectedLevel.AtLeast(report.LevelExceeded):
+			pp := new(big.Rat).Quo(m.Projected, big.NewRat(*m.Limit, 1))
+			parts = append(parts, fmt.Sprintf("%s projected at %s of the limit by month end", name, report.Pct(pp.Mul(pp, big.NewRat(100, 1)))))
+		}
+	}
+	return "budget check failed (--fail-on " + failOn + "): " + strings.Join(parts, ", ")
+}
+
+func (l quotaLimitFlags) parse() (report.Limits, error) {
+	var out report.Limits
+	var err error
+	if out.Calls, err = parseCountLimit("--limit-calls", l.calls); err != nil {
+		return out, usageError{err}
+	}
+	if out.Tokens, err = parseCountLimit("--limit-tokens", l.tokens); err != nil {
+		return out, usageError{err}
+	}
+	if out.Spend, err = parseSpendLimit("--limit-spend", l.spend); err != nil {
+		return out, usageError{err}
+	}
+	return out, nil
+}
+
+// limits settles each metric's limit: a flag, else the config file, else the
+// quota stored by sync.
+func (a *App) limits(ctx context.Context, s *settings, rs *reportSource, fromFlags report.Limits) (report.Limits, error) {
+	fromConfig, err := s.configLimits()
+	if err != nil {
+		return report.Limits{}, err
+	}
+	var stored report.Limits
+	if c, ok := rs.src.(*cache.Cache); ok {
+		q, err := c.Quota(ctx, rs.tenant)
+		if err != nil {
+			return report.Limits{}, err
+		}
+		if q != nil {
+			stored = report.Limits{Calls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}
+		}
+	}
+	out := fromFlags
+	for _, l := range []report.Limits{fromConfig, stored} {
+		if out.Calls == nil {
+			out.Calls = l.Calls
+		}
+		if out.Tokens == nil {
+			out.Tokens = l.Tokens
+		}
+		if out.Spend == nil {
+			out.Spend = l.Spend
+		}
+	}
+	return out, nil
+}
+
+// warnAt is the warning threshold: the flag, else config warn_at, else 80.
+func (s *settings) warnAt(flag string) (*big.Rat, error) {
+	if flag != "" {
+		r, err := parsePercent("--warn-at", flag)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return r, nil
+	}
+	if s.cfg.WarnAt != "" {
+		return parsePercent("config warn_at", s.cfg.WarnAt)
+	}
+	return big.NewRat(report.DefaultWarnAt, 1), nil
+}

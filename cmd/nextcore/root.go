@@ -1,0 +1,434 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+)
+
+// Exit codes (semantics.md).
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitBudget      = 3
+	exitInterrupted = 130
+)
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// budgetError is a failed budget check: exit code 3.
+type budgetError struct{ msg string }
+
+func (e budgetError) Error() string { return e.msg }
+
+// App is the program with its surroundings: streams, environment and clock
+// come in from outside so tests can run it whole, as a terminal or a pipe.
+type App struct {
+	Stdin     io.Reader
+	Stdout    io.Writer
+	Stderr    io.Writer
+	StdoutTTY bool
+	StderrTTY bool
+	Width     int // terminal columns, 0 if unknown
+	Env       func(string) string
+	Now       func() time.Time
+
+	flags globalFlags
+}
+
+type globalFlags struct {
+	tenant, cache, tz, asOf, format, config, output string
+	noColor, demo                                   bool
+}
+
+// Run runs the command line args and returns the exit code.
+func (a *App) Run(ctx context.Context, args []string) int {
+	root := a.newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(a.Stdin)
+	root.SetOut(a.Stdout)
+	root.SetErr(a.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("interrupted; %w", context.Canceled)
+	}
+	return a.exitCode(err)
+}
+
+// exitCode reports err and decides the exit code: the one place that does.
+func (a *App) exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	var be budgetError
+	code := exitFailure
+	switch {
+	case errors.As(err, &ue):
+		code = exitUsage
+	case errors.As(err, &be):
+		code = exitBudget
+	case errors.Is(err, context.Canceled):
+		code = exitInterrupted
+	}
+	fmt.Fprintln(a.Stderr, "nextcore: "+render.Safe(err.Error()))
+	return code
+}
+
+func (a *App) newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nextcore",
+		Short: "Usage and cost reports for NextCore AI Cloud",
+		Long: `nextcore reports what a NextCore AI Cloud tenant used and what it cost:
+calls, tokens and spend by model and by day, the billing month against its
+limits, and the insights behind them. Reports read a local cache that
+'nextcore usage import' fills.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	root.CompletionOptions.HiddenDefaultCmd = false
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.flags.tenant, "tenant", "", "tenant slug (env NEXTCORE_TENANT, config tenant)")
+	pf.StringVar(&a.flags.cache, "cache", "", "cache file (env NEXTCORE_CACHE; default $XDG_CACHE_HOME/nextcore/usage.db)")
+	pf.StringVar(&a.flags.tz, "tz", "", "IANA time zone of the report, e.g. Europe/Berlin (env NEXTCORE_TIMEZONE; default: the system's)")
+	pf.StringVar(&a.flags.asOf, "as-of", "", "report as of this time (RFC 3339) or the end of this date (YYYY-MM-DD)")
+	pf.StringVarP(&a.flags.format, "format", "f", "table", "output format: table, json, csv or markdown")
+	pf.StringVarP(&a.flags.output, "output", "o", "", "write the report to this file instead of standard output")
+	pf.BoolVar(&a.flags.noColor, "no-color", false, "no colors (also NO_COLOR=1)")
+	pf.StringVar(&a.flags.config, "config", "", "config file (env NEXTCORE_CONFIG; default $XDG_CONFIG_HOME/nextcore/config.yaml)")
+	pf.BoolVar(&a.flags.demo, "demo", false, "report on a synthetic demo tenant (no server or data needed)")
+
+	usage := &cobra.Command{
+		Use:   "usage",
+		Short: "Usage reports: stats, top-models, quota, import",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newQuotaCmd(), a.newImportCmd())
+	root.AddCommand(usage, a.newVersionCmd())
+	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	}
+	return root
+}
+
+// noArgs rejects arguments, and names an unknown subcommand as such.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.HasSubCommands() {
+			return usagef("unknown command %q for %q; see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		return usagef("%s takes no arguments (got %q)", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// settings are the global options after flags, environment, config file and
+// defaults have had their say, in that order.
+type settings struct {
+	cfg       *Config
+	tenant    string // "" when none was given
+	cachePath string
+	loc       *time.Location
+	clock     report.Clock
+	format    render.Format
+	demo      bool
+}
+
+func (a *App) env(key string) string {
+	if a.Env == nil {
+		return ""
+	}
+	return a.Env(key)
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (a *App) settings(cmd *cobra.Command) (*settings, error) {
+	f := a.flags
+	s := &settings{demo: f.demo}
+	cfgPath := firstOf(f.config, a.env("NEXTCORE_CONFIG"))
+	explicit := cfgPath != ""
+	if cfgPath == "" {
+		cfgPath = defaultConfigPath(a.env)
+	}
+	cfg, err := loadConfig(cfgPath, explicit)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg = cfg
+	format, err := render.ParseFormat(f.format)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	s.format = format
+	s.tenant = firstOf(f.tenant, a.env("NEXTCORE_TENANT"), cfg.Tenant)
+	if s.tenant != "" && !validSlug(s.tenant) {
+		return nil, usagef("bad tenant %q (a slug of a-z, 0-9 and -)", s.tenant)
+	}
+	s.cachePath = firstOf(f.cache, a.env("NEXTCORE_CACHE"), cfg.Cache)
+	if s.cachePath == "" {
+		s.cachePath = defaultCachePath(a.env, "usage.db")
+	}
+	tz := firstOf(f.tz, a.env("NEXTCORE_TIMEZONE"), cfg.Timezone)
+	s.loc = a.systemLocation()
+	if tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "Local" {
+			if cmd.Flags().Changed("tz") {
+				return nil, usagef("unknown time zone %q (use an IANA name such as Europe/Berlin or UTC)", tz)
+			}
+			return nil, fmt.Errorf("unknown time zone %q in the environment or config (use an IANA name such as Europe/Berlin)", tz)
+		}
+		s.loc = loc
+	}
+	if f.asOf != "" {
+		c, err := report.ParseAsOf(f.asOf, s.loc)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		s.clock = c
+	} else {
+		s.clock = report.ClockAt(a.now(), s.loc)
+	}
+	return s, nil
+}
+
+// systemLocation is the system's zone under its IANA name where the system
+// tells it (TZ, or the /etc/localtime link), so that reports name it.
+func (a *App) systemLocation() *time.Location {
+	name := strings.TrimPrefix(a.env("TZ"), ":")
+	if name == "" {
+		if target, err := os.Readlink("/etc/localtime"); err == nil {
+			if i := strings.LastIndex(target, "zoneinfo/"); i >= 0 {
+				name = target[i+len("zoneinfo/"):]
+			}
+		}
+	}
+	if name != "" {
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
+	}
+	return time.Local
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func validSlug(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// style is how the report looks where it goes: colors only on a terminal
+// and only when nobody asked for none.
+func (a *App) style(toFile bool) render.Style {
+	color := a.StdoutTTY && !toFile && !a.flags.noColor && a.env("NO_COLOR") == "" && a.env("TERM") != "dumb"
+	st := render.Style{Color: color, Width: 80}
+	if a.StdoutTTY && !toFile && a.Width > 0 {
+		st.Width = a.Width
+	}
+	return st
+}
+
+// report is an open source of usage for one tenant.
+type reportSource struct {
+	src    source.Source
+	tenant string
+	meta   render.Meta
+	close  func()
+}
+
+// openSource opens the cache (or the demo cache) for a report and settles
+// the tenant: the one named, or the only one the cache holds.
+func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error) {
+	if s.demo {
+		return a.openDemo(ctx, s)
+	}
+	c, err := cache.Open(ctx, s.cachePath, cache.Options{})
+	if errors.Is(err, cache.ErrNoCache) {
+		return nil, fmt.Errorf("no usage yet: the cache %s does not exist. Import records with 'nextcore usage import FILE --tenant SLUG', or try 'nextcore usage stats --demo'", s.cachePath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := c.Tenants(ctx)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	tenant := s.tenant
+	switch {
+	case len(tenants) == 0:
+		c.Close()
+		return nil, fmt.Errorf("no usage yet: the cache %s is empty. Import records with 'nextcore usage import FILE --tenant SLUG'", s.cachePath)
+	case tenant == "" && len(tenants) == 1:
+		tenant = tenants[0]
+	case tenant == "":
+		c.Close()
+		return nil, usagef("the cache holds several tenants (%s): choose one with --tenant", strings.Join(tenants, ", "))
+	case !contains(tenants, tenant):
+		c.Close()
+		return nil, fmt.Errorf("tenant %q has no usage in the cache %s (it holds: %s)", tenant, s.cachePath, strings.Join(tenants, ", "))
+	}
+	info, err := c.Info(ctx, tenant)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	meta := render.Meta{Source: "cache"}
+	if !info.UpdatedAt.IsZero() {
+		meta.Note = "cache updated " + ago(a.now().Sub(info.UpdatedAt))
+	}
+	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { c.Close() }}, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// ago says how long ago something happened, roughly.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + " min ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + " h ago"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + " days ago"
+}
+
+// limits are the monthly limits: flags over the config file over the quota
+// that sync keeps in the cache.
+func (s *settings) configLimits() (report.Limits, error) {
+	var l report.Limits
+	var err error
+	if l.Calls, err = parseCountLimit("limits.api_calls", s.cfg.Limits.APICalls); err != nil {
+		return l, err
+	}
+	if l.Tokens, err = parseCountLimit("limits.tokens", s.cfg.Limits.Tokens); err != nil {
+		return l, err
+	}
+	if l.Spend, err = parseSpendLimit("limits.spend", s.cfg.Limits.Spend); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+func parseCountLimit(name, v string) (*int64, error) {
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(strings.ReplaceAll(strings.ReplaceAll(v, "_", ""), ",", ""), 10, 64)
+	if err != nil || n <= 0 {
+		return nil, fmt.Errorf("%s: %q is not a positive whole number", name, v)
+	}
+	return &n, nil
+}
+
+func parseSpendLimit(name, v string) (*source.USD, error) {
+	if v == "" {
+		return nil, nil
+	}
+	u, err := source.ParseUSD(strings.ReplaceAll(strings.TrimPrefix(v, "$"), ",", ""))
+	if err != nil || u <= 0 {
+		return nil, fmt.Errorf("%s: %q is not a positive dollar amount", name, v)
+	}
+	return &u, nil
+}
+
+func parsePercent(name, v string) (*big.Rat, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSuffix(v, "%"))
+	if !ok || r.Sign() <= 0 || r.Cmp(big.NewRat(100, 1)) > 0 {
+		return nil, fmt.Errorf("%s: %q is not a percentage between 0 and 100", name, v)
+	}
+	return r, nil
+}
+
+// emit writes a report to standard output, or with -o to a file that appears
+// whole or not at all.
+func (a *App) emit(write func(w io.Writer, st render.Style) error) error {
+	if a.flags.output == "" || a.flags.output == "-" {
+		return write(a.Stdout, a.style(false))
+	}
+	path := a.flags.output
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("-o %s is a directory", path)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp, a.style(true)); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+)
+
+type statsOptions struct {
+	window windowFlags
+	top    int
+}
+
+func (a *App) newStatsCmd() *cobra.Command {
+	opts := &statsOptions{}
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "The dashboard: calls, tokens, cost and success rate with their trends",
+		Long: `Show a window's API calls, tokens, cost and success rate, each against the
+previous window of the same length, with the daily trend, the top models,
+the cost breakdown and insights.`,
+		Example: `  nextcore usage stats --demo
+  nextcore usage stats --period week --tz Europe/Berlin
+  nextcore usage stats --from 2026-11-01 --to 2026-11-15 --format json
+  nextcore usage stats --period week --as-of 2026-11-23 --format markdown -o weekly.md`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runStats(cmd.Context(), cmd, opts)
+		},
+	}
+	opts.window.register(cmd)
+	cmd.Flags().IntVar(&opts.top, "top", 5, "how many models the top-models list shows")
+	return cmd
+}
+
+func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptions) error {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	if opts.top < 1 {
+		return usagef("--top must be at least 1")
+	}
+	span, err := opts.window.span(s.clock)
+	if err != nil {
+		return err
+	}
+	rs, err := a.openSource(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer rs.close()
+	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: opts.top})
+	if err != nil {
+		return err
+	}
+	limits, err := a.limits(ctx, s, rs, report.Limits{})
+	if err != nil {
+		return err
+	}
+	if limits.HasLimits() {
+		warnAt, err := s.warnAt("")
+		if err != nil {
+			return err
+		}
+		if stats.Quota, err = report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt); err != nil {
+			return err
+		}
+	}
+	stats.ComputeInsights()
+	return a.emit(func(w io.Writer, st render.Style) error {
+		switch s.format {
+		case render.JSON:
+			return render.WriteJSON(w, render.StatsData(stats, rs.meta))
+		case render.CSV:
+			return render.StatsCSV(w, stats)
+		case render.Markdown:
+			return render.StatsMarkdown(w, stats, rs.meta)
+		}
+		return render.StatsTable(w, stats, rs.meta, st)
+	})
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+)
+
+type topModelsOptions struct {
+	window windowFlags
+	by     string
+	limit  int
+}
+
+func (a *App) newTopModelsCmd() *cobra.Command {
+	opts := &topModelsOptions{}
+	cmd := &cobra.Command{
+		Use:   "top-models",
+		Short: "Models ranked by calls, tokens or cost",
+		Long: `Rank the models of a window by calls, tokens or cost, with each model's
+success rate, prompt, completion and total tokens, cost, share of the
+window's cost and average cost per call.`,
+		Example: `  nextcore usage top-models --demo
+  nextcore usage top-models --by cost --limit 3 --period week
+  nextcore usage top-models --format csv -o models.csv`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runTopModels(cmd.Context(), cmd, opts)
+		},
+	}
+	opts.window.register(cmd)
+	cmd.Flags().StringVar(&opts.by, "by", "calls", "rank by calls, tokens or cost")
+	cmd.Flags().IntVar(&opts.limit, "limit", 10, "how many models to list (0 for all)")
+	return cmd
+}
+
+func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topModelsOptions) error {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	by, err := report.ParseOrdering(opts.by)
+	if err != nil {
+		return usageError{err}
+	}
+	if opts.limit < 0 {
+		return usagef("--limit must not be negative")
+	}
+	span, err := opts.window.span(s.clock)
+	if err != nil {
+		return err
+	}
+	rs, err := a.openSource(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer rs.close()
+	r, err := report.RankModels(ctx, rs.src, rs.tenant, span, s.clock, by, opts.limit)
+	if err != nil {
+		return err
+	}
+	return a.emit(func(w io.Writer, st render.Style) error {
+		switch s.format {
+		case render.JSON:
+			return render.WriteJSON(w, render.RankingData(r))
+		case render.CSV:
+			return render.RankingCSV(w, r)
+		case render.Markdown:
+			return render.RankingMarkdown(w, r)
+		}
+		return render.RankingTable(w, r, rs.meta, st)
+	})
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+)
+
+// windowFlags are --period and --from/--to, shared by every windowed report.
+type windowFlags struct {
+	period, from, to string
+}
+
+func (w *windowFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&w.period, "period", "p", "", "today, week (7 days), month (30 days, the default) or year (365 days)")
+	f.StringVar(&w.from, "from", "", "first day of a custom range (YYYY-MM-DD)")
+	f.StringVar(&w.to, "to", "", "last day of a custom range (YYYY-MM-DD; default today)")
+}
+
+// span resolves the flags on the clock; every mistake is a usage error.
+func (w *windowFlags) span(clock report.Clock) (report.Span, error) {
+	var r report.Range
+	if w.period != "" {
+		if w.from != "" || w.to != "" {
+			return report.Span{}, usagef("--period cannot be combined with --from/--to")
+		}
+		p, err := report.ParsePeriod(w.period)
+		if err != nil {
+			return report.Span{}, usageError{err}
+		}
+		r.Period = p
+	}
+	if w.from != "" {
+		d, err := report.ParseDate(w.from)
+		if err != nil {
+			return report.Span{}, usagef("--from: %v", err)
+		}
+		r.From = &d
+	}
+	if w.to != "" {
+		d, err := report.ParseDate(w.to)
+		if err != nil {
+			return report.Span{}, usagef("--to: %v", err)
+		}
+		r.To = &d
+	}
+	span, err := report.Resolve(r, clock)
+	if err != nil {
+		return report.Span{}, usageError{err}
+	}
+	return span, nil
+}

@@ -1,0 +1,190 @@
+package report
+
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// Tone says how an insight reads: good news, bad news, a warning, or neutral.
+type Tone string
+
+// Tones of insights.
+const (
+	Info Tone = "info"
+	Good Tone = "good"
+	Warn Tone = "warning"
+	Bad  Tone = "bad"
+)
+
+// Insight is one finding with its rule's name.
+type Insight struct {
+	Kind string `json:"kind"`
+	Tone Tone   `json:"tone"`
+	Text string `json:"message"`
+}
+
+// Thresholds of the insight rules.
+const (
+	dominantShare       = 50 // % of spend
+	failedToInvestigate = 100
+	failureRiseMinPts   = 1  // percentage points
+	spendGrowthMin      = 20 // %
+	smallCallsMin       = 20 // calls, on both sides of a comparison
+)
+
+// ComputeInsights applies the insight rules to s and fills s.Insights.
+func (s *Stats) ComputeInsights() {
+	var out []Insight
+	add := func(kind string, tone Tone, format string, args ...any) {
+		out = append(out, Insight{kind, tone, fmt.Sprintf(format, args...)})
+	}
+	cur := s.Current
+	if cur.Calls == 0 {
+		s.Insights = []Insight{{"no-usage", Info, "No calls in this window."}}
+		return
+	}
+	// 1. The most cost-effective model: the lowest cost per call.
+	if best, ok := cheapestPerCall(s.Models); ok {
+		add("cost-effective-model", Good, "%s is the most cost-effective model at %s per call.",
+			best.Name, USDPerCall(AverageCost(best.Totals)))
+	}
+	// 2. Success rate, with a prompt to investigate many failures.
+	rate := SuccessRate(cur)
+	switch {
+	case cur.Failed() > failedToInvestigate:
+		add("success-rate", Bad, "Success rate %s: %s calls failed — investigate the failed calls.", Pct(rate), Count(cur.Failed()))
+	case cur.Failed() > 0:
+		add("success-rate", Info, "Success rate %s: %s calls failed.", Pct(rate), Count(cur.Failed()))
+	default:
+		add("success-rate", Good, "Success rate 100%%: no call failed.")
+	}
+	// 3. The peak day.
+	if peak, ok := s.PeakDay(); ok && len(s.Daily) > 1 {
+		avg := ratio(cur.Calls, int64(len(s.Daily)))
+		above := new(big.Rat).Quo(new(big.Rat).SetInt64(peak.Calls), avg)
+		above.Sub(above, big.NewRat(1, 1)).Mul(above, big.NewRat(100, 1))
+		add("peak-day", Info, "Peak day %s with %s calls, %s above the daily average.",
+			peak.Date.Format("Mon Jan 2"), Count(peak.Calls), PctWhole(above))
+	}
+	// 4. A model that dominates spend.
+	if len(s.Models) > 1 && cur.Cost > 0 {
+		top := s.Models[0]
+		share := Percent(int64(top.Cost), int64(cur.Cost))
+		if share.Cmp(big.NewRat(dominantShare, 1)) >= 0 {
+			add("dominant-model", Warn, "%s is %s of spend but %s of calls.",
+				top.Name, PctWhole(share), PctWhole(Percent(top.Calls, cur.Calls)))
+		}
+	}
+	// 5. A failure rate that rose.
+	prev := s.Previous
+	if prev.Calls > 0 && cur.Failed() > 0 {
+		now, before := Percent(cur.Failed(), cur.Calls), Percent(prev.Failed(), prev.Calls)
+		rise := new(big.Rat).Sub(now, before)
+		if rise.Cmp(big.NewRat(failureRiseMinPts, 1)) >= 0 {
+			add("failure-rate-rising", Bad, "Failure rate rose to %s from %s in the previous period (%s failed calls, up from %s).",
+				Pct(now), Pct(before), Count(cur.Failed()), Count(prev.Failed()))
+		}
+	}
+	// 6. Spend growth against the previous period.
+	if c := Change(int64(cur.Cost), int64(prev.Cost)); !c.Null() {
+		r := c.Rat()
+		if r.Cmp(big.NewRat(spendGrowthMin, 1)) >= 0 {
+			add("spend-growth", Warn, "Spend is up %s on the previous period (%s, was %s).", ChangeText(c), USD2(cur.Cost), USD2(prev.Cost))
+		} else if r.Cmp(big.NewRat(-spendGrowthMin, 1)) <= 0 {
+			add("spend-growth", Good, "Spend is down %s on the previous period (%s, was %s).", ChangeText(c)[1:], USD2(cur.Cost), USD2(prev.Cost))
+		}
+	}
+	// 7. A cheaper model for a model's small calls.
+	if sw, ok := cheaperForSmallCalls(s.Models); ok {
+		add("cheaper-model", Info, "%s of %s's calls use under %d tokens — %s would have cost about %s less for them.",
+			PctWhole(Percent(sw.from.SmallCalls, sw.from.Calls)), sw.from.Name, source.SmallCallTokens, sw.to.Name, USDRat(sw.saving))
+	}
+	// 8. Projected overspend this billing month.
+	if q := s.Quota; q != nil {
+		for _, m := range q.Metrics {
+			if m.Limit == nil || m.ProjectedLevel != LevelExceeded {
+				continue
+			}
+			over := new(big.Rat).Quo(m.Projected, new(big.Rat).SetInt64(*m.Limit))
+			over.Sub(over, big.NewRat(1, 1)).Mul(over, big.NewRat(100, 1))
+			month := q.Period.Start.Format("January")
+			if m.Money {
+				add("projected-overspend", Bad, "At this pace %s spend ends near %s, %s over the %s limit.",
+					month, USDRat(new(big.Rat).Quo(m.Projected, big.NewRat(source.NanosPerUSD, 1))), PctWhole(over), USD2(source.USD(*m.Limit)))
+			} else {
+				add("projected-overspend", Bad, "At this pace %s %s end near %s, %s over the limit of %s.",
+					month, lowerLabel(m.Label), Count(roundRat(m.Projected)), PctWhole(over), Count(*m.Limit))
+			}
+		}
+	}
+	s.Insights = out
+}
+
+func lowerLabel(l string) string {
+	if l == "API calls" {
+		return "API calls"
+	}
+	return "tokens"
+}
+
+// roundRat is r rounded to the nearest whole number.
+func roundRat(r *big.Rat) int64 {
+	n, _ := new(big.Int).SetString(r.FloatString(0), 10)
+	return n.Int64()
+}
+
+func cheapestPerCall(models []Group) (Group, bool) {
+	var best Group
+	found := false
+	for _, g := range models {
+		if g.Calls == 0 {
+			continue
+		}
+		// a/b < c/d  ⇔  a·d < c·b
+		if !found || ratio(int64(g.Cost), g.Calls).Cmp(ratio(int64(best.Cost), best.Calls)) < 0 ||
+			(ratio(int64(g.Cost), g.Calls).Cmp(ratio(int64(best.Cost), best.Calls)) == 0 && g.Name < best.Name) {
+			best, found = g, true
+		}
+	}
+	return best, found
+}
+
+type switchSuggestion struct {
+	from, to Group
+	saving   *big.Rat // dollars
+}
+
+// cheaperForSmallCalls finds the model whose small calls (under
+// SmallCallTokens tokens) are most of its calls and would cost the most less
+// at another model's price per token for small calls. Models that produce no
+// completions (embeddings) are only compared with their like.
+func cheaperForSmallCalls(models []Group) (switchSuggestion, bool) {
+	var best switchSuggestion
+	found := false
+	for _, m := range models {
+		if m.SmallCalls < smallCallsMin || 2*m.SmallCalls <= m.Calls || m.SmallTokens == 0 {
+			continue
+		}
+		for _, c := range models {
+			if c.Name == m.Name || c.SmallCalls < smallCallsMin || c.SmallTokens == 0 || (c.Completion == 0) != (m.Completion == 0) {
+				continue
+			}
+			// saving = m.SmallCost − m.SmallTokens × c.SmallCost / c.SmallTokens (nano-USD)
+			atC := ratio(m.SmallTokens, c.SmallTokens)
+			atC.Mul(atC, new(big.Rat).SetInt64(int64(c.SmallCost)))
+			saving := new(big.Rat).Sub(new(big.Rat).SetInt64(int64(m.SmallCost)), atC)
+			saving.Quo(saving, big.NewRat(source.NanosPerUSD, 1))
+			// Worth saying: at least a dollar and a fifth of those calls' cost.
+			fifth := new(big.Rat).Quo(m.SmallCost.Rat(), big.NewRat(5, 1))
+			if saving.Cmp(big.NewRat(1, 1)) < 0 || saving.Cmp(fifth) < 0 {
+				continue
+			}
+			if !found || saving.Cmp(best.saving) > 0 {
+				best, found = switchSuggestion{m, c, saving}, true
+			}
+		}
+	}
+	return best, found
+}

@@ -1,0 +1,46 @@
+package report
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// ModelRanking is the models of a window ranked by calls, tokens or cost.
+type ModelRanking struct {
+	Tenant string
+	Span   Span
+	Clock  Clock
+	By     Ordering
+	Total  source.Totals // every model of the window, not only those listed
+	Models []Group       // at most Limit, in the ranking's order
+	Count  int           // models in the window
+}
+
+// ParseOrdering reads --by.
+func ParseOrdering(s string) (Ordering, error) {
+	switch o := Ordering(s); o {
+	case ByCalls, ByTokens, ByCost:
+		return o, nil
+	}
+	return "", fmt.Errorf("unknown --by %q (use calls, tokens or cost)", s)
+}
+
+// RankModels ranks the models of the current window.
+func RankModels(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, by Ordering, limit int) (*ModelRanking, error) {
+	g, err := src.Aggregate(ctx, tenant, source.DimModel, span.Current.Bounds())
+	if err != nil {
+		return nil, err
+	}
+	all := SortGroups(g[0], by)
+	r := &ModelRanking{Tenant: tenant, Span: span, Clock: clock, By: by, Count: len(all)}
+	for _, m := range all {
+		r.Total.Add(m.Totals)
+	}
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	r.Models = all
+	return r, nil
+}

@@ -1,0 +1,137 @@
+package render
+
+import (
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// ModelJSON is one model of a ranking.
+type ModelJSON struct {
+	Model            string        `json:"model"`
+	Calls            int64         `json:"calls"`
+	Successful       int64         `json:"successful"`
+	Failed           int64         `json:"failed"`
+	SuccessRate      report.Number `json:"successRate"`
+	PromptTokens     int64         `json:"promptTokens"`
+	CompletionTokens int64         `json:"completionTokens"`
+	Tokens           int64         `json:"tokens"`
+	Cost             source.USD    `json:"cost"`
+	CostShare        report.Number `json:"costShare"`
+	AverageCost      report.Number `json:"averageCostPerCall"`
+}
+
+// RankingJSON is the top-models report.
+type RankingJSON struct {
+	Tenant   string      `json:"tenant"`
+	Period   string      `json:"period"`
+	TimeZone string      `json:"timeZone"`
+	AsOf     string      `json:"asOf"`
+	Window   WindowJSON  `json:"window"`
+	By       string      `json:"by"`
+	Models   []ModelJSON `json:"models"`
+	Total    ModelJSON   `json:"total"`
+}
+
+func modelData(name string, t, total source.Totals) ModelJSON {
+	m := ModelJSON{Model: name, Calls: t.Calls, Successful: t.Successful, Failed: t.Failed(),
+		PromptTokens: t.Prompt, CompletionTokens: t.Completion, Tokens: t.Tokens(), Cost: t.Cost}
+	if r := report.SuccessRate(t); r != nil {
+		m.SuccessRate = report.Nearest(r)
+	}
+	if r := report.Percent(int64(t.Cost), int64(total.Cost)); r != nil {
+		m.CostShare = report.Nearest(r)
+	}
+	if r := report.AverageCost(t); r != nil {
+		m.AverageCost = report.Fixed(r, 9).Trim()
+	}
+	return m
+}
+
+// RankingData is the JSON model of a ranking.
+func RankingData(r *report.ModelRanking) RankingJSON {
+	out := RankingJSON{Tenant: r.Tenant, Period: string(r.Span.Period), TimeZone: r.Span.ZoneName(), AsOf: Timestamp(r.Clock.Now),
+		Window: WindowJSON{Timestamp(r.Span.Current.Start), Timestamp(r.Span.Current.End), Timestamp(r.Span.Previous.Start), Timestamp(r.Span.Previous.End)},
+		By:     string(r.By), Models: []ModelJSON{}, Total: modelData("total", r.Total, r.Total)}
+	for _, m := range r.Models {
+		out.Models = append(out.Models, modelData(m.Name, m.Totals, r.Total))
+	}
+	return out
+}
+
+var rankingHeaders = []string{"model", "calls", "success", "prompt", "completion", "tokens", "cost", "% cost", "per call"}
+
+func rankingRows(r *report.ModelRanking) [][]string {
+	var rows [][]string
+	for _, m := range r.Models {
+		rows = append(rows, []string{m.Name, report.Count(m.Calls), report.Pct(report.SuccessRate(m.Totals)),
+			report.Count(m.Prompt), report.Count(m.Completion), report.Count(m.Tokens()), report.USD2(m.Cost),
+			report.Pct(report.Percent(int64(m.Cost), int64(r.Total.Cost))), report.USDPerCall(report.AverageCost(m.Totals))})
+	}
+	return rows
+}
+
+func rankingTitle(r *report.ModelRanking) string {
+	return strings.Join([]string{Safe(r.Tenant), "models by " + string(r.By), r.Span.Label(),
+		r.Span.DateRange() + " (" + r.Span.ZoneName() + ")"}, " · ")
+}
+
+var rankingAligns = []align{left, right, right, right, right, right, right, right, right}
+
+// RankingTable writes the ranking for a terminal.
+func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style) error {
+	p := &printer{w: w}
+	title := rankingTitle(r)
+	if meta.Note != "" {
+		title += " · " + meta.Note
+	}
+	p.line(st.paint(bold, title))
+	p.line("")
+	if len(r.Models) == 0 {
+		p.line("  No calls in this window.")
+		return p.err
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if err := plainTable(w, rankingHeaders, rankingAligns, rankingRows(r)); err != nil {
+		return err
+	}
+	if len(r.Models) < r.Count {
+		p.linef(" %d of %d models; total of all: %s calls, %s", len(r.Models), r.Count, report.Count(r.Total.Calls), report.USD2(r.Total.Cost))
+	}
+	return p.err
+}
+
+// RankingMarkdown writes the ranking as a Markdown table.
+func RankingMarkdown(w io.Writer, r *report.ModelRanking) error {
+	p := &printer{w: w}
+	p.linef("### NextCore %s", mdText(rankingTitle(r)))
+	p.line("")
+	if p.err != nil {
+		return p.err
+	}
+	return markdownTable(w, rankingHeaders, rankingAligns, rankingRows(r))
+}
+
+// RankingCSV writes one row per model with raw numbers.
+func RankingCSV(w io.Writer, r *report.ModelRanking) error {
+	rows := [][]string{{"model", "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens", "cost", "cost_share", "avg_cost_per_call"}}
+	for _, m := range RankingData(r).Models {
+		rows = append(rows, []string{m.Model, i64(m.Calls), i64(m.Successful), i64(m.Failed), num(m.SuccessRate),
+			i64(m.PromptTokens), i64(m.CompletionTokens), i64(m.Tokens), m.Cost.Decimal(), num(m.CostShare), num(m.AverageCost)})
+	}
+	return writeCSV(w, rows)
+}
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func num(n report.Number) string {
+	if n.Null() {
+		return ""
+	}
+	return n.String()
+}

@@ -1,0 +1,244 @@
+package render
+
+import (
+	"io"
+	"math/big"
+	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// QuotaJSON is the quota object of semantics.md.
+type QuotaJSON struct {
+	PeriodStart string                     `json:"periodStart"`
+	PeriodEnd   string                     `json:"periodEnd"`
+	AsOf        string                     `json:"asOf"`
+	Level       string                     `json:"level"`
+	Metrics     map[string]QuotaMetricJSON `json:"metrics"`
+	Tenant      string                     `json:"tenant"`
+	TimeZone    string                     `json:"timeZone"`
+	WarnAt      report.Number              `json:"warnAt"`
+	Projected   string                     `json:"projectedLevel"`
+}
+
+// QuotaMetricJSON is one metric of the quota object.
+type QuotaMetricJSON struct {
+	Used           report.Number `json:"used"`
+	Limit          report.Number `json:"limit"`
+	Percent        report.Number `json:"percent"`
+	Level          *string       `json:"level"`
+	Projected      report.Number `json:"projected"`
+	ProjectedLevel *string       `json:"projectedLevel"`
+	LimitReachedAt *string       `json:"limitReachedAt,omitempty"`
+}
+
+// QuotaData is the JSON model of the billing month.
+func QuotaData(q *report.Quota) QuotaJSON {
+	out := QuotaJSON{
+		PeriodStart: Timestamp(q.Period.Start), PeriodEnd: Timestamp(q.Period.End), AsOf: Timestamp(q.Clock.Now),
+		Level: string(q.Level), Metrics: map[string]QuotaMetricJSON{}, Tenant: q.Tenant,
+		TimeZone: q.Period.Start.Location().String(), WarnAt: report.Nearest(q.WarnAt), Projected: string(q.Projected),
+	}
+	for _, m := range q.Metrics {
+		j := QuotaMetricJSON{Used: amount(m, big.NewRat(m.Used, 1)), Projected: amount(m, m.Projected)}
+		if m.Limit != nil {
+			j.Limit = amount(m, big.NewRat(*m.Limit, 1))
+			j.Percent = report.Nearest(m.Percent)
+			l, pl := string(m.Level), string(m.ProjectedLevel)
+			j.Level, j.ProjectedLevel = &l, &pl
+			if !m.ReachedAt.IsZero() {
+				at := Timestamp(m.ReachedAt)
+				j.LimitReachedAt = &at
+			}
+		}
+		out.Metrics[m.Key] = j
+	}
+	return out
+}
+
+// amount writes a metric's value: dollars to the nano-dollar for spend,
+// counts as they are (a projection keeps its fraction).
+func amount(m report.QuotaMetric, v *big.Rat) report.Number {
+	if m.Money {
+		return report.Fixed(new(big.Rat).Quo(v, big.NewRat(source.NanosPerUSD, 1)), 9).Trim()
+	}
+	if v.IsInt() {
+		return report.Int(v.Num().Int64())
+	}
+	return report.Nearest(v)
+}
+
+func quotaValue(m report.QuotaMetric, v int64) string {
+	if m.Money {
+		return report.USD2(source.USD(v))
+	}
+	if m.Key == "tokens" {
+		return report.Compact(v)
+	}
+	return report.Count(v)
+}
+
+func quotaRat(m report.QuotaMetric, v *big.Rat) string {
+	if m.Money {
+		return report.USDRat(new(big.Rat).Quo(v, big.NewRat(source.NanosPerUSD, 1)))
+	}
+	n, _ := new(big.Int).SetString(v.FloatString(0), 10)
+	return quotaValue(m, n.Int64())
+}
+
+// quotaHeader is "acme · November 2026 · 20 of 30 days elapsed (Europe/Berlin)".
+func quotaHeader(q *report.Quota, meta Meta) string {
+	parts := []string{Safe(q.Tenant), q.Period.Start.Format("January 2006"),
+		itoa(q.DaysElapsed()) + " of " + itoa(q.DaysInMonth) + " days elapsed (" + q.Period.Start.Location().String() + ")"}
+	if meta.Note != "" {
+		parts = append(parts, meta.Note)
+	}
+	return strings.Join(parts, " · ")
+}
+
+func itoa(n int) string { return report.Int(int64(n)).String() }
+
+// QuotaTable writes the billing month with a bar per metric.
+func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
+	p := &printer{w: w}
+	p.line(st.paint(bold, quotaHeader(q, meta)))
+	p.line("")
+	barW := 24
+	lastDay := report.DateOf(q.Period.End.Add(-1)).Format("Jan 2")
+	type row struct{ label, bar, used, pct, proj, note string }
+	var rows []row
+	for _, m := range q.Metrics {
+		r := row{label: m.Label}
+		if m.Limit == nil {
+			r.bar = st.paint(dim, padRight("no limit", barW))
+			r.used = quotaValue(m, m.Used)
+			r.proj = "→ " + quotaRat(m, m.Projected) + " by " + lastDay
+		} else {
+			pct := report.RatFloat(m.Percent)
+			color := blue
+			switch {
+			case pct >= 90:
+				color = red
+			case pct >= 75:
+				color = purple
+			}
+			filled := bar(min(pct, 100), 100, barW)
+			r.bar = st.paint(color, filled) + st.paint(dim, strings.Repeat("░", barW-width(filled)))
+			r.used = quotaValue(m, m.Used) + " / " + quotaValue(m, *m.Limit)
+			r.pct = report.Pct(m.Percent)
+			r.proj = "→ " + quotaRat(m, m.Projected) + " by " + lastDay
+			switch {
+			case m.Level == report.LevelExceeded:
+				r.note = st.paint(red, "✗ limit exceeded")
+			case m.ProjectedLevel == report.LevelExceeded && !m.ReachedAt.IsZero():
+				r.note = st.paint(red, "✗ over by "+m.ReachedAt.Format("Jan 2"))
+			case m.ProjectedLevel == report.LevelExceeded:
+				r.note = st.paint(red, "✗ projected over")
+			case m.Level == report.LevelWarning:
+				r.note = st.paint(yellow, "⚠ warning")
+			}
+		}
+		rows = append(rows, r)
+	}
+	lw, uw, pw, jw := 0, 0, 0, 0
+	for _, r := range rows {
+		lw, uw, pw, jw = max(lw, width(r.label)), max(uw, width(r.used)), max(pw, width(r.pct)), max(jw, width(r.proj))
+	}
+	for _, r := range rows {
+		line := "  " + padRight(r.label, lw) + "   " + r.bar + "   " + padLeft(r.used, uw) + "   " + padLeft(r.pct, pw) + "   " + padRight(r.proj, jw)
+		if r.note != "" {
+			line += "  " + r.note
+		}
+		p.line(strings.TrimRight(line, " "))
+	}
+	var warn, over []string
+	for _, m := range q.Metrics {
+		if m.Limit == nil {
+			continue
+		}
+		what := strings.ToLower(m.Label)
+		if m.Key == "apiCalls" {
+			what = "API calls"
+		}
+		what += " at " + report.Pct(m.Percent)
+		switch m.Level {
+		case report.LevelExceeded:
+			over = append(over, what)
+		case report.LevelWarning:
+			warn = append(warn, what)
+		}
+	}
+	unlimited := true
+	for _, m := range q.Metrics {
+		unlimited = unlimited && m.Limit == nil
+	}
+	if len(over) > 0 || len(warn) > 0 || unlimited {
+		p.line("")
+	}
+	if len(over) > 0 {
+		p.line("  " + st.paint(red, "✗ Over your monthly limits: "+strings.Join(over, ", ")+"."))
+	}
+	if len(warn) > 0 {
+		p.line("  " + st.paint(yellow, "⚠ Approaching your monthly limits: "+strings.Join(warn, ", ")+"."))
+	}
+	if unlimited {
+		p.line("  No limits set: pass --limit-calls, --limit-tokens or --limit-spend, or set limits in the config file.")
+	}
+	return p.err
+}
+
+// QuotaMarkdown writes the billing month as a Markdown table.
+func QuotaMarkdown(w io.Writer, q *report.Quota, meta Meta) error {
+	p := &printer{w: w}
+	p.linef("### NextCore quota · %s", mdText(quotaHeader(q, meta)))
+	p.line("")
+	var rows [][]string
+	for _, m := range q.Metrics {
+		limit, pct, level, plevel := "no limit", "", "", ""
+		if m.Limit != nil {
+			limit, pct, level, plevel = quotaValue(m, *m.Limit), report.Pct(m.Percent), levelText(m.Level), levelText(m.ProjectedLevel)
+		}
+		rows = append(rows, []string{m.Label, quotaValue(m, m.Used), limit, pct, level, quotaRat(m, m.Projected), plevel})
+	}
+	if p.err == nil {
+		p.err = markdownTable(w, []string{"Metric", "Used", "Limit", "Used %", "Level", "Projected", "Projected level"},
+			[]align{left, right, right, right, left, right, left}, rows)
+	}
+	return p.err
+}
+
+func levelText(l report.Level) string {
+	switch l {
+	case report.LevelExceeded:
+		return "✗ exceeded"
+	case report.LevelWarning:
+		return "⚠ warning"
+	case report.LevelOK:
+		return "✓ ok"
+	}
+	return ""
+}
+
+// QuotaCSV writes one row per metric.
+func QuotaCSV(w io.Writer, q *report.Quota) error {
+	rows := [][]string{{"metric", "used", "limit", "percent", "level", "projected", "projectedLevel"}}
+	for _, m := range q.Metrics {
+		j := QuotaData(&report.Quota{Period: q.Period, Clock: q.Clock, WarnAt: q.WarnAt, Metrics: []report.QuotaMetric{m}}).Metrics[m.Key]
+		row := []string{m.Key, j.Used.String(), j.Limit.String(), j.Percent.String(), deref(j.Level), j.Projected.String(), deref(j.ProjectedLevel)}
+		for i := range row {
+			if row[i] == "null" {
+				row[i] = ""
+			}
+		}
+		rows = append(rows, row)
+	}
+	return writeCSV(w, rows)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,317 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// Meta is what a report's header says besides the numbers: where they came
+// from and how fresh they are ("cache updated 4 min ago", "demo data").
+type Meta struct {
+	Source string // cache, api, demo
+	Note   string
+}
+
+func header(s *report.Stats, meta Meta) string {
+	parts := []string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")"}
+	if meta.Note != "" {
+		parts = append(parts, meta.Note)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// trend is a change as an arrow and a number: "▲ 12.5%", "▼ 3.2%", "= 0.0%",
+// "new". good says whether a rise is good news (green) or bad (red).
+func (st Style) trend(c report.Number, riseIsGood bool) string {
+	if c.Null() {
+		return st.paint(dim, "new")
+	}
+	r := c.Rat()
+	text := report.ChangeText(c)
+	switch r.Sign() {
+	case 0:
+		return "= " + text
+	case 1:
+		return st.paint(goodOrBad(riseIsGood), "▲ "+strings.TrimPrefix(text, "+"))
+	}
+	return st.paint(goodOrBad(!riseIsGood), "▼ "+strings.TrimPrefix(text, "-"))
+}
+
+func goodOrBad(good bool) string {
+	if good {
+		return green
+	}
+	return red
+}
+
+// rateTrend is the change of a percentage in points: "▼ 0.4 pt".
+func (st Style) rateTrend(cur, prev *big.Rat) string {
+	if cur == nil || prev == nil {
+		return ""
+	}
+	d := new(big.Rat).Sub(cur, prev)
+	n := report.Fixed(d, 1)
+	switch n.Rat().Sign() {
+	case 0:
+		return "= 0.0 pt"
+	case 1:
+		return st.paint(green, "▲ "+n.String()+" pt")
+	}
+	return st.paint(red, "▼ "+strings.TrimPrefix(n.String(), "-")+" pt")
+}
+
+// StatsTable writes the dashboard for a terminal or a log.
+func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
+	p := &printer{w: w}
+	W := st.width()
+	p.line(st.paint(bold, header(s, meta)))
+	p.line("")
+	cur, prev := s.Current, s.Previous
+	if cur.Calls == 0 {
+		p.line("  No calls in this window.")
+		if prev.Calls > 0 {
+			p.linef("  The previous period had %s calls costing %s.", report.Count(prev.Calls), report.USD2(prev.Cost))
+		}
+		return p.err
+	}
+	tokens := report.Count(cur.Tokens())
+	if len(tokens) > 9 {
+		tokens = report.Compact(cur.Tokens())
+	}
+	cards := [][]string{
+		{"API CALLS", st.paint(blue+";1", report.Count(cur.Calls)) + "  " + st.trend(report.Change(cur.Calls, prev.Calls), true),
+			st.paint(green, "✓ "+report.Count(cur.Successful)) + "  " + st.paint(red, "✗ "+report.Count(cur.Failed()))},
+		{"TOKENS", st.paint(blue+";1", tokens) + "  " + st.trend(report.Change(cur.Tokens(), prev.Tokens()), true),
+			"↑ " + report.Compact(cur.Prompt) + " prompt", st.paint(purple, "↓ "+report.Compact(cur.Completion)+" completion")},
+		{"TOTAL COST", st.paint(blue+";1", report.USD2(cur.Cost)) + "  " + st.trend(report.Change(int64(cur.Cost), int64(prev.Cost)), false),
+			report.USDPerCall(report.AverageCost(cur)) + " per call"},
+		{"SUCCESS RATE", st.paint(green+";1", report.Pct(report.SuccessRate(cur))) + "  " + st.rateTrend(report.SuccessRate(cur), report.SuccessRate(prev))},
+	}
+	// Each card is as wide as its widest line; two rows of two when four
+	// do not fit.
+	colW := make([]int, len(cards))
+	all := 2
+	for i, c := range cards {
+		for _, l := range c {
+			colW[i] = max(colW[i], width(l)+3)
+		}
+		all += colW[i]
+	}
+	perRow := 4
+	if all > W {
+		perRow = 2
+		for i := range 2 {
+			colW[i] = max(colW[i], colW[i+2])
+			colW[i+2] = colW[i]
+		}
+	}
+	for start := 0; start < len(cards); start += perRow {
+		group := cards[start:min(start+perRow, len(cards))]
+		for ln := 0; ; ln++ {
+			any := false
+			var b strings.Builder
+			b.WriteString("  ")
+			for k, c := range group {
+				cell := ""
+				if ln < len(c) {
+					cell, any = c[ln], true
+				}
+				if ln == 0 {
+					cell = st.paint(dim, cell)
+				}
+				b.WriteString(padRight(cell, colW[start+k]))
+			}
+			if !any {
+				break
+			}
+			p.line(strings.TrimRight(b.String(), " "))
+		}
+		if start+perRow < len(cards) {
+			p.line("")
+		}
+	}
+	p.line("")
+	dailyTable(p, s, st, W)
+	p.line("")
+	topModelsSection(p, s, st, W)
+	p.line("")
+	breakdownSection(p, s, st, W)
+	if len(s.Insights) > 0 {
+		p.line("")
+		p.line(st.paint(bold, "INSIGHTS"))
+		for _, in := range s.Insights {
+			for i, l := range wrap(Safe(in.Text), W-4, "    ") {
+				if i == 0 {
+					l = "  " + st.paint(toneColor(in.Tone), "•") + " " + l
+				}
+				p.line(l)
+			}
+		}
+	}
+	return p.err
+}
+
+func toneColor(t report.Tone) string {
+	switch t {
+	case report.Good:
+		return green
+	case report.Bad:
+		return red
+	case report.Warn:
+		return yellow
+	}
+	return blue
+}
+
+// bucket is a row of the trend chart: a day, or a week or month of a long window.
+type bucket struct {
+	label  string
+	totals source.Totals
+	peak   bool
+}
+
+// trendRows groups a long window's days so the chart stays readable: days up
+// to 62, weeks up to 186, months beyond.
+func trendRows(s *report.Stats) (string, []bucket) {
+	days := s.Daily
+	var rows []bucket
+	switch {
+	case len(days) <= 62:
+		peak, _ := s.PeakDay()
+		for _, d := range days {
+			rows = append(rows, bucket{d.Date.Format("Mon Jan 02"), d.Totals, d.Date == peak.Date && d.Calls > 0})
+		}
+		return "DAILY USAGE", rows
+	case len(days) <= 186:
+		for i := 0; i < len(days); i += 7 {
+			end := min(i+7, len(days)) - 1
+			b := bucket{label: days[i].Date.Format("Jan 02") + "–" + days[end].Date.Format("Jan 02")}
+			for _, d := range days[i : end+1] {
+				b.totals.Add(d.Totals)
+			}
+			rows = append(rows, b)
+		}
+		return "WEEKLY USAGE", rows
+	}
+	for _, d := range days {
+		label := d.Date.Format("Jan 2006")
+		if len(rows) == 0 || rows[len(rows)-1].label != label {
+			rows = append(rows, bucket{label: label})
+		}
+		rows[len(rows)-1].totals.Add(d.Totals)
+	}
+	return "MONTHLY USAGE", rows
+}
+
+func dailyTable(p *printer, s *report.Stats, st Style, W int) {
+	title, rows := trendRows(s)
+	labelW := 0
+	maxCalls := int64(0)
+	callsW, costW := len("calls"), len("cost")
+	for _, r := range rows {
+		labelW = max(labelW, width(r.label))
+		maxCalls = max(maxCalls, r.totals.Calls)
+		callsW = max(callsW, len(report.Count(r.totals.Calls)))
+		costW = max(costW, len(report.USD2(r.totals.Cost)))
+	}
+	barW := W - 2 - labelW - 2 - 2 - callsW - 2 - costW - 8
+	p.line(st.paint(bold, padRight(title, 2+labelW+2+barW+2)) + padLeft("calls", callsW) + "  " + padLeft("cost", costW))
+	for _, r := range rows {
+		line := "  " + padRight(r.label, labelW) + "  " + padRight(st.paint(blue, bar(float64(r.totals.Calls), float64(maxCalls), barW)), barW) +
+			"  " + padLeft(report.Count(r.totals.Calls), callsW) + "  " + padLeft(report.USD2(r.totals.Cost), costW)
+		if r.peak {
+			line += "  " + st.paint(yellow, "← peak")
+		}
+		p.line(line)
+	}
+}
+
+func topModelsSection(p *printer, s *report.Stats, st Style, W int) {
+	top := s.TopModels()
+	cols := []string{"calls", "% calls", "tokens", "% tokens", "cost"}
+	rows := make([][]string, len(top))
+	for i, g := range top {
+		rows[i] = []string{report.Count(g.Calls), report.Pct(report.Percent(g.Calls, s.Current.Calls)),
+			report.Count(g.Tokens()), report.Pct(report.Percent(g.Tokens(), s.Current.Tokens())), report.USD2(g.Cost)}
+	}
+	names := make([]string, len(top))
+	for i, g := range top {
+		names[i] = Safe(g.Name)
+	}
+	columns(p, st, "TOP MODELS", names, cols, rows, W)
+}
+
+// columns prints a titled table: a name column, then right-aligned numbers.
+func columns(p *printer, st Style, title string, names, cols []string, rows [][]string, W int) {
+	widths := make([]int, len(cols))
+	for j, c := range cols {
+		widths[j] = width(c)
+		for _, r := range rows {
+			widths[j] = max(widths[j], width(r[j]))
+		}
+	}
+	numW := 0
+	for _, w := range widths {
+		numW += w + 3
+	}
+	nameW := width(title) - 2
+	for _, n := range names {
+		nameW = max(nameW, width(n))
+	}
+	nameW = min(nameW, max(W-2-numW, 12))
+	var b strings.Builder
+	b.WriteString(padRight(st.paint(bold, title), 2+nameW))
+	for j, c := range cols {
+		b.WriteString("   " + padLeft(c, widths[j]))
+	}
+	p.line(b.String())
+	for i, r := range rows {
+		b.Reset()
+		b.WriteString("  " + padRight(truncate(names[i], nameW), nameW))
+		for j, v := range r {
+			b.WriteString("   " + padLeft(v, widths[j]))
+		}
+		p.line(b.String())
+	}
+}
+
+func breakdownSection(p *printer, s *report.Stats, st Style, W int) {
+	nameW, costW, callsW := len("total"), len(report.USD2(s.Current.Cost)), len("calls")
+	for _, g := range s.Models {
+		nameW = max(nameW, width(Safe(g.Name)))
+		costW = max(costW, len(report.USD2(g.Cost)))
+		callsW = max(callsW, len(report.Count(g.Calls)))
+	}
+	nameW = min(nameW, 32)
+	barW := W - 2 - nameW - 2 - costW - 2 - 2 - 5 - 2 - callsW
+	p.line(st.paint(bold, padRight("COST BREAKDOWN", 2+nameW+2+costW+2+barW+2)) + padLeft("share", 5) + "  " + padLeft("calls", callsW))
+	maxCost := 0.0
+	if len(s.Models) > 0 {
+		maxCost = s.Models[0].Cost.Float()
+	}
+	for _, g := range s.Models {
+		p.line("  " + padRight(truncate(Safe(g.Name), nameW), nameW) + "  " + padLeft(report.USD2(g.Cost), costW) + "  " +
+			padRight(st.paint(purple, bar(g.Cost.Float(), maxCost, barW)), barW) + "  " +
+			padLeft(report.PctWhole(report.Percent(int64(g.Cost), int64(s.Current.Cost))), 5) + "  " + padLeft(report.Count(g.Calls), callsW))
+	}
+	p.line("  " + padRight("total", nameW) + "  " + st.paint(bold, padLeft(report.USD2(s.Current.Cost), costW)))
+}
+
+// printer writes lines and keeps the first error.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) line(s string) {
+	if p.err == nil {
+		_, p.err = io.WriteString(p.w, s+"\n")
+	}
+}
+
+func (p *printer) linef(format string, args ...any) { p.line(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,197 @@
+// Package render turns report models into text: terminal dashboards, JSON,
+// CSV and Markdown. Each format is a pure function of the model and of how
+// the output looks (Style); none of them changes a number.
+package render
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mattn/go-runewidth"
+)
+
+// Format is an output format.
+type Format string
+
+// The formats every report takes.
+const (
+	Table    Format = "table"
+	JSON     Format = "json"
+	CSV      Format = "csv"
+	Markdown Format = "markdown"
+)
+
+// ParseFormat reads --format.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case Table, JSON, CSV, Markdown:
+		return f, nil
+	case "md":
+		return Markdown, nil
+	}
+	return "", fmt.Errorf("unknown format %q (use table, json, csv or markdown)", s)
+}
+
+// Style is how terminal output looks: colors only on a terminal, never as the
+// only carrier of meaning.
+type Style struct {
+	Color bool
+	Width int // columns to fill; 80 when 0
+}
+
+func (s Style) width() int {
+	if s.Width <= 0 {
+		return 80
+	}
+	return min(max(s.Width, 60), 140)
+}
+
+// Colors of the dashboard.
+const (
+	blue   = "34"
+	green  = "32"
+	red    = "31"
+	purple = "35"
+	yellow = "33"
+	bold   = "1"
+	dim    = "2"
+)
+
+func (s Style) paint(code, text string) string {
+	if !s.Color || text == "" {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+// Safe makes a name from outside harmless in a terminal: control characters,
+// escape sequences and bidi overrides are shown as escapes, not obeyed.
+func Safe(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r):
+			if r < 0x100 {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	if unicode.IsControl(r) {
+		return true
+	}
+	switch {
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
+		return true // bidi controls
+	}
+	return false
+}
+
+// width is the number of terminal columns text takes, without color codes.
+func width(text string) int {
+	return runewidth.StringWidth(stripANSI(text))
+}
+
+func stripANSI(s string) string {
+	if !strings.Contains(s, "\x1b[") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && s[j] != 'm' {
+				j++
+			}
+			i = j
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// padRight fills text with spaces to n columns.
+func padRight(text string, n int) string {
+	if w := width(text); w < n {
+		return text + strings.Repeat(" ", n-w)
+	}
+	return text
+}
+
+// padLeft right-aligns text in n columns.
+func padLeft(text string, n int) string {
+	if w := width(text); w < n {
+		return strings.Repeat(" ", n-w) + text
+	}
+	return text
+}
+
+// truncate cuts text to n columns with an ellipsis.
+func truncate(text string, n int) string {
+	if runewidth.StringWidth(text) <= n {
+		return text
+	}
+	return runewidth.Truncate(text, n, "…")
+}
+
+// bar draws a horizontal bar of value/maximum × cells, in eighths.
+func bar(value, maximum float64, cells int) string {
+	if maximum <= 0 || value <= 0 || cells <= 0 {
+		return ""
+	}
+	eighths := int(value/maximum*float64(cells)*8 + 0.5)
+	if eighths == 0 {
+		eighths = 1 // something, however small, shows
+	}
+	full := eighths / 8
+	rest := eighths % 8
+	s := strings.Repeat("█", full)
+	if rest > 0 {
+		s += string([]rune("▏▎▍▌▋▊▉")[rest-1])
+	}
+	return s
+}
+
+// wrap breaks text into lines of at most n columns, the later ones indented.
+func wrap(text string, n int, indent string) []string {
+	words := strings.Fields(text)
+	var lines []string
+	line := ""
+	for _, w := range words {
+		switch {
+		case line == "":
+			line = w
+		case width(line)+1+width(w) <= n:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = indent + w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}

@@ -1,0 +1,190 @@
+package report
+
+import (
+	"context"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// Group is the totals of one member of a dimension (one model, one key…).
+type Group struct {
+	Name string
+	source.Totals
+}
+
+// Day is the totals of one calendar day.
+type Day struct {
+	Date Date
+	source.Totals
+}
+
+// Stats is the dashboard: a window's totals against the previous window,
+// its days, and its models.
+type Stats struct {
+	Tenant   string
+	Span     Span
+	Clock    Clock
+	Current  source.Totals
+	Previous source.Totals
+	// Models has every model of the current window, cost descending, ties
+	// by name (the cost breakdown's order).
+	Models []Group
+	// PreviousModels has the previous window's models by name.
+	PreviousModels map[string]source.Totals
+	Daily          []Day
+	// Top is how many models TopModels lists.
+	Top int
+	// Quota is the billing month, when limits are known (for insights).
+	Quota    *Quota
+	Insights []Insight
+}
+
+// Options shape a report.
+type Options struct {
+	Top int // models in the top list; 5 when 0
+}
+
+// BuildStats computes the dashboard for tenant over span.
+func BuildStats(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, opt Options) (*Stats, error) {
+	s := &Stats{Tenant: tenant, Span: span, Clock: clock, Top: opt.Top}
+	if s.Top <= 0 {
+		s.Top = 5
+	}
+	cur, err := src.Aggregate(ctx, tenant, source.DimModel, span.Current.Bounds())
+	if err != nil {
+		return nil, err
+	}
+	prev, err := src.Aggregate(ctx, tenant, source.DimModel, span.Previous.Bounds())
+	if err != nil {
+		return nil, err
+	}
+	daily, err := src.Aggregate(ctx, tenant, source.DimAll, span.DayBounds())
+	if err != nil {
+		return nil, err
+	}
+	s.Models = SortGroups(cur[0], ByCost)
+	for _, g := range s.Models {
+		s.Current.Add(g.Totals)
+	}
+	s.PreviousModels = map[string]source.Totals{}
+	for name, t := range prev[0] {
+		if t.Calls > 0 {
+			s.PreviousModels[name] = t
+			s.Previous.Add(t)
+		}
+	}
+	for i, d := range span.Days {
+		s.Daily = append(s.Daily, Day{Date: d, Totals: daily[i][""]})
+	}
+	return s, nil
+}
+
+// Ordering is the order of a ranking.
+type Ordering string
+
+// Rankings: by calls, tokens or cost, descending, ties by name.
+const (
+	ByCalls  Ordering = "calls"
+	ByTokens Ordering = "tokens"
+	ByCost   Ordering = "cost"
+)
+
+// SortGroups lists the groups with calls, in the given order.
+func SortGroups(g source.Groups, by Ordering) []Group {
+	out := make([]Group, 0, len(g))
+	for name, t := range g {
+		if t.Calls > 0 {
+			out = append(out, Group{name, t})
+		}
+	}
+	key := func(t source.Totals) int64 {
+		switch by {
+		case ByCalls:
+			return t.Calls
+		case ByTokens:
+			return t.Tokens()
+		}
+		return int64(t.Cost)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := key(out[i].Totals), key(out[j].Totals)
+		if a != b {
+			return a > b
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// TopModels are the first Top models by calls, ties by name.
+func (s *Stats) TopModels() []Group {
+	m := make(source.Groups, len(s.Models))
+	for _, g := range s.Models {
+		m[g.Name] = g.Totals
+	}
+	top := SortGroups(m, ByCalls)
+	if len(top) > s.Top {
+		top = top[:s.Top]
+	}
+	return top
+}
+
+// SuccessRate is successful / calls × 100, nil without calls.
+func SuccessRate(t source.Totals) *big.Rat { return Percent(t.Successful, t.Calls) }
+
+// AverageCost is the cost per call in dollars, nil without calls.
+func AverageCost(t source.Totals) *big.Rat {
+	if t.Calls == 0 {
+		return nil
+	}
+	return ratio(int64(t.Cost), t.Calls*source.NanosPerUSD)
+}
+
+// PeakDay is the day with the most calls (the earliest of equals), or false
+// when no day had any.
+func (s *Stats) PeakDay() (Day, bool) {
+	best, ok := Day{}, false
+	for _, d := range s.Daily {
+		if d.Calls > 0 && (!ok || d.Calls > best.Calls) {
+			best, ok = d, true
+		}
+	}
+	return best, ok
+}
+
+// Label names the window for a header: "last 7 days", "today", "Nov 1 – Nov 30".
+func (s Span) Label() string {
+	switch s.Period {
+	case Today:
+		return "today"
+	case Custom:
+		return "custom range"
+	}
+	return "last " + itoa(s.Period.Days()) + " days"
+}
+
+// DateRange is "Nov 14 – Nov 20, 2026" for the days of the window.
+func (s Span) DateRange() string {
+	if len(s.Days) == 0 {
+		return ""
+	}
+	a, b := s.Days[0], s.Days[len(s.Days)-1]
+	if a == b {
+		return a.Format("Mon Jan 2, 2006")
+	}
+	if a.Year == b.Year {
+		return a.Format("Jan 2") + " – " + b.Format("Jan 2, 2006")
+	}
+	return a.Format("Jan 2, 2006") + " – " + b.Format("Jan 2, 2006")
+}
+
+func itoa(n int) string { return big.NewInt(int64(n)).String() }
+
+// ZoneName is the IANA name of the report's zone.
+func (s Span) ZoneName() string { return s.Location.String() }
+
+// Elapsed is how long the current window has run, for rates.
+func (s Span) Elapsed() time.Duration { return s.Current.End.Sub(s.Current.Start) }
