@@ -13,18 +13,18 @@ import (
 // StatsJSON is the dashboard's UsageStats object (semantics.md), with extra
 // fields after the required ones.
 type StatsJSON struct {
-	Period     string          `json:"period"`
-	APICalls   CallsJSON       `json:"apiCalls"`
-	Tokens     TokensJSON      `json:"tokens"`
-	Costs      CostsJSON       `json:"costs"`
-	TopModels  []TopModelJSON  `json:"topModels"`
-	DailyUsage []DailyJSON     `json:"dailyUsage"`
-	Tenant     string          `json:"tenant"`
-	Source     string          `json:"source"`
-	TimeZone   string          `json:"timeZone"`
-	AsOf       string          `json:"asOf"`
-	Window     WindowJSON      `json:"window"`
-	Previous   PreviousJSON    `json:"previous"`
+	Period     string           `json:"period"`
+	APICalls   CallsJSON        `json:"apiCalls"`
+	Tokens     TokensJSON       `json:"tokens"`
+	Costs      CostsJSON        `json:"costs"`
+	TopModels  []TopModelJSON   `json:"topModels"`
+	DailyUsage []DailyJSON      `json:"dailyUsage"`
+	Tenant     string           `json:"tenant"`
+	Source     string           `json:"source"`
+	TimeZone   string           `json:"timeZone"`
+	AsOf       string           `json:"asOf"`
+	Window     WindowJSON       `json:"window"`
+	Previous   PreviousJSON     `json:"previous"`
 	Insights   []report.Insight `json:"insights"`
 }
 
@@ -104,7 +104,7 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 			Change: report.Change(cur.Calls, prev.Calls)},
 		Tokens: TokensJSON{Total: cur.Tokens(), Prompt: cur.Prompt, Completion: cur.Completion,
 			Change: report.Change(cur.Tokens(), prev.Tokens())},
-		Costs: CostsJSON{Total: cur.Cost, Breakdown: []BreakdownJSON{}, Change: report.Change(int64(cur.Cost), int64(prev.Cost))},
+		Costs:     CostsJSON{Total: cur.Cost, Breakdown: []BreakdownJSON{}, Change: report.Change(int64(cur.Cost), int64(prev.Cost))},
 		TopModels: []TopModelJSON{}, DailyUsage: []DailyJSON{},
 		Tenant: s.Tenant, Source: meta.Source, TimeZone: s.Span.ZoneName(), AsOf: Timestamp(s.Clock.Now),
 		Window: WindowJSON{Timestamp(s.Span.Current.Start), Timestamp(s.Span.Current.End),
