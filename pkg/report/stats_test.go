@@ -209,7 +209,7 @@ func TestQuotaLevels(t *testing.T) {
 		{"100", nil, LevelOK, LevelExceeded},                    // 79.999999999 %; projected 160 %
 		{"99.999999998", nil, LevelWarning, LevelExceeded},      // just over 80 %
 		{"79.999999999", nil, LevelExceeded, LevelExceeded},     // exactly 100 %
-		{"199.999999998", nil, LevelOK, LevelWarning},           // 40 %; projected just over 80 %
+		{"199.999999997", nil, LevelOK, LevelWarning},           // 40 %; projected just over 80 %
 		{"100", big.NewRat(75, 1), LevelWarning, LevelExceeded}, // --warn-at 75
 	}
 	for _, c := range cases {
