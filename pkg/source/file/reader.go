@@ -206,12 +206,13 @@ func (j *jsonlReader) recordError(err error) error {
 // is passed over, so that memory stays bounded.
 func (j *jsonlReader) readLine() ([]byte, error) {
 	j.buf = j.buf[:0]
+	long := false
 	for {
 		chunk, err := j.br.ReadSlice('\n')
-		if len(j.buf) <= MaxLine {
+		if !long {
 			j.buf = append(j.buf, chunk...)
 			if len(j.buf) > MaxLine+1 {
-				j.buf = j.buf[:MaxLine+1]
+				j.buf, long = j.buf[:MaxLine+1], true
 			}
 		}
 		switch {
@@ -224,6 +225,9 @@ func (j *jsonlReader) readLine() ([]byte, error) {
 			return j.buf, nil
 		case err != nil:
 			return nil, fmt.Errorf("%s: %w", j.name, err)
+		}
+		if long {
+			return j.buf, nil
 		}
 		line := j.buf[:len(j.buf)-1]
 		if n := len(line); n > 0 && line[n-1] == '\r' {
