@@ -103,7 +103,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 
 	_, statErr := os.Stat(s.cachePath)
 	created := errors.Is(statErr, os.ErrNotExist)
-	c, err := cache.Open(ctx, s.cachePath, cache.Options{Create: true})
+	c, err := cache.Open(ctx, s.cachePath, cache.Options{Create: true, Now: a.now})
 	if err != nil {
 		if created {
 			removeCache(s.cachePath)

@@ -289,7 +289,7 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	if s.demo {
 		return a.openDemo(ctx, s)
 	}
-	c, err := cache.Open(ctx, s.cachePath, cache.Options{})
+	c, err := cache.Open(ctx, s.cachePath, cache.Options{Now: a.now})
 	if errors.Is(err, cache.ErrNoCache) {
 		return nil, fmt.Errorf("no usage yet: the cache %s does not exist. Import records with 'nextcore usage import FILE --tenant SLUG', or try 'nextcore usage stats --demo'", s.cachePath)
 	}

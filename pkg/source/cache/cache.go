@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -49,6 +50,7 @@ var (
 type Cache struct {
 	db   *sql.DB
 	path string
+	now  func() time.Time
 }
 
 // Options say how to open a cache.
@@ -57,6 +59,8 @@ type Options struct {
 	// it a missing file is ErrNoCache, so that a report never leaves an empty
 	// cache behind.
 	Create bool
+	// Now is the clock that stamps imports; time.Now when nil.
+	Now func() time.Time
 }
 
 // Open opens the cache at path, creating or upgrading its schema as needed.
@@ -79,7 +83,10 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
-	c := &Cache{db: db, path: path}
+	c := &Cache{db: db, path: path, now: opt.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if err := c.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -176,7 +176,7 @@ func (w *Writer) Commit() error {
 		w.Rollback()
 		return err
 	}
-	if _, err := w.tx.ExecContext(w.ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", time.Now().UnixNano(), w.tenant); err != nil {
+	if _, err := w.tx.ExecContext(w.ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", w.c.now().UnixNano(), w.tenant); err != nil {
 		w.Rollback()
 		return w.c.wrap(err)
 	}
