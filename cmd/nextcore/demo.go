@@ -61,8 +61,7 @@ func (a *App) refreshDemo(ctx context.Context, c *cache.Cache) error {
 	}
 	defer w.Rollback()
 	if err := synth.Generate(cfg, func(r *source.Record) error {
-		_, err := w.Add(r)
-		return err
+		return w.Add(r)
 	}); err != nil {
 		return err
 	}

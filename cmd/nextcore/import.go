@@ -206,7 +206,7 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 				return nil, err
 			}
 			res.read++
-			if _, err := w.Add(&rec); err != nil {
+			if err := w.Add(&rec); err != nil {
 				return nil, err
 			}
 			if n%4096 == 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	_ "time/tzdata" // zones work the same on every machine, Windows included
 
@@ -26,7 +27,15 @@ func main() {
 		Width:     width,
 		Env:       os.Getenv,
 	}
+	// NEXTCORE_CPUPROFILE=FILE writes a CPU profile, for performance work.
+	if path := os.Getenv("NEXTCORE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
 	code := app.Run(ctx, os.Args[1:])
+	pprof.StopCPUProfile()
 	stop()
 	os.Exit(code)
 }

@@ -31,7 +31,7 @@ func store(t *testing.T, c *Cache, tenant string, recs []source.Record) (added, 
 		t.Fatal(err)
 	}
 	for i := range recs {
-		if _, err := w.Add(&recs[i]); err != nil {
+		if err := w.Add(&recs[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -193,7 +193,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	}
 	for i := range 1000 {
 		r := source.Record{ID: string(rune('b' + i)), Time: 1e18 + int64(i)*1e9, Model: "new-model", Cost: 7, LatencyMs: -1}
-		if _, err := w.Add(&r); err != nil {
+		if err := w.Add(&r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,8 +260,7 @@ func TestSynthIntoCache(t *testing.T) {
 	var all []source.Record
 	err = synth.Generate(synth.Config{Seed: 7, Start: end.AddDate(0, 0, -20), End: end, PerDay: 400, Growth: 1.5, Failure: 0.03}, func(r *source.Record) error {
 		all = append(all, *r)
-		_, err := w.Add(r)
-		return err
+		return w.Add(r)
 	})
 	if err != nil {
 		t.Fatal(err)

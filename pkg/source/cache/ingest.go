@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -26,7 +27,14 @@ type rollupKey struct {
 
 // maxPendingRollups bounds the rollup deltas held in memory before they are
 // written (still inside the import's transaction).
-const maxPendingRollups = 200_000
+const maxPendingRollups = 50_000
+
+// insertBatch is how many records one INSERT statement carries: enough to
+// spread the cost of a statement over many rows, few enough to stay far
+// below SQLite's limit on parameters.
+const insertBatch = 128
+
+const recordCols = 13
 
 // Writer adds records to the cache in one transaction: either everything it
 // was given is stored, or (on Rollback, an error, or a crash) nothing is.
@@ -35,12 +43,22 @@ type Writer struct {
 	ctx    context.Context
 	tx     *sql.Tx
 	tenant int64
-	insert *sql.Stmt
 	names  *dictionary
 	deltas map[rollupKey]*source.Totals
 
+	batch    []pending // records waiting for the next INSERT
+	args     []any
+	fullStmt *sql.Stmt // INSERT of insertBatch rows
+	byID     map[string]int
+
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
+}
+
+// pending is a record waiting to be inserted, with its dictionary ids.
+type pending struct {
+	r   source.Record
+	ids [5]int64
 }
 
 // BeginWrite starts adding records for tenant (created if new).
@@ -49,7 +67,7 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 	if err != nil {
 		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
-	w := &Writer{c: c, ctx: ctx, tx: tx, deltas: map[rollupKey]*source.Totals{}}
+	w := &Writer{c: c, ctx: ctx, tx: tx, deltas: map[rollupKey]*source.Totals{}, byID: map[string]int{}}
 	if w.tenant, err = tenantID(ctx, tx, tenant, true); err != nil {
 		tx.Rollback()
 		return nil, c.wrap(err)
@@ -58,69 +76,154 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 		tx.Rollback()
 		return nil, c.wrap(err)
 	}
-	w.insert, err = tx.PrepareContext(ctx, `INSERT INTO records
-		(tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
+	if w.fullStmt, err = tx.PrepareContext(ctx, insertSQL(insertBatch)); err != nil {
 		tx.Rollback()
 		return nil, c.wrap(err)
 	}
 	return w, nil
 }
 
-// Add stores r unless a record with its id is already stored for the tenant.
-// It reports whether r was new.
-func (w *Writer) Add(r *source.Record) (bool, error) {
-	ids := [5]int64{}
+// insertSQL inserts n records, skips those whose id is stored, and returns
+// the ids of those it stored.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
+	return b.String()
+}
+
+// Add queues r to be stored unless a record with its id is already stored
+// for the tenant. Records are written in batches; Commit writes the rest.
+func (w *Writer) Add(r *source.Record) error {
+	p := pending{r: *r}
 	for i, d := range source.Dims {
 		id, err := w.names.id(w.ctx, w.tx, d, r.Member(d))
 		if err != nil {
-			return false, w.c.wrap(err)
+			return w.c.wrap(err)
 		}
-		ids[i] = id
+		p.ids[i] = id
 	}
-	var code, latency any
-	if r.StatusCode != 0 {
-		code = r.StatusCode
+	w.batch = append(w.batch, p)
+	if len(w.batch) == insertBatch {
+		return w.insert()
 	}
-	if r.LatencyMs >= 0 {
-		latency = r.LatencyMs
-	}
-	ok := 0
-	if r.Success {
-		ok = 1
-	}
-	res, err := w.insert.ExecContext(w.ctx, w.tenant, r.Time, r.ID, ids[0], ids[1], ids[2], ids[3], ok,
-		code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
-	if err != nil {
-		return false, w.c.wrap(fmt.Errorf("store record %q: %w", r.ID, err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		w.Duplicates++
-		return false, nil
-	}
-	w.Added++
-	sec := floorDiv(r.Time, int64(time.Second))
-	w.count(rollupKey{source.DimAll, Quarter, floorDiv(sec, Quarter) * Quarter, 0}, r)
-	hour := floorDiv(sec, Hour) * Hour
-	for i, d := range source.Dims {
-		w.count(rollupKey{d, Hour, hour, ids[i]}, r)
-	}
-	if len(w.deltas) >= maxPendingRollups {
-		if err := w.flush(); err != nil {
-			return true, err
-		}
-	}
-	return true, nil
+	return nil
 }
 
-func (w *Writer) count(k rollupKey, r *source.Record) {
+// insert writes the queued records and counts the new ones into the rollups.
+func (w *Writer) insert() error {
+	if len(w.batch) == 0 {
+		return nil
+	}
+	w.args = w.args[:0]
+	clear(w.byID)
+	for i := range w.batch {
+		p := &w.batch[i]
+		r := &p.r
+		var code, latency any
+		if r.StatusCode != 0 {
+			code = r.StatusCode
+		}
+		if r.LatencyMs >= 0 {
+			latency = r.LatencyMs
+		}
+		ok := 0
+		if r.Success {
+			ok = 1
+		}
+		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok,
+			code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
+		if _, dup := w.byID[r.ID]; !dup {
+			w.byID[r.ID] = i
+		}
+	}
+	var rows *sql.Rows
+	var err error
+	if len(w.batch) == insertBatch {
+		rows, err = w.fullStmt.QueryContext(w.ctx, w.args...)
+	} else {
+		rows, err = w.tx.QueryContext(w.ctx, insertSQL(len(w.batch)), w.args...)
+	}
+	if err != nil {
+		return w.c.wrap(fmt.Errorf("store records: %w", err))
+	}
+	added := 0
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return w.c.wrap(err)
+		}
+		i, ok := w.byID[id]
+		if !ok {
+			rows.Close()
+			return fmt.Errorf("store records: the cache returned an unknown id")
+		}
+		w.count(&w.batch[i])
+		added++
+	}
+	if err := rows.Close(); err != nil {
+		return w.c.wrap(fmt.Errorf("store records: %w", err))
+	}
+	if err := rows.Err(); err != nil {
+		return w.c.wrap(fmt.Errorf("store records: %w", err))
+	}
+	w.Added += int64(added)
+	w.Duplicates += int64(len(w.batch) - added)
+	w.batch = w.batch[:0]
+	if len(w.deltas) >= maxPendingRollups {
+		return w.flush()
+	}
+	return nil
+}
+
+// count adds a stored record to the finest rollup buckets: quarter hours for
+// all calls, hours for each dimension.
+func (w *Writer) count(p *pending) {
+	r := &p.r
+	sec := floorDiv(r.Time, int64(time.Second))
+	w.countIn(rollupKey{source.DimAll, Quarter, floorDiv(sec, Quarter) * Quarter, 0}, r)
+	hour := floorDiv(sec, Hour) * Hour
+	for i, d := range source.Dims {
+		w.countIn(rollupKey{d, Hour, hour, p.ids[i]}, r)
+	}
+}
+
+func (w *Writer) countIn(k rollupKey, r *source.Record) {
 	t := w.deltas[k]
 	if t == nil {
 		t = &source.Totals{}
 		w.deltas[k] = t
 	}
 	t.AddRecord(r)
+}
+
+// upsertBatch is how many rollup rows one upsert statement carries.
+const upsertBatch = 64
+
+func upsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO rollups (tenant, dim, level, bucket, member, calls, ok, prompt, completion, cost,
+		small_calls, small_tokens, small_cost, lat_n, lat_sum) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(` ON CONFLICT (tenant, dim, level, bucket, member) DO UPDATE SET
+		calls = calls + excluded.calls, ok = ok + excluded.ok,
+		prompt = prompt + excluded.prompt, completion = completion + excluded.completion,
+		cost = cost + excluded.cost, small_calls = small_calls + excluded.small_calls,
+		small_tokens = small_tokens + excluded.small_tokens, small_cost = small_cost + excluded.small_cost,
+		lat_n = lat_n + excluded.lat_n, lat_sum = lat_sum + excluded.lat_sum`)
+	return b.String()
 }
 
 // flush writes the rollup deltas gathered so far: the finest buckets as
@@ -143,35 +246,54 @@ func (w *Writer) flush() error {
 		}
 		up(k, Day, t)
 	}
-	stmt, err := w.tx.PrepareContext(w.ctx, `INSERT INTO rollups
-		(tenant, dim, level, bucket, member, calls, ok, prompt, completion, cost,
-		 small_calls, small_tokens, small_cost, lat_n, lat_sum)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant, dim, level, bucket, member) DO UPDATE SET
-		calls = calls + excluded.calls, ok = ok + excluded.ok,
-		prompt = prompt + excluded.prompt, completion = completion + excluded.completion,
-		cost = cost + excluded.cost, small_calls = small_calls + excluded.small_calls,
-		small_tokens = small_tokens + excluded.small_tokens, small_cost = small_cost + excluded.small_cost,
-		lat_n = lat_n + excluded.lat_n, lat_sum = lat_sum + excluded.lat_sum`)
+	stmt, err := w.tx.PrepareContext(w.ctx, upsertSQL(upsertBatch))
 	if err != nil {
 		return w.c.wrap(err)
 	}
 	defer stmt.Close()
+	args := make([]any, 0, upsertBatch*15)
+	n := 0
+	write := func() error {
+		if n == 0 {
+			return nil
+		}
+		var err error
+		if n == upsertBatch {
+			_, err = stmt.ExecContext(w.ctx, args...)
+		} else {
+			_, err = w.tx.ExecContext(w.ctx, upsertSQL(n), args...)
+		}
+		args, n = args[:0], 0
+		if err != nil {
+			return w.c.wrap(fmt.Errorf("update rollups: %w", err))
+		}
+		return nil
+	}
 	for _, m := range []map[rollupKey]*source.Totals{w.deltas, coarse} {
 		for k, t := range m {
-			if _, err := stmt.ExecContext(w.ctx, w.tenant, int(k.dim), k.level, k.bucket, k.member,
+			args = append(args, w.tenant, int(k.dim), k.level, k.bucket, k.member,
 				t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
-				t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum); err != nil {
-				return w.c.wrap(fmt.Errorf("update rollups: %w", err))
+				t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum)
+			if n++; n == upsertBatch {
+				if err := write(); err != nil {
+					return err
+				}
 			}
 		}
+	}
+	if err := write(); err != nil {
+		return err
 	}
 	clear(w.deltas)
 	return nil
 }
 
-// Commit makes everything added visible at once.
+// Commit writes what is queued and makes everything added visible at once.
 func (w *Writer) Commit() error {
+	if err := w.insert(); err != nil {
+		w.Rollback()
+		return err
+	}
 	if err := w.flush(); err != nil {
 		w.Rollback()
 		return err
@@ -180,7 +302,7 @@ func (w *Writer) Commit() error {
 		w.Rollback()
 		return w.c.wrap(err)
 	}
-	w.insert.Close()
+	w.fullStmt.Close()
 	if err := w.tx.Commit(); err != nil {
 		return w.c.wrap(fmt.Errorf("commit to the cache: %w", err))
 	}
@@ -189,7 +311,7 @@ func (w *Writer) Commit() error {
 
 // Rollback forgets everything added. It is safe to call after Commit.
 func (w *Writer) Rollback() error {
-	w.insert.Close()
+	w.fullStmt.Close()
 	err := w.tx.Rollback()
 	if err == sql.ErrTxDone {
 		return nil

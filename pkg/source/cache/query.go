@@ -206,8 +206,13 @@ func (c *Cache) Info(ctx context.Context, tenant string) (source.Info, error) {
 	if updated > 0 {
 		info.UpdatedAt = time.Unix(0, updated)
 	}
+	// Two queries: SQLite answers a lone min() or max() from the index, but
+	// scans the table for both at once.
 	var oldest, newest sql.NullInt64
-	if err := c.db.QueryRowContext(ctx, "SELECT min(ts), max(ts) FROM records WHERE tenant = ?", tid).Scan(&oldest, &newest); err != nil {
+	if err := c.db.QueryRowContext(ctx, "SELECT min(ts) FROM records WHERE tenant = ?", tid).Scan(&oldest); err != nil {
+		return info, c.wrap(err)
+	}
+	if err := c.db.QueryRowContext(ctx, "SELECT max(ts) FROM records WHERE tenant = ?", tid).Scan(&newest); err != nil {
 		return info, c.wrap(err)
 	}
 	if oldest.Valid {

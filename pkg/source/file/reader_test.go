@@ -72,7 +72,9 @@ func TestReadGood(t *testing.T) {
 
 func TestReadBad(t *testing.T) {
 	line := func(mod func(string) string) string { return mod(good) + "\n" }
-	replace := func(old, new string) string { return line(func(s string) string { return strings.Replace(s, old, new, 1) }) }
+	replace := func(old, new string) string {
+		return line(func(s string) string { return strings.Replace(s, old, new, 1) })
+	}
 	cases := []struct {
 		name, file, data string
 		want             string // part of the error
