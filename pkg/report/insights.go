@@ -91,7 +91,7 @@ func (s *Stats) ComputeInsights() {
 	if c := Change(int64(cur.Cost), int64(prev.Cost)); !c.Null() {
 		r := c.Rat()
 		if r.Cmp(big.NewRat(spendGrowthMin, 1)) >= 0 {
-			add("spend-growth", Warn, "Spend is up %s on the previous period (%s, was %s).", ChangeText(c), USD2(cur.Cost), USD2(prev.Cost))
+			add("spend-growth", Warn, "Spend is up %s on the previous period (%s, was %s).", ChangeText(c)[1:], USD2(cur.Cost), USD2(prev.Cost))
 		} else if r.Cmp(big.NewRat(-spendGrowthMin, 1)) <= 0 {
 			add("spend-growth", Good, "Spend is down %s on the previous period (%s, was %s).", ChangeText(c)[1:], USD2(cur.Cost), USD2(prev.Cost))
 		}

@@ -1,0 +1,144 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// calls makes n calls of a model on a day, each with the given size, cost
+// and status.
+func calls(day string, n int, model string, tokens int64, cost string, ok bool) []source.Record {
+	var out []source.Record
+	for i := range n {
+		r := rec(fmt.Sprintf("%s-%s-%d-%v-%d", day, model, tokens, ok, i), day+"T12:00:00Z", model, ok, tokens, 0, cost)
+		r.Time += int64(i) * int64(time.Millisecond)
+		out = append(out, r)
+	}
+	return out
+}
+
+func insightKinds(t *testing.T, recs []source.Record, limits Limits) map[string]string {
+	t.Helper()
+	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
+	clock, _ := ParseAsOf("2026-11-20", time.UTC)
+	span, _ := Resolve(Range{Period: Week}, clock)
+	s, err := BuildStats(context.Background(), src, "t", span, clock, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limits.HasLimits() {
+		if s.Quota, err = BuildQuota(context.Background(), src, "t", clock, limits, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.ComputeInsights()
+	out := map[string]string{}
+	for _, in := range s.Insights {
+		out[in.Kind] = in.Text
+	}
+	return out
+}
+
+func join(parts ...[]source.Record) []source.Record {
+	var out []source.Record
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// TestInsights checks that each rule fires on data made for it, says what it
+// should, and stays quiet on data that does not call for it.
+func TestInsights(t *testing.T) {
+	spend := source.USD(10 * source.NanosPerUSD)
+	cases := []struct {
+		name   string
+		recs   []source.Record
+		limits Limits
+		want   map[string]string // kind → part of the text; "" means the kind must be absent
+	}{
+		{
+			name: "dominant model and a cheaper one for its small calls",
+			recs: join(
+				calls("2026-11-18", 100, "big", 200, "0.05", true),   // $5 in small calls, 0.00025 $/token
+				calls("2026-11-18", 100, "small", 200, "0.001", true), // $0.10, 0.000005 $/token
+				calls("2026-11-10", 100, "big", 200, "0.05", true),
+			),
+			want: map[string]string{
+				"cost-effective-model": "small is the most cost-effective model at $0.001000 per call.",
+				"dominant-model":       "big is 98% of spend but 50% of calls.",
+				// 100 × 200 tokens at small's price: $0.10 instead of $5.00 → $4.90 less.
+				"cheaper-model": "100% of big's calls use under 500 tokens — small would have cost about $4.90 less for them.",
+				"success-rate":  "Success rate 100%: no call failed.",
+				"spend-growth":  "", // +2 %: too little to mention
+			},
+		},
+		{
+			name: "failures rose past a hundred",
+			recs: join(
+				calls("2026-11-19", 900, "m", 10, "0.001", true),
+				calls("2026-11-19", 150, "m", 10, "0.001", false),
+				calls("2026-11-12", 990, "m", 10, "0.001", true),
+				calls("2026-11-12", 10, "m", 10, "0.001", false),
+			),
+			want: map[string]string{
+				"success-rate":        "Success rate 85.7%: 150 calls failed — investigate the failed calls.",
+				"failure-rate-rising": "Failure rate rose to 14.3% from 1.0% in the previous period (150 failed calls, up from 10).",
+				"peak-day":            "Peak day Thu Nov 19 with 1,050 calls, 600% above the daily average.",
+				"dominant-model":      "",
+				"cheaper-model":       "",
+			},
+		},
+		{
+			name: "spend fell, no failures rising",
+			recs: join(
+				calls("2026-11-19", 10, "m", 10, "1", true),
+				calls("2026-11-12", 10, "m", 10, "2", true),
+			),
+			want: map[string]string{
+				"spend-growth":        "Spend is down 50.0% on the previous period ($10.00, was $20.00).",
+				"failure-rate-rising": "",
+			},
+		},
+		{
+			name: "spend grew",
+			recs: join(
+				calls("2026-11-19", 10, "m", 10, "1.25", true),
+				calls("2026-11-12", 10, "m", 10, "1", true),
+			),
+			want: map[string]string{"spend-growth": "Spend is up 25.0% on the previous period ($12.50, was $10.00)."},
+		},
+		{
+			name:   "projected overspend",
+			recs:   calls("2026-11-18", 10, "m", 10, "1", true), // $10 by Nov 20 of 30 days
+			limits: Limits{Spend: &spend},
+			want: map[string]string{
+				// $10 × 30/20 = $15, 50 % over the $10 limit.
+				"projected-overspend": "At this pace November spend ends near $15.00, 50% over the $10.00 limit.",
+			},
+		},
+		{
+			name: "no calls",
+			recs: calls("2026-10-01", 3, "m", 10, "1", true),
+			want: map[string]string{"no-usage": "No calls in this window.", "peak-day": ""},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := insightKinds(t, c.recs, c.limits)
+			for kind, text := range c.want {
+				switch {
+				case text == "" && got[kind] != "":
+					t.Errorf("%s fired: %q", kind, got[kind])
+				case text != "" && !strings.Contains(got[kind], text):
+					t.Errorf("%s = %q, want %q", kind, got[kind], text)
+				}
+			}
+		})
+	}
+}
