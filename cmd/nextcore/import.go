@@ -218,6 +218,11 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 		}
 		done += rd.BytesRead()
 	}
+	// Ctrl-C also ends the program that feeds standard input, which looks
+	// like the end of the file: an interrupted import must not commit.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := w.Commit(); err != nil {
 		return nil, err
 	}
