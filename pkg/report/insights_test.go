@@ -65,7 +65,7 @@ func TestInsights(t *testing.T) {
 		{
 			name: "dominant model and a cheaper one for its small calls",
 			recs: join(
-				calls("2026-11-18", 100, "big", 200, "0.05", true),   // $5 in small calls, 0.00025 $/token
+				calls("2026-11-18", 100, "big", 200, "0.05", true),    // $5 in small calls, 0.00025 $/token
 				calls("2026-11-18", 100, "small", 200, "0.001", true), // $0.10, 0.000005 $/token
 				calls("2026-11-10", 100, "big", 200, "0.05", true),
 			),

@@ -283,3 +283,55 @@ func TestSynthIntoCache(t *testing.T) {
 		t.Fatal("synthetic data: cache and records disagree")
 	}
 }
+
+// TestReadWhileWriting checks that a report reads the last committed state
+// at once while another connection is in the middle of a write, as a cron
+// job's import and a person's report would.
+func TestReadWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "usage.db")
+	writer, err := Open(ctx, path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	rng := rand.New(rand.NewPCG(5, 6))
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	first := randomRecords(rng, 1000, from, to)
+	store(t, writer, "acme", first)
+
+	w, err := writer.BeginWrite(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := randomRecords(rng, 5000, from, to)
+	for i := range more {
+		more[i].ID = "more-" + more[i].ID
+		if err := w.Add(&more[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	start := time.Now()
+	got, err := reader.Aggregate(ctx, "acme", source.DimAll, []int64{from.UnixNano(), to.UnixNano()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0][""].Calls != 1000 {
+		t.Errorf("during the write: %d calls, want the committed 1000", got[0][""].Calls)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the read waited %v for the writer", d)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = reader.Aggregate(ctx, "acme", source.DimAll, []int64{from.UnixNano(), to.UnixNano()})
+	if got[0][""].Calls != 6000 {
+		t.Errorf("after the write: %d calls, want 6000", got[0][""].Calls)
+	}
+}

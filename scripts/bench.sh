@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Times the built nextcore binary on N synthetic records (default 1,000,000)
+# against the C sqlite3 CLI on the same records, in one run, and prints a
+# table. Run by hand (not in CI):   scripts/bench.sh [N]
+# Needs: go, sqlite3 (Debian package sqlite3), /usr/bin/time.
+set -euo pipefail
+N=${1:-1000000}
+cd "$(dirname "$0")/.."
+work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
+echo "bench: $N records in $work" >&2
+go build -o "$work/nextcore" ./cmd/nextcore
+go build -o "$work/nextcore-gen" ./cmd/nextcore-gen
+end=2026-11-26
+asof=2026-11-25
+if [ ! -s "$work/usage-$N.jsonl" ]; then
+  "$work/nextcore-gen" -records "$N" -days 365 -end $end -seed 1 -o "$work/usage-$N.jsonl"
+fi
+if [ ! -s "$work/usage-$N.csv" ]; then
+  "$work/nextcore-gen" -records "$N" -days 365 -end $end -seed 1 -format csv -o "$work/usage-$N.csv"
+fi
+records=$(wc -l < "$work/usage-$N.jsonl")
+
+# best of 5 wall-clock runs of a command, in milliseconds
+best() {
+  local b=999999999 s e t
+  for _ in 1 2 3 4 5; do
+    s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N)
+    t=$(( (e - s) / 1000000 )); [ "$t" -lt "$b" ] && b=$t
+  done
+  echo "$b"
+}
+
+# import: seconds and peak memory of one run
+cache="$work/usage-$N.db"
+rm -f "$cache" "$cache-wal" "$cache-shm"
+imp() {
+  /usr/bin/time -f "%e %M" "$work/nextcore" usage import --tenant acme --cache "$cache" "$work/usage-$N.jsonl" 2>&1 >/dev/null | tail -1
+}
+read -r imp_s imp_kb < <(imp)
+read -r dup_s dup_kb < <(imp)
+
+# the raw engine: the same records in one table with an index on the timestamp
+raw="$work/raw-$N.db"
+if [ ! -s "$raw" ]; then
+  rm -f "$raw"
+  sqlite3 "$raw" <<SQL
+.mode csv
+.import $work/usage-$N.csv raw
+CREATE INDEX raw_ts ON raw(timestamp);
+SQL
+fi
+
+nc() { "$work/nextcore" --cache "$cache" --tenant acme --tz UTC --as-of $asof "$@"; }
+sq() { sqlite3 "$raw" "$1"; }
+y0=2025-11-26T00:00:00Z; y1=2026-11-26T00:00:00Z
+m0=2026-10-27T00:00:00Z; q0=2026-11-01T00:00:00Z; d0=2026-11-25T00:00:00Z
+
+printf '\n| what (%s records) | nextcore | sqlite3 | ratio |\n|---|---:|---:|---:|\n' "$records"
+row() { # label, nextcore ms, sqlite3 ms
+  awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN { printf "| %s | %d ms | %d ms | %.1f× |\n", l, a, b, (a > 0 ? b / a : 0) }'
+}
+row "usage stats --period year" "$(best nc usage stats --period year)" \
+  "$(best sq "SELECT date(timestamp), model, count(*), sum(status='success'), sum(promptTokens+completionTokens), sum(cost) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1' GROUP BY 1, 2")"
+row "usage quota" "$(best nc usage quota)" \
+  "$(best sq "SELECT count(*), sum(promptTokens+completionTokens), sum(cost) FROM raw WHERE timestamp >= '$q0' AND timestamp < '$y1'")"
+row "usage top-models --period month" "$(best nc usage top-models --period month)" \
+  "$(best sq "SELECT model, count(*), sum(status='success'), sum(promptTokens), sum(completionTokens), sum(cost) FROM raw WHERE timestamp >= '$m0' AND timestamp < '$y1' GROUP BY model")"
+row "usage stats --period today" "$(best nc usage stats --period today)" \
+  "$(best sq "SELECT model, count(*), sum(cost) FROM raw WHERE timestamp >= '$d0' AND timestamp < '$y1' GROUP BY model")"
+awk -v n="$records" -v s="$imp_s" -v kb="$imp_kb" 'BEGIN { printf "| import into an empty cache | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
+awk -v n="$records" -v s="$dup_s" -v kb="$dup_kb" 'BEGIN { printf "| import again (all duplicates) | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
+awk -v a="$(stat -c %s "$cache")" -v b="$(stat -c %s "$raw")" 'BEGIN { printf "| size on disk | %d MiB | %d MiB | %.2f× |\n", a / 1048576, b / 1048576, a / b }'
