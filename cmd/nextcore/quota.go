@@ -116,10 +116,7 @@ func quotaFailure(q *report.Quota, failOn string) string {
 		if m.Limit == nil {
 			continue
 		}
-		name := strings.ToLower(m.Label)
-		if m.Key == "apiCalls" {
-			name = "API calls"
-		}
+		name := m.Noun()
 		switch {
 		case m.Level.AtLeast(report.LevelExceeded) || (failOn == "warning" && m.Level.AtLeast(report.LevelWarning)):
 			parts = append(parts, fmt.Sprintf("%s at %s (%s)", name, report.Pct(m.Percent), m.Level))

@@ -38,21 +38,16 @@ the cost breakdown and insights.`,
 }
 
 func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptions) error {
-	s, err := a.settings(cmd)
+	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+		if opts.top < 1 {
+			return usagef("--top must be at least 1")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if opts.top < 1 {
-		return usagef("--top must be at least 1")
-	}
-	span, err := opts.window.span(s.clock)
-	if err != nil {
-		return err
-	}
-	rs, err := a.openSource(ctx, s)
-	if err != nil {
-		return err
-	}
+	s, span, rs := wd.s, wd.span, wd.rs
 	defer rs.close()
 	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: opts.top})
 	if err != nil {

@@ -39,25 +39,21 @@ window's cost and average cost per call.`,
 }
 
 func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topModelsOptions) error {
-	s, err := a.settings(cmd)
+	var by report.Ordering
+	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+		var err error
+		if by, err = report.ParseOrdering(opts.by); err != nil {
+			return usageError{err}
+		}
+		if opts.limit < 0 {
+			return usagef("--limit must not be negative")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	by, err := report.ParseOrdering(opts.by)
-	if err != nil {
-		return usageError{err}
-	}
-	if opts.limit < 0 {
-		return usagef("--limit must not be negative")
-	}
-	span, err := opts.window.span(s.clock)
-	if err != nil {
-		return err
-	}
-	rs, err := a.openSource(ctx, s)
-	if err != nil {
-		return err
-	}
+	s, span, rs := wd.s, wd.span, wd.rs
 	defer rs.close()
 	r, err := report.RankModels(ctx, rs.src, rs.tenant, span, s.clock, by, opts.limit)
 	if err != nil {

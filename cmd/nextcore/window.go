@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
@@ -50,4 +52,33 @@ func (w *windowFlags) span(clock report.Clock) (report.Span, error) {
 		return report.Span{}, usageError{err}
 	}
 	return span, nil
+}
+
+// windowed is what a windowed report starts from: settings, the span, and
+// the open source of usage. The caller closes rs.
+type windowed struct {
+	s    *settings
+	span report.Span
+	rs   *reportSource
+}
+
+// openWindowed settles the settings and the window, checks the command's own
+// flags (check, before anything is opened), and opens the source.
+func (a *App) openWindowed(ctx context.Context, cmd *cobra.Command, w *windowFlags, check func() error) (*windowed, error) {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(); err != nil {
+		return nil, err
+	}
+	span, err := w.span(s.clock)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := a.openSource(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return &windowed{s, span, rs}, nil
 }

@@ -115,18 +115,11 @@ func (s *Stats) ComputeInsights() {
 					month, USDRat(new(big.Rat).Quo(m.Projected, big.NewRat(source.NanosPerUSD, 1))), PctWhole(over), USD2(source.USD(*m.Limit)))
 			} else {
 				add("projected-overspend", Bad, "At this pace %s %s end near %s, %s over the limit of %s.",
-					month, lowerLabel(m.Label), Count(roundRat(m.Projected)), PctWhole(over), Count(*m.Limit))
+					month, m.Noun(), Count(roundRat(m.Projected)), PctWhole(over), Count(*m.Limit))
 			}
 		}
 	}
 	s.Insights = out
-}
-
-func lowerLabel(l string) string {
-	if l == "API calls" {
-		return "API calls"
-	}
-	return "tokens"
 }
 
 // roundRat is r rounded to the nearest whole number.

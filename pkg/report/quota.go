@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -159,6 +160,14 @@ func (q *Quota) metric(key, label string, money bool, used int64, limit *int64) 
 		}
 	}
 	return m
+}
+
+// Noun names the metric inside a sentence: "API calls", "tokens", "spend".
+func (m QuotaMetric) Noun() string {
+	if m.Key == "apiCalls" {
+		return m.Label
+	}
+	return strings.ToLower(m.Label)
 }
 
 func (q *Quota) level(percent *big.Rat) Level {

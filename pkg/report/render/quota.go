@@ -157,11 +157,7 @@ func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
 		if m.Limit == nil {
 			continue
 		}
-		what := strings.ToLower(m.Label)
-		if m.Key == "apiCalls" {
-			what = "API calls"
-		}
-		what += " at " + report.Pct(m.Percent)
+		what := m.Noun() + " at " + report.Pct(m.Percent)
 		switch m.Level {
 		case report.LevelExceeded:
 			over = append(over, what)
