@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -145,7 +146,9 @@ type importResult struct {
 	skips                      []string
 }
 
-// importInto stores the inputs in one transaction: all or nothing.
+// importInto stores the inputs in one transaction: all or nothing. One
+// goroutine reads and checks the records while this one writes them, so the
+// two cores share the work.
 func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inputs []importInput, total int64,
 	format file.Format, skipInvalid bool) (*importResult, error) {
 	w, err := c.BeginWrite(ctx, tenant)
@@ -163,60 +166,26 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 		progressbar.OptionSetWidth(30),
 	)
 	defer bar.Exit()
-	res := &importResult{}
-	var done int64
-	var rec source.Record
-	for _, in := range inputs {
-		var r io.Reader
-		if in.name == "-" {
-			r = a.Stdin
-		} else {
-			f, err := os.Open(in.name)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", in.name, unwrapPath(err))
-			}
-			defer f.Close()
-			r = f
-		}
-		name := in.name
-		if name == "-" {
-			name = "stdin"
-		}
-		rd, err := file.NewReader(name, r, format)
-		if err != nil {
-			return nil, err
-		}
-		for n := 0; ; n++ {
-			err := rd.Next(&rec)
-			if err == io.EOF {
-				break
-			}
-			var re *file.RecordError
-			if errors.As(err, &re) {
-				if !skipInvalid {
-					return nil, fmt.Errorf("%w; nothing was imported (fix the record, or pass --skip-invalid to import the rest)", err)
+
+	readCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	rr := &recordReader{inputs: inputs, format: format, skipInvalid: skipInvalid, stdin: a.Stdin,
+		batches: make(chan []source.Record, 4), free: make(chan []source.Record, 6)}
+	go rr.run(readCtx)
+	for batch := range rr.batches {
+		for i := range batch {
+			if err := w.Add(&batch[i]); err != nil {
+				stop()
+				for range rr.batches { // let the reader finish
 				}
-				res.skipped++
-				if len(res.skips) < 6 {
-					res.skips = append(res.skips, re.Error())
-				}
-				continue
-			}
-			if err != nil {
 				return nil, err
 			}
-			res.read++
-			if err := w.Add(&rec); err != nil {
-				return nil, err
-			}
-			if n%4096 == 0 {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				bar.Set64(done + rd.BytesRead())
-			}
 		}
-		done += rd.BytesRead()
+		rr.free <- batch[:0]
+		bar.Set64(rr.bytes.Load())
+	}
+	if rr.err != nil {
+		return nil, rr.err
 	}
 	// Ctrl-C also ends the program that feeds standard input, which looks
 	// like the end of the file: an interrupted import must not commit.
@@ -227,8 +196,102 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 		return nil, err
 	}
 	bar.Finish()
+	res := &rr.res
 	res.added, res.dups = w.Added, w.Duplicates
 	return res, nil
+}
+
+// recordReader reads the inputs in turn and hands their records over in
+// batches. Its err and res may be read once batches is closed.
+type recordReader struct {
+	inputs      []importInput
+	format      file.Format
+	skipInvalid bool
+	stdin       io.Reader
+	batches     chan []source.Record
+	free        chan []source.Record // batches handed back for reuse
+	bytes       atomic.Int64         // bytes read so far, for progress
+	err         error
+	res         importResult
+}
+
+const readBatch = 512
+
+func (rr *recordReader) run(ctx context.Context) {
+	defer close(rr.batches)
+	rr.err = rr.read(ctx)
+}
+
+func (rr *recordReader) read(ctx context.Context) error {
+	var done int64
+	batch := make([]source.Record, 0, readBatch)
+	send := func() error {
+		select {
+		case rr.batches <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case batch = <-rr.free:
+		default:
+			batch = make([]source.Record, 0, readBatch)
+		}
+		return nil
+	}
+	for _, in := range rr.inputs {
+		var r io.Reader = rr.stdin
+		name := "stdin"
+		if in.name != "-" {
+			f, err := os.Open(in.name)
+			if err != nil {
+				return fmt.Errorf("%s: %w", in.name, unwrapPath(err))
+			}
+			defer f.Close()
+			r, name = f, in.name
+		}
+		rd, err := file.NewReader(name, r, rr.format)
+		if err != nil {
+			return err
+		}
+		for {
+			batch = batch[:len(batch)+1]
+			rec := &batch[len(batch)-1]
+			err := rd.Next(rec)
+			if err != nil {
+				batch = batch[:len(batch)-1]
+			}
+			if err == io.EOF {
+				break
+			}
+			var re *file.RecordError
+			if errors.As(err, &re) {
+				if !rr.skipInvalid {
+					return fmt.Errorf("%w; nothing was imported (fix the record, or pass --skip-invalid to import the rest)", err)
+				}
+				rr.res.skipped++
+				if len(rr.res.skips) < 6 {
+					rr.res.skips = append(rr.res.skips, re.Error())
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			rr.res.read++
+			if len(batch) == readBatch {
+				rr.bytes.Store(done + rd.BytesRead())
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+		done += rd.BytesRead()
+		rr.bytes.Store(done)
+	}
+	if len(batch) > 0 {
+		return send()
+	}
+	return nil
 }
 
 // removeCache deletes a cache file that a failed command created.

@@ -46,10 +46,12 @@ type Writer struct {
 	names  *dictionary
 	deltas map[rollupKey]*source.Totals
 
-	batch    []pending // records waiting for the next INSERT
-	args     []any
-	fullStmt *sql.Stmt // INSERT of insertBatch rows
-	byID     map[string]int
+	batch     []pending // records waiting for the next INSERT
+	args      []any
+	plainStmt *sql.Stmt      // INSERT of insertBatch rows
+	byID      map[string]int // batch index of each id
+	uniq      []int          // batch indexes of the first of each id
+	hour      hourSlots
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -67,7 +69,7 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 	if err != nil {
 		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
-	w := &Writer{c: c, ctx: ctx, tx: tx, deltas: map[rollupKey]*source.Totals{}, byID: map[string]int{}}
+	w := &Writer{c: c, ctx: ctx, tx: tx, deltas: map[rollupKey]*source.Totals{}, byID: map[string]int{}, hour: hourSlots{hour: -1}}
 	if w.tenant, err = tenantID(ctx, tx, tenant, true); err != nil {
 		tx.Rollback()
 		return nil, c.wrap(err)
@@ -76,16 +78,16 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 		tx.Rollback()
 		return nil, c.wrap(err)
 	}
-	if w.fullStmt, err = tx.PrepareContext(ctx, insertSQL(insertBatch)); err != nil {
+	if w.plainStmt, err = tx.PrepareContext(ctx, insertSQL(insertBatch, false)); err != nil {
 		tx.Rollback()
 		return nil, c.wrap(err)
 	}
 	return w, nil
 }
 
-// insertSQL inserts n records, skips those whose id is stored, and returns
-// the ids of those it stored.
-func insertSQL(n int) string {
+// insertSQL inserts n records and skips those whose id is stored; with
+// returning, it gives back the ids it stored.
+func insertSQL(n int, returning bool) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency) VALUES ")
 	for i := range n {
@@ -94,7 +96,10 @@ func insertSQL(n int) string {
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	if returning {
+		b.WriteString(" RETURNING id")
+	}
 	return b.String()
 }
 
@@ -117,15 +122,26 @@ func (w *Writer) Add(r *source.Record) error {
 }
 
 // insert writes the queued records and counts the new ones into the rollups.
+//
+// The usual batch is all new (a first import) or all stored (an import run
+// again): a plain INSERT says which by its row count alone. Only a batch that
+// is partly stored is undone and written again with RETURNING, to learn
+// which of its records are new.
 func (w *Writer) insert() error {
 	if len(w.batch) == 0 {
 		return nil
 	}
 	w.args = w.args[:0]
+	w.uniq = w.uniq[:0]
 	clear(w.byID)
 	for i := range w.batch {
 		p := &w.batch[i]
 		r := &p.r
+		if _, dup := w.byID[r.ID]; dup {
+			continue // the same id earlier in this batch
+		}
+		w.byID[r.ID] = i
+		w.uniq = append(w.uniq, i)
 		var code, latency any
 		if r.StatusCode != 0 {
 			code = r.StatusCode
@@ -139,39 +155,9 @@ func (w *Writer) insert() error {
 		}
 		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok,
 			code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
-		if _, dup := w.byID[r.ID]; !dup {
-			w.byID[r.ID] = i
-		}
 	}
-	var rows *sql.Rows
-	var err error
-	if len(w.batch) == insertBatch {
-		rows, err = w.fullStmt.QueryContext(w.ctx, w.args...)
-	} else {
-		rows, err = w.tx.QueryContext(w.ctx, insertSQL(len(w.batch)), w.args...)
-	}
+	added, err := w.insertPlain()
 	if err != nil {
-		return w.c.wrap(fmt.Errorf("store records: %w", err))
-	}
-	added := 0
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return w.c.wrap(err)
-		}
-		i, ok := w.byID[id]
-		if !ok {
-			rows.Close()
-			return fmt.Errorf("store records: the cache returned an unknown id")
-		}
-		w.count(&w.batch[i])
-		added++
-	}
-	if err := rows.Close(); err != nil {
-		return w.c.wrap(fmt.Errorf("store records: %w", err))
-	}
-	if err := rows.Err(); err != nil {
 		return w.c.wrap(fmt.Errorf("store records: %w", err))
 	}
 	w.Added += int64(added)
@@ -183,25 +169,126 @@ func (w *Writer) insert() error {
 	return nil
 }
 
+// insertPlain writes w.args and counts what it stored.
+func (w *Writer) insertPlain() (int, error) {
+	n := len(w.uniq)
+	if _, err := w.tx.ExecContext(w.ctx, "SAVEPOINT batch"); err != nil {
+		return 0, err
+	}
+	var res sql.Result
+	var err error
+	if n == insertBatch {
+		res, err = w.plainStmt.ExecContext(w.ctx, w.args...)
+	} else {
+		res, err = w.tx.ExecContext(w.ctx, insertSQL(n, false), w.args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	stored, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	switch stored {
+	case int64(n):
+		for _, i := range w.uniq {
+			w.count(&w.batch[i])
+		}
+	case 0:
+	default:
+		if _, err := w.tx.ExecContext(w.ctx, "ROLLBACK TO batch"); err != nil {
+			return 0, err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, "RELEASE batch"); err != nil {
+			return 0, err
+		}
+		return w.insertReturning()
+	}
+	_, err = w.tx.ExecContext(w.ctx, "RELEASE batch")
+	return int(stored), err
+}
+
+// insertReturning writes w.args and counts the records that the cache says
+// it stored.
+func (w *Writer) insertReturning() (int, error) {
+	rows, err := w.tx.QueryContext(w.ctx, insertSQL(len(w.uniq), true), w.args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	added := 0
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return 0, err
+		}
+		i, ok := w.byID[id]
+		if !ok {
+			return 0, fmt.Errorf("the cache returned an unknown id")
+		}
+		w.count(&w.batch[i])
+		added++
+	}
+	return added, rows.Err()
+}
+
 // count adds a stored record to the finest rollup buckets: quarter hours for
 // all calls, hours for each dimension.
 func (w *Writer) count(p *pending) {
 	r := &p.r
 	sec := floorDiv(r.Time, int64(time.Second))
-	w.countIn(rollupKey{source.DimAll, Quarter, floorDiv(sec, Quarter) * Quarter, 0}, r)
 	hour := floorDiv(sec, Hour) * Hour
-	for i, d := range source.Dims {
-		w.countIn(rollupKey{d, Hour, hour, p.ids[i]}, r)
+	h := &w.hour
+	if hour != h.hour {
+		w.spill()
+		h.hour = hour
+	}
+	h.quarters[(sec-hour)/Quarter].AddRecord(r)
+	for i, id := range p.ids {
+		m := h.members[i]
+		if int(id) >= len(m) {
+			m = append(m, make([]source.Totals, int(id)+1-len(m))...)
+			h.members[i] = m
+		}
+		m[id].AddRecord(r)
 	}
 }
 
-func (w *Writer) countIn(k rollupKey, r *source.Record) {
-	t := w.deltas[k]
-	if t == nil {
-		t = &source.Totals{}
-		w.deltas[k] = t
+// hourSlots are the current hour's totals by dimension and member id.
+// Records mostly come in time order, so counting one is a few slice updates;
+// the hour's totals move to the rollup deltas when another hour begins.
+type hourSlots struct {
+	hour     int64 // Unix seconds
+	quarters [Hour / Quarter]source.Totals
+	members  [5][]source.Totals // by dimension (source.Dims), then member id
+}
+
+// spill moves the current hour's totals into the rollup deltas.
+func (w *Writer) spill() {
+	h := &w.hour
+	for q := range h.quarters {
+		if h.quarters[q].Calls > 0 {
+			w.addDelta(rollupKey{source.DimAll, Quarter, h.hour + int64(q)*Quarter, 0}, &h.quarters[q])
+			h.quarters[q] = source.Totals{}
+		}
 	}
-	t.AddRecord(r)
+	for i, d := range source.Dims {
+		for id := range h.members[i] {
+			if t := &h.members[i][id]; t.Calls > 0 {
+				w.addDelta(rollupKey{d, Hour, h.hour, int64(id)}, t)
+				*t = source.Totals{}
+			}
+		}
+	}
+}
+
+func (w *Writer) addDelta(k rollupKey, t *source.Totals) {
+	d := w.deltas[k]
+	if d == nil {
+		d = &source.Totals{}
+		w.deltas[k] = d
+	}
+	d.Add(*t)
 }
 
 // upsertBatch is how many rollup rows one upsert statement carries.
@@ -229,6 +316,7 @@ func upsertSQL(n int) string {
 // flush writes the rollup deltas gathered so far: the finest buckets as
 // counted, and the coarser ones derived from them.
 func (w *Writer) flush() error {
+	w.spill()
 	coarse := map[rollupKey]*source.Totals{}
 	up := func(k rollupKey, level int32, t *source.Totals) {
 		k.level = level
@@ -302,7 +390,7 @@ func (w *Writer) Commit() error {
 		w.Rollback()
 		return w.c.wrap(err)
 	}
-	w.fullStmt.Close()
+	w.plainStmt.Close()
 	if err := w.tx.Commit(); err != nil {
 		return w.c.wrap(fmt.Errorf("commit to the cache: %w", err))
 	}
@@ -311,7 +399,7 @@ func (w *Writer) Commit() error {
 
 // Rollback forgets everything added. It is safe to call after Commit.
 func (w *Writer) Rollback() error {
-	w.fullStmt.Close()
+	w.plainStmt.Close()
 	err := w.tx.Rollback()
 	if err == sql.ErrTxDone {
 		return nil
