@@ -185,6 +185,14 @@ var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 // TestExitCodes checks each kind of failure's code and message.
 func TestExitCodes(t *testing.T) {
 	e := imported(t)
+	newer := filepath.Join(e.dir, "newer.db")
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", "--cache", newer, fixture); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if db, err := sql.Open("sqlite", newer); err == nil {
+		db.Exec("PRAGMA user_version = 99")
+		db.Close()
+	}
 	notDB := filepath.Join(e.dir, "notes.db")
 	os.WriteFile(notDB, []byte(strings.Repeat("not a database ", 100)), 0o644)
 	cases := []struct {
@@ -216,6 +224,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad tenant", []string{"usage", "stats", "--tenant", "Acme Corp"}, 2, `bad tenant "Acme Corp"`},
 		{"not a cache", []string{"usage", "stats", "--cache", notDB}, 1, "is not an SQLite database"},
 		{"no cache", []string{"usage", "stats", "--cache", filepath.Join(e.dir, "none.db")}, 1, "no usage yet"},
+		{"newer schema", []string{"usage", "stats", "--cache", newer}, 1, "has schema version 99, this nextcore reads up to 1; upgrade nextcore"},
+		{"import into newer schema", []string{"usage", "import", "--tenant", "acme", "--cache", newer, fixture}, 1, "schema version 99"},
 		{"cache is a directory", []string{"usage", "stats", "--cache", e.dir}, 1, "is a directory"},
 		{"output to missing dir", []string{"usage", "stats", "-o", filepath.Join(e.dir, "no", "such", "dir", "x.txt")}, 1, "cannot write"},
 		{"missing config", []string{"usage", "stats", "--config", filepath.Join(e.dir, "none.yaml")}, 1, "read config"},
