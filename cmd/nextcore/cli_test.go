@@ -130,6 +130,8 @@ func TestGolden(t *testing.T) {
 		{"stats-week-markdown", false, append([]string{"usage", "stats", "--period", "week", "--format", "markdown"}, week...)},
 		{"stats-week-json", false, append([]string{"usage", "stats", "--period", "week", "--format", "json"}, week...)},
 		{"stats-week-csv", false, append([]string{"usage", "stats", "--period", "week", "--format", "csv"}, week...)},
+		{"stats-year-pipe", false, append([]string{"usage", "stats", "--period", "year"}, week...)},
+		{"stats-year-tty", true, append([]string{"usage", "stats", "--period", "year"}, week...)},
 		{"stats-month-kathmandu", false, []string{"usage", "stats", "--tz", "Asia/Kathmandu", "--top", "3"}},
 		{"stats-range-kolkata-json", false, []string{"usage", "stats", "--tz", "Asia/Kolkata", "--from", "2026-11-01", "--to", "2026-11-03", "--format", "json"}},
 		{"stats-empty", false, []string{"usage", "stats", "--from", "2025-01-01", "--to", "2025-01-07"}},

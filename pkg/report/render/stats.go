@@ -175,28 +175,17 @@ type bucket struct {
 	peak   bool
 }
 
-// trendRows groups a long window's days so the chart stays readable: days up
-// to 62, weeks up to 186, months beyond.
+// trendRows are the rows of the trend chart: every day up to 62 days, each
+// month beyond (the calendar above them still shows every day).
 func trendRows(s *report.Stats) (string, []bucket) {
 	days := s.Daily
 	var rows []bucket
-	switch {
-	case len(days) <= 62:
+	if len(days) <= 62 {
 		peak, _ := s.PeakDay()
 		for _, d := range days {
 			rows = append(rows, bucket{d.Date.Format("Mon Jan 02"), d.Totals, d.Date == peak.Date && d.Calls > 0})
 		}
 		return "DAILY USAGE", rows
-	case len(days) <= 186:
-		for i := 0; i < len(days); i += 7 {
-			end := min(i+7, len(days)) - 1
-			b := bucket{label: days[i].Date.Format("Jan 02") + "–" + days[end].Date.Format("Jan 02")}
-			for _, d := range days[i : end+1] {
-				b.totals.Add(d.Totals)
-			}
-			rows = append(rows, b)
-		}
-		return "WEEKLY USAGE", rows
 	}
 	for _, d := range days {
 		label := d.Date.Format("Jan 2006")
@@ -208,8 +197,59 @@ func trendRows(s *report.Stats) (string, []bucket) {
 	return "MONTHLY USAGE", rows
 }
 
+// calendar draws one cell per day, a row per weekday and a column per week,
+// shaded by the day's calls against the busiest day's: the daily trend of a
+// long window in a few lines.
+func calendar(p *printer, s *report.Stats, st Style) {
+	days := s.Daily
+	peak, _ := s.PeakDay()
+	offset := (int(days[0].Date.Weekday()) + 6) % 7 // Monday first
+	weeks := (offset + len(days) + 6) / 7
+	grid := make([][]string, 7)
+	for r := range grid {
+		grid[r] = make([]string, weeks)
+		for c := range grid[r] {
+			grid[r][c] = " "
+		}
+	}
+	labels := []byte(strings.Repeat(" ", weeks+4)) // month names over their first week
+	for i, d := range days {
+		cell := offset + i
+		col, row := cell/7, cell%7
+		shade := "·"
+		if d.Calls > 0 && peak.Calls > 0 {
+			q := (4*d.Calls + peak.Calls - 1) / peak.Calls // 1..4
+			shade = []string{"░", "▒", "▓", "█"}[q-1]
+			shade = st.paint(blue, shade)
+		}
+		grid[row][col] = shade
+		if d.Date.Day == 1 || i == 0 {
+			name := d.Date.Format("Jan")
+			if i == 0 && d.Date.Day > 21 {
+				continue // a month that has all but ended
+			}
+			if col == 0 || labels[col-1] == ' ' {
+				copy(labels[col:], name)
+			}
+		}
+	}
+	p.line(st.paint(bold, "DAILY USAGE"))
+	p.line("       " + strings.TrimRight(string(labels), " "))
+	for r, name := range []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} {
+		p.line(strings.TrimRight("  "+name+"  "+strings.Join(grid[r], ""), " "))
+	}
+	p.line(st.paint(dim, "  calls: · none ░ ≤25% ▒ ≤50% ▓ ≤75% █ >75% of the busiest day, "+
+		peak.Date.Format("Mon Jan 2")+" ("+report.Count(peak.Calls)+")"))
+}
+
 func dailyTable(p *printer, s *report.Stats, st Style, W int) {
 	title, rows := trendRows(s)
+	if len(s.Daily) > 62 {
+		if _, ok := s.PeakDay(); ok {
+			calendar(p, s, st)
+			p.line("")
+		}
+	}
 	labelW := 0
 	maxCalls := int64(0)
 	callsW, costW := len("calls"), len("cost")
