@@ -185,7 +185,7 @@ func clip(s string) string {
 // offset), and returns Unix nanoseconds. Digits past the nanosecond are cut,
 // which keeps every comparison with a window bound exact.
 func ParseTimestamp(s string) (int64, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, upperTZ(s))
 	if err != nil {
 		if _, err2 := time.Parse("2006-01-02T15:04:05.999999999", s); err2 == nil {
 			return 0, errors.New("no time zone (add Z or an offset such as +01:00)")
@@ -199,6 +199,22 @@ func ParseTimestamp(s string) (int64, error) {
 		return 0, fmt.Errorf("out of range: %q", clip(s))
 	}
 	return t.UnixNano(), nil
+}
+
+// upperTZ accepts RFC 3339's lower-case "t" and "z", which Go's parser does
+// not.
+func upperTZ(s string) string {
+	if len(s) > 10 && (s[10] == 't' || s[len(s)-1] == 'z') {
+		b := []byte(s)
+		if b[10] == 't' {
+			b[10] = 'T'
+		}
+		if b[len(b)-1] == 'z' {
+			b[len(b)-1] = 'Z'
+		}
+		return string(b)
+	}
+	return s
 }
 
 // parseCount reads a non-negative whole number (a JSON or CSV literal).

@@ -36,7 +36,7 @@ func readAll(t *testing.T, name, data string, f Format) ([]source.Record, error)
 func TestReadGood(t *testing.T) {
 	jsonl := good + "\n" +
 		`{"id":"req_2","timestamp":"2026-11-20T14:45:12+05:45","model":"模型/v1: \"x\"","apiKey":"=SUM(A1)","user":null,"status":"error","promptTokens":0,"completionTokens":0,"cost":1e-3,"extra":{"nested":[1,{"a":null}]},"latencyMs":null}` + "\n\n" +
-		`{"id":"req_3","timestamp":"2026-11-20T14:45:12.123456789123Z","model":"m\u00e9\ud83d\ude00","apiKey":"k","status":"success","promptTokens":"12","completionTokens":3.0,"cost":"0.1"}` + "\r\n"
+		`{"id":"req_3","timestamp":"2026-11-20t14:45:12.123456789123z","model":"m\u00e9\ud83d\ude00","apiKey":"k","status":"success","promptTokens":"12","completionTokens":3.0,"cost":"0.1"}` + "\r\n"
 	csv := "id,timestamp,model,apiKey,user,region,status,statusCode,promptTokens,completionTokens,cost,latencyMs,unknown\n" +
 		"req_1,2026-11-20T13:45:12.345Z,gpt-4o-mini,key_prod_backend,alice@example.com,eu-west,success,200,1200,350,0.004125,842,x\n" +
 		"req_2,2026-11-20T14:45:12+05:45,\"模型/v1: \"\"x\"\"\",=SUM(A1),,,error,,0,0,1e-3,,\n"
@@ -88,6 +88,7 @@ func TestReadBad(t *testing.T) {
 		{"empty id", "a.jsonl", replace(`"id":"req_1"`, `"id":""`), `field "id": empty`, true},
 		{"missing timestamp", "a.jsonl", replace(`"timestamp":"2026-11-20T13:45:12.345Z",`, ""), `field "timestamp": missing`, true},
 		{"timestamp without zone", "a.jsonl", replace(`13:45:12.345Z`, `13:45:12.345`), `no time zone`, true},
+		{"timestamp out of range", "a.jsonl", replace(`13:45:12.345Z`, `24:45:12.345Z`), `not an RFC 3339 time`, true},
 		{"timestamp not a time", "a.jsonl", replace(`2026-11-20T13:45:12.345Z`, `yesterday`), `not an RFC 3339 time`, true},
 		{"negative tokens", "a.jsonl", replace(`"promptTokens":1200`, `"promptTokens":-5`), `field "promptTokens": negative`, true},
 		{"fractional tokens", "a.jsonl", replace(`"completionTokens":350`, `"completionTokens":3.5`), `not a whole number`, true},
