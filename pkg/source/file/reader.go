@@ -12,7 +12,25 @@ import (
 	"unicode/utf8"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/wire"
 )
+
+// RecordError is a record that cannot be read. It names the file, the line
+// and, where one is at fault, the field. With --skip-invalid such records are
+// counted and passed over; any other error stops the read.
+type RecordError struct {
+	File   string
+	Line   int
+	Field  string
+	Reason string
+}
+
+func (e *RecordError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s:%d: field %q: %s", e.File, e.Line, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+}
 
 // Format is the layout of a records file.
 type Format string
@@ -160,7 +178,7 @@ type jsonlReader struct {
 	br   *bufio.Reader
 	line int
 	buf  []byte
-	f    fields
+	f    wire.Fields
 }
 
 func (j *jsonlReader) next(rec *source.Record) error {
@@ -182,11 +200,11 @@ func (j *jsonlReader) next(rec *source.Record) error {
 		if !utf8.Valid(line) {
 			return &RecordError{File: j.name, Line: j.line, Reason: "not valid UTF-8"}
 		}
-		j.f = fields{}
-		if err := parseObject(line, &j.f); err != nil {
+		j.f = wire.Fields{}
+		if err := wire.ParseObject(line, &j.f); err != nil {
 			return j.recordError(err)
 		}
-		if err := j.f.toRecord(rec); err != nil {
+		if err := j.f.Record(rec); err != nil {
 			return j.recordError(err)
 		}
 		return nil
@@ -194,9 +212,9 @@ func (j *jsonlReader) next(rec *source.Record) error {
 }
 
 func (j *jsonlReader) recordError(err error) error {
-	var fe *fieldError
+	var fe *wire.FieldError
 	if errors.As(err, &fe) {
-		return &RecordError{File: j.name, Line: j.line, Field: fe.field, Reason: fe.reason}
+		return &RecordError{File: j.name, Line: j.line, Field: fe.Field, Reason: fe.Reason}
 	}
 	return &RecordError{File: j.name, Line: j.line, Reason: err.Error()}
 }
@@ -263,10 +281,10 @@ type csvReader struct {
 	r    *csv.Reader
 	cols []int // index of each known field's column, -1 if absent
 	keys []string
-	f    fields
+	f    wire.Fields
 }
 
-var allFields = append(append([]string{}, requiredFields...), optionalFields...)
+var allFields = append(append([]string{}, wire.RequiredFields...), wire.OptionalFields...)
 
 func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 	r := csv.NewReader(&lineLimit{r: br})
@@ -297,7 +315,7 @@ func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 		i, ok := seen[f]
 		if !ok {
 			i = -1
-			if k < len(requiredFields) {
+			if k < len(wire.RequiredFields) {
 				missing = append(missing, f)
 			}
 		}
@@ -305,7 +323,7 @@ func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s:1: the CSV header lacks column(s) %s (the header must name the record fields: %s)",
-			name, strings.Join(missing, ", "), strings.Join(requiredFields, ","))
+			name, strings.Join(missing, ", "), strings.Join(wire.RequiredFields, ","))
 	}
 	return c, nil
 }
@@ -329,7 +347,7 @@ func (c *csvReader) next(rec *source.Record) error {
 	if len(row) == 1 && row[0] == "" {
 		return c.next(rec) // a blank line
 	}
-	c.f = fields{}
+	c.f = wire.Fields{}
 	for k, col := range c.cols {
 		if col < 0 {
 			continue
@@ -341,15 +359,15 @@ func (c *csvReader) next(rec *source.Record) error {
 		if !utf8.ValidString(v) {
 			return &RecordError{File: c.name, Line: line, Field: c.keys[k], Reason: "not valid UTF-8"}
 		}
-		if v == "" && k >= len(requiredFields) {
+		if v == "" && k >= len(wire.RequiredFields) {
 			continue // an empty optional cell is null
 		}
-		*c.f.slot(c.keys[k]) = &v
+		*c.f.Slot(c.keys[k]) = &v
 	}
-	if err := c.f.toRecord(rec); err != nil {
-		var fe *fieldError
+	if err := c.f.Record(rec); err != nil {
+		var fe *wire.FieldError
 		if errors.As(err, &fe) {
-			return &RecordError{File: c.name, Line: line, Field: fe.field, Reason: fe.reason}
+			return &RecordError{File: c.name, Line: line, Field: fe.Field, Reason: fe.Reason}
 		}
 		return &RecordError{File: c.name, Line: line, Reason: err.Error()}
 	}

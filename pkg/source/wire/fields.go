@@ -1,6 +1,7 @@
-// Package file reads usage records from JSON Lines and CSV files in the
-// record format of the control-plane API.
-package file
+// Package wire is the record format of the control-plane API (api.md): the
+// fields of a usage record, how each is read and checked exactly, and the
+// JSON of a record and of a page of records. Files and the API share it.
+package wire
 
 import (
 	"errors"
@@ -13,107 +14,92 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
-// RecordError is a record that cannot be read. It names the file, the line
-// and, where one is at fault, the field. With --skip-invalid such records are
-// counted and passed over; any other error stops the read.
-type RecordError struct {
-	File   string
-	Line   int
-	Field  string
-	Reason string
-}
+// FieldError is a problem with one field of a record.
+type FieldError struct{ Field, Reason string }
 
-func (e *RecordError) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s:%d: field %q: %s", e.File, e.Line, e.Field, e.Reason)
-	}
-	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
-}
-
-// fieldError is a problem with one field, before the file and line are known.
-type fieldError struct{ field, reason string }
-
-func (e *fieldError) Error() string { return e.field + ": " + e.reason }
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
 func badField(field, format string, args ...any) error {
-	return &fieldError{field: field, reason: fmt.Sprintf(format, args...)}
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // Field names of the record format (api.md), shared by JSON Lines and CSV.
 const (
-	fID         = "id"
-	fTimestamp  = "timestamp"
-	fModel      = "model"
-	fAPIKey     = "apiKey"
-	fUser       = "user"
-	fRegion     = "region"
-	fStatus     = "status"
-	fStatusCode = "statusCode"
-	fPrompt     = "promptTokens"
-	fCompletion = "completionTokens"
-	fCost       = "cost"
-	fLatency    = "latencyMs"
+	FieldID         = "id"
+	FieldTimestamp  = "timestamp"
+	FieldModel      = "model"
+	FieldAPIKey     = "apiKey"
+	FieldUser       = "user"
+	FieldRegion     = "region"
+	FieldStatus     = "status"
+	FieldStatusCode = "statusCode"
+	FieldPrompt     = "promptTokens"
+	FieldCompletion = "completionTokens"
+	FieldCost       = "cost"
+	FieldLatency    = "latencyMs"
 )
 
-// requiredFields must be present (and not null) in every record.
-var requiredFields = []string{fID, fTimestamp, fModel, fAPIKey, fStatus, fPrompt, fCompletion, fCost}
+// RequiredFields must be present (and not null) in every record.
+var RequiredFields = []string{FieldID, FieldTimestamp, FieldModel, FieldAPIKey, FieldStatus, FieldPrompt, FieldCompletion, FieldCost}
 
-// optionalFields may be absent, null or (in CSV) empty.
-var optionalFields = []string{fUser, fRegion, fStatusCode, fLatency}
+// OptionalFields may be absent, null or (in CSV) empty.
+var OptionalFields = []string{FieldUser, FieldRegion, FieldStatusCode, FieldLatency}
 
-// fields holds the raw text of each field of one record; a nil entry means
+// Fields holds the raw text of each field of one record; a nil entry means
 // absent or null. Strings are already unquoted; numbers are their literal text.
-type fields struct {
+type Fields struct {
 	id, timestamp, model, apiKey, user, region, status *string
 	statusCode, prompt, completion, cost, latency      *string
 }
 
-func (f *fields) slot(name string) **string {
+// Slot is where the field named name is kept, or nil for a field the format
+// does not know.
+func (f *Fields) Slot(name string) **string {
 	switch name {
-	case fID:
+	case FieldID:
 		return &f.id
-	case fTimestamp:
+	case FieldTimestamp:
 		return &f.timestamp
-	case fModel:
+	case FieldModel:
 		return &f.model
-	case fAPIKey:
+	case FieldAPIKey:
 		return &f.apiKey
-	case fUser:
+	case FieldUser:
 		return &f.user
-	case fRegion:
+	case FieldRegion:
 		return &f.region
-	case fStatus:
+	case FieldStatus:
 		return &f.status
-	case fStatusCode:
+	case FieldStatusCode:
 		return &f.statusCode
-	case fPrompt:
+	case FieldPrompt:
 		return &f.prompt
-	case fCompletion:
+	case FieldCompletion:
 		return &f.completion
-	case fCost:
+	case FieldCost:
 		return &f.cost
-	case fLatency:
+	case FieldLatency:
 		return &f.latency
 	}
 	return nil
 }
 
-// toRecord validates the fields and builds the record.
-func (f *fields) toRecord(r *source.Record) error {
-	for _, name := range requiredFields {
-		if *f.slot(name) == nil {
+// Record checks the fields and builds the record.
+func (f *Fields) Record(r *source.Record) error {
+	for _, name := range RequiredFields {
+		if *f.Slot(name) == nil {
 			return badField(name, "missing")
 		}
 	}
 	if *f.id == "" {
-		return badField(fID, "empty")
+		return badField(FieldID, "empty")
 	}
 	ts, err := ParseTimestamp(*f.timestamp)
 	if err != nil {
-		return badField(fTimestamp, "%v", err)
+		return badField(FieldTimestamp, "%v", err)
 	}
 	if *f.model == "" {
-		return badField(fModel, "empty")
+		return badField(FieldModel, "empty")
 	}
 	r.ID = *f.id
 	r.Time = ts
@@ -127,38 +113,38 @@ func (f *fields) toRecord(r *source.Record) error {
 	case source.StatusError:
 		r.Success = false
 	default:
-		return badField(fStatus, "unknown status %q (want success or error)", clip(*f.status))
+		return badField(FieldStatus, "unknown status %q (want success or error)", clip(*f.status))
 	}
 	r.StatusCode = 0
 	if f.statusCode != nil {
 		n, err := parseCount(*f.statusCode)
 		if err != nil || n > 999 {
-			return badField(fStatusCode, "not an HTTP status code: %q", clip(*f.statusCode))
+			return badField(FieldStatusCode, "not an HTTP status code: %q", clip(*f.statusCode))
 		}
 		r.StatusCode = int(n)
 	}
 	if r.PromptTokens, err = parseCount(*f.prompt); err != nil {
-		return badField(fPrompt, "%v: %q", err, clip(*f.prompt))
+		return badField(FieldPrompt, "%v: %q", err, clip(*f.prompt))
 	}
 	if r.CompletionTokens, err = parseCount(*f.completion); err != nil {
-		return badField(fCompletion, "%v: %q", err, clip(*f.completion))
+		return badField(FieldCompletion, "%v: %q", err, clip(*f.completion))
 	}
 	if r.PromptTokens > math.MaxInt64/2 || r.CompletionTokens > math.MaxInt64/2 {
-		return badField(fPrompt, "token count too large")
+		return badField(FieldPrompt, "token count too large")
 	}
 	cost, err := source.ParseUSD(*f.cost)
 	if err != nil {
-		return badField(fCost, "%v: %q", err, clip(*f.cost))
+		return badField(FieldCost, "%v: %q", err, clip(*f.cost))
 	}
 	if cost < 0 {
-		return badField(fCost, "negative cost: %q", clip(*f.cost))
+		return badField(FieldCost, "negative cost: %q", clip(*f.cost))
 	}
 	r.Cost = cost
 	r.LatencyMs = -1
 	if f.latency != nil {
 		ms, err := parseLatency(*f.latency)
 		if err != nil {
-			return badField(fLatency, "%v: %q", err, clip(*f.latency))
+			return badField(FieldLatency, "%v: %q", err, clip(*f.latency))
 		}
 		r.LatencyMs = ms
 	}

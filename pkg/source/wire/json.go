@@ -1,4 +1,4 @@
-package file
+package wire
 
 import (
 	"errors"
@@ -7,12 +7,12 @@ import (
 	"unicode/utf8"
 )
 
-// parseObject reads one JSON object (a JSON Lines record) into f. Known fields
+// ParseObject reads one JSON object (a record) into f. Known fields
 // are kept as text; unknown fields are checked for well-formedness and
 // skipped. It is a small hand-written reader because the record format is
 // flat, and because it is several times faster than encoding/json and can
 // say exactly which field is wrong.
-func parseObject(line []byte, f *fields) error {
+func ParseObject(line []byte, f *Fields) error {
 	p := jsonParser{b: line}
 	p.ws()
 	if !p.eat('{') {
@@ -33,7 +33,7 @@ func parseObject(line []byte, f *fields) error {
 			return errors.New("malformed JSON: expected ':' after " + strconv.Quote(key))
 		}
 		p.ws()
-		slot := f.slot(key)
+		slot := f.Slot(key)
 		if slot == nil {
 			if err := p.skipValue(0); err != nil {
 				return err
@@ -41,7 +41,7 @@ func parseObject(line []byte, f *fields) error {
 		} else {
 			v, isNull, err := p.scalar()
 			if err != nil {
-				return &fieldError{field: key, reason: err.Error()}
+				return &FieldError{Field: key, Reason: err.Error()}
 			}
 			if isNull {
 				*slot = nil
