@@ -53,18 +53,15 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 	if s.Top <= 0 {
 		s.Top = 5
 	}
-	cur, err := src.Aggregate(ctx, tenant, source.DimModel, span.Current.Bounds())
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{
+		{Dim: source.DimModel, Bounds: span.Current.Bounds()},
+		{Dim: source.DimModel, Bounds: span.Previous.Bounds()},
+		{Dim: source.DimAll, Bounds: span.DayBounds()},
+	})
 	if err != nil {
 		return nil, err
 	}
-	prev, err := src.Aggregate(ctx, tenant, source.DimModel, span.Previous.Bounds())
-	if err != nil {
-		return nil, err
-	}
-	daily, err := src.Aggregate(ctx, tenant, source.DimAll, span.DayBounds())
-	if err != nil {
-		return nil, err
-	}
+	cur, prev, daily := res[0], res[1], res[2]
 	s.Models = SortGroups(cur[0], ByCost)
 	for _, g := range s.Models {
 		s.Current.Add(g.Totals)

@@ -219,3 +219,31 @@ func (m *Memory) Aggregate(ctx context.Context, tenant string, dim Dim, bounds [
 	}
 	return out, nil
 }
+
+// Query asks for the totals along Dim over the intervals between Bounds.
+type Query struct {
+	Dim    Dim
+	Bounds []int64
+}
+
+// ManySource answers several queries in one pass over the records, for
+// sources where each pass is costly (the API).
+type ManySource interface {
+	AggregateMany(ctx context.Context, tenant string, qs []Query) ([][]Groups, error)
+}
+
+// AggregateMany answers qs from src, in one pass when src can.
+func AggregateMany(ctx context.Context, src Source, tenant string, qs []Query) ([][]Groups, error) {
+	if m, ok := src.(ManySource); ok {
+		return m.AggregateMany(ctx, tenant, qs)
+	}
+	out := make([][]Groups, len(qs))
+	for i, q := range qs {
+		g, err := src.Aggregate(ctx, tenant, q.Dim, q.Bounds)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = g
+	}
+	return out, nil
+}

@@ -1,0 +1,107 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// Source aggregates straight from the API, as the records stream in: its
+// memory holds the groups and a page, never the window's records.
+type Source struct {
+	Client *Client
+}
+
+// Aggregate implements source.Source.
+func (s *Source) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
+	out, err := s.AggregateMany(ctx, tenant, []source.Query{{Dim: dim, Bounds: bounds}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// recentIDs is how many of the latest ids are remembered to drop a record
+// the server sends twice.
+const recentIDs = 20_000
+
+// AggregateMany fetches the span of all queries once and feeds every record
+// to each query. A record delivered again (a retried page, a careless
+// cursor) is dropped when its id is among the latest recentIDs.
+func (s *Source) AggregateMany(ctx context.Context, tenant string, qs []source.Query) ([][]source.Groups, error) {
+	out := make([][]source.Groups, len(qs))
+	lo, hi := int64(0), int64(0)
+	first := true
+	for i, q := range qs {
+		out[i] = make([]source.Groups, max(len(q.Bounds)-1, 0))
+		for k := range out[i] {
+			out[i][k] = source.Groups{}
+		}
+		if len(q.Bounds) < 2 || q.Bounds[0] >= q.Bounds[len(q.Bounds)-1] {
+			continue
+		}
+		if first || q.Bounds[0] < lo {
+			lo = q.Bounds[0]
+		}
+		if first || q.Bounds[len(q.Bounds)-1] > hi {
+			hi = q.Bounds[len(q.Bounds)-1]
+		}
+		first = false
+	}
+	if first {
+		return out, nil
+	}
+	c := *s.Client
+	c.Tenant = tenant
+	seen := newRecent(recentIDs)
+	err := c.Records(ctx, time.Unix(0, lo), time.Unix(0, hi), func(p Page) error {
+		for i := range p.Records {
+			r := &p.Records[i]
+			if !seen.add(r.ID) {
+				continue
+			}
+			for qi, q := range qs {
+				k := source.IntervalOf(q.Bounds, r.Time)
+				if k < 0 {
+					continue
+				}
+				name := r.Member(q.Dim)
+				t := out[qi][k][name]
+				t.AddRecord(r)
+				out[qi][k][name] = t
+			}
+		}
+		return nil
+	})
+	s.Client.Retried += c.Retried
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recent is a set of the last n ids added.
+type recent struct {
+	ids  map[string]struct{}
+	ring []string
+	pos  int
+}
+
+func newRecent(n int) *recent {
+	return &recent{ids: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+// add reports whether id is new, and remembers it.
+func (r *recent) add(id string) bool {
+	if _, ok := r.ids[id]; ok {
+		return false
+	}
+	if old := r.ring[r.pos]; old != "" {
+		delete(r.ids, old)
+	}
+	r.ring[r.pos] = id
+	r.ids[id] = struct{}{}
+	r.pos = (r.pos + 1) % len(r.ring)
+	return true
+}
