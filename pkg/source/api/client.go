@@ -331,7 +331,6 @@ func clip(s string) string {
 	return s
 }
 
-
 // Page is one page of records as received. Its records are its own: fn may
 // keep them.
 type Page struct {

@@ -2,7 +2,7 @@
 // tenants, together with rollups that let a report over any window cost in
 // proportion to the window's length rather than to the size of the history.
 //
-// Layout (schema version 1):
+// Layout (schema version 2):
 //   - records: one row per call, clustered by (tenant, ts, id); a unique
 //     index on (tenant, id) stores each record once. Model, key, user and
 //     region are dictionary-encoded through names.
@@ -10,6 +10,8 @@
 //     dimension. Buckets are UTC days, UTC hours and, for the all-calls
 //     dimension, quarter hours. They are updated in the same transaction as
 //     the records they count, so both always agree.
+//   - syncs: where the last API sync of each tenant got to, written in the
+//     same transaction as each page it stored.
 //
 // A window [start, end) is answered from the coarsest buckets that fit inside
 // it and raw records for the parts no bucket covers, so every number is exact
@@ -31,7 +33,7 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // applicationID marks a SQLite file as a nextcore cache ("NXTC").
 const applicationID = 0x4e585443
@@ -196,6 +198,21 @@ CREATE TABLE quotas (
 	tokens       INTEGER,
 	spend        INTEGER, -- nano-USD
 	fetched_at   INTEGER NOT NULL
+);
+`,
+	1: `
+CREATE TABLE syncs (
+	tenant       INTEGER PRIMARY KEY,
+	api_url      TEXT NOT NULL,
+	window_start INTEGER NOT NULL, -- Unix ns: the window the last sync asked for
+	window_end   INTEGER NOT NULL,
+	last_ts      INTEGER NOT NULL, -- Unix ns of the newest record a sync stored; 0: none
+	next_url     TEXT,             -- the next page of a window not finished
+	pages        INTEGER NOT NULL,
+	records      INTEGER NOT NULL, -- new records the last sync stored so far
+	started_at   INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL,
+	finished_at  INTEGER           -- NULL while a sync is under way or was cut short
 );
 `,
 }

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -334,4 +336,57 @@ func TestReadWhileWriting(t *testing.T) {
 	if got[0][""].Calls != 6000 {
 		t.Errorf("after the write: %d calls, want 6000", got[0][""].Calls)
 	}
+}
+
+// TestMigrateFromVersion1 opens a cache written by schema version 1 and
+// finds its records and rollups intact and the sync table added.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(migrations[0]); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(fmt.Sprintf("PRAGMA user_version = 1; PRAGMA application_id = %d", applicationID))
+	db.Close()
+	// Fill it as version 1 would have (the writer touches no v2 table without SaveSync).
+	c, err := openVersion(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := randomRecords(rand.New(rand.NewPCG(8, 9)), 500, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
+	store(t, c, "acme", recs)
+	c.Close()
+
+	c, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var v int
+	c.db.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != SchemaVersion {
+		t.Fatalf("version %d after opening", v)
+	}
+	got, _ := c.Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
+	want, _ := (&source.Memory{Records: map[string][]source.Record{"acme": recs}}).Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Fatal("records changed in the migration")
+	}
+	if s, err := c.SyncState(ctx, "acme"); err != nil || s != nil {
+		t.Fatalf("sync state %v %v", s, err)
+	}
+}
+
+// openVersion opens a cache without migrating it, as an older
+// nextcore would.
+func openVersion(path string) (*Cache, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{db: db, path: path, now: time.Now}, nil
 }

@@ -52,6 +52,7 @@ type Writer struct {
 	byID      map[string]int // batch index of each id
 	uniq      []int          // batch indexes of the first of each id
 	hour      hourSlots
+	sync      *SyncState // written with the commit
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -389,6 +390,10 @@ func (w *Writer) Commit() error {
 	if _, err := w.tx.ExecContext(w.ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", w.c.now().UnixNano(), w.tenant); err != nil {
 		w.Rollback()
 		return w.c.wrap(err)
+	}
+	if err := w.writeSync(); err != nil {
+		w.Rollback()
+		return w.c.wrap(fmt.Errorf("save the sync position: %w", err))
 	}
 	w.plainStmt.Close()
 	if err := w.tx.Commit(); err != nil {

@@ -1,0 +1,39 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// ErrSyncRunning is returned by LockSync while another process syncs.
+var ErrSyncRunning = errors.New("another sync of this cache is running")
+
+// LockSync takes the cache's sync lock, a file beside the cache, or fails
+// at once when another process holds it. The operating system releases the
+// lock when the process ends, however it ends (kill -9 included).
+func LockSync(cachePath string) (unlock func(), err error) {
+	path := cachePath + ".sync.lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("take the sync lock %s: %w", path, err)
+	}
+	if err := lockFile(f); err != nil {
+		data, _ := os.ReadFile(path)
+		f.Close()
+		holder := strings.TrimSpace(string(data))
+		if _, perr := strconv.Atoi(holder); perr == nil {
+			return nil, fmt.Errorf("%w (process %s); wait for it to finish", ErrSyncRunning, holder)
+		}
+		return nil, fmt.Errorf("%w; wait for it to finish", ErrSyncRunning)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() {
+		f.Truncate(0)
+		unlockFile(f)
+		f.Close()
+	}, nil
+}
