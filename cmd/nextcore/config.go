@@ -17,12 +17,14 @@ import (
 type Config struct {
 	Tenant   string       `yaml:"tenant"`
 	APIURL   string       `yaml:"api_url"`
+	Token    string       `yaml:"token"`
 	Timezone string       `yaml:"timezone"`
 	Cache    string       `yaml:"cache"`
 	Limits   ConfigLimits `yaml:"limits"`
 	WarnAt   string       `yaml:"warn_at"`
 
-	path string // where it was read from, "" for none
+	path     string   // where it was read from, "" for none
+	warnings []string // for standard error
 }
 
 // ConfigLimits are monthly limits; empty means unlimited.
@@ -89,5 +91,11 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %s", path, msg)
 	}
 	cfg.path = path
+	if cfg.Token != "" {
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			cfg.warnings = append(cfg.warnings, fmt.Sprintf("the config file %s holds a token and others can read it (mode %04o); run: chmod 600 %s",
+				path, st.Mode().Perm(), path))
+		}
+	}
 	return cfg, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source/api"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
@@ -151,14 +152,24 @@ func (a *App) limits(ctx context.Context, s *settings, rs *reportSource, fromFla
 		return report.Limits{}, err
 	}
 	var stored report.Limits
-	if c, ok := rs.src.(*cache.Cache); ok {
-		q, err := c.Quota(ctx, rs.tenant)
+	switch src := rs.src.(type) {
+	case *cache.Cache:
+		q, err := src.Quota(ctx, rs.tenant)
 		if err != nil {
 			return report.Limits{}, err
 		}
 		if q != nil {
 			stored = report.Limits{Calls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}
 		}
+	case *api.Source:
+		if fromFlags.Calls != nil && fromFlags.Tokens != nil && fromFlags.Spend != nil {
+			break // every limit given: no need to ask
+		}
+		q, err := liveQuota(ctx, src)
+		if err != nil {
+			return report.Limits{}, err
+		}
+		stored = report.Limits{Calls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}
 	}
 	out := fromFlags
 	for _, l := range []report.Limits{fromConfig, stored} {

@@ -17,6 +17,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/api"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
@@ -60,6 +61,9 @@ type App struct {
 type globalFlags struct {
 	tenant, cache, tz, asOf, format, config, output string
 	noColor, demo                                   bool
+	apiURL, tokenFile, source                       string
+	retries                                         int
+	timeout                                         time.Duration
 }
 
 // Run runs the command line args and returns the exit code.
@@ -123,16 +127,21 @@ limits, and the insights behind them. Reports read a local cache that
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "no colors (also NO_COLOR=1)")
 	pf.StringVar(&a.flags.config, "config", "", "config file (env NEXTCORE_CONFIG; default $XDG_CONFIG_HOME/nextcore/config.yaml)")
 	pf.BoolVar(&a.flags.demo, "demo", false, "report on a synthetic demo tenant (no server or data needed)")
+	pf.StringVar(&a.flags.source, "source", "cache", "where reports read usage: cache, or api (live, no cache needed)")
+	pf.StringVar(&a.flags.apiURL, "api-url", "", "control-plane API URL (env NEXTCORE_API_URL, config api_url)")
+	pf.StringVar(&a.flags.tokenFile, "token-file", "", "file holding the API token (when NEXTCORE_TOKEN and config token are unset)")
+	pf.IntVar(&a.flags.retries, "retries", api.DefaultRetries, "API retries after a failed attempt (429, 5xx, timeouts)")
+	pf.DurationVar(&a.flags.timeout, "timeout", api.DefaultTimeout, "longest wait for one API answer")
 
 	usage := &cobra.Command{
 		Use:   "usage",
-		Short: "Usage reports: stats, top-models, quota, import",
+		Short: "Usage reports: stats, top-models, quota; import and sync",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
 		},
 	}
-	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newQuotaCmd(), a.newImportCmd())
+	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newQuotaCmd(), a.newImportCmd(), a.newSyncCmd())
 	root.AddCommand(usage, a.newVersionCmd())
 	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -161,6 +170,7 @@ type settings struct {
 	clock     report.Clock
 	format    render.Format
 	demo      bool
+	source    string // cache or api
 }
 
 func (a *App) env(key string) string {
@@ -192,11 +202,29 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 		return nil, err
 	}
 	s.cfg = cfg
+	for _, w := range cfg.warnings {
+		a.warn(w)
+	}
 	format, err := render.ParseFormat(f.format)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	s.format = format
+	switch a.flags.source {
+	case "cache", "api":
+		s.source = a.flags.source
+	default:
+		return nil, usagef("unknown --source %q (use cache or api)", a.flags.source)
+	}
+	if s.demo && s.source == "api" {
+		return nil, usagef("--demo and --source api cannot go together")
+	}
+	if a.flags.retries < 0 || a.flags.retries > 100 {
+		return nil, usagef("--retries must be between 0 and 100")
+	}
+	if a.flags.timeout <= 0 {
+		return nil, usagef("--timeout must be positive, such as 30s")
+	}
 	s.tenant = firstOf(f.tenant, a.env("NEXTCORE_TENANT"), cfg.Tenant)
 	if s.tenant != "" && !validSlug(s.tenant) {
 		return nil, usagef("bad tenant %q (a slug of a-z, 0-9 and -)", s.tenant)
@@ -289,6 +317,9 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	if s.demo {
 		return a.openDemo(ctx, s)
 	}
+	if s.source == "api" {
+		return a.openAPI(s)
+	}
 	c, err := cache.Open(ctx, s.cachePath, cache.Options{Now: a.now})
 	if errors.Is(err, cache.ErrNoCache) {
 		return nil, fmt.Errorf("no usage yet: the cache %s does not exist. Import records with 'nextcore usage import FILE --tenant SLUG', or try 'nextcore usage stats --demo'", s.cachePath)
@@ -321,7 +352,9 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 		return nil, err
 	}
 	meta := render.Meta{Source: "cache"}
-	if !info.UpdatedAt.IsZero() {
+	if st, err := c.SyncState(ctx, tenant); err == nil && st != nil && st.Finished && !st.UpdatedAt.Before(info.UpdatedAt) {
+		meta.Note = "cache synced " + ago(a.now().Sub(st.UpdatedAt))
+	} else if !info.UpdatedAt.IsZero() {
 		meta.Note = "cache updated " + ago(a.now().Sub(info.UpdatedAt))
 	}
 	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { c.Close() }}, nil

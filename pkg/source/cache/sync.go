@@ -15,7 +15,7 @@ type SyncState struct {
 	LastTS      int64  // Unix ns of the newest record a sync stored; 0 if none
 	Next        string // the next page's URL while the window is unfinished
 	Pages       int64
-	Records     int64 // new records stored by the latest sync
+	Records     int64 // new records stored by the latest sync (SaveSync adds the writer's)
 	StartedAt   time.Time
 	UpdatedAt   time.Time
 	Finished    bool
@@ -68,6 +68,6 @@ func (w *Writer) writeSync() error {
 		pages = excluded.pages, records = excluded.records, started_at = excluded.started_at,
 		updated_at = excluded.updated_at, finished_at = excluded.finished_at`,
 		w.tenant, s.APIURL, s.WindowStart.UnixNano(), s.WindowEnd.UnixNano(), s.LastTS, next,
-		s.Pages, s.Records, s.StartedAt.UnixNano(), s.UpdatedAt.UnixNano(), finished)
+		s.Pages, s.Records+w.Added, s.StartedAt.UnixNano(), s.UpdatedAt.UnixNano(), finished)
 	return err
 }

@@ -46,7 +46,8 @@ type Server struct {
 	faults   []Fault                    // for the next requests, in order
 	delay    time.Duration              // before every page
 	requests []string                   // paths and queries served
-	maxLimit int
+	// MaxLimit caps the records a page, as the server caps limit.
+	MaxLimit int
 	// Dup repeats the last record of each page at the start of the next,
 	// as a careless server might.
 	Dup bool
@@ -54,7 +55,7 @@ type Server struct {
 
 // New starts a server whose only valid token is token.
 func New(token string) *Server {
-	s := &Server{Token: token, records: map[string][]source.Record{}, quotas: map[string]string{}, maxLimit: 5000}
+	s := &Server{Token: token, records: map[string][]source.Record{}, quotas: map[string]string{}, MaxLimit: 5000}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -206,7 +207,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, tenant string, f F
 	if err != nil || limit < 1 {
 		limit = 100
 	}
-	limit = min(limit, s.maxLimit)
+	limit = min(limit, s.MaxLimit)
 	var after *source.Record
 	if c := q.Get("cursor"); c != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(c)

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source/api"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+)
+
+// lateArrivals is how late a record may appear after its timestamp (api.md):
+// each sync reads again from this long before the newest record it stored.
+const lateArrivals = 48 * time.Hour
+
+// firstSyncDays reaches back far enough for the longest report (a year) and
+// the window it is compared with (the year before).
+const firstSyncDays = 730
+
+type syncOptions struct {
+	since string
+}
+
+func (a *App) newSyncCmd() *cobra.Command {
+	opts := &syncOptions{}
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Fetch the tenant's usage records and quota from the API into the cache",
+		Long: `Fetch the tenant's usage records and quota from the NextCore API into the cache,
+so that reports work offline and fast.
+
+The first sync reaches back 730 days (a year and the year it is compared
+with), or to --since. Later syncs start 48 hours before the newest record
+they stored, because records can arrive up to 48 hours late; records
+already stored are recognised by id and skipped. Each page is stored in one
+transaction together with the sync's position, so a sync cut short (Ctrl-C,
+kill, a lost network) leaves the cache consistent and the next one goes on
+from there. Two syncs of one cache cannot run at once: the second refuses.`,
+		Example: `  NEXTCORE_TOKEN=… nextcore usage sync --tenant acme --api-url https://cp.example.com
+  nextcore usage sync --since 2025-01-01
+  # crontab: keep the cache fresh every hour
+  15 * * * *  nextcore usage sync --tenant acme --token-file ~/.config/nextcore/token`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runSync(cmd.Context(), cmd, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.since, "since", "", "fetch records from this date (YYYY-MM-DD) on, instead of where the last sync got to")
+	return cmd
+}
+
+func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions) error {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	if s.demo || s.source == "api" {
+		return usagef("sync fills the cache; drop --demo and --source api")
+	}
+	var since *report.Date
+	if opts.since != "" {
+		d, err := report.ParseDate(opts.since)
+		if err != nil {
+			return usagef("--since: %v", err)
+		}
+		since = &d
+	}
+	client, err := a.client(s)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.cachePath), 0o700); err != nil {
+		return fmt.Errorf("create the cache folder: %w", err)
+	}
+	unlock, err := cache.LockSync(s.cachePath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := cache.Open(ctx, s.cachePath, cache.Options{Create: true, Now: a.now})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	now := a.now()
+	state, err := c.SyncState(ctx, s.tenant)
+	if err != nil {
+		return err
+	}
+	if state != nil && state.APIURL != client.Base.String() {
+		state = nil // another server: its position means nothing here
+	}
+	var start time.Time
+	switch {
+	case since != nil:
+		start = since.Start(s.loc)
+	case state != nil && state.LastTS > 0:
+		start = time.Unix(0, state.LastTS).Add(-lateArrivals)
+	case state != nil:
+		start = state.WindowStart // a first sync cut short before it stored anything
+	default:
+		start = report.DateOf(now.In(s.loc)).AddDays(-firstSyncDays).Start(s.loc)
+	}
+	st := cache.SyncState{APIURL: client.Base.String(), WindowStart: start, WindowEnd: now, StartedAt: now}
+	if state != nil {
+		st.LastTS = state.LastTS
+	}
+
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(a.Stderr),
+		progressbar.OptionSetVisibility(a.StderrTTY),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetDescription("syncing"),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSpinnerType(14),
+	)
+	defer bar.Exit()
+	client.OnRetry = func(attempt int, wait time.Duration, err error) {
+		bar.Describe(fmt.Sprintf("syncing: retry %d in %s (%v)", attempt, wait.Round(time.Millisecond), err))
+	}
+	began := time.Now()
+	var added, dups int64
+	if start.Before(now) {
+		added, dups, err = a.syncPages(ctx, c, client, s.tenant, &st, bar, began)
+	} else {
+		st.Finished = true
+	}
+	elapsed := time.Since(began)
+	summary := func(note string) {
+		rate := ""
+		if secs := elapsed.Seconds(); secs > 0 && added+dups > 0 {
+			rate = fmt.Sprintf(" (%s records/s)", report.Count(int64(float64(added+dups)/secs)))
+		}
+		fmt.Fprintf(a.Stderr, "%s: %s new, %s duplicates, %d pages, %d retries in %s%s%s\n", s.tenant,
+			report.Count(added), report.Count(dups), st.Pages, client.Retried, elapsed.Round(time.Millisecond), rate, note)
+	}
+	if err != nil {
+		bar.Exit()
+		if ctx.Err() != nil {
+			summary("; interrupted")
+			return fmt.Errorf("sync interrupted after %d pages; what was stored is kept, and the next sync goes on from there: %w", st.Pages, context.Canceled)
+		}
+		summary("; stopped")
+		return fmt.Errorf("%w (%d pages were stored; the next sync goes on from there)", err, st.Pages)
+	}
+	bar.Finish()
+	q, err := client.Quota(ctx)
+	if err != nil {
+		summary("")
+		return fmt.Errorf("records synced, but the quota could not be read: %w", err)
+	}
+	if err := c.SetQuota(ctx, s.tenant, cache.Quota{PeriodStart: q.PeriodStart, APICalls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend, FetchedAt: a.now()}); err != nil {
+		return err
+	}
+	summary(fmt.Sprintf("; %s → %s", start.In(s.loc).Format("2006-01-02 15:04"), now.In(s.loc).Format("2006-01-02 15:04 MST")))
+	return nil
+}
+
+// syncPages fetches the window page by page, on one goroutine, while this
+// one stores each page with the sync position in one transaction.
+func (a *App) syncPages(ctx context.Context, c *cache.Cache, client *api.Client, tenant string, st *cache.SyncState,
+	bar *progressbar.ProgressBar, began time.Time) (added, dups int64, err error) {
+	fetchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	pages := make(chan api.Page, 2)
+	var fetchErr error
+	go func() {
+		defer close(pages)
+		fetchErr = client.Records(fetchCtx, st.WindowStart, st.WindowEnd, func(p api.Page) error {
+			select {
+			case pages <- p:
+				return nil
+			case <-fetchCtx.Done():
+				return fetchCtx.Err()
+			}
+		})
+	}()
+	drain := func() {
+		stop()
+		for range pages {
+		}
+	}
+	for p := range pages {
+		w, err := c.BeginWrite(ctx, tenant)
+		if err != nil {
+			drain()
+			return added, dups, err
+		}
+		for i := range p.Records {
+			if err := w.Add(&p.Records[i]); err != nil {
+				w.Rollback()
+				drain()
+				return added, dups, err
+			}
+			if t := p.Records[i].Time; t > st.LastTS {
+				st.LastTS = t
+			}
+		}
+		next := *st
+		next.Pages++
+		next.Next = p.Next
+		next.Finished = p.Next == ""
+		next.UpdatedAt = a.now()
+		next.Records = added // the writer adds this page's new records at commit
+		w.SaveSync(next)
+		if err := w.Commit(); err != nil {
+			drain()
+			return added, dups, err
+		}
+		added += w.Added
+		dups += w.Duplicates
+		next.Records = added
+		*st = next
+		if secs := time.Since(began).Seconds(); secs > 0 {
+			bar.Describe(fmt.Sprintf("syncing: %s records, %d pages, %s/s", report.Count(added+dups), st.Pages,
+				report.Count(int64(float64(added+dups)/secs))))
+		}
+		bar.Add(1)
+	}
+	if fetchErr != nil {
+		return added, dups, fetchErr
+	}
+	if ctx.Err() != nil {
+		return added, dups, ctx.Err()
+	}
+	if !st.Finished {
+		return added, dups, errors.New("the API ended without a last page")
+	}
+	return added, dups, nil
+}
