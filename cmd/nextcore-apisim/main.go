@@ -1,0 +1,44 @@
+// Command nextcore-apisim serves synthetic usage over the control-plane API
+// (api.md) on loopback, for benchmarks and manual trials of `nextcore usage
+// sync` and `--source api`. It prints its URL, then serves until killed.
+//
+//	nextcore-apisim -records 1000000 -token secret -tenant acme
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/api/apitest"
+	"github.com/nextcore-ai/nextcore/pkg/source/synth"
+)
+
+func main() {
+	records := flag.Int("records", 100000, "about how many records to serve, over a year ending -end")
+	tenant := flag.String("tenant", "acme", "tenant slug")
+	token := flag.String("token", "secret", "the token the server accepts")
+	end := flag.String("end", time.Now().UTC().Format("2006-01-02"), "the day after the last record (YYYY-MM-DD, UTC)")
+	flag.Parse()
+	e, err := time.Parse("2006-01-02", *end)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nextcore-apisim: -end:", err)
+		os.Exit(2)
+	}
+	srv := apitest.New(*token)
+	defer srv.Close()
+	perDay := float64(*records) / 365 / 0.6 // growth 2 and quiet weekends average about 0.6 of the end rate
+	var all []source.Record
+	synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03},
+		func(r *source.Record) error { all = append(all, *r); return nil })
+	srv.Add(*tenant, all...)
+	srv.SetQuota(*tenant, `{"periodStart": null, "limits": {"apiCalls": 5000000, "tokens": null, "spend": 5000}}`)
+	fmt.Println(srv.URL)
+	fmt.Fprintf(os.Stderr, "nextcore-apisim: %d records for %s at %s\n", len(all), *tenant, srv.URL)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt)
+	<-stop
+}
