@@ -107,7 +107,8 @@ func (a *App) newRootCmd() *cobra.Command {
 		Long: `nextcore reports what a NextCore AI Cloud tenant used and what it cost:
 calls, tokens and spend by model and by day, the billing month against its
 limits, and the insights behind them. Reports read a local cache that
-'nextcore usage import' fills.`,
+'nextcore usage sync' keeps in step with the API (or 'nextcore usage import'
+fills from files), or the API itself with --source api.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,

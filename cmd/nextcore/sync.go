@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -139,17 +140,21 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 		if secs := elapsed.Seconds(); secs > 0 && added+dups > 0 {
 			rate = fmt.Sprintf(" (%s records/s)", report.Count(int64(float64(added+dups)/secs)))
 		}
-		fmt.Fprintf(a.Stderr, "%s: %s new, %s duplicates, %d pages, %d retries in %s%s%s\n", s.tenant,
-			report.Count(added), report.Count(dups), st.Pages, client.Retried, elapsed.Round(time.Millisecond), rate, note)
+		fmt.Fprintf(a.Stderr, "%s: %s new, %s duplicates, %s, %s in %s%s%s\n", s.tenant,
+			report.Count(added), report.Count(dups), plural(st.Pages, "page"), plural(int64(client.Retried), "retry"),
+			elapsed.Round(time.Millisecond), rate, note)
 	}
 	if err != nil {
 		bar.Exit()
 		if ctx.Err() != nil {
-			summary("; interrupted")
-			return fmt.Errorf("sync interrupted after %d pages; what was stored is kept, and the next sync goes on from there: %w", st.Pages, context.Canceled)
+			return fmt.Errorf("sync interrupted after %s; what was stored is kept, and the next sync goes on from there: %w",
+				plural(st.Pages, "page"), context.Canceled)
 		}
-		summary("; stopped")
-		return fmt.Errorf("%w (%d pages were stored; the next sync goes on from there)", err, st.Pages)
+		if st.Pages > 0 {
+			summary("; stopped")
+			return fmt.Errorf("%w (%s stored; the next sync goes on from there)", err, plural(st.Pages, "page"))
+		}
+		return err
 	}
 	bar.Finish()
 	q, err := client.Quota(ctx)
@@ -162,6 +167,17 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 	}
 	summary(fmt.Sprintf("; %s → %s", start.In(s.loc).Format("2006-01-02 15:04"), now.In(s.loc).Format("2006-01-02 15:04 MST")))
 	return nil
+}
+
+// plural is "1 page", "2 pages", "1 retry", "0 retries".
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	if strings.HasSuffix(word, "y") {
+		return report.Count(n) + " " + strings.TrimSuffix(word, "y") + "ies"
+	}
+	return report.Count(n) + " " + word + "s"
 }
 
 // syncPages fetches the window page by page, on one goroutine, while this

@@ -387,7 +387,19 @@ func TestInterruptedSync(t *testing.T) {
 	srv.MaxLimit = 100
 	srv.SlowPages(20 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(150*time.Millisecond, cancel)
+	defer cancel()
+	go func() { // Ctrl-C once three pages are stored
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if c, err := cache.Open(context.Background(), e.cachePath(), cache.Options{}); err == nil {
+				st, _ := c.SyncState(context.Background(), "acme")
+				c.Close()
+				if st != nil && st.Pages >= 3 {
+					break
+				}
+			}
+		}
+		cancel()
+	}()
 	var out, errb bytes.Buffer
 	app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 		Env: func(k string) string { return e.vars[k] }, Now: func() time.Time { return testNow }}
