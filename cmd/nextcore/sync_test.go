@@ -223,6 +223,26 @@ func TestSyncRetriesFaults(t *testing.T) {
 	}
 }
 
+// TestSyncStoresRepeatsOnce syncs from a server that sends the last record
+// of each page again at the start of the next.
+func TestSyncStoresRepeatsOnce(t *testing.T) {
+	e, srv := apiEnv(t)
+	srv.MaxLimit = 100
+	srv.Dup = true
+	r := e.run("", false, "usage", "sync")
+	if r.code != 0 || !strings.Contains(r.stderr, "acme: 1,451 new, 14 duplicates") {
+		t.Fatalf("%d %q", r.code, r.stderr)
+	}
+	if calls, distinct, _ := cacheTotals(t, e.cachePath()); calls != 1451 || distinct != 1451 {
+		t.Fatalf("%d records, %d distinct", calls, distinct)
+	}
+	live := e.run("", false, "usage", "stats", "--format", "json", "--period", "year", "--source", "api")
+	cached := e.run("", false, "usage", "stats", "--format", "json", "--period", "year")
+	if withoutSource(t, live.stdout) != withoutSource(t, cached.stdout) {
+		t.Errorf("live and cached differ with repeats:\n%s", diff(cached.stdout, live.stdout))
+	}
+}
+
 func TestSecondSyncRefused(t *testing.T) {
 	e, _ := apiEnv(t)
 	os.MkdirAll(filepath.Dir(e.cachePath()), 0o700)

@@ -258,3 +258,33 @@ func TestSourceDropsRepeats(t *testing.T) {
 		t.Fatalf("streamed totals differ from the records'")
 	}
 }
+
+// TestPageShapes checks what a real server may send: unknown fields at every
+// level, optional fields null or absent, names in any script.
+func TestPageShapes(t *testing.T) {
+	srv := apitest.New("secret")
+	defer srv.Close()
+	srv.Add("acme", records(1, "r")...)
+	c, _ := testClient(t, srv, "acme", "secret")
+	srv.Fail(apitest.Fault{Status: 200, Body: `{"count": 2, "next": null, "previous": null, "server": {"v": [1, 2]},
+		"results": [
+		{"id": "a", "timestamp": "2026-11-20T13:45:12.345+05:30", "model": "Модель: «x»/y", "apiKey": "=HYPERLINK(1)",
+		 "user": null, "region": null, "status": "error", "statusCode": null, "promptTokens": 10, "completionTokens": 0,
+		 "cost": 0.000000001, "latencyMs": null, "traceId": "t-1", "meta": {"k": [true, null]}},
+		{"id": "b", "timestamp": "2026-11-20T13:45:12Z", "model": "m", "apiKey": "k", "status": "success",
+		 "promptTokens": 1, "completionTokens": 2, "cost": 1.5}
+		]}`})
+	got, _, err := fetchAll(c, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []source.Record{
+		{ID: "a", Time: time.Date(2026, 11, 20, 8, 15, 12, 345_000_000, time.UTC).UnixNano(), Model: "Модель: «x»/y", APIKey: "=HYPERLINK(1)",
+			PromptTokens: 10, Cost: 1, LatencyMs: -1},
+		{ID: "b", Time: time.Date(2026, 11, 20, 13, 45, 12, 0, time.UTC).UnixNano(), Model: "m", APIKey: "k", Success: true,
+			PromptTokens: 1, CompletionTokens: 2, Cost: 1_500_000_000, LatencyMs: -1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v", got)
+	}
+}
