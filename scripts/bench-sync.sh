@@ -9,7 +9,7 @@ work=$(mktemp -d)
 trap 'kill "$sim" 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/nextcore" ./cmd/nextcore
 go build -o "$work/nextcore-apisim" ./cmd/nextcore-apisim
-"$work/nextcore-apisim" -records "$N" -token secret -tenant acme > "$work/url" 2> "$work/sim.log" &
+"$work/nextcore-apisim" -records "$N" -token secret -tenant acme -addr 127.0.0.1:0 > "$work/url" 2> "$work/sim.log" &
 sim=$!
 for _ in $(seq 1 600); do [ -s "$work/url" ] && break; sleep 0.1; done
 url=$(cat "$work/url")

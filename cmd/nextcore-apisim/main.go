@@ -2,7 +2,7 @@
 // (api.md) on loopback, for benchmarks and manual trials of `nextcore usage
 // sync` and `--source api`. It prints its URL, then serves until killed.
 //
-//	nextcore-apisim -records 1000000 -token secret -tenant acme
+//	nextcore-apisim -records 1000000 -token secret -tenant acme -addr 127.0.0.1:8099
 package main
 
 import (
@@ -21,6 +21,7 @@ func main() {
 	records := flag.Int("records", 100000, "about how many records to serve, over a year ending -end")
 	tenant := flag.String("tenant", "acme", "tenant slug")
 	token := flag.String("token", "secret", "the token the server accepts")
+	addr := flag.String("addr", "127.0.0.1:8099", "address to serve on (loopback)")
 	end := flag.String("end", time.Now().UTC().Format("2006-01-02"), "the day after the last record (YYYY-MM-DD, UTC)")
 	flag.Parse()
 	e, err := time.Parse("2006-01-02", *end)
@@ -28,7 +29,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nextcore-apisim: -end:", err)
 		os.Exit(2)
 	}
-	srv := apitest.New(*token)
+	srv, err := apitest.NewAt(*token, *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nextcore-apisim:", err)
+		os.Exit(1)
+	}
 	defer srv.Close()
 	perDay := float64(*records) / 365 / 0.6 // growth 2 and quiet weekends average about 0.6 of the end rate
 	var all []source.Record
