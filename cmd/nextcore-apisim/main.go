@@ -29,16 +29,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nextcore-apisim: -end:", err)
 		os.Exit(2)
 	}
+	perDay := float64(*records) / 365 / 0.6 // growth 2 and quiet weekends average about 0.6 of the end rate
+	var all []source.Record
+	synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03},
+		func(r *source.Record) error { all = append(all, *r); return nil })
+	// Listen only once the records are ready, so a client never sees a
+	// tenant without them.
 	srv, err := apitest.NewAt(*token, *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nextcore-apisim:", err)
 		os.Exit(1)
 	}
 	defer srv.Close()
-	perDay := float64(*records) / 365 / 0.6 // growth 2 and quiet weekends average about 0.6 of the end rate
-	var all []source.Record
-	synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03},
-		func(r *source.Record) error { all = append(all, *r); return nil })
 	srv.Add(*tenant, all...)
 	srv.SetQuota(*tenant, `{"periodStart": null, "limits": {"apiCalls": 5000000, "tokens": null, "spend": 5000}}`)
 	fmt.Println(srv.URL)
