@@ -33,16 +33,16 @@ func main() {
 	var all []source.Record
 	synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03},
 		func(r *source.Record) error { all = append(all, *r); return nil })
-	// Listen only once the records are ready, so a client never sees a
-	// tenant without them.
-	srv, err := apitest.NewAt(*token, *addr)
-	if err != nil {
+	srv := apitest.NewUnstarted(*token)
+	srv.Add(*tenant, all...)
+	srv.SetQuota(*tenant, `{"periodStart": null, "limits": {"apiCalls": 5000000, "tokens": null, "spend": 5000}}`)
+	// Listen only once the records are in, so a client never sees a tenant
+	// without them.
+	if err := srv.Start(*addr); err != nil {
 		fmt.Fprintln(os.Stderr, "nextcore-apisim:", err)
 		os.Exit(1)
 	}
 	defer srv.Close()
-	srv.Add(*tenant, all...)
-	srv.SetQuota(*tenant, `{"periodStart": null, "limits": {"apiCalls": 5000000, "tokens": null, "spend": 5000}}`)
 	fmt.Println(srv.URL)
 	fmt.Fprintf(os.Stderr, "nextcore-apisim: %d records for %s at %s\n", len(all), *tenant, srv.URL)
 	stop := make(chan os.Signal, 1)

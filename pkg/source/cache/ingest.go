@@ -387,11 +387,12 @@ func (w *Writer) Commit() error {
 		w.Rollback()
 		return err
 	}
-	if _, err := w.tx.ExecContext(w.ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", w.c.now().UnixNano(), w.tenant); err != nil {
+	now := w.c.now()
+	if _, err := w.tx.ExecContext(w.ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", now.UnixNano(), w.tenant); err != nil {
 		w.Rollback()
 		return w.c.wrap(err)
 	}
-	if err := w.writeSync(); err != nil {
+	if err := w.writeSync(now); err != nil {
 		w.Rollback()
 		return w.c.wrap(fmt.Errorf("save the sync position: %w", err))
 	}

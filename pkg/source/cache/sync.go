@@ -49,11 +49,14 @@ func (w *Writer) SaveSync(s SyncState) {
 	w.sync = &s
 }
 
-func (w *Writer) writeSync() error {
+// writeSync writes the state saved with SaveSync, stamped with the commit's
+// time.
+func (w *Writer) writeSync(now time.Time) error {
 	s := w.sync
 	if s == nil {
 		return nil
 	}
+	s.UpdatedAt = now
 	var next, finished any
 	if s.Next != "" {
 		next = s.Next

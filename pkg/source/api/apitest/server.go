@@ -55,27 +55,31 @@ type Server struct {
 
 // New starts a server whose only valid token is token, on a free loopback port.
 func New(token string) *Server {
-	s, _ := NewAt(token, "")
+	s := NewUnstarted(token)
+	s.Start("")
 	return s
 }
 
-// NewAt starts a server on addr (host:port), or on a free loopback port when
-// addr is empty.
-func NewAt(token, addr string) (*Server, error) {
+// NewUnstarted makes a server to fill before Start.
+func NewUnstarted(token string) *Server {
 	s := &Server{Token: token, records: map[string][]source.Record{}, quotas: map[string]string{}, MaxLimit: 5000}
-	if addr == "" {
-		s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-		return s, nil
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.Server.Listener.Close()
-	s.Server.Listener = l
+	return s
+}
+
+// Start serves on addr (host:port), or on a free loopback port when addr is
+// empty.
+func (s *Server) Start(addr string) error {
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		s.Server.Listener.Close()
+		s.Server.Listener = l
+	}
 	s.Server.Start()
-	return s, nil
+	return nil
 }
 
 // Add stores records for a tenant (kept sorted as the API sorts them).
