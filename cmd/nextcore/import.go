@@ -156,15 +156,7 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 		return nil, err
 	}
 	defer w.Rollback()
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(a.Stderr),
-		progressbar.OptionSetVisibility(a.StderrTTY),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetDescription("importing"),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetWidth(30),
-	)
+	bar := a.progress(total, "importing", progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30))
 	defer bar.Exit()
 
 	readCtx, stop := context.WithCancel(ctx)
@@ -199,6 +191,18 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 	res := &rr.res
 	res.added, res.dups = w.Added, w.Duplicates
 	return res, nil
+}
+
+// progress is a progress bar on standard error, shown on a terminal only
+// (a bar in a cron log is a wall of carriage returns). total -1 is a spinner.
+func (a *App) progress(total int64, desc string, opts ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, append([]progressbar.Option{
+		progressbar.OptionSetWriter(a.Stderr),
+		progressbar.OptionSetVisibility(a.StderrTTY),
+		progressbar.OptionThrottle(100 * time.Millisecond),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionClearOnFinish(),
+	}, opts...)...)
 }
 
 // recordReader reads the inputs in turn and hands their records over in

@@ -115,14 +115,7 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 		st.LastTS = state.LastTS
 	}
 
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(a.Stderr),
-		progressbar.OptionSetVisibility(a.StderrTTY),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetDescription("syncing"),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSpinnerType(14),
-	)
+	bar := a.progress(-1, "syncing", progressbar.OptionSpinnerType(14))
 	defer bar.Exit()
 	client.OnRetry = func(attempt int, wait time.Duration, err error) {
 		bar.Describe(fmt.Sprintf("syncing: retry %d in %s (%v)", attempt, wait.Round(time.Millisecond), err))
