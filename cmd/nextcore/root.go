@@ -136,13 +136,13 @@ fills from files), or the API itself with --source api.`,
 
 	usage := &cobra.Command{
 		Use:   "usage",
-		Short: "Usage reports: stats, top-models, quota; import and sync",
+		Short: "Usage reports: stats, top-models, quota, export; import and sync",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
 		},
 	}
-	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newQuotaCmd(), a.newImportCmd(), a.newSyncCmd())
+	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newImportCmd(), a.newSyncCmd())
 	root.AddCommand(usage, a.newVersionCmd())
 	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -436,27 +436,69 @@ func (a *App) emit(write func(w io.Writer, st render.Style) error) error {
 	if a.flags.output == "" || a.flags.output == "-" {
 		return write(a.Stdout, a.style(false))
 	}
-	path := a.flags.output
+	_, err := writeFile(a.flags.output, true, func(w io.Writer) error { return write(w, a.style(true)) })
+	return err
+}
+
+// writeFile writes path through a temporary file in the same folder that is
+// renamed into place once whole, so a failed write never leaves half a
+// file. Without overwrite an existing path is refused, also when it appears
+// while writing. It returns the size written.
+func writeFile(path string, overwrite bool, write func(io.Writer) error) (int64, error) {
 	dir := filepath.Dir(path)
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("-o %s is a directory", path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return 0, fmt.Errorf("cannot write %s: the folder %s does not exist", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return 0, fmt.Errorf("cannot write %s: it is a directory", path)
+		}
+		if !overwrite {
+			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
+		}
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return 0, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name())
-	if err := write(tmp, a.style(true)); err != nil {
+	cw := &countingWriter{w: tmp}
+	if err := write(cw); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return 0, fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return 0, fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
+		return 0, err
 	}
-	return os.Rename(tmp.Name(), path)
+	if overwrite {
+		return cw.n, os.Rename(tmp.Name(), path)
+	}
+	// A hard link fails if the name was taken meanwhile; where links are
+	// not supported, fall back to a rename after one more look.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
+		}
+		if _, serr := os.Stat(path); serr == nil {
+			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
+		}
+		return cw.n, os.Rename(tmp.Name(), path)
+	}
+	return cw.n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func unwrapPath(err error) error {

@@ -247,3 +247,9 @@ func AggregateMany(ctx context.Context, src Source, tenant string, qs []Query) (
 	}
 	return out, nil
 }
+
+// RecordLister streams a tenant's records with start <= timestamp < end, in
+// timestamp order, for exports. The record passed to fn is reused.
+type RecordLister interface {
+	EachRecord(ctx context.Context, tenant string, start, end int64, fn func(*Record) error) error
+}

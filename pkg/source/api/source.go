@@ -105,3 +105,23 @@ func (r *recent) add(id string) bool {
 	r.pos = (r.pos + 1) % len(r.ring)
 	return true
 }
+
+// EachRecord implements source.RecordLister from the API, page by page,
+// dropping repeats as AggregateMany does.
+func (s *Source) EachRecord(ctx context.Context, tenant string, start, end int64, fn func(*source.Record) error) error {
+	c := *s.Client
+	c.Tenant = tenant
+	seen := newRecent(recentIDs)
+	err := c.Records(ctx, time.Unix(0, start), time.Unix(0, end), func(p Page) error {
+		for i := range p.Records {
+			if r := &p.Records[i]; r.Time >= start && r.Time < end && seen.add(r.ID) {
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	s.Client.Retried += c.Retried
+	return err
+}

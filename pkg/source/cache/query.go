@@ -223,3 +223,49 @@ func (c *Cache) Info(ctx context.Context, tenant string) (source.Info, error) {
 	}
 	return info, nil
 }
+
+// EachRecord implements source.RecordLister: the records of a window in
+// (timestamp, id) order, read from one snapshot.
+func (c *Cache) EachRecord(ctx context.Context, tenant string, start, end int64, fn func(*source.Record) error) error {
+	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return c.wrap(err)
+	}
+	defer tx.Rollback()
+	tid, err := tenantID(ctx, tx, tenant, false)
+	if err != nil {
+		return c.wrap(err)
+	}
+	names, err := loadDictionary(ctx, tx)
+	if err != nil {
+		return c.wrap(err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency
+		FROM records WHERE tenant = ? AND ts >= ? AND ts < ? ORDER BY ts, id`, tid, start, end)
+	if err != nil {
+		return c.wrap(err)
+	}
+	defer rows.Close()
+	var r source.Record
+	var model, key, user, region int64
+	var code, lat sql.NullInt64
+	for rows.Next() {
+		if err := rows.Scan(&r.Time, &r.ID, &model, &key, &user, &region, &r.Success, &code, &r.PromptTokens,
+			&r.CompletionTokens, &r.Cost, &lat); err != nil {
+			return c.wrap(err)
+		}
+		r.Model = names.names[source.DimModel][model]
+		r.APIKey = names.names[source.DimKey][key]
+		r.User = names.names[source.DimUser][user]
+		r.Region = names.names[source.DimRegion][region]
+		r.StatusCode = int(code.Int64)
+		r.LatencyMs = -1
+		if lat.Valid {
+			r.LatencyMs = lat.Int64
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return c.wrap(rows.Err())
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+type exportOptions struct {
+	window windowFlags
+	format string
+	report string
+	paper  string
+	force  bool
+	top    int
+}
+
+// The CSV reports of export.
+var exportReports = []string{"summary", "daily", "models", "keys", "records"}
+
+func (a *App) newExportCmd() *cobra.Command {
+	opts := &exportOptions{}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write a report file: PDF for people, CSV for spreadsheets, JSON for programs",
+		Long: `Write a report as a file, from the same numbers as every other report.
+
+  --format pdf    the dashboard as a PDF (A4, or --paper letter): title block,
+                  metric cards, daily trend chart, top models, cost breakdown,
+                  quota with forecast, insights; page numbers. The same input
+                  gives the same bytes (the creation date is --as-of).
+  --format csv    --report summary (one metric a row, current and previous),
+                  daily (one row a day), models or keys (one row each, cost
+                  descending), or records (every call of the window, streamed).
+                  RFC 4180, raw numbers, ISO dates; cells that a spreadsheet
+                  would run as a formula are neutralised with a leading '.
+  --format json   the stats object (as usage stats --format json).
+
+The file is written under a temporary name and renamed when whole; an
+existing file is kept unless --force. -o - writes CSV or JSON to standard
+output.`,
+		Example: `  nextcore usage export --format pdf --period week --as-of 2026-11-23 -o weekly.pdf
+  nextcore usage export --format csv --report daily --period month -o daily.csv
+  nextcore usage export --format csv --report records --from 2026-11-01 -o - | gzip > november.csv.gz`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runExport(cmd.Context(), cmd, opts)
+		},
+	}
+	opts.window.register(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&opts.format, "format", "f", "csv", "csv, pdf or json")
+	f.StringVar(&opts.report, "report", "", "for CSV: "+strings.Join(exportReports, ", ")+" (default summary)")
+	f.StringVar(&opts.paper, "paper", "a4", "PDF paper size: a4 or letter")
+	f.BoolVar(&opts.force, "force", false, "overwrite an existing file")
+	f.IntVar(&opts.top, "top", 5, "how many models the top list shows (PDF, JSON)")
+	return cmd
+}
+
+func (a *App) runExport(ctx context.Context, cmd *cobra.Command, opts *exportOptions) error {
+	out := a.flags.output
+	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error { return opts.check(out, a.StdoutTTY) })
+	if err != nil {
+		return err
+	}
+	s, span, rs := wd.s, wd.span, wd.rs
+	defer rs.close()
+	write, err := a.exportWriter(ctx, s, span, rs, opts)
+	if err != nil {
+		return err
+	}
+	if out == "" || out == "-" {
+		return write(a.Stdout)
+	}
+	n, err := writeFile(out, opts.force, write)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stderr, "wrote %s (%s)\n", out, size(n))
+	return nil
+}
+
+// check validates the flags before anything is opened.
+func (o *exportOptions) check(out string, stdoutTTY bool) error {
+	o.format = strings.ToLower(o.format)
+	switch o.format {
+	case "csv":
+		if o.report == "" {
+			o.report = "summary"
+		}
+		ok := false
+		for _, r := range exportReports {
+			ok = ok || r == o.report
+		}
+		if !ok {
+			return usagef("unknown --report %q (use %s)", o.report, strings.Join(exportReports, ", "))
+		}
+	case "pdf", "json":
+		if o.report != "" {
+			return usagef("--report chooses a CSV report; --format %s has one report", o.format)
+		}
+	default:
+		return usagef("unknown export format %q (use csv, pdf or json)", o.format)
+	}
+	switch strings.ToLower(o.paper) {
+	case "a4":
+		o.paper = render.A4
+	case "letter":
+		o.paper = render.Letter
+	default:
+		return usagef("unknown --paper %q (use a4 or letter)", o.paper)
+	}
+	if o.top < 1 {
+		return usagef("--top must be at least 1")
+	}
+	if o.format == "pdf" && (out == "" || (out == "-" && stdoutTTY)) {
+		return usagef("a PDF needs a file: pass -o FILE.pdf")
+	}
+	return nil
+}
+
+// exportWriter computes the report and returns what writes it.
+func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, rs *reportSource, opts *exportOptions) (func(io.Writer) error, error) {
+	switch opts.report {
+	case "models", "keys":
+		dim, column := source.DimModel, "model"
+		if opts.report == "keys" {
+			dim, column = source.DimKey, "key"
+		}
+		g, err := rs.src.Aggregate(ctx, rs.tenant, dim, span.Current.Bounds())
+		if err != nil {
+			return nil, err
+		}
+		groups := report.SortGroups(g[0], report.ByCost)
+		total := g[0].Sum()
+		return func(w io.Writer) error { return render.GroupsCSV(w, column, groups, total) }, nil
+	case "records":
+		lister, ok := rs.src.(source.RecordLister)
+		if !ok {
+			return nil, fmt.Errorf("this source cannot list records")
+		}
+		return a.recordsWriter(ctx, rs, lister, span), nil
+	}
+	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: opts.top})
+	if err != nil {
+		return nil, err
+	}
+	limits, err := a.limits(ctx, s, rs, report.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	if limits.HasLimits() {
+		warnAt, err := s.warnAt("")
+		if err != nil {
+			return nil, err
+		}
+		if stats.Quota, err = report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt); err != nil {
+			return nil, err
+		}
+	}
+	stats.ComputeInsights()
+	switch {
+	case opts.format == "pdf":
+		pdfOpts := render.PDFOptions{Paper: opts.paper, Generated: s.clock.Now, Version: version}
+		return func(w io.Writer) error { return render.StatsPDF(w, stats, rs.meta, pdfOpts) }, nil
+	case opts.format == "json":
+		return func(w io.Writer) error { return render.WriteJSON(w, render.StatsData(stats, rs.meta)) }, nil
+	case opts.report == "daily":
+		return func(w io.Writer) error { return render.DailyCSV(w, stats) }, nil
+	}
+	return func(w io.Writer) error { return render.StatsCSV(w, stats) }, nil
+}
+
+// recordsWriter streams every record of the window, with a progress bar on
+// a terminal sized from the rollups' count.
+func (a *App) recordsWriter(ctx context.Context, rs *reportSource, lister source.RecordLister, span report.Span) func(io.Writer) error {
+	return func(w io.Writer) error {
+		total := int64(-1)
+		if _, live := rs.src.(source.ManySource); !live {
+			if g, err := rs.src.Aggregate(ctx, rs.tenant, source.DimAll, span.Current.Bounds()); err == nil {
+				total = g[0][""].Calls
+			}
+		}
+		bar := a.progress(total, "exporting")
+		defer bar.Exit()
+		n := 0
+		err := render.RecordsCSV(w, func(emit func(*source.Record) error) error {
+			return lister.EachRecord(ctx, rs.tenant, span.Current.Start.UnixNano(), span.Current.End.UnixNano(), func(r *source.Record) error {
+				if n++; n%8192 == 0 {
+					bar.Set(n)
+				}
+				return emit(r)
+			})
+		})
+		if err == nil {
+			bar.Finish()
+		}
+		return err
+	}
+}
+
+// size is a file size for people: 812 B, 48 KB, 3.1 MB.
+func size(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1_000_000:
+		return fmt.Sprintf("%.0f KB", float64(n)/1000)
+	case n < 1_000_000_000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
