@@ -70,4 +70,8 @@ row "usage stats --period today" "$(best nc usage stats --period today)" \
   "$(best sq "SELECT model, count(*), sum(cost) FROM raw WHERE timestamp >= '$d0' AND timestamp < '$y1' GROUP BY model")"
 awk -v n="$records" -v s="$imp_s" -v kb="$imp_kb" 'BEGIN { printf "| import into an empty cache | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 awk -v n="$records" -v s="$dup_s" -v kb="$dup_kb" 'BEGIN { printf "| import again (all duplicates) | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
+read -r exp_s exp_kb < <(/usr/bin/time -f "%e %M" "$work/nextcore" --cache "$cache" --tenant acme --tz UTC --as-of $asof \
+  usage export --format csv --report records --period year --force -o "$work/records.csv" 2>&1 >/dev/null | tail -1)
+rm -f "$work/records.csv"
+awk -v n="$records" -v s="$exp_s" -v kb="$exp_kb" 'BEGIN { printf "| export --report records (streamed CSV) | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 awk -v a="$(stat -c %s "$cache")" -v b="$(stat -c %s "$raw")" 'BEGIN { printf "| size on disk | %d MiB | %d MiB | %.2f× |\n", a / 1048576, b / 1048576, a / b }'

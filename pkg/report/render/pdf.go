@@ -259,14 +259,13 @@ func pdfCards(d *pdfDoc, s *report.Stats) {
 	d.SetXY(d.left, y+h+2)
 }
 
-// niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
-func niceMax(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*p >= v {
+// niceStep is a round step for about four grid lines up to v: 1, 2 or 5
+// times a power of ten.
+func niceStep(v float64) float64 {
+	raw := math.Max(v/4, 1)
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= raw {
 			return m * p
 		}
 	}
@@ -280,7 +279,8 @@ func pdfTrend(d *pdfDoc, s *report.Stats) {
 	for _, day := range s.Daily {
 		maxCalls = max(maxCalls, day.Calls)
 	}
-	top := niceMax(float64(maxCalls))
+	step := niceStep(float64(maxCalls))
+	top := math.Max(math.Ceil(float64(maxCalls)/step), 1) * step
 	axisW := 14.0
 	x0, y0 := d.left+axisW, d.GetY()+2
 	w := d.width() - axisW
@@ -289,12 +289,12 @@ func pdfTrend(d *pdfDoc, s *report.Stats) {
 	d.SetLineWidth(0.15)
 	d.font("", 6.5)
 	d.text(pdfMuted)
-	for _, frac := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		y := base - frac*chartH
+	for v := 0.0; v <= top+step/2; v += step {
+		y := base - v/top*chartH
 		d.draw(pdfTrack)
 		d.Line(x0, y, x0+w, y)
 		d.SetXY(d.left, y-2)
-		d.CellFormat(axisW-1.5, 4, report.Count(int64(math.Round(frac*top))), "", 0, "R", false, 0, "")
+		d.CellFormat(axisW-1.5, 4, report.Count(int64(v)), "", 0, "R", false, 0, "")
 	}
 	// Bars.
 	n := len(s.Daily)
@@ -319,9 +319,9 @@ func pdfTrend(d *pdfDoc, s *report.Stats) {
 	d.Line(x0, y0, x0, base)
 	d.Line(x0, base, x0+w, base)
 	// x labels: at most about ten, spread evenly.
-	step := max(1, int(math.Ceil(float64(n)/10)))
+	every := max(1, int(math.Ceil(float64(n)/10)))
 	layout := "Jan 2"
-	for i := 0; i < n; i += step {
+	for i := 0; i < n; i += every {
 		d.SetXY(x0+float64(i)*slot+slot/2-10, base+1)
 		d.CellFormat(20, 4, s.Daily[i].Date.Format(layout), "", 0, "C", false, 0, "")
 	}

@@ -4,42 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render/pdftest"
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
-
-// PDFText is the text of a PDF as poppler's pdftotext reads it, page by page.
-// Without pdftotext the test is skipped, except in CI, where .ci/run
-// installs it and its absence is a failure.
-func PDFText(t *testing.T, pdf []byte) []string {
-	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pdftotext is missing (apt-get install poppler-utils)")
-		}
-		t.Skip("pdftotext not installed (apt-get install poppler-utils)")
-	}
-	path := filepath.Join(t.TempDir(), "r.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	pages := strings.Split(string(out), "\f")
-	if len(pages) > 0 && strings.TrimSpace(pages[len(pages)-1]) == "" {
-		pages = pages[:len(pages)-1]
-	}
-	return pages
-}
 
 // manyModels is a window with more models than one page holds.
 func manyModels(t *testing.T) *report.Stats {
@@ -77,7 +49,7 @@ func TestPDFSplitsTables(t *testing.T) {
 	if err := StatsPDF(&b, s, Meta{Source: "cache"}, PDFOptions{Generated: gen, Version: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	pages := PDFText(t, b.Bytes())
+	pages := pdftest.Text(t, b.Bytes())
 	if len(pages) < 3 {
 		t.Fatalf("%d pages, want the 70-model breakdown to run over at least 3", len(pages))
 	}
