@@ -93,6 +93,7 @@ func TestSyncThenReportsMatchLive(t *testing.T) {
 		{"usage", "top-models", "--format", "json", "--by", "cost"},
 		{"usage", "quota", "--format", "json", "--tz", "Europe/Berlin"},
 		{"usage", "quota", "--format", "json", "--limit-calls", "10"},
+		{"usage", "export", "--format", "json", "-o", "-", "--period", "week"},
 	} {
 		cached := e.run("", false, args...)
 		live := e.run("", false, append(args, "--source", "api")...)
@@ -102,6 +103,11 @@ func TestSyncThenReportsMatchLive(t *testing.T) {
 		if withoutSource(t, cached.stdout) != withoutSource(t, live.stdout) {
 			t.Errorf("%v: the cache and the API disagree:\n%s", args, diff(cached.stdout, live.stdout))
 		}
+	}
+	// Every record, streamed from either.
+	recArgs := []string{"usage", "export", "--format", "csv", "--report", "records", "--period", "year", "-o", "-"}
+	if cached, live := e.run("", false, recArgs...), e.run("", false, append(recArgs, "--source", "api")...); cached.stdout != live.stdout || strings.Count(cached.stdout, "\n") != 1452 {
+		t.Errorf("records export: cached and live differ (%d and %d lines)", strings.Count(cached.stdout, "\n"), strings.Count(live.stdout, "\n"))
 	}
 	// The stored quota serves the cached report: 1,500 calls, $4.50.
 	q := e.run("", false, "usage", "quota", "--format", "json")
