@@ -22,6 +22,8 @@ type Config struct {
 	Cache    string       `yaml:"cache"`
 	Limits   ConfigLimits `yaml:"limits"`
 	WarnAt   string       `yaml:"warn_at"`
+	SMTP     ConfigSMTP   `yaml:"smtp"`
+	Alerts   ConfigAlerts `yaml:"alerts"`
 
 	path     string   // where it was read from, "" for none
 	warnings []string // for standard error
@@ -32,6 +34,21 @@ type ConfigLimits struct {
 	APICalls string `yaml:"api_calls"`
 	Tokens   string `yaml:"tokens"`
 	Spend    string `yaml:"spend"`
+}
+
+// ConfigSMTP is how reports and alerts are mailed.
+type ConfigSMTP struct {
+	URL      string   `yaml:"url"`  // smtp://user:pass@host:587 or smtps://user:pass@host:465
+	From     string   `yaml:"from"` // the sender
+	To       []string `yaml:"to"`   // default recipients
+	Insecure bool     `yaml:"insecure"`
+}
+
+// ConfigAlerts are the budget alerts' defaults.
+type ConfigAlerts struct {
+	Thresholds []string `yaml:"thresholds"` // percent of each limit; default 50, 80, 100
+	Email      []string `yaml:"email"`      // recipients; default smtp.to
+	Webhook    string   `yaml:"webhook"`
 }
 
 // defaultConfigPath is $XDG_CONFIG_HOME/nextcore/config.yaml, or the
@@ -91,9 +108,9 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %s", path, msg)
 	}
 	cfg.path = path
-	if cfg.Token != "" {
+	if cfg.Token != "" || strings.Contains(cfg.SMTP.URL, "@") {
 		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-			cfg.warnings = append(cfg.warnings, fmt.Sprintf("the config file %s holds a token and others can read it (mode %04o); run: chmod 600 %s",
+			cfg.warnings = append(cfg.warnings, fmt.Sprintf("the config file %s holds a secret (token or SMTP password) and others can read it (mode %04o); run: chmod 600 %s",
 				path, st.Mode().Perm(), path))
 		}
 	}

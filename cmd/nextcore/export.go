@@ -148,24 +148,10 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 		}
 		return a.recordsWriter(ctx, rs, lister, span), nil
 	}
-	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: opts.top})
+	stats, err := a.dashboard(ctx, s, span, rs, opts.top)
 	if err != nil {
 		return nil, err
 	}
-	limits, err := a.limits(ctx, s, rs, report.Limits{})
-	if err != nil {
-		return nil, err
-	}
-	if limits.HasLimits() {
-		warnAt, err := s.warnAt("")
-		if err != nil {
-			return nil, err
-		}
-		if stats.Quota, err = report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt); err != nil {
-			return nil, err
-		}
-	}
-	stats.ComputeInsights()
 	switch {
 	case opts.format == "pdf":
 		pdfOpts := render.PDFOptions{Paper: opts.paper, Generated: s.clock.Now, Version: version}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +55,11 @@ type App struct {
 	Width     int // terminal columns, 0 if unknown
 	Env       func(string) string
 	Now       func() time.Time
+
+	// For tests: the TLS settings of the mail server, and how to wait
+	// between retries.
+	SMTPTLS *tls.Config
+	Sleep   func(context.Context, time.Duration) error
 
 	flags globalFlags
 }
@@ -142,7 +148,7 @@ fills from files), or the API itself with --source api.`,
 			return cmd.Help()
 		},
 	}
-	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newImportCmd(), a.newSyncCmd())
+	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
 	root.AddCommand(usage, a.newVersionCmd())
 	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

@@ -49,24 +49,10 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 	}
 	s, span, rs := wd.s, wd.span, wd.rs
 	defer rs.close()
-	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: opts.top})
+	stats, err := a.dashboard(ctx, s, span, rs, opts.top)
 	if err != nil {
 		return err
 	}
-	limits, err := a.limits(ctx, s, rs, report.Limits{})
-	if err != nil {
-		return err
-	}
-	if limits.HasLimits() {
-		warnAt, err := s.warnAt("")
-		if err != nil {
-			return err
-		}
-		if stats.Quota, err = report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt); err != nil {
-			return err
-		}
-	}
-	stats.ComputeInsights()
 	return a.emit(func(w io.Writer, st render.Style) error {
 		switch s.format {
 		case render.JSON:
@@ -78,4 +64,29 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 		}
 		return render.StatsTable(w, stats, rs.meta, st)
 	})
+}
+
+// dashboard builds the stats of a window with the billing month's quota
+// (when limits are known) and the insights: what stats, export and report
+// all show.
+func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *reportSource, top int) (*report.Stats, error) {
+	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: top})
+	if err != nil {
+		return nil, err
+	}
+	limits, err := a.limits(ctx, s, rs, report.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	if limits.HasLimits() {
+		warnAt, err := s.warnAt("")
+		if err != nil {
+			return nil, err
+		}
+		if stats.Quota, err = report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt); err != nil {
+			return nil, err
+		}
+	}
+	stats.ComputeInsights()
+	return stats, nil
 }

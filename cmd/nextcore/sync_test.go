@@ -212,7 +212,7 @@ func TestSyncErrors(t *testing.T) {
 	// A readable config file with a token gets a warning.
 	cfg := filepath.Join(e.dir, "config.yaml")
 	os.WriteFile(cfg, []byte("token: s3cret-token\n"), 0o644)
-	if r := e.run("", false, "usage", "sync", "--config", cfg); r.code != 0 || !strings.Contains(r.stderr, "holds a token and others can read it (mode 0644); run: chmod 600") {
+	if r := e.run("", false, "usage", "sync", "--config", cfg); r.code != 0 || !strings.Contains(r.stderr, "holds a secret (token or SMTP password) and others can read it (mode 0644); run: chmod 600") {
 		t.Fatalf("config token: %d %q", r.code, r.stderr)
 	}
 	_ = srv

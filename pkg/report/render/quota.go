@@ -41,9 +41,9 @@ func QuotaData(q *report.Quota) QuotaJSON {
 		TimeZone: q.Period.Start.Location().String(), WarnAt: report.Nearest(q.WarnAt), Projected: string(q.Projected),
 	}
 	for _, m := range q.Metrics {
-		j := QuotaMetricJSON{Used: amount(m, big.NewRat(m.Used, 1)), Projected: amount(m, m.Projected)}
+		j := QuotaMetricJSON{Used: QuotaAmount(m, big.NewRat(m.Used, 1)), Projected: QuotaAmount(m, m.Projected)}
 		if m.Limit != nil {
-			j.Limit = amount(m, big.NewRat(*m.Limit, 1))
+			j.Limit = QuotaAmount(m, big.NewRat(*m.Limit, 1))
 			j.Percent = report.Nearest(m.Percent)
 			l, pl := string(m.Level), string(m.ProjectedLevel)
 			j.Level, j.ProjectedLevel = &l, &pl
@@ -57,9 +57,9 @@ func QuotaData(q *report.Quota) QuotaJSON {
 	return out
 }
 
-// amount writes a metric's value: dollars to the nano-dollar for spend,
+// QuotaAmount writes a metric's value: dollars to the nano-dollar for spend,
 // counts as they are (a projection keeps its fraction).
-func amount(m report.QuotaMetric, v *big.Rat) report.Number {
+func QuotaAmount(m report.QuotaMetric, v *big.Rat) report.Number {
 	if m.Money {
 		return report.Fixed(new(big.Rat).Quo(v, big.NewRat(source.NanosPerUSD, 1)), 9).Trim()
 	}

@@ -2,7 +2,7 @@
 // tenants, together with rollups that let a report over any window cost in
 // proportion to the window's length rather than to the size of the history.
 //
-// Layout (schema version 2):
+// Layout (schema version 3):
 //   - records: one row per call, clustered by (tenant, ts, id); a unique
 //     index on (tenant, id) stores each record once. Model, key, user and
 //     region are dictionary-encoded through names.
@@ -12,6 +12,8 @@
 //     the records they count, so both always agree.
 //   - syncs: where the last API sync of each tenant got to, written in the
 //     same transaction as each page it stored.
+//   - alerts: the budget alerts sent, per billing month and channel, so that
+//     each is sent once.
 //
 // A window [start, end) is answered from the coarsest buckets that fit inside
 // it and raw records for the parts no bucket covers, so every number is exact
@@ -33,7 +35,7 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // applicationID marks a SQLite file as a nextcore cache ("NXTC").
 const applicationID = 0x4e585443
@@ -214,6 +216,16 @@ CREATE TABLE syncs (
 	updated_at   INTEGER NOT NULL,
 	finished_at  INTEGER           -- NULL while a sync is under way or was cut short
 );
+`,
+	2: `
+CREATE TABLE alerts (
+	tenant  INTEGER NOT NULL,
+	period  TEXT NOT NULL,    -- the billing month, YYYY-MM
+	alert   TEXT NOT NULL,    -- metric:threshold, or metric:forecast
+	channel TEXT NOT NULL,    -- email or webhook
+	sent_at INTEGER NOT NULL, -- Unix ns
+	PRIMARY KEY (tenant, period, alert, channel)
+) WITHOUT ROWID;
 `,
 }
 

@@ -1,0 +1,193 @@
+package render
+
+import (
+	"bytes"
+	"html/template"
+	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+)
+
+// EmailSubject is "NextCore usage · acme · week to 2026-11-23".
+func EmailSubject(s *report.Stats) string {
+	last := s.Span.Days[len(s.Span.Days)-1].String()
+	what := string(s.Span.Period)
+	if s.Span.Period == report.Custom {
+		what = s.Span.Days[0].String()
+	}
+	return "NextCore usage · " + Safe(s.Tenant) + " · " + what + " to " + last
+}
+
+// EmailText is the plain-text part: the dashboard as a log would show it,
+// and the quota when limits are known.
+func EmailText(s *report.Stats, meta Meta) (string, error) {
+	var b bytes.Buffer
+	if err := StatsTable(&b, s, meta, Style{Width: 78}); err != nil {
+		return "", err
+	}
+	if s.Quota != nil {
+		b.WriteString("\n")
+		if err := QuotaTable(&b, s.Quota, Meta{}, Style{Width: 78}); err != nil {
+			return "", err
+		}
+	}
+	b.WriteString("\n-- \nSent by nextcore. Change what is sent with `nextcore usage report --help`.\n")
+	return b.String(), nil
+}
+
+type emailCard struct {
+	Label, Value, Change, ChangeColor, Detail string
+}
+
+type emailRow struct {
+	Cells []string
+}
+
+type emailQuota struct {
+	Label, Used, Percent, Projected, Color, Note string
+	Width                                        int // bar width in percent
+}
+
+type emailInsight struct {
+	Color, Text string
+}
+
+type emailData struct {
+	Title, Subtitle string
+	Empty           bool
+	Cards           []emailCard
+	TopHead         []string
+	Top             []emailRow
+	Breakdown       []emailRow
+	Total           string
+	QuotaHead       string
+	Quota           []emailQuota
+	Insights        []emailInsight
+}
+
+func css(c rgb) string {
+	return "#" + hex2(c.r) + hex2(c.g) + hex2(c.b)
+}
+
+func hex2(n int) string {
+	const d = "0123456789abcdef"
+	return string([]byte{d[n>>4], d[n&15]})
+}
+
+// emailHTML is inline-styled, table-based HTML: what mail clients show.
+var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body style="margin:0;padding:0;background:#f3f4f6;font-family:Helvetica,Arial,sans-serif;color:#111827">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f4f6;padding:16px 0"><tr><td align="center">
+<table role="presentation" width="640" cellpadding="0" cellspacing="0" style="background:#ffffff;border:1px solid #e5e7eb;border-radius:6px;padding:20px">
+<tr><td style="font-size:20px;font-weight:bold;padding-bottom:2px">{{.Title}}</td></tr>
+<tr><td style="font-size:12px;color:#6b7280;padding-bottom:16px">{{.Subtitle}}</td></tr>
+{{if .Empty}}<tr><td style="font-size:14px;padding:8px 0">No usage in this window.</td></tr>{{else}}
+<tr><td><table role="presentation" width="100%" cellpadding="0" cellspacing="6"><tr>
+{{range .Cards}}<td width="25%" valign="top" style="background:#f9fafb;border:1px solid #e5e7eb;border-radius:4px;padding:10px">
+<div style="font-size:10px;font-weight:bold;color:#6b7280;letter-spacing:0.5px">{{.Label}}</div>
+<div style="font-size:20px;font-weight:bold;color:#2563eb;padding:2px 0">{{.Value}}</div>
+<div style="font-size:12px;font-weight:bold;color:{{.ChangeColor}}">{{.Change}}</div>
+<div style="font-size:11px;color:#6b7280;padding-top:2px">{{.Detail}}</div></td>
+{{end}}</tr></table></td></tr>
+<tr><td style="font-size:15px;font-weight:bold;padding:16px 0 6px">Top models</td></tr>
+<tr><td><table role="presentation" width="100%" cellpadding="4" cellspacing="0" style="font-size:12px;border-collapse:collapse">
+<tr style="background:#f3f4f6;color:#6b7280">{{range $i, $h := .TopHead}}<th align="{{if eq $i 0}}left{{else}}right{{end}}" style="font-weight:bold">{{$h}}</th>{{end}}</tr>
+{{range .Top}}<tr style="border-bottom:1px solid #f3f4f6">{{range $i, $c := .Cells}}<td align="{{if eq $i 0}}left{{else}}right{{end}}">{{$c}}</td>{{end}}</tr>
+{{end}}</table></td></tr>
+<tr><td style="font-size:15px;font-weight:bold;padding:16px 0 6px">Cost breakdown</td></tr>
+<tr><td><table role="presentation" width="100%" cellpadding="4" cellspacing="0" style="font-size:12px;border-collapse:collapse">
+<tr style="background:#f3f4f6;color:#6b7280"><th align="left">model</th><th align="right">cost</th><th align="right">share</th><th align="right">calls</th></tr>
+{{range .Breakdown}}<tr>{{range $i, $c := .Cells}}<td align="{{if eq $i 0}}left{{else}}right{{end}}">{{$c}}</td>{{end}}</tr>
+{{end}}<tr style="font-weight:bold;border-top:1px solid #d1d5db"><td>total spend</td><td align="right">{{.Total}}</td><td></td><td></td></tr>
+</table></td></tr>{{end}}
+{{if .QuotaHead}}<tr><td style="font-size:15px;font-weight:bold;padding:16px 0 6px">Quota</td></tr>
+<tr><td style="font-size:12px;color:#6b7280;padding-bottom:4px">{{.QuotaHead}}</td></tr>
+<tr><td><table role="presentation" width="100%" cellpadding="4" cellspacing="0" style="font-size:12px">
+{{range .Quota}}<tr><td width="80" style="font-weight:bold">{{.Label}}</td>
+<td width="180"><div style="background:#e5e7eb;height:8px;width:170px"><div style="background:{{.Color}};height:8px;width:{{.Width}}%"></div></div></td>
+<td>{{.Used}} {{.Percent}}</td><td style="color:#6b7280">{{.Projected}}</td><td style="color:#dc2626;font-weight:bold">{{.Note}}</td></tr>
+{{end}}</table></td></tr>{{end}}
+{{if .Insights}}<tr><td style="font-size:15px;font-weight:bold;padding:16px 0 6px">Insights</td></tr>
+<tr><td><ul style="margin:0;padding-left:18px;font-size:13px;line-height:1.5">
+{{range .Insights}}<li style="color:{{.Color}}"><span style="color:#111827">{{.Text}}</span></li>
+{{end}}</ul></td></tr>{{end}}
+<tr><td style="font-size:11px;color:#9ca3af;padding-top:18px">Sent by nextcore.</td></tr>
+</table></td></tr></table></body></html>
+`))
+
+// EmailHTML is the HTML part, inline-styled so that mail clients show it.
+// Names from outside are escaped by html/template.
+func EmailHTML(s *report.Stats, meta Meta) (string, error) {
+	cur, prev := s.Current, s.Previous
+	d := emailData{Title: "NextCore usage · " + s.Tenant, Subtitle: strings.TrimPrefix(header(s, meta), s.Tenant+" · "), Empty: cur.Calls == 0}
+	change := func(c report.Number, riseIsGood bool) (string, string) {
+		t, col := pdfChange(c, riseIsGood)
+		return t, css(col)
+	}
+	c1, k1 := change(report.Change(cur.Calls, prev.Calls), true)
+	c2, k2 := change(report.Change(cur.Tokens(), prev.Tokens()), true)
+	c3, k3 := change(report.Change(int64(cur.Cost), int64(prev.Cost)), false)
+	rate := report.SuccessRate(cur)
+	d.Cards = []emailCard{
+		{"API CALLS", report.Count(cur.Calls), c1, k1, report.Count(cur.Successful) + " successful · " + report.Count(cur.Failed()) + " failed"},
+		{"TOKENS", report.Compact(cur.Tokens()), c2, k2, report.Compact(cur.Prompt) + " prompt · " + report.Compact(cur.Completion) + " completion"},
+		{"TOTAL COST", report.USD2(cur.Cost), c3, k3, report.USDPerCall(report.AverageCost(cur)) + " per call"},
+		{"SUCCESS RATE", report.Pct(rate), "", css(pdfMuted), report.Count(cur.Failed()) + " calls failed"},
+	}
+	d.TopHead = []string{"model", "calls", "% calls", "tokens", "cost"}
+	for _, g := range s.TopModels() {
+		d.Top = append(d.Top, emailRow{[]string{Safe(g.Name), report.Count(g.Calls), report.Pct(report.Percent(g.Calls, cur.Calls)), report.Count(g.Tokens()), report.USD2(g.Cost)}})
+	}
+	for _, g := range s.Models {
+		d.Breakdown = append(d.Breakdown, emailRow{[]string{Safe(g.Name), report.USD2(g.Cost), report.PctWhole(report.Percent(int64(g.Cost), int64(cur.Cost))), report.Count(g.Calls)}})
+	}
+	d.Total = report.USD2(cur.Cost)
+	if q := s.Quota; q != nil {
+		d.QuotaHead = q.Period.Start.Format("January 2006") + " · " + itoa(q.DaysElapsed()) + " of " + itoa(q.DaysInMonth) + " days elapsed"
+		last := report.DateOf(q.Period.End.Add(-1)).Format("Jan 2")
+		for _, m := range q.Metrics {
+			row := emailQuota{Label: m.Label, Projected: "→ " + quotaRat(m, m.Projected) + " by " + last, Color: css(pdfBlue)}
+			if m.Limit == nil {
+				row.Used = quotaValue(m, m.Used) + " (no limit)"
+			} else {
+				pct := report.RatFloat(m.Percent)
+				row.Used = quotaValue(m, m.Used) + " of " + quotaValue(m, *m.Limit)
+				row.Percent = "(" + report.Pct(m.Percent) + ")"
+				row.Width = int(min(pct, 100))
+				switch {
+				case pct >= 90:
+					row.Color = css(pdfRed)
+				case pct >= 75:
+					row.Color = css(pdfPurple)
+				}
+				switch {
+				case m.Level == report.LevelExceeded:
+					row.Note = "limit exceeded"
+				case m.ProjectedLevel == report.LevelExceeded:
+					row.Note = "projected over"
+				case m.Level == report.LevelWarning:
+					row.Note = "warning"
+				}
+			}
+			d.Quota = append(d.Quota, row)
+		}
+	}
+	for _, in := range s.Insights {
+		c := pdfBlue
+		switch in.Tone {
+		case report.Good:
+			c = pdfGreen
+		case report.Bad:
+			c = pdfRed
+		case report.Warn:
+			c = pdfYellow
+		}
+		d.Insights = append(d.Insights, emailInsight{css(c), Safe(in.Text)})
+	}
+	var b bytes.Buffer
+	if err := emailHTML.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
