@@ -92,6 +92,8 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 	}
 	err = a.emit(func(w io.Writer, st render.Style) error {
 		switch s.format {
+		case render.GitHub:
+			return render.QuotaGitHub(w, q)
 		case render.JSON:
 			return render.WriteJSON(w, render.QuotaData(q))
 		case render.CSV:
@@ -102,6 +104,9 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 		return render.QuotaTable(w, q, rs.meta, st)
 	})
 	if err != nil {
+		return err
+	}
+	if err := a.stepSummary(func(w io.Writer) error { return render.QuotaMarkdown(w, q, rs.meta) }); err != nil {
 		return err
 	}
 	if opts.failOn != "" && q.Fails(opts.failOn) {

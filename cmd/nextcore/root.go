@@ -129,7 +129,7 @@ fills from files), or the API itself with --source api.`,
 	pf.StringVar(&a.flags.cache, "cache", "", "cache file (env NEXTCORE_CACHE; default $XDG_CACHE_HOME/nextcore/usage.db)")
 	pf.StringVar(&a.flags.tz, "tz", "", "IANA time zone of the report, e.g. Europe/Berlin (env NEXTCORE_TIMEZONE; default: the system's)")
 	pf.StringVar(&a.flags.asOf, "as-of", "", "report as of this time (RFC 3339) or the end of this date (YYYY-MM-DD)")
-	pf.StringVarP(&a.flags.format, "format", "f", "table", "output format: table, json, csv or markdown")
+	pf.StringVarP(&a.flags.format, "format", "f", "table", "output format: table, json, csv, markdown, or github (annotations; stats and quota)")
 	pf.StringVarP(&a.flags.output, "output", "o", "", "write the report to this file instead of standard output")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "no colors (also NO_COLOR=1)")
 	pf.StringVar(&a.flags.config, "config", "", "config file (env NEXTCORE_CONFIG; default $XDG_CONFIG_HOME/nextcore/config.yaml)")
@@ -505,6 +505,30 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// stepSummary appends Markdown to $GITHUB_STEP_SUMMARY when it is set, so a
+// CI job's summary page shows the report.
+func (a *App) stepSummary(write func(io.Writer) error) error {
+	path := a.env("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", unwrapPath(err))
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	f.Write([]byte("\n"))
+	return f.Close()
+}
+
+// unwrapPathErr says "x.json: no such file" plainly.
+func unwrapPathErr(path string, err error) error {
+	return fmt.Errorf("%s: %w", path, unwrapPath(err))
 }
 
 func unwrapPath(err error) error {

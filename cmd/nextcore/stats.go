@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,8 +16,10 @@ import (
 )
 
 type statsOptions struct {
-	window windowFlags
-	top    int
+	window      windowFlags
+	top         int
+	compareTo   string
+	maxIncrease string
 }
 
 func (a *App) newStatsCmd() *cobra.Command {
@@ -26,7 +33,8 @@ the cost breakdown and insights.`,
 		Example: `  nextcore usage stats --demo
   nextcore usage stats --period week --tz Europe/Berlin
   nextcore usage stats --from 2026-11-01 --to 2026-11-15 --format json
-  nextcore usage stats --period week --as-of 2026-11-23 --format markdown -o weekly.md`,
+  nextcore usage stats --period week --as-of 2026-11-23 --format markdown -o weekly.md
+  nextcore usage stats --period month --compare-to last-release.json --max-increase 20%`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runStats(cmd.Context(), cmd, opts)
@@ -34,13 +42,23 @@ the cost breakdown and insights.`,
 	}
 	opts.window.register(cmd)
 	cmd.Flags().IntVar(&opts.top, "top", 5, "how many models the top-models list shows")
+	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage stats --format json` report")
+	cmd.Flags().StringVar(&opts.maxIncrease, "max-increase", "", "exit 3 when spend rose more than this percent (vs --compare-to, else the previous period)")
 	return cmd
 }
 
 func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptions) error {
+	var maxIncrease *big.Rat
 	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
 		if opts.top < 1 {
 			return usagef("--top must be at least 1")
+		}
+		if opts.maxIncrease != "" {
+			r, ok := new(big.Rat).SetString(strings.TrimSuffix(opts.maxIncrease, "%"))
+			if !ok || r.Sign() < 0 {
+				return usagef("--max-increase: %q is not a percentage, such as 20%%", opts.maxIncrease)
+			}
+			maxIncrease = r
 		}
 		return nil
 	})
@@ -53,8 +71,21 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 	if err != nil {
 		return err
 	}
-	return a.emit(func(w io.Writer, st render.Style) error {
+	if opts.compareTo != "" {
+		f, err := os.Open(opts.compareTo)
+		if err != nil {
+			return fmt.Errorf("--compare-to: %w", unwrapPathErr(opts.compareTo, err))
+		}
+		stats.Baseline, err = render.ReadBaseline(f, filepath.Base(opts.compareTo))
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	err = a.emit(func(w io.Writer, st render.Style) error {
 		switch s.format {
+		case render.GitHub:
+			return render.StatsGitHub(w, stats)
 		case render.JSON:
 			return render.WriteJSON(w, render.StatsData(stats, rs.meta))
 		case render.CSV:
@@ -64,6 +95,22 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 		}
 		return render.StatsTable(w, stats, rs.meta, st)
 	})
+	if err != nil {
+		return err
+	}
+	if err := a.stepSummary(func(w io.Writer) error { return render.StatsMarkdown(w, stats, rs.meta) }); err != nil {
+		return err
+	}
+	if maxIncrease != nil {
+		change, against := stats.SpendIncrease()
+		if change.Null() {
+			a.warn("--max-increase: " + against + " spent nothing, so there is no increase to check")
+		} else if change.Rat().Cmp(maxIncrease) > 0 {
+			return budgetError{fmt.Sprintf("budget check failed (--max-increase %s%%): spend rose %s against %s",
+				maxIncrease.FloatString(0), strings.TrimPrefix(report.ChangeText(change), "+"), against)}
+		}
+	}
+	return nil
 }
 
 // dashboard builds the stats of a window with the billing month's quota

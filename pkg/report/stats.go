@@ -40,6 +40,8 @@ type Stats struct {
 	// Quota is the billing month, when limits are known (for insights).
 	Quota    *Quota
 	Insights []Insight
+	// Baseline is a saved report to compare with, when one was given.
+	Baseline *Baseline
 }
 
 // Options shape a report.
@@ -185,3 +187,23 @@ func (s Span) ZoneName() string { return s.Location.String() }
 
 // Elapsed is how long the current window has run, for rates.
 func (s Span) Elapsed() time.Duration { return s.Current.End.Sub(s.Current.Start) }
+
+// Baseline is a saved report to compare with (--compare-to).
+type Baseline struct {
+	Label      string // where it came from, e.g. the file name
+	Period     string
+	AsOf       string
+	Calls      int64
+	Successful int64
+	Tokens     int64
+	Cost       source.USD
+}
+
+// SpendIncrease is the change in cost against the baseline when there is
+// one, else against the previous window; null when that spent nothing.
+func (s *Stats) SpendIncrease() (Number, string) {
+	if b := s.Baseline; b != nil {
+		return Change(int64(s.Current.Cost), int64(b.Cost)), b.Label
+	}
+	return Change(int64(s.Current.Cost), int64(s.Previous.Cost)), "the previous period"
+}

@@ -73,6 +73,17 @@ func StatsMarkdown(w io.Writer, s *report.Stats, meta Meta) error {
 	if p.err == nil {
 		p.err = markdownTable(w, []string{"Model", "Cost", "Share", "Calls"}, []align{left, right, right, right}, bd)
 	}
+	if b := s.Baseline; b != nil && p.err == nil {
+		p.line("")
+		p.line("#### Compared with " + mdText(b.Label))
+		p.line("")
+		p.line(mdText(comparisonSentence(s)) + ".")
+		p.line("")
+		if p.err == nil {
+			p.err = markdownTable(w, []string{"Metric", "Then (" + b.Period + ", as of " + b.AsOf + ")", "Now", "Change"},
+				[]align{left, right, right, right}, comparisonRows(s))
+		}
+	}
 	if len(s.Insights) > 0 {
 		p.line("")
 		p.line("#### Insights")

@@ -141,6 +141,12 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 	topModelsSection(p, s, st, W)
 	p.line("")
 	breakdownSection(p, s, st, W)
+	if s.Baseline != nil {
+		p.line("")
+		b := s.Baseline
+		columns(p, st, "COMPARED WITH "+Safe(b.Label), []string{"API calls", "Tokens", "Total cost", "Success rate"},
+			[]string{b.Period + " as of " + b.AsOf, "now", "change"}, trimFirst(comparisonRows(s)), W)
+	}
 	if len(s.Insights) > 0 {
 		p.line("")
 		p.line(st.paint(bold, "INSIGHTS"))
@@ -355,3 +361,12 @@ func (p *printer) line(s string) {
 }
 
 func (p *printer) linef(format string, args ...any) { p.line(fmt.Sprintf(format, args...)) }
+
+// trimFirst drops each row's first cell (the name, shown apart).
+func trimFirst(rows [][]string) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = r[1:]
+	}
+	return out
+}

@@ -26,6 +26,7 @@ type StatsJSON struct {
 	Window     WindowJSON       `json:"window"`
 	Previous   PreviousJSON     `json:"previous"`
 	Insights   []report.Insight `json:"insights"`
+	Comparison *ComparisonJSON  `json:"comparison,omitempty"`
 }
 
 // CallsJSON is apiCalls.
@@ -134,6 +135,7 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 	if out.Insights == nil {
 		out.Insights = []report.Insight{}
 	}
+	out.Comparison = comparisonData(s)
 	return out
 }
 

@@ -30,8 +30,10 @@ func ParseFormat(s string) (Format, error) {
 		return f, nil
 	case "md":
 		return Markdown, nil
+	case GitHub:
+		return GitHub, nil
 	}
-	return "", fmt.Errorf("unknown format %q (use table, json, csv or markdown)", s)
+	return "", fmt.Errorf("unknown format %q (use table, json, csv, markdown or github)", s)
 }
 
 // Style is how terminal output looks: colors only on a terminal, never as the
