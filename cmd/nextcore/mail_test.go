@@ -396,3 +396,24 @@ func TestAlertsOnce(t *testing.T) {
 func decodeBase64(b []byte) ([]byte, error) {
 	return io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(b)))
 }
+
+// TestReportEmailImplicitTLS sends through smtps:// (TLS from the start).
+func TestReportEmailImplicitTLS(t *testing.T) {
+	serverTLS, pool := testCert(t)
+	e := imported(t)
+	mb := &mailbox{user: "reports", pass: "p@ss w0rd!"}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{mb: mb}, nil }))
+	srv.Domain = "localhost"
+	l, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	e.vars["NEXTCORE_SMTP_URL"] = "smtps://reports:p%40ss%20w0rd%21@" + l.Addr().String()
+	e.vars["NEXTCORE_SMTP_FROM"] = "reports@acme.example"
+	r := e.runMail(pool, append([]string{"usage", "report", "--email", "finance@acme.example"}, week...)...)
+	if r.code != 0 || len(mb.received()) != 1 || !mb.authed || !strings.Contains(r.stderr, "via smtps://") {
+		t.Fatalf("%d %q, %d messages", r.code, r.stderr, len(mb.received()))
+	}
+}
