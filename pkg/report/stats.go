@@ -56,8 +56,8 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		s.Top = 5
 	}
 	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{
-		{Dim: source.DimModel, Bounds: span.Current.Bounds()},
-		{Dim: source.DimModel, Bounds: span.Previous.Bounds()},
+		{Dim: source.DimModel, Bounds: span.Current.Bounds(), Latency: true},
+		{Dim: source.DimModel, Bounds: span.Previous.Bounds(), Latency: true},
 		{Dim: source.DimAll, Bounds: span.DayBounds()},
 	})
 	if err != nil {

@@ -43,8 +43,9 @@ type Totals struct {
 	SmallCalls  int64 // calls with fewer than SmallCallTokens tokens
 	SmallTokens int64
 	SmallCost   USD
-	LatencyN    int64 // calls that reported a latency
-	LatencySum  int64 // ms, over LatencyN calls
+	LatencyN    int64    // calls that reported a latency
+	LatencySum  int64    // ms, over LatencyN calls
+	Latency     *Latency // their histogram, for percentiles; nil when none
 }
 
 // Failed is the number of calls whose status was not success.
@@ -65,6 +66,13 @@ func (t *Totals) Add(o Totals) {
 	t.SmallCost += o.SmallCost
 	t.LatencyN += o.LatencyN
 	t.LatencySum += o.LatencySum
+	if o.Latency != nil {
+		if t.Latency == nil {
+			t.Latency = o.Latency.Clone() // never share: Totals are copied as values
+		} else {
+			t.Latency.Merge(o.Latency)
+		}
+	}
 }
 
 // AddRecord counts one call into t.
@@ -84,6 +92,10 @@ func (t *Totals) AddRecord(r *Record) {
 	if r.LatencyMs >= 0 {
 		t.LatencyN++
 		t.LatencySum += r.LatencyMs
+		if t.Latency == nil {
+			t.Latency = &Latency{}
+		}
+		t.Latency.Record(r.LatencyMs)
 	}
 }
 
@@ -202,32 +214,80 @@ type Memory struct {
 
 // Aggregate implements Source by visiting every record.
 func (m *Memory) Aggregate(ctx context.Context, tenant string, dim Dim, bounds []int64) ([]Groups, error) {
-	out := make([]Groups, max(len(bounds)-1, 0))
-	for i := range out {
-		out[i] = Groups{}
+	out, err := m.AggregateMany(ctx, tenant, []Query{{Dim: dim, Bounds: bounds, Latency: true}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// AggregateMany implements ManySource by visiting every record once.
+func (m *Memory) AggregateMany(ctx context.Context, tenant string, qs []Query) ([][]Groups, error) {
+	out := make([][]Groups, len(qs))
+	for i, q := range qs {
+		out[i] = NewGroups(q)
 	}
 	for i := range m.Records[tenant] {
-		r := &m.Records[tenant][i]
-		k := IntervalOf(bounds, r.Time)
-		if k < 0 {
-			continue
-		}
-		name := r.Member(dim)
-		t := out[k][name]
-		t.AddRecord(r)
-		out[k][name] = t
+		Count(qs, out, &m.Records[tenant][i])
 	}
 	return out, nil
 }
 
-// Query asks for the totals along Dim over the intervals between Bounds.
+// Query asks for totals over the intervals between Bounds, grouped by Dim
+// (and, for a pivot, by the Also dimensions too), of the calls that match
+// Filter.
 type Query struct {
 	Dim    Dim
+	Also   []Dim
 	Bounds []int64
+	Filter Filter
+	// Latency asks for the latency histograms too (Totals.Latency); they cost
+	// time to read, so reports that show no percentiles leave it off.
+	Latency bool
 }
 
-// ManySource answers several queries in one pass over the records, for
-// sources where each pass is costly (the API).
+// PivotSep joins the members of a pivot's dimensions in a group's name.
+const PivotSep = "\x1f"
+
+// Filter keeps the calls whose member of each dimension is one of the
+// values given for it.
+type Filter map[Dim][]string
+
+// Match reports whether r passes the filter.
+func (f Filter) Match(r *Record) bool {
+	for d, vals := range f {
+		m, ok := r.Member(d), false
+		for _, v := range vals {
+			if v == m {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Group is the name of r's group in q, and whether r belongs to q at all.
+func (q *Query) Group(r *Record) (string, bool) {
+	if len(q.Filter) > 0 && !q.Filter.Match(r) {
+		return "", false
+	}
+	name := r.Member(q.Dim)
+	for _, d := range q.Also {
+		name += PivotSep + r.Member(d)
+	}
+	return name, true
+}
+
+// Plain reports whether q groups by one dimension with no filter, which
+// rollups can answer.
+func (q *Query) Plain() bool { return len(q.Also) == 0 && len(q.Filter) == 0 }
+
+// ManySource answers several queries at once, in one pass over the records
+// where each pass is costly (the API).
 type ManySource interface {
 	AggregateMany(ctx context.Context, tenant string, qs []Query) ([][]Groups, error)
 }
@@ -239,6 +299,9 @@ func AggregateMany(ctx context.Context, src Source, tenant string, qs []Query) (
 	}
 	out := make([][]Groups, len(qs))
 	for i, q := range qs {
+		if !q.Plain() {
+			return nil, fmt.Errorf("this source cannot filter or pivot")
+		}
 		g, err := src.Aggregate(ctx, tenant, q.Dim, q.Bounds)
 		if err != nil {
 			return nil, err
@@ -246,6 +309,36 @@ func AggregateMany(ctx context.Context, src Source, tenant string, qs []Query) (
 		out[i] = g
 	}
 	return out, nil
+}
+
+// NewGroups makes the empty result of a query.
+func NewGroups(q Query) []Groups {
+	out := make([]Groups, max(len(q.Bounds)-1, 0))
+	for i := range out {
+		out[i] = Groups{}
+	}
+	return out
+}
+
+// Count adds r to the results of the queries it belongs to.
+func Count(qs []Query, out [][]Groups, r *Record) {
+	for qi := range qs {
+		q := &qs[qi]
+		k := IntervalOf(q.Bounds, r.Time)
+		if k < 0 {
+			continue
+		}
+		name, ok := q.Group(r)
+		if !ok {
+			continue
+		}
+		t := out[qi][k][name]
+		t.AddRecord(r)
+		if !q.Latency {
+			t.Latency = nil
+		}
+		out[qi][k][name] = t
+	}
 }
 
 // RecordLister streams a tenant's records with start <= timestamp < end, in

@@ -15,7 +15,7 @@ type Source struct {
 
 // Aggregate implements source.Source.
 func (s *Source) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
-	out, err := s.AggregateMany(ctx, tenant, []source.Query{{Dim: dim, Bounds: bounds}})
+	out, err := s.AggregateMany(ctx, tenant, []source.Query{{Dim: dim, Bounds: bounds, Latency: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -34,10 +34,7 @@ func (s *Source) AggregateMany(ctx context.Context, tenant string, qs []source.Q
 	lo, hi := int64(0), int64(0)
 	first := true
 	for i, q := range qs {
-		out[i] = make([]source.Groups, max(len(q.Bounds)-1, 0))
-		for k := range out[i] {
-			out[i][k] = source.Groups{}
-		}
+		out[i] = source.NewGroups(q)
 		if len(q.Bounds) < 2 || q.Bounds[0] >= q.Bounds[len(q.Bounds)-1] {
 			continue
 		}
@@ -57,19 +54,8 @@ func (s *Source) AggregateMany(ctx context.Context, tenant string, qs []source.Q
 	seen := newRecent(recentIDs)
 	err := c.Records(ctx, time.Unix(0, lo), time.Unix(0, hi), func(p Page) error {
 		for i := range p.Records {
-			r := &p.Records[i]
-			if !seen.add(r.ID) {
-				continue
-			}
-			for qi, q := range qs {
-				k := source.IntervalOf(q.Bounds, r.Time)
-				if k < 0 {
-					continue
-				}
-				name := r.Member(q.Dim)
-				t := out[qi][k][name]
-				t.AddRecord(r)
-				out[qi][k][name] = t
+			if r := &p.Records[i]; seen.add(r.ID) {
+				source.Count(qs, out, r)
 			}
 		}
 		return nil

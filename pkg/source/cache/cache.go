@@ -2,7 +2,7 @@
 // tenants, together with rollups that let a report over any window cost in
 // proportion to the window's length rather than to the size of the history.
 //
-// Layout (schema version 3):
+// Layout (schema version 4):
 //   - records: one row per call, clustered by (tenant, ts, id); a unique
 //     index on (tenant, id) stores each record once. Model, key, user and
 //     region are dictionary-encoded through names.
@@ -35,7 +35,7 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // applicationID marks a SQLite file as a nextcore cache ("NXTC").
 const applicationID = 0x4e585443
@@ -83,6 +83,7 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open cache: %w", err)
 	}
+	registerFunctions()
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
@@ -227,6 +228,10 @@ CREATE TABLE alerts (
 	PRIMARY KEY (tenant, period, alert, channel)
 ) WITHOUT ROWID;
 `,
+	3: `
+ALTER TABLE rollups ADD COLUMN lat_hist BLOB; -- latency histogram (source.Latency)
+DELETE FROM rollups;                          -- rebuilt from the records, with histograms
+`,
 }
 
 func (c *Cache) migrate(ctx context.Context, from int) error {
@@ -245,6 +250,11 @@ func (c *Cache) migrate(ctx context.Context, from int) error {
 	}
 	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
 		return err
+	}
+	if from == 3 {
+		if err := rebuildRollups(ctx, c, tx); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d; PRAGMA application_id = %d", from+1, applicationID)); err != nil {
 		return err

@@ -134,6 +134,40 @@ func TestAggregateMatchesMemory(t *testing.T) {
 	}
 }
 
+// TestPivotsAndFiltersMatchMemory checks the raw path of the cache: pivots
+// of two dimensions and filters, against the plain sum over the records.
+func TestPivotsAndFiltersMatchMemory(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(21, 22))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 5000, from, to)
+	c := openTemp(t)
+	store(t, c, "acme", recs)
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	loc, _ := time.LoadLocation("Asia/Kolkata")
+	days := dayBounds(loc, 2026, 3, 2, 10, time.Date(2026, 3, 12, 6, 7, 0, 0, loc))
+	qs := []source.Query{
+		{Dim: source.DimModel, Also: []source.Dim{source.DimRegion}, Bounds: days, Latency: true},
+		{Dim: source.DimUser, Bounds: days, Filter: source.Filter{source.DimModel: {"gpt-4o", "模型-ü"}, source.DimRegion: {"eu-west"}}, Latency: true},
+		{Dim: source.DimAll, Bounds: days, Filter: source.Filter{source.DimUser: {""}}},
+		{Dim: source.DimKey, Bounds: days, Filter: source.Filter{source.DimModel: {"no such model"}}},
+		{Dim: source.DimRegion, Bounds: days}, // plain, without latency
+	}
+	got, err := c.AggregateMany(ctx, "acme", qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := mem.AggregateMany(ctx, "acme", qs)
+	for i := range qs {
+		if !reflect.DeepEqual(normalize(got[i]), normalize(want[i])) {
+			t.Errorf("query %d: the cache and the records disagree", i)
+		}
+	}
+	if len(normalize(got[3])[0]) != 0 {
+		t.Error("a filter on an unknown model matched")
+	}
+}
+
 // recordEdges are bounds placed on and a nanosecond after record times,
 // where an off-by-one in the edge handling would show.
 func recordEdges(rng *rand.Rand, recs []source.Record) []int64 {
@@ -338,8 +372,9 @@ func TestReadWhileWriting(t *testing.T) {
 	}
 }
 
-// TestMigrateFromVersion1 opens a cache written by schema version 1 and
-// finds its records and rollups intact and the sync table added.
+// TestMigrateFromVersion1 opens a cache of schema version 1, filled as that
+// version wrote it (records and rollups without latency histograms), and
+// finds every number intact and the histograms rebuilt from the records.
 func TestMigrateFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
@@ -347,21 +382,41 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
 	if _, err := db.Exec(migrations[0]); err != nil {
 		t.Fatal(err)
 	}
 	db.Exec(fmt.Sprintf("PRAGMA user_version = 1; PRAGMA application_id = %d", applicationID))
-	db.Close()
-	// Fill it as version 1 would have (the writer touches no v2 table without SaveSync).
-	c, err := openVersion(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	recs := randomRecords(rand.New(rand.NewPCG(8, 9)), 500, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
-	store(t, c, "acme", recs)
-	c.Close()
+	db.Exec("INSERT INTO tenants (id, slug) VALUES (1, 'acme')")
+	names := map[string]int64{}
+	id := func(dim source.Dim, name string) int64 {
+		if name == "" {
+			return 0
+		}
+		k := dim.String() + "|" + name
+		if n, ok := names[k]; ok {
+			return n
+		}
+		n := int64(len(names) + 1)
+		names[k] = n
+		db.Exec("INSERT INTO names (dim, id, name) VALUES (?, ?, ?)", int(dim), n, name)
+		return n
+	}
+	for _, r := range recs {
+		var lat any
+		if r.LatencyMs >= 0 {
+			lat = r.LatencyMs
+		}
+		if _, err := db.Exec(`INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency)
+			VALUES (1, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`, r.Time, r.ID, id(source.DimModel, r.Model), id(source.DimKey, r.APIKey),
+			id(source.DimUser, r.User), id(source.DimRegion, r.Region), r.Success, r.PromptTokens, r.CompletionTokens, int64(r.Cost), lat); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
 
-	c, err = Open(ctx, path, Options{})
+	c, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,22 +426,16 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if v != SchemaVersion {
 		t.Fatalf("version %d after opening", v)
 	}
-	got, _ := c.Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
-	want, _ := (&source.Memory{Records: map[string][]source.Record{"acme": recs}}).Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
-	if !reflect.DeepEqual(normalize(got), normalize(want)) {
-		t.Fatal("records changed in the migration")
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	for _, dim := range append([]source.Dim{source.DimAll}, source.Dims...) {
+		bounds := []int64{time.Date(2026, 1, 1, 5, 30, 0, 0, time.UTC).UnixNano(), time.Date(2026, 1, 2, 17, 45, 0, 0, time.UTC).UnixNano()}
+		got, _ := c.Aggregate(ctx, "acme", dim, bounds)
+		want, _ := mem.Aggregate(ctx, "acme", dim, bounds)
+		if !reflect.DeepEqual(normalize(got), normalize(want)) {
+			t.Fatalf("%v: the migrated cache disagrees with the records", dim)
+		}
 	}
 	if s, err := c.SyncState(ctx, "acme"); err != nil || s != nil {
 		t.Fatalf("sync state %v %v", s, err)
 	}
-}
-
-// openVersion opens a cache without migrating it, as an older
-// nextcore would.
-func openVersion(path string) (*Cache, error) {
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		return nil, err
-	}
-	return &Cache{db: db, path: path, now: time.Now}, nil
 }

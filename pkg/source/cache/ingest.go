@@ -27,7 +27,7 @@ type rollupKey struct {
 
 // maxPendingRollups bounds the rollup deltas held in memory before they are
 // written (still inside the import's transaction).
-const maxPendingRollups = 50_000
+const maxPendingRollups = 15_000
 
 // insertBatch is how many records one INSERT statement carries: enough to
 // spread the cost of a statement over many rows, few enough to stay far
@@ -298,19 +298,20 @@ const upsertBatch = 64
 func upsertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO rollups (tenant, dim, level, bucket, member, calls, ok, prompt, completion, cost,
-		small_calls, small_tokens, small_cost, lat_n, lat_sum) VALUES `)
+		small_calls, small_tokens, small_cost, lat_n, lat_sum, lat_hist) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(` ON CONFLICT (tenant, dim, level, bucket, member) DO UPDATE SET
 		calls = calls + excluded.calls, ok = ok + excluded.ok,
 		prompt = prompt + excluded.prompt, completion = completion + excluded.completion,
 		cost = cost + excluded.cost, small_calls = small_calls + excluded.small_calls,
 		small_tokens = small_tokens + excluded.small_tokens, small_cost = small_cost + excluded.small_cost,
-		lat_n = lat_n + excluded.lat_n, lat_sum = lat_sum + excluded.lat_sum`)
+		lat_n = lat_n + excluded.lat_n, lat_sum = lat_sum + excluded.lat_sum,
+		lat_hist = nextcore_latency_merge(lat_hist, excluded.lat_hist)`)
 	return b.String()
 }
 
@@ -340,7 +341,7 @@ func (w *Writer) flush() error {
 		return w.c.wrap(err)
 	}
 	defer stmt.Close()
-	args := make([]any, 0, upsertBatch*15)
+	args := make([]any, 0, upsertBatch*16)
 	n := 0
 	write := func() error {
 		if n == 0 {
@@ -362,7 +363,7 @@ func (w *Writer) flush() error {
 		for k, t := range m {
 			args = append(args, w.tenant, int(k.dim), k.level, k.bucket, k.member,
 				t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
-				t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum)
+				t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum, t.Latency.MarshalBinary())
 			if n++; n == upsertBatch {
 				if err := write(); err != nil {
 					return err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -68,15 +69,24 @@ func cover(s, e int64, levels []int64, out *[]piece) {
 }
 
 // Aggregate implements source.Source from rollups and, at the edges that no
-// rollup bucket fits, raw records. All reads share one snapshot, so a sync
-// writing at the same time never makes the numbers disagree.
+// rollup bucket fits, raw records.
 func (c *Cache) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
-	out := make([]source.Groups, max(len(bounds)-1, 0))
-	for i := range out {
-		out[i] = source.Groups{}
+	out, err := c.AggregateMany(ctx, tenant, []source.Query{{Dim: dim, Bounds: bounds, Latency: true}})
+	if err != nil {
+		return nil, err
 	}
-	if len(out) == 0 {
-		return out, nil
+	return out[0], nil
+}
+
+// AggregateMany implements source.ManySource. A plain query (one dimension,
+// no filter) is answered from rollups and raw records at the edges; a pivot
+// or a filtered one reads the window's records, so its cost follows the
+// window's length. All reads share one snapshot, so a sync writing at the
+// same time never makes the numbers disagree.
+func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Query) ([][]source.Groups, error) {
+	out := make([][]source.Groups, len(qs))
+	for i, q := range qs {
+		out[i] = source.NewGroups(q)
 	}
 	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -91,46 +101,102 @@ func (c *Cache) Aggregate(ctx context.Context, tenant string, dim source.Dim, bo
 	if err != nil {
 		return nil, c.wrap(err)
 	}
-	nameOf := func(member int64) string {
-		if dim == source.DimAll {
-			return ""
+	for qi := range qs {
+		q := &qs[qi]
+		if len(out[qi]) == 0 {
+			continue
 		}
-		return names.names[dim][member]
-	}
-	add := func(k int, member int64, t source.Totals) {
-		name := nameOf(member)
-		g := out[k][name]
-		g.Add(t)
-		out[k][name] = g
-	}
-	for _, run := range plan(dim, bounds) {
-		var err error
-		if run.level == 0 {
-			err = c.scanRaw(ctx, tx, tid, dim, run, bounds, add)
-		} else {
-			err = c.scanRollups(ctx, tx, tid, dim, run, bounds, add)
+		if !q.Plain() {
+			if err := c.scanFiltered(ctx, tx, tid, names, q, out[qi]); err != nil {
+				return nil, c.wrap(err)
+			}
+			continue
 		}
-		if err != nil {
-			return nil, c.wrap(err)
+		dim := q.Dim
+		add := func(k int, member int64, t source.Totals) {
+			name := ""
+			if dim != source.DimAll {
+				name = names.names[dim][member]
+			}
+			g := out[qi][k][name]
+			g.Add(t)
+			out[qi][k][name] = g
+		}
+		for _, run := range plan(dim, q.Bounds) {
+			var err error
+			if run.level == 0 {
+				err = c.scanRaw(ctx, tx, tid, dim, run, q.Bounds, q.Latency, add)
+			} else {
+				err = c.scanRollups(ctx, tx, tid, dim, run, q.Bounds, q.Latency, add)
+			}
+			if err != nil {
+				return nil, c.wrap(err)
+			}
 		}
 	}
 	return out, nil
+}
+
+// scanFiltered answers a pivot or a filtered query from the window's records.
+func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
+	where := "tenant = ? AND ts >= ? AND ts < ?"
+	args := []any{tid, q.Bounds[0], q.Bounds[len(q.Bounds)-1]}
+	for d, vals := range q.Filter {
+		var ids []string
+		for _, v := range vals {
+			if id, ok := names.ids[d][v]; ok {
+				ids = append(ids, fmt.Sprint(id))
+			}
+		}
+		if len(ids) == 0 {
+			return nil // no call can match
+		}
+		where += " AND " + rawMemberCol[d] + " IN (" + strings.Join(ids, ",") + ")"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT ts, model, api_key, usr, region, ok, prompt, completion, cost, latency
+		FROM records WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r source.Record
+	var model, key, user, region int64
+	var lat sql.NullInt64
+	qs := []source.Query{*q}
+	res := [][]source.Groups{out}
+	for rows.Next() {
+		if err := rows.Scan(&r.Time, &model, &key, &user, &region, &r.Success, &r.PromptTokens, &r.CompletionTokens, &r.Cost, &lat); err != nil {
+			return err
+		}
+		r.Model, r.APIKey = names.names[source.DimModel][model], names.names[source.DimKey][key]
+		r.User, r.Region = names.names[source.DimUser][user], names.names[source.DimRegion][region]
+		r.LatencyMs = -1
+		if lat.Valid {
+			r.LatencyMs = lat.Int64
+		}
+		source.Count(qs, res, &r)
+	}
+	return rows.Err()
 }
 
 const rollupCols = "calls, ok, prompt, completion, cost, small_calls, small_tokens, small_cost, lat_n, lat_sum"
 const rollupSums = "sum(calls), sum(ok), sum(prompt), sum(completion), sum(cost), sum(small_calls), sum(small_tokens), sum(small_cost), sum(lat_n), sum(lat_sum)"
 
 func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
-	add func(int, int64, source.Totals)) error {
+	latency bool, add func(int, int64, source.Totals)) error {
 	from, to := run.start/int64(time.Second), run.end/int64(time.Second)
 	first := source.IntervalOf(bounds, run.start)
 	single := first == source.IntervalOf(bounds, run.end-1)
+	cols, sums := rollupCols+", lat_hist", rollupSums+", nextcore_latency_sum(lat_hist)"
+	if !latency {
+		cols, sums = rollupCols+", NULL", rollupSums+", NULL"
+	}
 	var q string
 	if single {
 		// The whole run counts toward one interval: let SQLite add it up.
-		q = "SELECT 0, member, " + rollupSums + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ? GROUP BY member"
+		q = "SELECT 0, member, " + sums + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ? GROUP BY member"
 	} else {
-		q = "SELECT bucket, member, " + rollupCols + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?"
+		q = "SELECT bucket, member, " + cols + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?"
 	}
 	rows, err := tx.QueryContext(ctx, q, tid, int(dim), run.level, from, to)
 	if err != nil {
@@ -140,9 +206,16 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 	for rows.Next() {
 		var bucket, member int64
 		var t source.Totals
+		var hist []byte
 		if err := rows.Scan(&bucket, &member, &t.Calls, &t.Successful, &t.Prompt, &t.Completion, &t.Cost,
-			&t.SmallCalls, &t.SmallTokens, &t.SmallCost, &t.LatencyN, &t.LatencySum); err != nil {
+			&t.SmallCalls, &t.SmallTokens, &t.SmallCost, &t.LatencyN, &t.LatencySum, &hist); err != nil {
 			return err
+		}
+		if len(hist) > 0 {
+			t.Latency = &source.Latency{}
+			if err := t.Latency.MergeBinary(hist); err != nil {
+				return fmt.Errorf("%w: %v", ErrCorrupted, err)
+			}
 		}
 		k := first
 		if !single {
@@ -162,7 +235,7 @@ var rawMemberCol = map[source.Dim]string{
 }
 
 func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
-	add func(int, int64, source.Totals)) error {
+	latency bool, add func(int, int64, source.Totals)) error {
 	rows, err := tx.QueryContext(ctx, "SELECT ts, "+rawMemberCol[dim]+
 		", ok, prompt, completion, cost, latency FROM records WHERE tenant = ? AND ts >= ? AND ts < ?",
 		tid, run.start, run.end)
@@ -187,6 +260,9 @@ func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.D
 		}
 		var t source.Totals
 		t.AddRecord(&r)
+		if !latency {
+			t.Latency = nil
+		}
 		add(k, member, t)
 	}
 	return rows.Err()

@@ -1,0 +1,174 @@
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"sync"
+
+	"modernc.org/sqlite"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+var registerOnce sync.Once
+
+// registerFunctions adds the SQL functions that merge latency histograms:
+// nextcore_latency_merge(a, b) for upserts and nextcore_latency_sum(h) for
+// GROUP BY. SQLite functions are registered for the whole driver, once.
+func registerFunctions() {
+	registerOnce.Do(func() {
+		sqlite.MustRegisterDeterministicScalarFunction("nextcore_latency_merge", 2, func(ctx *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			var h source.Latency
+			for _, a := range args {
+				if b, ok := a.([]byte); ok {
+					if err := h.MergeBinary(b); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return h.MarshalBinary(), nil
+		})
+		sqlite.MustRegisterFunction("nextcore_latency_sum", &sqlite.FunctionImpl{NArgs: 1, Deterministic: true,
+			MakeAggregate: func(ctx sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &latencySum{}, nil }})
+	})
+}
+
+type latencySum struct{ h source.Latency }
+
+func (l *latencySum) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
+	if b, ok := args[0].([]byte); ok {
+		return l.h.MergeBinary(b)
+	}
+	return nil
+}
+
+func (l *latencySum) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("nextcore_latency_sum is not a window function")
+}
+
+func (l *latencySum) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
+	return l.h.MarshalBinary(), nil
+}
+
+func (l *latencySum) Final(*sqlite.FunctionContext) {}
+
+// rebuildRollups recomputes every rollup from the records, inside the
+// migration's transaction.
+func rebuildRollups(ctx context.Context, c *Cache, tx *sql.Tx) error {
+	return c.rebuildFrom(ctx, tx)
+}
+
+// rebuildFrom reads each tenant's records in chunks, in time order, and
+// counts them into fresh rollups. (One connection cannot read and write at
+// once, so each chunk is read whole before it is counted.)
+func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
+	var tenants []int64
+	trs, err := tx.QueryContext(ctx, "SELECT id FROM tenants ORDER BY id")
+	if err != nil {
+		return err
+	}
+	for trs.Next() {
+		var id int64
+		trs.Scan(&id)
+		tenants = append(tenants, id)
+	}
+	trs.Close()
+	for _, tid := range tenants {
+		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, deltas: map[rollupKey]*source.Totals{}, hour: hourSlots{hour: -1}}
+		after := int64(-1 << 62)
+		for {
+			rows, err := tx.QueryContext(ctx, `SELECT ts, model, api_key, usr, region, ok, prompt, completion, cost, latency
+				FROM records WHERE tenant = ? AND ts > ? ORDER BY ts LIMIT 50000`, tid, after)
+			if err != nil {
+				return err
+			}
+			var chunk []pending
+			for rows.Next() {
+				var p pending
+				var lat sql.NullInt64
+				rec := &p.r
+				if err := rows.Scan(&rec.Time, &p.ids[0], &p.ids[1], &p.ids[2], &p.ids[3], &rec.Success,
+					&rec.PromptTokens, &rec.CompletionTokens, &rec.Cost, &lat); err != nil {
+					rows.Close()
+					return err
+				}
+				rec.LatencyMs = -1
+				if lat.Valid {
+					rec.LatencyMs = lat.Int64
+				}
+				if rec.Success {
+					p.ids[4] = 1
+				}
+				chunk = append(chunk, p)
+			}
+			rows.Close()
+			if len(chunk) == 0 {
+				break
+			}
+			// Records that share the last timestamp are all in this chunk only
+			// if the next one starts after it: take up to the last full timestamp.
+			last := chunk[len(chunk)-1].r.Time
+			if len(chunk) == 50000 {
+				cut := len(chunk)
+				for cut > 0 && chunk[cut-1].r.Time == last {
+					cut--
+				}
+				if cut == 0 { // a single timestamp fills the chunk: read it whole
+					more, err := c.sameTimestamp(ctx, tx, tid, last)
+					if err != nil {
+						return err
+					}
+					chunk = more
+				} else {
+					chunk = chunk[:cut]
+					last = chunk[cut-1].r.Time
+				}
+			}
+			for i := range chunk {
+				w.count(&chunk[i])
+			}
+			if len(w.deltas) >= maxPendingRollups {
+				if err := w.flush(); err != nil {
+					return err
+				}
+			}
+			after = last
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameTimestamp reads every record of a tenant at one instant.
+func (c *Cache) sameTimestamp(ctx context.Context, tx *sql.Tx, tid, ts int64) ([]pending, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT model, api_key, usr, region, ok, prompt, completion, cost, latency
+		FROM records WHERE tenant = ? AND ts = ?`, tid, ts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pending
+	for rows.Next() {
+		var p pending
+		var lat sql.NullInt64
+		rec := &p.r
+		rec.Time = ts
+		if err := rows.Scan(&p.ids[0], &p.ids[1], &p.ids[2], &p.ids[3], &rec.Success,
+			&rec.PromptTokens, &rec.CompletionTokens, &rec.Cost, &lat); err != nil {
+			return nil, err
+		}
+		rec.LatencyMs = -1
+		if lat.Valid {
+			rec.LatencyMs = lat.Int64
+		}
+		if rec.Success {
+			p.ids[4] = 1
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,65 @@
+package source
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"sort"
+	"testing"
+)
+
+// exactQuantile is the nearest-rank q-quantile of xs.
+func exactQuantile(xs []int64, q float64) float64 {
+	s := append([]int64(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := int(math.Ceil(q * float64(len(s))))
+	rank = min(max(rank, 1), len(s))
+	return float64(s[rank-1])
+}
+
+// TestLatencyWithinOnePercent checks percentiles against the exact
+// nearest-rank values on several distributions.
+func TestLatencyWithinOnePercent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	dists := map[string]func() int64{
+		"lognormal": func() int64 { return int64(math.Exp(6 + rng.NormFloat64())) },
+		"uniform":   func() int64 { return rng.Int64N(5000) },
+		"tiny":      func() int64 { return rng.Int64N(4) },
+		"heavy":     func() int64 { return int64(100 / math.Pow(rng.Float64()+1e-9, 1.5)) },
+	}
+	for name, draw := range dists {
+		var xs []int64
+		var h Latency
+		parts := [4]Latency{}
+		for i := range 50000 {
+			v := draw()
+			xs = append(xs, v)
+			h.Record(v)
+			parts[i%4].Record(v)
+		}
+		var merged Latency
+		for i := range parts {
+			merged.Merge(&parts[i])
+		}
+		if !reflect.DeepEqual(merged.counts, h.counts) {
+			t.Errorf("%s: merging parts differs from one histogram", name)
+		}
+		var decoded Latency
+		if err := decoded.MergeBinary(h.MarshalBinary()); err != nil || !reflect.DeepEqual(decoded.counts, h.counts) {
+			t.Errorf("%s: encoding does not round-trip: %v", name, err)
+		}
+		for _, q := range []float64{0.5, 0.9, 0.95, 0.99, 0.999, 1} {
+			got, want := h.Quantile(q), exactQuantile(xs, q)
+			if math.Abs(got-want) > LatencyError*want+1e-9 {
+				t.Errorf("%s p%v: %.3f, exact %.0f (%.2f %% off)", name, q*100, got, want, 100*math.Abs(got-want)/want)
+			}
+		}
+	}
+	var empty Latency
+	if empty.Quantile(0.5) != -1 || empty.MarshalBinary() != nil {
+		t.Error("an empty histogram")
+	}
+	if err := empty.MergeBinary([]byte{9, 1}); err == nil {
+		t.Error("a damaged histogram was read")
+	}
+}
