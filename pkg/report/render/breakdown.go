@@ -1,0 +1,264 @@
+package render
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// LatencyJSON is a group's response times in ms: nearest-rank percentiles
+// within 1 % and the exact mean, over the calls that reported one.
+type LatencyJSON struct {
+	Calls int64   `json:"calls"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	Mean  float64 `json:"mean"`
+}
+
+func latencyData(t source.Totals) *LatencyJSON {
+	p, ok := report.LatencyOf(t)
+	if !ok {
+		return nil
+	}
+	r := func(v float64) float64 { return math.Round(v*10) / 10 }
+	return &LatencyJSON{p.Calls, r(p.P50), r(p.P90), r(p.P95), r(p.P99), r(p.Mean)}
+}
+
+// breakdownMetrics are a row's numbers, as JSON fields.
+func breakdownMetrics(t, prev, total source.Totals) map[string]any {
+	m := map[string]any{
+		"calls": t.Calls, "successful": t.Successful, "failed": t.Failed(),
+		"promptTokens": t.Prompt, "completionTokens": t.Completion, "tokens": t.Tokens(), "cost": t.Cost,
+		"share":    report.Number{},
+		"change":   report.Change(int64(t.Cost), int64(prev.Cost)),
+		"previous": map[string]any{"calls": prev.Calls, "cost": prev.Cost},
+		"latency":  latencyData(t),
+	}
+	if r := report.SuccessRate(t); r != nil {
+		m["successRate"] = report.Nearest(r)
+	}
+	if r := report.Percent(int64(t.Cost), int64(total.Cost)); r != nil {
+		m["share"] = report.Nearest(r)
+	}
+	return m
+}
+
+// BreakdownData is the JSON of a breakdown: {"by": [...], "rows": [...],
+// "total": {...}}; each row names its group under each dimension's key.
+func BreakdownData(b *report.Breakdown) map[string]any {
+	by := make([]string, len(b.By))
+	for i, d := range b.By {
+		by[i] = string(d)
+	}
+	rows := make([]map[string]any, 0, len(b.Rows))
+	for _, r := range b.Rows {
+		m := breakdownMetrics(r.Current, r.Previous, b.Total)
+		for i, d := range b.By {
+			m[string(d)] = r.Keys[i]
+		}
+		rows = append(rows, m)
+	}
+	return map[string]any{
+		"by": by, "rows": rows, "total": breakdownMetrics(b.Total, b.Previous, b.Total),
+		"tenant": b.Tenant, "period": string(b.Span.Period), "timeZone": b.Span.ZoneName(), "asOf": Timestamp(b.Clock.Now),
+		"window": WindowJSON{Timestamp(b.Span.Current.Start), Timestamp(b.Span.Current.End), Timestamp(b.Span.Previous.Start), Timestamp(b.Span.Previous.End)},
+		"groups": b.Count, "filter": filterData(b.Filter),
+	}
+}
+
+func filterData(f source.Filter) map[string][]string {
+	out := map[string][]string{}
+	for d, vals := range f {
+		for _, v := range vals {
+			if v == "" {
+				v = report.None
+			}
+			out[breakdownName(d)] = append(out[breakdownName(d)], v)
+		}
+	}
+	return out
+}
+
+func breakdownName(d source.Dim) string {
+	if d == source.DimKey {
+		return "key"
+	}
+	return d.String()
+}
+
+// WriteBreakdownJSON writes the breakdown as indented JSON.
+func WriteBreakdownJSON(w io.Writer, b *report.Breakdown) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(BreakdownData(b))
+}
+
+var breakdownNumbers = []string{"calls", "success", "tokens", "cost", "share", "change", "p50 ms", "p95 ms", "p99 ms"}
+
+func ms(v float64) string {
+	if v < 0 {
+		return "–"
+	}
+	if v < 100 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return report.Count(int64(math.Round(v)))
+}
+
+func breakdownCells(t, prev, total source.Totals) []string {
+	p50, p95, p99 := "–", "–", "–"
+	if p, ok := report.LatencyOf(t); ok {
+		p50, p95, p99 = ms(p.P50), ms(p.P95), ms(p.P99)
+	}
+	return []string{report.Count(t.Calls), report.Pct(report.SuccessRate(t)), report.Count(t.Tokens()), report.USD2(t.Cost),
+		report.Pct(report.Percent(int64(t.Cost), int64(total.Cost))), report.ChangeText(report.Change(int64(t.Cost), int64(prev.Cost))),
+		p50, p95, p99}
+}
+
+func breakdownTitle(b *report.Breakdown) string {
+	by := make([]string, len(b.By))
+	for i, d := range b.By {
+		by[i] = string(d)
+	}
+	t := Safe(b.Tenant) + " · by " + strings.Join(by, " × ") + " · " + b.Span.Label() + " · " + b.Span.DateRange() + " (" + b.Span.ZoneName() + ")"
+	if len(b.Filter) > 0 {
+		var parts []string
+		for k, vals := range filterData(b.Filter) {
+			parts = append(parts, k+"="+strings.Join(vals, "|"))
+		}
+		slices.Sort(parts)
+		t += " · where " + strings.Join(parts, ", ")
+	}
+	return t
+}
+
+
+// BreakdownTable writes the breakdown for a terminal; a breakdown by one
+// member dimension (a region, say) gets a bar of each row's calls.
+func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error {
+	p := &printer{w: w}
+	title := breakdownTitle(b)
+	if meta.Note != "" {
+		title += " · " + meta.Note
+	}
+	p.line(st.paint(bold, title))
+	p.line("")
+	if len(b.Rows) == 0 {
+		p.line("  No calls in this window.")
+		return p.err
+	}
+	headers := make([]string, 0, len(b.By)+len(breakdownNumbers)+1)
+	for _, d := range b.By {
+		headers = append(headers, string(d))
+	}
+	chart := len(b.By) == 1 && b.By[0] != report.ByDay && b.By[0] != report.ByHour
+	if chart {
+		headers = append(headers, "")
+	}
+	headers = append(headers, breakdownNumbers...)
+	var maxCalls int64
+	for _, r := range b.Rows {
+		maxCalls = max(maxCalls, r.Current.Calls)
+	}
+	var rows [][]string
+	for _, r := range b.Rows {
+		row := append([]string{}, r.Keys...)
+		if chart {
+			row = append(row, st.paint(blue, bar(float64(r.Current.Calls), float64(maxCalls), 16)))
+		}
+		rows = append(rows, append(row, breakdownCells(r.Current, r.Previous, b.Total)...))
+	}
+	total := make([]string, len(b.By))
+	total[0] = "total"
+	if chart {
+		total = append(total, "")
+	}
+	rows = append(rows, append(total, breakdownCells(b.Total, b.Previous, b.Total)...))
+	aligns := make([]align, len(headers))
+	for i := range aligns {
+		aligns[i] = right
+		if i < len(b.By) || (chart && i == len(b.By)) {
+			aligns[i] = left
+		}
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if err := plainTable(w, headers, aligns, rows); err != nil {
+		return err
+	}
+	if len(b.Rows) < b.Count {
+		p.linef(" %d of %d groups; the total is of all.", len(b.Rows), b.Count)
+	}
+	return p.err
+}
+
+// BreakdownMarkdown writes the breakdown as a Markdown table.
+func BreakdownMarkdown(w io.Writer, b *report.Breakdown) error {
+	p := &printer{w: w}
+	p.linef("### NextCore %s", mdText(breakdownTitle(b)))
+	p.line("")
+	var headers []string
+	var aligns []align
+	for _, d := range b.By {
+		headers, aligns = append(headers, string(d)), append(aligns, left)
+	}
+	for _, h := range breakdownNumbers {
+		headers, aligns = append(headers, h), append(aligns, right)
+	}
+	var rows [][]string
+	for _, r := range b.Rows {
+		rows = append(rows, append(append([]string{}, r.Keys...), breakdownCells(r.Current, r.Previous, b.Total)...))
+	}
+	total := make([]string, len(b.By))
+	total[0] = "**total**"
+	rows = append(rows, append(total, breakdownCells(b.Total, b.Previous, b.Total)...))
+	if p.err != nil {
+		return p.err
+	}
+	return markdownTable(w, headers, aligns, rows)
+}
+
+// BreakdownCSV writes one row per group with raw numbers.
+func BreakdownCSV(w io.Writer, b *report.Breakdown) error {
+	var header []string
+	for _, d := range b.By {
+		header = append(header, string(d))
+	}
+	header = append(header, "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens", "cost",
+		"cost_share", "cost_change", "previous_calls", "previous_cost", "latency_calls", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms")
+	rows := [][]string{header}
+	for _, r := range b.Rows {
+		t, prev := r.Current, r.Previous
+		row := append([]string{}, r.Keys...)
+		row = append(row, i64(t.Calls), i64(t.Successful), i64(t.Failed()), ratNum(report.SuccessRate(t)), i64(t.Prompt), i64(t.Completion),
+			i64(t.Tokens()), t.Cost.Decimal(), ratNum(report.Percent(int64(t.Cost), int64(b.Total.Cost))),
+			num(report.Change(int64(t.Cost), int64(prev.Cost))), i64(prev.Calls), prev.Cost.Decimal())
+		if l := latencyData(t); l != nil {
+			row = append(row, i64(l.Calls), fnum(l.P50), fnum(l.P90), fnum(l.P95), fnum(l.P99), fnum(l.Mean))
+		} else {
+			row = append(row, "0", "", "", "", "", "")
+		}
+		rows = append(rows, row)
+	}
+	return writeCSV(w, rows)
+}
+
+func fnum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func ratNum(r *big.Rat) string {
+	if r == nil {
+		return ""
+	}
+	return report.Nearest(r).String()
+}
