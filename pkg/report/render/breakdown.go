@@ -142,7 +142,6 @@ func breakdownTitle(b *report.Breakdown) string {
 	return t
 }
 
-
 // BreakdownTable writes the breakdown for a terminal; a breakdown by one
 // member dimension (a region, say) gets a bar of each row's calls.
 func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error {
