@@ -35,7 +35,7 @@ func num(v any) float64 { f, _ := v.(float64); return f }
 func TestBreakdownSumsToTotals(t *testing.T) {
 	e := imported(t)
 	var stats struct {
-		APICalls struct{ Total int64 } `json:"apiCalls"`
+		APICalls struct{ Total int64 }      `json:"apiCalls"`
 		Costs    struct{ Total source.USD } `json:"costs"`
 	}
 	json.Unmarshal([]byte(e.run("", false, append([]string{"usage", "stats", "--format", "json"}, week...)...).stdout), &stats)

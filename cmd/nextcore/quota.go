@@ -24,6 +24,7 @@ type quotaOptions struct {
 	limits quotaLimitFlags
 	warnAt string
 	failOn string
+	watch  watchFlag
 }
 
 func (a *App) newQuotaCmd() *cobra.Command {
@@ -55,64 +56,70 @@ With --fail-on, the command exits with code 3 when the check fails, for CI:
 	f.StringVar(&opts.limits.tokens, "limit-tokens", "", "monthly limit of tokens")
 	f.StringVar(&opts.limits.spend, "limit-spend", "", "monthly spend limit in USD")
 	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
+	opts.watch.register(cmd)
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when the check fails: warning, exceeded or projected")
 	return cmd
 }
 
 func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptions) error {
-	s, err := a.settings(cmd)
-	if err != nil {
-		return err
+	if opts.watch.every > 0 && (opts.failOn != "") {
+		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --fail-on)")
 	}
-	if opts.failOn != "" {
-		if _, err := report.ParseFailOn(opts.failOn); err != nil {
-			return usageError{err}
+	return a.watchLoop(ctx, cmd, opts.watch, func() error {
+		s, err := a.settings(cmd)
+		if err != nil {
+			return err
 		}
-	}
-	warnAt, err := s.warnAt(opts.warnAt)
-	if err != nil {
-		return err
-	}
-	flagLimits, err := opts.limits.parse()
-	if err != nil {
-		return err
-	}
-	rs, err := a.openSource(ctx, s)
-	if err != nil {
-		return err
-	}
-	defer rs.close()
-	limits, err := a.limits(ctx, s, rs, flagLimits)
-	if err != nil {
-		return err
-	}
-	q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt)
-	if err != nil {
-		return err
-	}
-	err = a.emit(func(w io.Writer, st render.Style) error {
-		switch s.format {
-		case render.GitHub:
-			return render.QuotaGitHub(w, q)
-		case render.JSON:
-			return render.WriteJSON(w, render.QuotaData(q))
-		case render.CSV:
-			return render.QuotaCSV(w, q)
-		case render.Markdown:
-			return render.QuotaMarkdown(w, q, rs.meta)
+		if opts.failOn != "" {
+			if _, err := report.ParseFailOn(opts.failOn); err != nil {
+				return usageError{err}
+			}
 		}
-		return render.QuotaTable(w, q, rs.meta, st)
+		warnAt, err := s.warnAt(opts.warnAt)
+		if err != nil {
+			return err
+		}
+		flagLimits, err := opts.limits.parse()
+		if err != nil {
+			return err
+		}
+		rs, err := a.openSource(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer rs.close()
+		limits, err := a.limits(ctx, s, rs, flagLimits)
+		if err != nil {
+			return err
+		}
+		q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt)
+		if err != nil {
+			return err
+		}
+		err = a.emit(func(w io.Writer, st render.Style) error {
+			switch s.format {
+			case render.GitHub:
+				return render.QuotaGitHub(w, q)
+			case render.JSON:
+				return render.WriteJSON(w, render.QuotaData(q))
+			case render.CSV:
+				return render.QuotaCSV(w, q)
+			case render.Markdown:
+				return render.QuotaMarkdown(w, q, rs.meta)
+			}
+			return render.QuotaTable(w, q, rs.meta, st)
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.stepSummary(func(w io.Writer) error { return render.QuotaMarkdown(w, q, rs.meta) }); err != nil {
+			return err
+		}
+		if opts.failOn != "" && q.Fails(opts.failOn) {
+			return budgetError{quotaFailure(q, opts.failOn)}
+		}
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := a.stepSummary(func(w io.Writer) error { return render.QuotaMarkdown(w, q, rs.meta) }); err != nil {
-		return err
-	}
-	if opts.failOn != "" && q.Fails(opts.failOn) {
-		return budgetError{quotaFailure(q, opts.failOn)}
-	}
-	return nil
 }
 
 // quotaFailure says which metrics failed the check.

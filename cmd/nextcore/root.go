@@ -60,6 +60,8 @@ type App struct {
 	// between retries.
 	SMTPTLS *tls.Config
 	Sleep   func(context.Context, time.Duration) error
+	// For tests: the ticker of --watch; it returns the channel and a stop.
+	Tick func(time.Duration) (<-chan time.Time, func())
 
 	flags globalFlags
 }
@@ -75,7 +77,7 @@ type globalFlags struct {
 // Run runs the command line args and returns the exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
 	root := a.newRootCmd()
-	root.SetArgs(args)
+	root.SetArgs(joinOptionalValues(args))
 	root.SetIn(a.Stdin)
 	root.SetOut(a.Stdout)
 	root.SetErr(a.Stderr)
@@ -84,6 +86,26 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err = fmt.Errorf("interrupted; %w", context.Canceled)
 	}
 	return a.exitCode(err)
+}
+
+// joinOptionalValues lets "--watch 1m" mean "--watch=1m": a flag whose value
+// may be left out takes the next argument when it reads as its value.
+func joinOptionalValues(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--watch" && i+1 < len(args) {
+			if _, err := time.ParseDuration(args[i+1]); err == nil {
+				out = append(out, "--watch="+args[i+1])
+				i++
+				continue
+			}
+		}
+		if args[i] == "--" {
+			return append(out, args[i:]...)
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 // exitCode reports err and decides the exit code: the one place that does.
@@ -148,7 +170,7 @@ fills from files), or the API itself with --source api.`,
 			return cmd.Help()
 		},
 	}
-	usage.AddCommand(a.newStatsCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
+	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
 	root.AddCommand(usage, a.newVersionCmd())
 	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

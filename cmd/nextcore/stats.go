@@ -20,6 +20,7 @@ type statsOptions struct {
 	top         int
 	compareTo   string
 	maxIncrease string
+	watch       watchFlag
 }
 
 func (a *App) newStatsCmd() *cobra.Command {
@@ -42,75 +43,81 @@ the cost breakdown and insights.`,
 	}
 	opts.window.register(cmd)
 	cmd.Flags().IntVar(&opts.top, "top", 5, "how many models the top-models list shows")
+	opts.watch.register(cmd)
 	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage stats --format json` report")
 	cmd.Flags().StringVar(&opts.maxIncrease, "max-increase", "", "exit 3 when spend rose more than this percent (vs --compare-to, else the previous period)")
 	return cmd
 }
 
 func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptions) error {
-	var maxIncrease *big.Rat
-	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
-		if opts.top < 1 {
-			return usagef("--top must be at least 1")
-		}
-		if opts.maxIncrease != "" {
-			r, ok := new(big.Rat).SetString(strings.TrimSuffix(opts.maxIncrease, "%"))
-			if !ok || r.Sign() < 0 {
-				return usagef("--max-increase: %q is not a percentage, such as 20%%", opts.maxIncrease)
+	if opts.watch.every > 0 && (opts.maxIncrease != "") {
+		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --max-increase)")
+	}
+	return a.watchLoop(ctx, cmd, opts.watch, func() error {
+		var maxIncrease *big.Rat
+		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+			if opts.top < 1 {
+				return usagef("--top must be at least 1")
 			}
-			maxIncrease = r
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	s, span, rs := wd.s, wd.span, wd.rs
-	defer rs.close()
-	stats, err := a.dashboard(ctx, s, span, rs, opts.top)
-	if err != nil {
-		return err
-	}
-	if opts.compareTo != "" {
-		f, err := os.Open(opts.compareTo)
-		if err != nil {
-			return fmt.Errorf("--compare-to: %w", unwrapPathErr(opts.compareTo, err))
-		}
-		stats.Baseline, err = render.ReadBaseline(f, filepath.Base(opts.compareTo))
-		f.Close()
+			if opts.maxIncrease != "" {
+				r, ok := new(big.Rat).SetString(strings.TrimSuffix(opts.maxIncrease, "%"))
+				if !ok || r.Sign() < 0 {
+					return usagef("--max-increase: %q is not a percentage, such as 20%%", opts.maxIncrease)
+				}
+				maxIncrease = r
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-	}
-	err = a.emit(func(w io.Writer, st render.Style) error {
-		switch s.format {
-		case render.GitHub:
-			return render.StatsGitHub(w, stats)
-		case render.JSON:
-			return render.WriteJSON(w, render.StatsData(stats, rs.meta))
-		case render.CSV:
-			return render.StatsCSV(w, stats)
-		case render.Markdown:
-			return render.StatsMarkdown(w, stats, rs.meta)
+		s, span, rs := wd.s, wd.span, wd.rs
+		defer rs.close()
+		stats, err := a.dashboard(ctx, s, span, rs, opts.top)
+		if err != nil {
+			return err
 		}
-		return render.StatsTable(w, stats, rs.meta, st)
+		if opts.compareTo != "" {
+			f, err := os.Open(opts.compareTo)
+			if err != nil {
+				return fmt.Errorf("--compare-to: %w", unwrapPathErr(opts.compareTo, err))
+			}
+			stats.Baseline, err = render.ReadBaseline(f, filepath.Base(opts.compareTo))
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		err = a.emit(func(w io.Writer, st render.Style) error {
+			switch s.format {
+			case render.GitHub:
+				return render.StatsGitHub(w, stats)
+			case render.JSON:
+				return render.WriteJSON(w, render.StatsData(stats, rs.meta))
+			case render.CSV:
+				return render.StatsCSV(w, stats)
+			case render.Markdown:
+				return render.StatsMarkdown(w, stats, rs.meta)
+			}
+			return render.StatsTable(w, stats, rs.meta, st)
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.stepSummary(func(w io.Writer) error { return render.StatsMarkdown(w, stats, rs.meta) }); err != nil {
+			return err
+		}
+		if maxIncrease != nil {
+			change, against := stats.SpendIncrease()
+			if change.Null() {
+				a.warn("--max-increase: " + against + " spent nothing, so there is no increase to check")
+			} else if change.Rat().Cmp(maxIncrease) > 0 {
+				return budgetError{fmt.Sprintf("budget check failed (--max-increase %s%%): spend rose %s against %s",
+					maxIncrease.FloatString(0), strings.TrimPrefix(report.ChangeText(change), "+"), against)}
+			}
+		}
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := a.stepSummary(func(w io.Writer) error { return render.StatsMarkdown(w, stats, rs.meta) }); err != nil {
-		return err
-	}
-	if maxIncrease != nil {
-		change, against := stats.SpendIncrease()
-		if change.Null() {
-			a.warn("--max-increase: " + against + " spent nothing, so there is no increase to check")
-		} else if change.Rat().Cmp(maxIncrease) > 0 {
-			return budgetError{fmt.Sprintf("budget check failed (--max-increase %s%%): spend rose %s against %s",
-				maxIncrease.FloatString(0), strings.TrimPrefix(report.ChangeText(change), "+"), against)}
-		}
-	}
-	return nil
 }
 
 // dashboard builds the stats of a window with the billing month's quota

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+)
+
+type overviewOptions struct {
+	window windowFlags
+	watch  watchFlag
+}
+
+func (a *App) newOverviewCmd() *cobra.Command {
+	opts := &overviewOptions{}
+	cmd := &cobra.Command{
+		Use:   "overview",
+		Short: "The compact 2×2 widget: calls, tokens, cost, success rate",
+		Long: `Show calls, tokens, cost and success rate with their changes in two short
+lines, for a shell prompt, a MOTD or a tmux status line.`,
+		Example: `  nextcore usage overview --period today
+  nextcore usage overview --watch 1m`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runOverview(cmd.Context(), cmd, opts)
+		},
+	}
+	opts.window.register(cmd)
+	opts.watch.register(cmd)
+	return cmd
+}
+
+func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overviewOptions) error {
+	return a.watchLoop(ctx, cmd, opts.watch, func() error {
+		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error { return nil })
+		if err != nil {
+			return err
+		}
+		s, span, rs := wd.s, wd.span, wd.rs
+		defer rs.close()
+		stats, err := a.dashboard(ctx, s, span, rs, 5)
+		if err != nil {
+			return err
+		}
+		return a.emit(func(w io.Writer, st render.Style) error {
+			if s.format == render.JSON {
+				return render.WriteJSON(w, render.StatsData(stats, rs.meta))
+			}
+			return render.Overview(w, stats, st)
+		})
+	})
+}
