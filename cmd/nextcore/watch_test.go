@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,10 +15,11 @@ func TestWatch(t *testing.T) {
 	e := imported(t)
 	for _, tty := range []bool{false, true} {
 		ticks := make(chan time.Time)
-		now := testNow
+		var now atomic.Int64 // the clock, moved by the test while the app reads it
+		now.Store(testNow.UnixNano())
 		var out, errb bytes.Buffer
 		app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, StdoutTTY: tty, Width: 100,
-			Env: func(k string) string { return e.vars[k] }, Now: func() time.Time { return now },
+			Env: func(k string) string { return e.vars[k] }, Now: func() time.Time { return time.Unix(0, now.Load()).UTC() },
 			Tick: func(d time.Duration) (<-chan time.Time, func()) {
 				if d != time.Minute {
 					t.Errorf("ticker of %v, want 1m", d)
@@ -25,7 +27,9 @@ func TestWatch(t *testing.T) {
 				return ticks, func() {}
 			}}
 		done := make(chan int)
-		go func() { done <- app.Run(context.Background(), []string{"usage", "overview", "--period", "today", "--watch", "1m", "--tz", "UTC"}) }()
+		go func() {
+			done <- app.Run(context.Background(), []string{"usage", "overview", "--period", "today", "--watch", "1m", "--tz", "UTC"})
+		}()
 		for range 2 {
 			select {
 			case ticks <- time.Time{}:
@@ -34,7 +38,7 @@ func TestWatch(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				t.Fatal("the watch loop is stuck")
 			}
-			now = now.Add(24 * time.Hour) // a day later each time: the numbers change
+			now.Add(int64(24 * time.Hour)) // a day later each time: the numbers change
 		}
 		close(ticks)
 		if code := <-done; code != 0 {
