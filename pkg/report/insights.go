@@ -119,6 +119,7 @@ func (s *Stats) ComputeInsights() {
 			}
 		}
 	}
+	out = append(out, s.moreInsights()...)
 	s.Insights = out
 }
 
@@ -180,4 +181,116 @@ func cheaperForSmallCalls(models []Group) (switchSuggestion, bool) {
 		}
 	}
 	return best, found
+}
+
+// Thresholds of the second set of rules.
+const (
+	anomalyMinDays     = 8   // a day needs 7 before it in the window
+	anomalyFactor      = 0.5 // at least 50 % off the trailing mean
+	dominateNow        = 50  // % of calls now
+	dominateBefore     = 25  // % of calls before, at most
+	latencyRegression  = 25  // % slower p95
+	latencyMinCalls    = 50  // calls with a latency, in both windows
+	modelFailureMinPts = 5   // percentage points
+	modelFailureMin    = 20  // failed calls now
+)
+
+// moreInsights are the rules that grow with the data: an anomalous day, a
+// key or user that suddenly dominates, a model's latency regression, a
+// model's rising failure rate, and the budget at the last 7 days' pace.
+func (s *Stats) moreInsights() []Insight {
+	var out []Insight
+	add := func(kind string, tone Tone, format string, args ...any) {
+		out = append(out, Insight{kind, tone, fmt.Sprintf(format, args...)})
+	}
+	// An anomalous day: the farthest from the mean of the 7 days before it.
+	days := s.Daily
+	if s.Span.Period != Custom && !s.Clock.EndOfDay && len(days) > 0 {
+		days = days[:len(days)-1] // today is not over: not an anomaly
+	}
+	if len(days) >= anomalyMinDays {
+		var best Day
+		var bestOff, bestMean float64
+		for i := 7; i < len(days); i++ {
+			var sum int64
+			for _, d := range days[i-7 : i] {
+				sum += d.Calls
+			}
+			mean := float64(sum) / 7
+			if mean < 10 {
+				continue
+			}
+			off := (float64(days[i].Calls) - mean) / mean
+			if off < 0 {
+				off = -off
+			}
+			if off > bestOff {
+				best, bestOff, bestMean = days[i], off, mean
+			}
+		}
+		if bestOff >= anomalyFactor {
+			dir := "above"
+			if float64(best.Calls) < bestMean {
+				dir = "below"
+			}
+			add("anomalous-day", Warn, "%s had %s calls, %s %s the mean of the 7 days before it (%s).",
+				best.Date.Format("Mon Jan 2"), Count(best.Calls), PctWhole(big.NewRat(int64(bestOff*1000+0.5), 10)), dir, Count(int64(bestMean+0.5)))
+		}
+	}
+	// A key or user that suddenly dominates.
+	for _, g := range []struct {
+		what      string
+		now, then source.Groups
+	}{{"key", s.Keys, s.PreviousKeys}, {"user", s.Users, s.PreviousUsers}} {
+		total, prevTotal := g.now.Sum().Calls, g.then.Sum().Calls
+		if total < 100 || prevTotal == 0 {
+			continue
+		}
+		for _, top := range SortGroups(g.now, ByCalls) {
+			if top.Name == "" {
+				continue
+			}
+			share := Percent(top.Calls, total)
+			before := Percent(g.then[top.Name].Calls, prevTotal)
+			if share.Cmp(big.NewRat(dominateNow, 1)) >= 0 && before.Cmp(big.NewRat(dominateBefore, 1)) <= 0 {
+				add("dominant-"+g.what, Warn, "The %s %s now makes %s of calls, up from %s in the previous period.", g.what, top.Name, PctWhole(share), PctWhole(before))
+			}
+			break
+		}
+	}
+	// A model's latency regression and rising failure rate.
+	for _, m := range s.Models {
+		prev, ok := s.PreviousModels[m.Name]
+		if !ok {
+			continue
+		}
+		if m.LatencyN >= latencyMinCalls && prev.LatencyN >= latencyMinCalls && m.Latency != nil && prev.Latency != nil {
+			now, before := m.Latency.Quantile(0.95), prev.Latency.Quantile(0.95)
+			if before > 0 && now > before*(1+latencyRegression/100.0) {
+				add("latency-regression", Bad, "%s got slower: p95 %s ms, up from %s ms in the previous period.",
+					m.Name, Count(int64(now+0.5)), Count(int64(before+0.5)))
+			}
+		}
+		if m.Failed() >= modelFailureMin && prev.Calls > 0 {
+			rise := new(big.Rat).Sub(Percent(m.Failed(), m.Calls), Percent(prev.Failed(), prev.Calls))
+			if rise.Cmp(big.NewRat(modelFailureMinPts, 1)) >= 0 {
+				add("model-failure-rate", Bad, "%s fails more: %s of its calls failed, up from %s.",
+					m.Name, Pct(Percent(m.Failed(), m.Calls)), Pct(Percent(prev.Failed(), prev.Calls)))
+			}
+		}
+	}
+	// The budget at the last 7 days' pace.
+	if q := s.Quota; q != nil {
+		for _, m := range q.Metrics {
+			if m.Limit != nil && !m.Reached7.IsZero() {
+				limit := Count(*m.Limit)
+				if m.Money {
+					limit = USD2(source.USD(*m.Limit))
+				}
+				add("limit-at-7-day-pace", Warn, "At the last 7 days' pace, %s reaches its %s limit around %s.",
+					m.Noun(), limit, m.Reached7.Format("Jan 2"))
+			}
+		}
+	}
+	return out
 }

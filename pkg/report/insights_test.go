@@ -123,6 +123,34 @@ func TestInsights(t *testing.T) {
 			},
 		},
 		{
+			name: "an anomalous day, a key that takes over, a slower and failing model",
+			recs: join(
+				withKey(calls("2026-11-10", 20, "m", 10, "0.01", true), "old"),
+				withKey(calls("2026-11-14", 20, "m", 10, "0.01", true), "k1"),
+				withKey(calls("2026-11-15", 20, "m", 10, "0.01", true), "k1"),
+				withKey(calls("2026-11-16", 20, "m", 10, "0.01", true), "k1"),
+				withKey(calls("2026-11-17", 20, "m", 10, "0.01", true), "k1"),
+				withKey(calls("2026-11-18", 20, "m", 10, "0.01", true), "k1"),
+				withKey(calls("2026-11-19", 20, "m", 10, "0.01", true), "k1"),
+				withKey(calls("2026-11-20", 20, "m", 10, "0.01", true), "k1"),
+				withLatency(calls("2026-11-13", 60, "slow", 10, "0.01", true), 100),
+				withLatency(calls("2026-11-19", 60, "slow", 10, "0.01", false), 200),
+			),
+			want: map[string]string{
+				"dominant-key":       "The key k1 now makes",
+				"latency-regression": "slow got slower: p95 198 ms, up from 100 ms", // 200 and 100 ms within 1 %
+				"model-failure-rate": "slow fails more: 100.0% of its calls failed, up from 0.0%.",
+			},
+		},
+		{
+			name:   "the limit at the last 7 days' pace",
+			recs:   join(calls("2026-11-02", 1, "m", 10, "1", true), calls("2026-11-18", 10, "m", 10, "0.5", true)),
+			limits: Limits{Spend: &spend}, // $6 used of $10; $5 in the last 7 days → $10 in another 7 × 4/5 days
+			want: map[string]string{
+				"limit-at-7-day-pace": "At the last 7 days' pace, spend reaches its $10.00 limit around Nov 26.",
+			},
+		},
+		{
 			name: "no calls",
 			recs: calls("2026-10-01", 3, "m", 10, "1", true),
 			want: map[string]string{"no-usage": "No calls in this window.", "peak-day": ""},
@@ -141,4 +169,44 @@ func TestInsights(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withKey(recs []source.Record, key string) []source.Record {
+	for i := range recs {
+		recs[i].APIKey = key
+	}
+	return recs
+}
+
+func withLatency(recs []source.Record, ms int64) []source.Record {
+	for i := range recs {
+		recs[i].LatencyMs = ms
+	}
+	return recs
+}
+
+// TestAnomalousDay finds a day far from the 7 before it.
+func TestAnomalousDay(t *testing.T) {
+	var recs []source.Record
+	for d := 1; d <= 20; d++ {
+		n := 20
+		if d == 17 {
+			n = 80
+		}
+		recs = append(recs, calls(fmt.Sprintf("2026-11-%02d", d), n, "m", 10, "0.01", true)...)
+	}
+	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
+	clock, _ := ParseAsOf("2026-11-20", time.UTC)
+	span, _ := Resolve(Range{Period: Month}, clock)
+	s, _ := BuildStats(context.Background(), src, "t", span, clock, Options{})
+	s.ComputeInsights()
+	for _, in := range s.Insights {
+		if in.Kind == "anomalous-day" {
+			if !strings.Contains(in.Text, "Tue Nov 17 had 80 calls, 300% above the mean of the 7 days before it (20).") {
+				t.Errorf("%q", in.Text)
+			}
+			return
+		}
+	}
+	t.Errorf("no anomalous day in %v", s.Insights)
 }

@@ -62,6 +62,12 @@ type QuotaMetric struct {
 	// ReachedAt is when the limit is (or was) reached at the month's
 	// run-rate; zero when it is not reached this month.
 	ReachedAt time.Time
+	// Pace7 is the month-end projection at the last 7 days' run-rate:
+	// used + (used in the last 7 × 24 h) / 7 days × the time left.
+	Pace7 *big.Rat
+	// Reached7 is when the limit is reached at that pace; zero when not
+	// this month (or already reached).
+	Reached7 time.Time
 }
 
 // Quota is the billing month: the calendar month, in the report's zone, that
@@ -107,13 +113,17 @@ func BuildQuota(ctx context.Context, src source.Source, tenant string, clock Clo
 	month := BillingMonth(clock)
 	q := &Quota{Tenant: tenant, Clock: clock, Period: month, WarnAt: warnAt,
 		DaysInMonth: DateOf(month.Start).DaysUntil(DateOf(month.End.In(month.Start.Location())))}
-	used := source.Totals{}
+	used, last7 := source.Totals{}, source.Totals{}
+	weekAgo := clock.Now.Add(-7 * 24 * time.Hour)
 	if clock.Now.After(month.Start) {
-		g, err := src.Aggregate(ctx, tenant, source.DimAll, []int64{month.Start.UnixNano(), clock.Now.UnixNano()})
+		res, err := source.AggregateMany(ctx, src, tenant, []source.Query{
+			{Dim: source.DimAll, Bounds: []int64{month.Start.UnixNano(), clock.Now.UnixNano()}},
+			{Dim: source.DimAll, Bounds: []int64{weekAgo.UnixNano(), clock.Now.UnixNano()}},
+		})
 		if err != nil {
 			return nil, err
 		}
-		used = g[0][""]
+		used, last7 = res[0][0][""], res[1][0][""]
 	}
 	var spend *int64
 	if limits.Spend != nil {
@@ -121,9 +131,9 @@ func BuildQuota(ctx context.Context, src source.Source, tenant string, clock Clo
 		spend = &v
 	}
 	q.Metrics = []QuotaMetric{
-		q.metric("apiCalls", "API calls", false, used.Calls, limits.Calls),
-		q.metric("tokens", "Tokens", false, used.Tokens(), limits.Tokens),
-		q.metric("spend", "Spend", true, int64(used.Cost), spend),
+		q.metric("apiCalls", "API calls", false, used.Calls, last7.Calls, limits.Calls),
+		q.metric("tokens", "Tokens", false, used.Tokens(), last7.Tokens(), limits.Tokens),
+		q.metric("spend", "Spend", true, int64(used.Cost), int64(last7.Cost), spend),
 	}
 	q.Level = LevelOK
 	q.Projected = LevelOK
@@ -134,13 +144,25 @@ func BuildQuota(ctx context.Context, src source.Source, tenant string, clock Clo
 	return q, nil
 }
 
-func (q *Quota) metric(key, label string, money bool, used int64, limit *int64) QuotaMetric {
+func (q *Quota) metric(key, label string, money bool, used, last7 int64, limit *int64) QuotaMetric {
 	m := QuotaMetric{Key: key, Label: label, Money: money, Used: used, Limit: limit}
 	elapsed := q.Elapsed().Nanoseconds()
 	length := q.Period.End.Sub(q.Period.Start).Nanoseconds()
 	m.Projected = new(big.Rat).SetInt64(used)
 	if elapsed > 0 && elapsed < length {
 		m.Projected.Mul(m.Projected, ratio(length, elapsed))
+	}
+	// The last 7 days' pace over the time left in the month.
+	week := (7 * 24 * time.Hour).Nanoseconds()
+	left := max(length-elapsed, 0)
+	m.Pace7 = new(big.Rat).Add(new(big.Rat).SetInt64(used), new(big.Rat).Mul(ratio(last7, week), new(big.Rat).SetInt64(left)))
+	if limit != nil && used < *limit && last7 > 0 {
+		// (limit − used) / (last7 / week) from now.
+		d := new(big.Int).Mul(big.NewInt(*limit-used), big.NewInt(week))
+		d.Quo(d, big.NewInt(last7))
+		if d.IsInt64() && d.Int64() <= left {
+			m.Reached7 = q.Clock.Now.Add(time.Duration(d.Int64()))
+		}
 	}
 	if limit == nil {
 		return m

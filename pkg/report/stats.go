@@ -34,7 +34,10 @@ type Stats struct {
 	Models []Group
 	// PreviousModels has the previous window's models by name.
 	PreviousModels map[string]source.Totals
-	Daily          []Day
+	// Keys and Users, in both windows, for the "suddenly dominates" insight.
+	Keys, PreviousKeys   source.Groups
+	Users, PreviousUsers source.Groups
+	Daily                []Day
 	// Top is how many models TopModels lists.
 	Top int
 	// Quota is the billing month, when limits are known (for insights).
@@ -59,11 +62,16 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		{Dim: source.DimModel, Bounds: span.Current.Bounds(), Latency: true},
 		{Dim: source.DimModel, Bounds: span.Previous.Bounds(), Latency: true},
 		{Dim: source.DimAll, Bounds: span.DayBounds()},
+		{Dim: source.DimKey, Bounds: span.Current.Bounds()},
+		{Dim: source.DimKey, Bounds: span.Previous.Bounds()},
+		{Dim: source.DimUser, Bounds: span.Current.Bounds()},
+		{Dim: source.DimUser, Bounds: span.Previous.Bounds()},
 	})
 	if err != nil {
 		return nil, err
 	}
 	cur, prev, daily := res[0], res[1], res[2]
+	s.Keys, s.PreviousKeys, s.Users, s.PreviousUsers = res[3][0], res[4][0], res[5][0], res[6][0]
 	s.Models = SortGroups(cur[0], ByCost)
 	for _, g := range s.Models {
 		s.Current.Add(g.Totals)

@@ -31,6 +31,10 @@ type QuotaMetricJSON struct {
 	Projected      report.Number `json:"projected"`
 	ProjectedLevel *string       `json:"projectedLevel"`
 	LimitReachedAt *string       `json:"limitReachedAt,omitempty"`
+	// At the last 7 days' run-rate: the month-end projection, and when the
+	// limit is reached at that pace.
+	Projected7d        report.Number `json:"projected7d"`
+	LimitReachedAround *string       `json:"limitReachedAround7d,omitempty"`
 }
 
 // QuotaData is the JSON model of the billing month.
@@ -41,7 +45,11 @@ func QuotaData(q *report.Quota) QuotaJSON {
 		TimeZone: q.Period.Start.Location().String(), WarnAt: report.Nearest(q.WarnAt), Projected: string(q.Projected),
 	}
 	for _, m := range q.Metrics {
-		j := QuotaMetricJSON{Used: QuotaAmount(m, big.NewRat(m.Used, 1)), Projected: QuotaAmount(m, m.Projected)}
+		j := QuotaMetricJSON{Used: QuotaAmount(m, big.NewRat(m.Used, 1)), Projected: QuotaAmount(m, m.Projected), Projected7d: QuotaAmount(m, m.Pace7)}
+		if !m.Reached7.IsZero() {
+			at := Timestamp(m.Reached7)
+			j.LimitReachedAround = &at
+		}
 		if m.Limit != nil {
 			j.Limit = QuotaAmount(m, big.NewRat(*m.Limit, 1))
 			j.Percent = report.Nearest(m.Percent)
@@ -168,6 +176,21 @@ func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
 	unlimited := true
 	for _, m := range q.Metrics {
 		unlimited = unlimited && m.Limit == nil
+	}
+	var pace []string
+	for _, m := range q.Metrics {
+		if m.Limit == nil {
+			continue
+		}
+		part := m.Noun() + " → " + quotaRat(m, m.Pace7)
+		if !m.Reached7.IsZero() {
+			part += st.paint(red, " (limit reached around "+m.Reached7.Format("Jan 2")+")")
+		}
+		pace = append(pace, part)
+	}
+	if len(pace) > 0 {
+		p.line("")
+		p.line("  At the last 7 days' pace, by " + lastDay + ": " + strings.Join(pace, ", "))
 	}
 	if len(over) > 0 || len(warn) > 0 || unlimited {
 		p.line("")
