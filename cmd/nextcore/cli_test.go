@@ -138,6 +138,8 @@ func TestGolden(t *testing.T) {
 		{"top-models-pipe", false, append([]string{"usage", "top-models", "--period", "week"}, week...)},
 		{"top-models-cost-markdown", false, append([]string{"usage", "top-models", "--by", "cost", "--limit", "3", "--format", "markdown"}, week...)},
 		{"top-models-csv", false, append([]string{"usage", "top-models", "--by", "tokens", "--format", "csv"}, week...)},
+		{"top-models-compare-pipe", false, append([]string{"usage", "top-models", "--compare", "--limit", "4"}, week...)},
+		{"stats-filter-pipe", false, append([]string{"usage", "stats", "--period", "week", "--filter", "region=eu-west,region=us-east", "--filter", "model=gpt-4o-mini"}, week...)},
 		{"top-models-json", false, append([]string{"usage", "top-models", "--limit", "2", "--format", "json"}, week...)},
 		{"breakdown-region-pipe", false, append([]string{"usage", "breakdown", "--by", "region"}, week...)},
 		{"breakdown-region-tty", true, append([]string{"usage", "breakdown", "--by", "region"}, week...)},

@@ -11,6 +11,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/api"
 )
 
 type exportOptions struct {
@@ -20,6 +21,8 @@ type exportOptions struct {
 	paper  string
 	force  bool
 	top    int
+	filter []string
+	parsed source.Filter
 }
 
 // The CSV reports of export.
@@ -61,6 +64,7 @@ output.`,
 	f.StringVar(&opts.paper, "paper", "a4", "PDF paper size: a4 or letter")
 	f.BoolVar(&opts.force, "force", false, "overwrite an existing file")
 	f.IntVar(&opts.top, "top", 5, "how many models the top list shows (PDF, JSON)")
+	registerFilter(cmd, &opts.filter)
 	return cmd
 }
 
@@ -120,6 +124,10 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 	if o.top < 1 {
 		return usagef("--top must be at least 1")
 	}
+	var err error
+	if o.parsed, err = report.ParseFilter(o.filter); err != nil {
+		return usageError{err}
+	}
 	if o.format == "pdf" && (out == "" || (out == "-" && stdoutTTY)) {
 		return usagef("a PDF needs a file: pass -o FILE.pdf")
 	}
@@ -134,21 +142,21 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 		if opts.report == "keys" {
 			dim, column = source.DimKey, "key"
 		}
-		g, err := rs.src.Aggregate(ctx, rs.tenant, dim, span.Current.Bounds())
+		res, err := source.AggregateMany(ctx, rs.src, rs.tenant, []source.Query{{Dim: dim, Bounds: span.Current.Bounds(), Filter: opts.parsed}})
 		if err != nil {
 			return nil, err
 		}
-		groups := report.SortGroups(g[0], report.ByCost)
-		total := g[0].Sum()
+		groups := report.SortGroups(res[0][0], report.ByCost)
+		total := res[0][0].Sum()
 		return func(w io.Writer) error { return render.GroupsCSV(w, column, groups, total) }, nil
 	case "records":
 		lister, ok := rs.src.(source.RecordLister)
 		if !ok {
 			return nil, fmt.Errorf("this source cannot list records")
 		}
-		return a.recordsWriter(ctx, rs, lister, span), nil
+		return a.recordsWriter(ctx, rs, lister, span, opts.parsed), nil
 	}
-	stats, err := a.dashboard(ctx, s, span, rs, opts.top)
+	stats, err := a.dashboard(ctx, s, span, rs, opts.top, opts.parsed)
 	if err != nil {
 		return nil, err
 	}
@@ -166,10 +174,10 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 
 // recordsWriter streams every record of the window, with a progress bar on
 // a terminal sized from the rollups' count.
-func (a *App) recordsWriter(ctx context.Context, rs *reportSource, lister source.RecordLister, span report.Span) func(io.Writer) error {
+func (a *App) recordsWriter(ctx context.Context, rs *reportSource, lister source.RecordLister, span report.Span, filter source.Filter) func(io.Writer) error {
 	return func(w io.Writer) error {
 		total := int64(-1)
-		if _, live := rs.src.(source.ManySource); !live {
+		if _, live := rs.src.(*api.Source); !live && len(filter) == 0 {
 			if g, err := rs.src.Aggregate(ctx, rs.tenant, source.DimAll, span.Current.Bounds()); err == nil {
 				total = g[0][""].Calls
 			}
@@ -179,6 +187,9 @@ func (a *App) recordsWriter(ctx context.Context, rs *reportSource, lister source
 		n := 0
 		err := render.RecordsCSV(w, func(emit func(*source.Record) error) error {
 			return lister.EachRecord(ctx, rs.tenant, span.Current.Start.UnixNano(), span.Current.End.UnixNano(), func(r *source.Record) error {
+				if len(filter) > 0 && !filter.Match(r) {
+					return nil
+				}
 				if n++; n%8192 == 0 {
 					bar.Set(n)
 				}

@@ -41,7 +41,7 @@ func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overvie
 		}
 		s, span, rs := wd.s, wd.span, wd.rs
 		defer rs.close()
-		stats, err := a.dashboard(ctx, s, span, rs, 5)
+		stats, err := a.dashboard(ctx, s, span, rs, 5, nil)
 		if err != nil {
 			return err
 		}

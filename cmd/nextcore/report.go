@@ -89,7 +89,7 @@ func (a *App) runReport(ctx context.Context, cmd *cobra.Command, opts *reportOpt
 	if err != nil {
 		return err
 	}
-	stats, err := a.dashboard(ctx, s, span, rs, opts.top)
+	stats, err := a.dashboard(ctx, s, span, rs, opts.top, nil)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
 type statsOptions struct {
@@ -21,6 +22,7 @@ type statsOptions struct {
 	compareTo   string
 	maxIncrease string
 	watch       watchFlag
+	filter      []string
 }
 
 func (a *App) newStatsCmd() *cobra.Command {
@@ -44,6 +46,7 @@ the cost breakdown and insights.`,
 	opts.window.register(cmd)
 	cmd.Flags().IntVar(&opts.top, "top", 5, "how many models the top-models list shows")
 	opts.watch.register(cmd)
+	registerFilter(cmd, &opts.filter)
 	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage stats --format json` report")
 	cmd.Flags().StringVar(&opts.maxIncrease, "max-increase", "", "exit 3 when spend rose more than this percent (vs --compare-to, else the previous period)")
 	return cmd
@@ -55,7 +58,12 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 	}
 	return a.watchLoop(ctx, cmd, opts.watch, func() error {
 		var maxIncrease *big.Rat
+		var filter source.Filter
 		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+			var err error
+			if filter, err = report.ParseFilter(opts.filter); err != nil {
+				return usageError{err}
+			}
 			if opts.top < 1 {
 				return usagef("--top must be at least 1")
 			}
@@ -73,7 +81,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 		}
 		s, span, rs := wd.s, wd.span, wd.rs
 		defer rs.close()
-		stats, err := a.dashboard(ctx, s, span, rs, opts.top)
+		stats, err := a.dashboard(ctx, s, span, rs, opts.top, filter)
 		if err != nil {
 			return err
 		}
@@ -123,8 +131,8 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 // dashboard builds the stats of a window with the billing month's quota
 // (when limits are known) and the insights: what stats, export and report
 // all show.
-func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *reportSource, top int) (*report.Stats, error) {
-	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: top})
+func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *reportSource, top int, filter source.Filter) (*report.Stats, error) {
+	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: top, Filter: filter})
 	if err != nil {
 		return nil, err
 	}

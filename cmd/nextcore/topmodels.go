@@ -8,12 +8,15 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
 type topModelsOptions struct {
-	window windowFlags
-	by     string
-	limit  int
+	window  windowFlags
+	by      string
+	limit   int
+	filter  []string
+	compare bool
 }
 
 func (a *App) newTopModelsCmd() *cobra.Command {
@@ -35,13 +38,19 @@ window's cost and average cost per call.`,
 	opts.window.register(cmd)
 	cmd.Flags().StringVar(&opts.by, "by", "calls", "rank by calls, tokens or cost")
 	cmd.Flags().IntVar(&opts.limit, "limit", 10, "how many models to list (0 for all)")
+	cmd.Flags().BoolVar(&opts.compare, "compare", false, "show each model's calls and cost in the previous window, and the cost's change")
+	registerFilter(cmd, &opts.filter)
 	return cmd
 }
 
 func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topModelsOptions) error {
 	var by report.Ordering
+	var filter source.Filter
 	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
 		var err error
+		if filter, err = report.ParseFilter(opts.filter); err != nil {
+			return usageError{err}
+		}
 		if by, err = report.ParseOrdering(opts.by); err != nil {
 			return usageError{err}
 		}
@@ -58,7 +67,7 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 	}
 	s, span, rs := wd.s, wd.span, wd.rs
 	defer rs.close()
-	r, err := report.RankModels(ctx, rs.src, rs.tenant, span, s.clock, by, opts.limit)
+	r, err := report.RankModels(ctx, rs.src, rs.tenant, span, s.clock, by, opts.limit, filter)
 	if err != nil {
 		return err
 	}
@@ -69,8 +78,8 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 		case render.CSV:
 			return render.RankingCSV(w, r)
 		case render.Markdown:
-			return render.RankingMarkdown(w, r)
+			return render.RankingMarkdown(w, r, opts.compare)
 		}
-		return render.RankingTable(w, r, rs.meta, st)
+		return render.RankingTable(w, r, rs.meta, st, opts.compare)
 	})
 }

@@ -16,6 +16,9 @@ type ModelRanking struct {
 	Total  source.Totals // every model of the window, not only those listed
 	Models []Group       // at most Limit, in the ranking's order
 	Count  int           // models in the window
+	// Previous has each model's totals in the previous window (--compare).
+	Previous source.Groups
+	Filter   source.Filter
 }
 
 // ParseOrdering reads --by.
@@ -28,13 +31,16 @@ func ParseOrdering(s string) (Ordering, error) {
 }
 
 // RankModels ranks the models of the current window.
-func RankModels(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, by Ordering, limit int) (*ModelRanking, error) {
-	g, err := src.Aggregate(ctx, tenant, source.DimModel, span.Current.Bounds())
+func RankModels(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, by Ordering, limit int, filter source.Filter) (*ModelRanking, error) {
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{
+		{Dim: source.DimModel, Bounds: span.Current.Bounds(), Filter: filter, Latency: true},
+		{Dim: source.DimModel, Bounds: span.Previous.Bounds(), Filter: filter},
+	})
 	if err != nil {
 		return nil, err
 	}
-	all := SortGroups(g[0], by)
-	r := &ModelRanking{Tenant: tenant, Span: span, Clock: clock, By: by, Count: len(all)}
+	all := SortGroups(res[0][0], by)
+	r := &ModelRanking{Tenant: tenant, Span: span, Clock: clock, By: by, Count: len(all), Previous: res[1][0], Filter: filter}
 	for _, m := range all {
 		r.Total.Add(m.Totals)
 	}

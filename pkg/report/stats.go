@@ -45,20 +45,23 @@ type Stats struct {
 	Insights []Insight
 	// Baseline is a saved report to compare with, when one was given.
 	Baseline *Baseline
+	// Filter is the --filter the numbers were taken with, if any.
+	Filter source.Filter
 }
 
 // Options shape a report.
 type Options struct {
-	Top int // models in the top list; 5 when 0
+	Top    int           // models in the top list; 5 when 0
+	Filter source.Filter // only the calls that match (--filter)
 }
 
 // BuildStats computes the dashboard for tenant over span.
 func BuildStats(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, opt Options) (*Stats, error) {
-	s := &Stats{Tenant: tenant, Span: span, Clock: clock, Top: opt.Top}
+	s := &Stats{Tenant: tenant, Span: span, Clock: clock, Top: opt.Top, Filter: opt.Filter}
 	if s.Top <= 0 {
 		s.Top = 5
 	}
-	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{
+	qs := []source.Query{
 		{Dim: source.DimModel, Bounds: span.Current.Bounds(), Latency: true},
 		{Dim: source.DimModel, Bounds: span.Previous.Bounds(), Latency: true},
 		{Dim: source.DimAll, Bounds: span.DayBounds()},
@@ -66,7 +69,11 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		{Dim: source.DimKey, Bounds: span.Previous.Bounds()},
 		{Dim: source.DimUser, Bounds: span.Current.Bounds()},
 		{Dim: source.DimUser, Bounds: span.Previous.Bounds()},
-	})
+	}
+	for i := range qs {
+		qs[i].Filter = opt.Filter
+	}
+	res, err := source.AggregateMany(ctx, src, tenant, qs)
 	if err != nil {
 		return nil, err
 	}

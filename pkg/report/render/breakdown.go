@@ -131,15 +131,7 @@ func breakdownTitle(b *report.Breakdown) string {
 		by[i] = string(d)
 	}
 	t := Safe(b.Tenant) + " · by " + strings.Join(by, " × ") + " · " + b.Span.Label() + " · " + b.Span.DateRange() + " (" + b.Span.ZoneName() + ")"
-	if len(b.Filter) > 0 {
-		var parts []string
-		for k, vals := range filterData(b.Filter) {
-			parts = append(parts, k+"="+strings.Join(vals, "|"))
-		}
-		slices.Sort(parts)
-		t += " · where " + strings.Join(parts, ", ")
-	}
-	return t
+	return t + FilterText(b.Filter)
 }
 
 // BreakdownTable writes the breakdown for a terminal; a breakdown by one
@@ -260,4 +252,18 @@ func ratNum(r *big.Rat) string {
 		return ""
 	}
 	return report.Nearest(r).String()
+}
+
+// FilterText is " · where model=gpt-4o, region=eu-west|us-east" for a
+// header, or "" without a filter.
+func FilterText(f source.Filter) string {
+	if len(f) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, vals := range filterData(f) {
+		parts = append(parts, k+"="+strings.Join(vals, "|"))
+	}
+	slices.Sort(parts)
+	return " · where " + Safe(strings.Join(parts, ", "))
 }

@@ -22,6 +22,15 @@ type ModelJSON struct {
 	Cost             source.USD    `json:"cost"`
 	CostShare        report.Number `json:"costShare"`
 	AverageCost      report.Number `json:"averageCostPerCall"`
+	Previous         *PrevJSON     `json:"previous,omitempty"`
+	Change           report.Number `json:"change"`
+	Latency          *LatencyJSON  `json:"latency"`
+}
+
+// PrevJSON is a group's calls and cost in the previous window.
+type PrevJSON struct {
+	Calls int64      `json:"calls"`
+	Cost  source.USD `json:"cost"`
 }
 
 // RankingJSON is the top-models report.
@@ -32,8 +41,9 @@ type RankingJSON struct {
 	AsOf     string      `json:"asOf"`
 	Window   WindowJSON  `json:"window"`
 	By       string      `json:"by"`
-	Models   []ModelJSON `json:"models"`
-	Total    ModelJSON   `json:"total"`
+	Models   []ModelJSON         `json:"models"`
+	Total    ModelJSON           `json:"total"`
+	Filter   map[string][]string `json:"filter"`
 }
 
 func modelData(name string, t, total source.Totals) ModelJSON {
@@ -48,6 +58,7 @@ func modelData(name string, t, total source.Totals) ModelJSON {
 	if r := report.AverageCost(t); r != nil {
 		m.AverageCost = report.Fixed(r, 9).Trim()
 	}
+	m.Latency = latencyData(t)
 	return m
 }
 
@@ -57,32 +68,51 @@ func RankingData(r *report.ModelRanking) RankingJSON {
 		Window: WindowJSON{Timestamp(r.Span.Current.Start), Timestamp(r.Span.Current.End), Timestamp(r.Span.Previous.Start), Timestamp(r.Span.Previous.End)},
 		By:     string(r.By), Models: []ModelJSON{}, Total: modelData("total", r.Total, r.Total)}
 	for _, m := range r.Models {
-		out.Models = append(out.Models, modelData(m.Name, m.Totals, r.Total))
+		d := modelData(m.Name, m.Totals, r.Total)
+		prev := r.Previous[m.Name]
+		d.Previous = &PrevJSON{prev.Calls, prev.Cost}
+		d.Change = report.Change(int64(m.Cost), int64(prev.Cost))
+		out.Models = append(out.Models, d)
 	}
+	out.Filter = filterData(r.Filter)
 	return out
 }
 
 var rankingHeaders = []string{"model", "calls", "success", "prompt", "completion", "tokens", "cost", "% cost", "per call"}
 
-func rankingRows(r *report.ModelRanking) [][]string {
+func rankingRows(r *report.ModelRanking, compare bool) [][]string {
 	var rows [][]string
 	for _, m := range r.Models {
-		rows = append(rows, []string{m.Name, report.Count(m.Calls), report.Pct(report.SuccessRate(m.Totals)),
+		row := []string{m.Name, report.Count(m.Calls), report.Pct(report.SuccessRate(m.Totals)),
 			report.Count(m.Prompt), report.Count(m.Completion), report.Count(m.Tokens()), report.USD2(m.Cost),
-			report.Pct(report.Percent(int64(m.Cost), int64(r.Total.Cost))), report.USDPerCall(report.AverageCost(m.Totals))})
+			report.Pct(report.Percent(int64(m.Cost), int64(r.Total.Cost))), report.USDPerCall(report.AverageCost(m.Totals))}
+		if compare {
+			prev := r.Previous[m.Name]
+			row = append(row, report.Count(prev.Calls), report.USD2(prev.Cost), report.ChangeText(report.Change(int64(m.Cost), int64(prev.Cost))))
+		}
+		rows = append(rows, row)
 	}
 	return rows
 }
 
-func rankingTitle(r *report.ModelRanking) string {
-	return strings.Join([]string{Safe(r.Tenant), "models by " + string(r.By), r.Span.Label(),
-		r.Span.DateRange() + " (" + r.Span.ZoneName() + ")"}, " · ")
+func rankingHead(compare bool) ([]string, []align) {
+	h := append([]string{}, rankingHeaders...)
+	a := []align{left, right, right, right, right, right, right, right, right}
+	if compare {
+		h = append(h, "prev calls", "prev cost", "cost change")
+		a = append(a, right, right, right)
+	}
+	return h, a
 }
 
-var rankingAligns = []align{left, right, right, right, right, right, right, right, right}
+func rankingTitle(r *report.ModelRanking) string {
+	t := strings.Join([]string{Safe(r.Tenant), "models by " + string(r.By), r.Span.Label(),
+		r.Span.DateRange() + " (" + r.Span.ZoneName() + ")"}, " · ")
+	return t + FilterText(r.Filter)
+}
 
 // RankingTable writes the ranking for a terminal.
-func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style) error {
+func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style, compare bool) error {
 	p := &printer{w: w}
 	title := rankingTitle(r)
 	if meta.Note != "" {
@@ -97,7 +127,8 @@ func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style) erro
 	if p.err != nil {
 		return p.err
 	}
-	if err := plainTable(w, rankingHeaders, rankingAligns, rankingRows(r)); err != nil {
+	h, al := rankingHead(compare)
+	if err := plainTable(w, h, al, rankingRows(r, compare)); err != nil {
 		return err
 	}
 	if len(r.Models) < r.Count {
@@ -107,14 +138,15 @@ func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style) erro
 }
 
 // RankingMarkdown writes the ranking as a Markdown table.
-func RankingMarkdown(w io.Writer, r *report.ModelRanking) error {
+func RankingMarkdown(w io.Writer, r *report.ModelRanking, compare bool) error {
 	p := &printer{w: w}
 	p.linef("### NextCore %s", mdText(rankingTitle(r)))
 	p.line("")
 	if p.err != nil {
 		return p.err
 	}
-	return markdownTable(w, rankingHeaders, rankingAligns, rankingRows(r))
+	h, al := rankingHead(compare)
+	return markdownTable(w, h, al, rankingRows(r, compare))
 }
 
 // RankingCSV writes one row per model with raw numbers.

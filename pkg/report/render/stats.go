@@ -18,7 +18,7 @@ type Meta struct {
 }
 
 func header(s *report.Stats, meta Meta) string {
-	parts := []string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")"}
+	parts := []string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")" + FilterText(s.Filter)}
 	if meta.Note != "" {
 		parts = append(parts, meta.Note)
 	}
