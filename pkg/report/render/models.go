@@ -35,12 +35,12 @@ type PrevJSON struct {
 
 // RankingJSON is the top-models report.
 type RankingJSON struct {
-	Tenant   string      `json:"tenant"`
-	Period   string      `json:"period"`
-	TimeZone string      `json:"timeZone"`
-	AsOf     string      `json:"asOf"`
-	Window   WindowJSON  `json:"window"`
-	By       string      `json:"by"`
+	Tenant   string              `json:"tenant"`
+	Period   string              `json:"period"`
+	TimeZone string              `json:"timeZone"`
+	AsOf     string              `json:"asOf"`
+	Window   WindowJSON          `json:"window"`
+	By       string              `json:"by"`
 	Models   []ModelJSON         `json:"models"`
 	Total    ModelJSON           `json:"total"`
 	Filter   map[string][]string `json:"filter"`
