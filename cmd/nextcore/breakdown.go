@@ -11,11 +11,12 @@ import (
 )
 
 type breakdownOptions struct {
-	window windowFlags
-	by     []string
-	filter []string
-	sort   string
-	limit  int
+	window    windowFlags
+	by        []string
+	filter    []string
+	sort      string
+	limit     int
+	compareTo string
 }
 
 func (a *App) newBreakdownCmd() *cobra.Command {
@@ -47,6 +48,7 @@ hours, compared with the same day or hour of the previous window.`,
 	registerFilter(cmd, &opts.filter)
 	f.StringVar(&opts.sort, "sort", "", "cost (the default), calls, tokens or name; day and hour rows go in time order")
 	f.IntVar(&opts.limit, "limit", 0, "show at most this many groups (0: all)")
+	f.StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage breakdown --format json` report of the same --by")
 	return cmd
 }
 
@@ -98,6 +100,16 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 	defer rs.close()
 	b, err := report.BuildBreakdown(ctx, rs.src, rs.tenant, span, s.clock, bo)
 	if err != nil {
+		return err
+	}
+	if err := readBaseline(opts.compareTo, func(f io.Reader, label string) (err error) {
+		by := make([]string, len(bo.By))
+		for i, d := range bo.By {
+			by[i] = string(d)
+		}
+		b.Baseline, err = render.ReadGroupBaseline(f, label, by)
+		return err
+	}); err != nil {
 		return err
 	}
 	return a.emit(func(w io.Writer, st render.Style) error {

@@ -122,3 +122,64 @@ func TestCompareTo(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareToEveryReport saves each report and compares a later window
+// with it: every report says what it was compared with.
+func TestCompareToEveryReport(t *testing.T) {
+	e := imported(t)
+	then := []string{"--from", "2026-11-03", "--to", "2026-11-09", "--tz", "UTC"}
+	now := []string{"--from", "2026-11-17", "--to", "2026-11-23", "--tz", "UTC"}
+	cases := []struct {
+		name  string
+		cmd   []string
+		table string // what the table says
+		json  string // a field of the JSON
+	}{
+		{"top-models", []string{"usage", "top-models"}, "cost in top-models.json", `"baseline": {`},
+		{"breakdown", []string{"usage", "breakdown", "--by", "region"}, "cost in breakdown.json", `"baseline": {`},
+		{"quota", []string{"usage", "quota", "--limit-spend", "10"}, "Compared with quota.json (as of ", `"baseline": {`},
+		{"overview", []string{"usage", "overview"}, "Cost went up", `"comparison": {`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			saved := filepath.Join(e.dir, c.name+".json")
+			saveArgs := append(append([]string{}, c.cmd...), "--format", "json", "-o", saved)
+			if c.name == "quota" {
+				saveArgs = append(saveArgs, "--as-of", "2026-11-09", "--tz", "UTC")
+			} else if c.name == "overview" {
+				saveArgs = append([]string{"usage", "stats", "--format", "json", "-o", saved}, then...)
+			} else {
+				saveArgs = append(saveArgs, then...)
+			}
+			if r := e.run("", false, saveArgs...); r.code != 0 {
+				t.Fatalf("save: %q", r.stderr)
+			}
+			args := append(append([]string{}, c.cmd...), "--compare-to", saved)
+			if c.name == "quota" {
+				args = append(args, "--as-of", "2026-11-23", "--tz", "UTC")
+			} else {
+				args = append(args, now...)
+			}
+			r := e.run("", false, args...)
+			if r.code != 0 || !strings.Contains(r.stdout, c.table) {
+				t.Errorf("table: %d %q\n%s", r.code, r.stderr, r.stdout)
+			}
+			if c.name != "overview" {
+				r = e.run("", false, append(args, "--format", "json")...)
+			} else {
+				r = e.run("", false, append(args, "--format", "json")...)
+			}
+			if r.code != 0 || !strings.Contains(r.stdout, c.json) {
+				t.Errorf("json: %d %q", r.code, r.stderr)
+			}
+		})
+	}
+	// A saved report of another kind is refused.
+	wrong := filepath.Join(e.dir, "overview.json")
+	if r := e.run("", false, "usage", "top-models", "--compare-to", wrong); r.code != 1 || !strings.Contains(r.stderr, "not a report of this kind") {
+		t.Errorf("wrong kind: %d %q", r.code, r.stderr)
+	}
+	if r := e.run("", false, "usage", "breakdown", "--by", "model", "--compare-to", filepath.Join(e.dir, "breakdown.json")); r.code != 1 || !strings.Contains(r.stderr, "is a breakdown by region, not by model") {
+		t.Errorf("other --by: %d %q", r.code, r.stderr)
+	}
+}

@@ -10,8 +10,9 @@ import (
 )
 
 type overviewOptions struct {
-	window windowFlags
-	watch  watchFlag
+	window    windowFlags
+	watch     watchFlag
+	compareTo string
 }
 
 func (a *App) newOverviewCmd() *cobra.Command {
@@ -30,6 +31,7 @@ lines, for a shell prompt, a MOTD or a tmux status line.`,
 	}
 	opts.window.register(cmd)
 	opts.watch.register(cmd)
+	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage stats --format json` report")
 	return cmd
 }
 
@@ -43,6 +45,12 @@ func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overvie
 		defer rs.close()
 		stats, err := a.dashboard(ctx, s, span, rs, 5, nil)
 		if err != nil {
+			return err
+		}
+		if err := readBaseline(opts.compareTo, func(f io.Reader, label string) (err error) {
+			stats.Baseline, err = render.ReadBaseline(f, label)
+			return err
+		}); err != nil {
 			return err
 		}
 		return a.emit(func(w io.Writer, st render.Style) error {

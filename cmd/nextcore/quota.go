@@ -21,10 +21,11 @@ type quotaLimitFlags struct {
 }
 
 type quotaOptions struct {
-	limits quotaLimitFlags
-	warnAt string
-	failOn string
-	watch  watchFlag
+	limits    quotaLimitFlags
+	warnAt    string
+	failOn    string
+	watch     watchFlag
+	compareTo string
 }
 
 func (a *App) newQuotaCmd() *cobra.Command {
@@ -57,6 +58,7 @@ With --fail-on, the command exits with code 3 when the check fails, for CI:
 	f.StringVar(&opts.limits.spend, "limit-spend", "", "monthly spend limit in USD")
 	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
 	opts.watch.register(cmd)
+	f.StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage quota --format json` report")
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when the check fails: warning, exceeded or projected")
 	return cmd
 }
@@ -94,6 +96,12 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 		}
 		q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt)
 		if err != nil {
+			return err
+		}
+		if err := readBaseline(opts.compareTo, func(f io.Reader, label string) (err error) {
+			q.Baseline, err = render.ReadQuotaBaseline(f, label)
+			return err
+		}); err != nil {
 			return err
 		}
 		err = a.emit(func(w io.Writer, st render.Style) error {

@@ -85,16 +85,11 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 		if err != nil {
 			return err
 		}
-		if opts.compareTo != "" {
-			f, err := os.Open(opts.compareTo)
-			if err != nil {
-				return fmt.Errorf("--compare-to: %w", unwrapPathErr(opts.compareTo, err))
-			}
-			stats.Baseline, err = render.ReadBaseline(f, filepath.Base(opts.compareTo))
-			f.Close()
-			if err != nil {
-				return err
-			}
+		if err := readBaseline(opts.compareTo, func(r io.Reader, label string) (err error) {
+			stats.Baseline, err = render.ReadBaseline(r, label)
+			return err
+		}); err != nil {
+			return err
 		}
 		err = a.emit(func(w io.Writer, st render.Style) error {
 			switch s.format {
@@ -151,4 +146,17 @@ func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *
 	}
 	stats.ComputeInsights()
 	return stats, nil
+}
+
+// readBaseline opens a --compare-to file, if one was named, for read.
+func readBaseline(path string, read func(r io.Reader, label string) error) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("--compare-to: %w", unwrapPathErr(path, err))
+	}
+	defer f.Close()
+	return read(f, filepath.Base(path))
 }

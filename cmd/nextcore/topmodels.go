@@ -12,11 +12,12 @@ import (
 )
 
 type topModelsOptions struct {
-	window  windowFlags
-	by      string
-	limit   int
-	filter  []string
-	compare bool
+	window    windowFlags
+	by        string
+	limit     int
+	filter    []string
+	compare   bool
+	compareTo string
 }
 
 func (a *App) newTopModelsCmd() *cobra.Command {
@@ -40,6 +41,7 @@ window's cost and average cost per call.`,
 	cmd.Flags().IntVar(&opts.limit, "limit", 10, "how many models to list (0 for all)")
 	cmd.Flags().BoolVar(&opts.compare, "compare", false, "show each model's calls and cost in the previous window, and the cost's change")
 	registerFilter(cmd, &opts.filter)
+	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage top-models --format json` report")
 	return cmd
 }
 
@@ -69,6 +71,12 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 	defer rs.close()
 	r, err := report.RankModels(ctx, rs.src, rs.tenant, span, s.clock, by, opts.limit, filter)
 	if err != nil {
+		return err
+	}
+	if err := readBaseline(opts.compareTo, func(f io.Reader, label string) (err error) {
+		r.Baseline, err = render.ReadGroupBaseline(f, label, nil)
+		return err
+	}); err != nil {
 		return err
 	}
 	return a.emit(func(w io.Writer, st render.Style) error {

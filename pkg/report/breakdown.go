@@ -76,6 +76,8 @@ type Breakdown struct {
 	Total    source.Totals // every row's, not only those listed
 	Previous source.Totals
 	Count    int // rows before --limit
+	// Baseline is a saved breakdown to compare with (--compare-to).
+	Baseline *GroupBaseline
 }
 
 // BreakdownOptions shape a breakdown.

@@ -19,6 +19,8 @@ type ModelRanking struct {
 	// Previous has each model's totals in the previous window (--compare).
 	Previous source.Groups
 	Filter   source.Filter
+	// Baseline is a saved ranking to compare with (--compare-to).
+	Baseline *GroupBaseline
 }
 
 // ParseOrdering reads --by.

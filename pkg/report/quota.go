@@ -81,6 +81,15 @@ type Quota struct {
 	Level       Level // the worst of the metrics' levels
 	Projected   Level // the worst of the projected levels
 	DaysInMonth int
+	// Baseline is a saved quota report's use per metric (--compare-to).
+	Baseline *QuotaBaseline
+}
+
+// QuotaBaseline is what a saved quota report had used, by metric key.
+type QuotaBaseline struct {
+	Label string
+	AsOf  string
+	Used  map[string]*big.Rat // calls and tokens, or dollars for spend
 }
 
 // Elapsed is the part of the billing month before now.

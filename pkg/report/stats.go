@@ -222,3 +222,16 @@ func (s *Stats) SpendIncrease() (Number, string) {
 	}
 	return Change(int64(s.Current.Cost), int64(s.Previous.Cost)), "the previous period"
 }
+
+// GroupBaseline is a saved report's groups (models, or a breakdown's rows)
+// to compare a report with (--compare-to).
+type GroupBaseline struct {
+	Label  string
+	Groups map[string]BaselineGroup // by the group's name (a breakdown's keys joined by source.PivotSep)
+}
+
+// BaselineGroup is one saved group's calls and cost.
+type BaselineGroup struct {
+	Calls int64
+	Cost  source.USD
+}

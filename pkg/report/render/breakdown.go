@@ -65,6 +65,9 @@ func BreakdownData(b *report.Breakdown) map[string]any {
 		for i, d := range b.By {
 			m[string(d)] = r.Keys[i]
 		}
+		if bl := baselineOf(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost); bl != nil {
+			m["baseline"] = bl
+		}
 		rows = append(rows, m)
 	}
 	return map[string]any{
@@ -157,6 +160,9 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error
 		headers = append(headers, "")
 	}
 	headers = append(headers, breakdownNumbers...)
+	if b.Baseline != nil {
+		headers = append(headers, baselineHeads(b.Baseline)...)
+	}
 	var maxCalls int64
 	for _, r := range b.Rows {
 		maxCalls = max(maxCalls, r.Current.Calls)
@@ -167,14 +173,26 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error
 		if chart {
 			row = append(row, st.paint(blue, bar(float64(r.Current.Calls), float64(maxCalls), 16)))
 		}
-		rows = append(rows, append(row, breakdownCells(r.Current, r.Previous, b.Total)...))
+		row = append(row, breakdownCells(r.Current, r.Previous, b.Total)...)
+		if b.Baseline != nil {
+			row = append(row, baselineCells(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost)...)
+		}
+		rows = append(rows, row)
 	}
 	total := make([]string, len(b.By))
 	total[0] = "total"
 	if chart {
 		total = append(total, "")
 	}
-	rows = append(rows, append(total, breakdownCells(b.Total, b.Previous, b.Total)...))
+	total = append(total, breakdownCells(b.Total, b.Previous, b.Total)...)
+	if b.Baseline != nil {
+		var then source.USD
+		for _, g := range b.Baseline.Groups {
+			then += g.Cost
+		}
+		total = append(total, report.USD2(then), report.ChangeText(report.Change(int64(b.Total.Cost), int64(then))))
+	}
+	rows = append(rows, total)
 	aligns := make([]align, len(headers))
 	for i := range aligns {
 		aligns[i] = right

@@ -11,20 +11,21 @@ import (
 
 // ModelJSON is one model of a ranking.
 type ModelJSON struct {
-	Model            string        `json:"model"`
-	Calls            int64         `json:"calls"`
-	Successful       int64         `json:"successful"`
-	Failed           int64         `json:"failed"`
-	SuccessRate      report.Number `json:"successRate"`
-	PromptTokens     int64         `json:"promptTokens"`
-	CompletionTokens int64         `json:"completionTokens"`
-	Tokens           int64         `json:"tokens"`
-	Cost             source.USD    `json:"cost"`
-	CostShare        report.Number `json:"costShare"`
-	AverageCost      report.Number `json:"averageCostPerCall"`
-	Previous         *PrevJSON     `json:"previous,omitempty"`
-	Change           report.Number `json:"change"`
-	Latency          *LatencyJSON  `json:"latency"`
+	Model            string             `json:"model"`
+	Calls            int64              `json:"calls"`
+	Successful       int64              `json:"successful"`
+	Failed           int64              `json:"failed"`
+	SuccessRate      report.Number      `json:"successRate"`
+	PromptTokens     int64              `json:"promptTokens"`
+	CompletionTokens int64              `json:"completionTokens"`
+	Tokens           int64              `json:"tokens"`
+	Cost             source.USD         `json:"cost"`
+	CostShare        report.Number      `json:"costShare"`
+	AverageCost      report.Number      `json:"averageCostPerCall"`
+	Previous         *PrevJSON          `json:"previous,omitempty"`
+	Change           report.Number      `json:"change"`
+	Latency          *LatencyJSON       `json:"latency"`
+	Baseline         *groupBaselineJSON `json:"baseline,omitempty"`
 }
 
 // PrevJSON is a group's calls and cost in the previous window.
@@ -72,6 +73,7 @@ func RankingData(r *report.ModelRanking) RankingJSON {
 		prev := r.Previous[m.Name]
 		d.Previous = &PrevJSON{prev.Calls, prev.Cost}
 		d.Change = report.Change(int64(m.Cost), int64(prev.Cost))
+		d.Baseline = baselineOf(r.Baseline, m.Name, m.Cost)
 		out.Models = append(out.Models, d)
 	}
 	out.Filter = filterData(r.Filter)
@@ -90,17 +92,24 @@ func rankingRows(r *report.ModelRanking, compare bool) [][]string {
 			prev := r.Previous[m.Name]
 			row = append(row, report.Count(prev.Calls), report.USD2(prev.Cost), report.ChangeText(report.Change(int64(m.Cost), int64(prev.Cost))))
 		}
+		if r.Baseline != nil {
+			row = append(row, baselineCells(r.Baseline, m.Name, m.Cost)...)
+		}
 		rows = append(rows, row)
 	}
 	return rows
 }
 
-func rankingHead(compare bool) ([]string, []align) {
+func rankingHead(r *report.ModelRanking, compare bool) ([]string, []align) {
 	h := append([]string{}, rankingHeaders...)
 	a := []align{left, right, right, right, right, right, right, right, right}
 	if compare {
 		h = append(h, "prev calls", "prev cost", "cost change")
 		a = append(a, right, right, right)
+	}
+	if r.Baseline != nil {
+		h = append(h, baselineHeads(r.Baseline)...)
+		a = append(a, right, right)
 	}
 	return h, a
 }
@@ -127,7 +136,7 @@ func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style, comp
 	if p.err != nil {
 		return p.err
 	}
-	h, al := rankingHead(compare)
+	h, al := rankingHead(r, compare)
 	if err := plainTable(w, h, al, rankingRows(r, compare)); err != nil {
 		return err
 	}
@@ -145,7 +154,7 @@ func RankingMarkdown(w io.Writer, r *report.ModelRanking, compare bool) error {
 	if p.err != nil {
 		return p.err
 	}
-	h, al := rankingHead(compare)
+	h, al := rankingHead(r, compare)
 	return markdownTable(w, h, al, rankingRows(r, compare))
 }
 

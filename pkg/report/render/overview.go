@@ -35,5 +35,8 @@ func Overview(w io.Writer, s *report.Stats, st Style) error {
 	w0 := max(width(cells[0]), width(cells[2])) + 3
 	p.line(padRight(cells[0], w0) + cells[1])
 	p.line(padRight(cells[2], w0) + cells[3])
+	if s.Baseline != nil {
+		p.line(comparisonSentence(s))
+	}
 	return p.err
 }

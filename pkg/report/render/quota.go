@@ -20,6 +20,14 @@ type QuotaJSON struct {
 	TimeZone    string                     `json:"timeZone"`
 	WarnAt      report.Number              `json:"warnAt"`
 	Projected   string                     `json:"projectedLevel"`
+	Baseline    *QuotaBaselineJSON         `json:"baseline,omitempty"`
+}
+
+// QuotaBaselineJSON is a saved quota report's use, by metric.
+type QuotaBaselineJSON struct {
+	With string                   `json:"with"`
+	AsOf string                   `json:"asOf"`
+	Used map[string]report.Number `json:"used"`
 }
 
 // QuotaMetricJSON is one metric of the quota object.
@@ -61,6 +69,12 @@ func QuotaData(q *report.Quota) QuotaJSON {
 			}
 		}
 		out.Metrics[m.Key] = j
+	}
+	if b := q.Baseline; b != nil {
+		out.Baseline = &QuotaBaselineJSON{With: b.Label, AsOf: b.AsOf, Used: map[string]report.Number{}}
+		for k, v := range b.Used {
+			out.Baseline.Used[k] = report.Fixed(v, 9).Trim()
+		}
 	}
 	return out
 }
@@ -177,6 +191,10 @@ func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
 	for _, m := range q.Metrics {
 		unlimited = unlimited && m.Limit == nil
 	}
+	if q.Baseline != nil {
+		p.line("")
+		p.line("  " + quotaBaselineLine(q))
+	}
 	var pace []string
 	for _, m := range q.Metrics {
 		if m.Limit == nil {
@@ -223,6 +241,10 @@ func QuotaMarkdown(w io.Writer, q *report.Quota, meta Meta) error {
 	if p.err == nil {
 		p.err = markdownTable(w, []string{"Metric", "Used", "Limit", "Used %", "Level", "Projected", "Projected level"},
 			[]align{left, right, right, right, left, right, left}, rows)
+	}
+	if q.Baseline != nil {
+		p.line("")
+		p.line(mdText(quotaBaselineLine(q)))
 	}
 	return p.err
 }

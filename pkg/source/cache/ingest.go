@@ -27,7 +27,7 @@ type rollupKey struct {
 
 // maxPendingRollups bounds the rollup deltas held in memory before they are
 // written (still inside the import's transaction).
-const maxPendingRollups = 15_000
+const maxPendingRollups = 5_000
 
 // insertBatch is how many records one INSERT statement carries: enough to
 // spread the cost of a statement over many rows, few enough to stay far
