@@ -102,7 +102,7 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 func dsn(path string) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
 	return "file:" + esc +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
@@ -135,6 +135,18 @@ func (c *Cache) prepare(ctx context.Context) error {
 	if version > SchemaVersion {
 		return fmt.Errorf("%w: %s has schema version %d, this nextcore reads up to %d; upgrade nextcore or use another --cache",
 			ErrNewer, c.path, version, SchemaVersion)
+	}
+	// WAL lets a cron job write while someone reads. The mode is kept in the
+	// file, so only a new (or not yet WAL) file needs the pragma, which takes
+	// an exclusive lock; asking on every open would stall a running sync.
+	var mode string
+	if err := c.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return c.wrap(err)
+	}
+	if mode != "wal" {
+		if err := c.db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+			return c.wrap(err)
+		}
 	}
 	for v := version; v < SchemaVersion; v++ {
 		if err := c.migrate(ctx, v); err != nil {
