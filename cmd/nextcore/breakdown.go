@@ -17,6 +17,7 @@ type breakdownOptions struct {
 	sort      string
 	limit     int
 	compareTo string
+	compare   bool
 }
 
 func (a *App) newBreakdownCmd() *cobra.Command {
@@ -48,6 +49,7 @@ hours, compared with the same day or hour of the previous window.`,
 	registerFilter(cmd, &opts.filter)
 	f.StringVar(&opts.sort, "sort", "", "cost (the default), calls, tokens or name; day and hour rows go in time order")
 	f.IntVar(&opts.limit, "limit", 0, "show at most this many groups (0: all)")
+	f.BoolVar(&opts.compare, "compare", false, "show each group's calls and cost in the previous window")
 	f.StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage breakdown --format json` report of the same --by")
 	return cmd
 }
@@ -121,6 +123,6 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 		case render.Markdown:
 			return render.BreakdownMarkdown(w, b)
 		}
-		return render.BreakdownTable(w, b, rs.meta, st)
+		return render.BreakdownTable(w, b, rs.meta, st, opts.compare)
 	})
 }

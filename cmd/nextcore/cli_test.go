@@ -142,6 +142,7 @@ func TestGolden(t *testing.T) {
 		{"stats-filter-pipe", false, append([]string{"usage", "stats", "--period", "week", "--filter", "region=eu-west,region=us-east", "--filter", "model=gpt-4o-mini"}, week...)},
 		{"top-models-json", false, append([]string{"usage", "top-models", "--limit", "2", "--format", "json"}, week...)},
 		{"breakdown-region-pipe", false, append([]string{"usage", "breakdown", "--by", "region"}, week...)},
+		{"breakdown-region-compare", false, append([]string{"usage", "breakdown", "--by", "region", "--compare"}, week...)},
 		{"breakdown-region-tty", true, append([]string{"usage", "breakdown", "--by", "region"}, week...)},
 		{"breakdown-model-status-markdown", false, append([]string{"usage", "breakdown", "--by", "model", "--by", "status", "--limit", "5", "--format", "markdown"}, week...)},
 		{"breakdown-day-csv", false, append([]string{"usage", "breakdown", "--by", "day", "--filter", "region=eu-west", "--format", "csv"}, week...)},

@@ -139,7 +139,7 @@ func breakdownTitle(b *report.Breakdown) string {
 
 // BreakdownTable writes the breakdown for a terminal; a breakdown by one
 // member dimension (a region, say) gets a bar of each row's calls.
-func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error {
+func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style, compare bool) error {
 	p := &printer{w: w}
 	title := breakdownTitle(b)
 	if meta.Note != "" {
@@ -160,6 +160,9 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error
 		headers = append(headers, "")
 	}
 	headers = append(headers, breakdownNumbers...)
+	if compare {
+		headers = append(headers, "prev calls", "prev cost")
+	}
 	if b.Baseline != nil {
 		headers = append(headers, baselineHeads(b.Baseline)...)
 	}
@@ -174,6 +177,9 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error
 			row = append(row, st.paint(blue, bar(float64(r.Current.Calls), float64(maxCalls), 16)))
 		}
 		row = append(row, breakdownCells(r.Current, r.Previous, b.Total)...)
+		if compare {
+			row = append(row, report.Count(r.Previous.Calls), report.USD2(r.Previous.Cost))
+		}
 		if b.Baseline != nil {
 			row = append(row, baselineCells(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost)...)
 		}
@@ -185,6 +191,9 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style) error
 		total = append(total, "")
 	}
 	total = append(total, breakdownCells(b.Total, b.Previous, b.Total)...)
+	if compare {
+		total = append(total, report.Count(b.Previous.Calls), report.USD2(b.Previous.Cost))
+	}
 	if b.Baseline != nil {
 		var then source.USD
 		for _, g := range b.Baseline.Groups {

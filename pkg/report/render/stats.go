@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strconv"
 	"io"
 	"math/big"
 	"strings"
@@ -92,6 +93,7 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 			report.USDPerCall(report.AverageCost(cur)) + " per call"},
 		{"SUCCESS RATE", st.paint(green+";1", report.Pct(report.SuccessRate(cur))) + "  " + st.rateTrend(report.SuccessRate(cur), report.SuccessRate(prev))},
 	}
+
 	// Each card is as wide as its widest line; two rows of two when four
 	// do not fit.
 	colW := make([]int, len(cards))
@@ -134,6 +136,11 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 		if start+perRow < len(cards) {
 			p.line("")
 		}
+	}
+	if l, ok := report.LatencyOf(cur); ok {
+		p.line("")
+		p.line("  " + st.paint(dim, "RESPONSE TIMES") + "  p50 " + seconds(l.P50) + " · p90 " + seconds(l.P90) + " · p95 " + seconds(l.P95) +
+			" · p99 " + seconds(l.P99) + " · mean " + seconds(l.Mean) + st.paint(dim, " ("+report.Count(l.Calls)+" calls reported one)"))
 	}
 	p.line("")
 	dailyTable(p, s, st, W)
@@ -369,4 +376,12 @@ func trimFirst(rows [][]string) [][]string {
 		out[i] = r[1:]
 	}
 	return out
+}
+
+// seconds is a response time for people: 842 ms, 1.9 s, 20.1 s.
+func seconds(v float64) string {
+	if v < 1000 {
+		return ms(v) + " ms"
+	}
+	return strconv.FormatFloat(v/1000, 'f', 1, 64) + " s"
 }

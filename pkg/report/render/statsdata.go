@@ -27,6 +27,7 @@ type StatsJSON struct {
 	Previous   PreviousJSON     `json:"previous"`
 	Insights   []report.Insight `json:"insights"`
 	Comparison *ComparisonJSON  `json:"comparison,omitempty"`
+	Latency    *LatencyJSON     `json:"latency"`
 }
 
 // CallsJSON is apiCalls.
@@ -136,6 +137,7 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 		out.Insights = []report.Insight{}
 	}
 	out.Comparison = comparisonData(s)
+	out.Latency = latencyData(cur)
 	return out
 }
 
