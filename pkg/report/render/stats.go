@@ -2,9 +2,9 @@ package render
 
 import (
 	"fmt"
-	"strconv"
 	"io"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
