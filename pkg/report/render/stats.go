@@ -139,8 +139,8 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 	}
 	if l, ok := report.LatencyOf(cur); ok {
 		p.line("")
-		p.line("  " + st.paint(dim, "RESPONSE TIMES") + "  p50 " + seconds(l.P50) + " · p90 " + seconds(l.P90) + " · p95 " + seconds(l.P95) +
-			" · p99 " + seconds(l.P99) + " · mean " + seconds(l.Mean) + st.paint(dim, " ("+report.Count(l.Calls)+" calls reported one)"))
+		p.line("  " + st.paint(dim, "RESPONSE TIMES") + "  p50 " + seconds(l.P50) + " · p95 " + seconds(l.P95) +
+			" · p99 " + seconds(l.P99) + " · mean " + seconds(l.Mean))
 	}
 	p.line("")
 	dailyTable(p, s, st, W)
