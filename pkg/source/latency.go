@@ -166,3 +166,48 @@ func (h *Latency) MergeBinary(b []byte) error {
 	}
 	return nil
 }
+
+// denseBuckets covers latencies up to γ^1199 ms (about 300 days); slower
+// calls go to the sparse overflow.
+const denseBuckets = 1200
+
+// LatencyCounter counts latencies into a fixed array: much cheaper per call
+// than a Latency, for the hot path of an import, and drained into one.
+type LatencyCounter struct {
+	counts   [denseBuckets]uint32
+	touched  []int32
+	overflow *Latency
+}
+
+// Record counts a call of ms milliseconds.
+func (c *LatencyCounter) Record(ms int64) {
+	i := latencyBucket(ms)
+	if i >= denseBuckets {
+		if c.overflow == nil {
+			c.overflow = &Latency{}
+		}
+		c.overflow.Record(ms)
+		return
+	}
+	if c.counts[i] == 0 {
+		c.touched = append(c.touched, i)
+	}
+	c.counts[i]++
+}
+
+// Drain moves the counts into a new Latency (nil when there are none) and
+// leaves the counter empty.
+func (c *LatencyCounter) Drain() *Latency {
+	if len(c.touched) == 0 && c.overflow == nil {
+		return nil
+	}
+	h := &Latency{counts: make(map[int32]int64, len(c.touched))}
+	for _, i := range c.touched {
+		h.counts[i] += int64(c.counts[i])
+		c.counts[i] = 0
+	}
+	c.touched = c.touched[:0]
+	h.Merge(c.overflow)
+	c.overflow = nil
+	return h
+}

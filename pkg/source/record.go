@@ -77,6 +77,17 @@ func (t *Totals) Add(o Totals) {
 
 // AddRecord counts one call into t.
 func (t *Totals) AddRecord(r *Record) {
+	t.AddCounts(r)
+	if r.LatencyMs >= 0 {
+		if t.Latency == nil {
+			t.Latency = &Latency{}
+		}
+		t.Latency.Record(r.LatencyMs)
+	}
+}
+
+// AddCounts counts one call into t, all but its latency histogram.
+func (t *Totals) AddCounts(r *Record) {
 	t.Calls++
 	if r.Success {
 		t.Successful++
@@ -92,10 +103,6 @@ func (t *Totals) AddRecord(r *Record) {
 	if r.LatencyMs >= 0 {
 		t.LatencyN++
 		t.LatencySum += r.LatencyMs
-		if t.Latency == nil {
-			t.Latency = &Latency{}
-		}
-		t.Latency.Record(r.LatencyMs)
 	}
 }
 

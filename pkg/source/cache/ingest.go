@@ -32,7 +32,7 @@ const maxPendingRollups = 5_000
 // insertBatch is how many records one INSERT statement carries: enough to
 // spread the cost of a statement over many rows, few enough to stay far
 // below SQLite's limit on parameters.
-const insertBatch = 128
+const insertBatch = 256
 
 const recordCols = 13
 
@@ -244,14 +244,27 @@ func (w *Writer) count(p *pending) {
 		w.spill()
 		h.hour = hour
 	}
-	h.quarters[(sec-hour)/Quarter].AddRecord(r)
+	q := (sec - hour) / Quarter
+	h.quarters[q].AddCounts(r)
+	if r.LatencyMs >= 0 {
+		h.quarterLat[q].Record(r.LatencyMs)
+	}
 	for i, id := range p.ids {
 		m := h.members[i]
 		if int(id) >= len(m) {
 			m = append(m, make([]source.Totals, int(id)+1-len(m))...)
 			h.members[i] = m
+			h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
 		}
-		m[id].AddRecord(r)
+		m[id].AddCounts(r)
+		if r.LatencyMs >= 0 {
+			c := h.memberLat[i][id]
+			if c == nil {
+				c = &source.LatencyCounter{}
+				h.memberLat[i][id] = c
+			}
+			c.Record(r.LatencyMs)
+		}
 	}
 }
 
@@ -259,9 +272,11 @@ func (w *Writer) count(p *pending) {
 // Records mostly come in time order, so counting one is a few slice updates;
 // the hour's totals move to the rollup deltas when another hour begins.
 type hourSlots struct {
-	hour     int64 // Unix seconds
-	quarters [Hour / Quarter]source.Totals
-	members  [5][]source.Totals // by dimension (source.Dims), then member id
+	hour       int64 // Unix seconds
+	quarters   [Hour / Quarter]source.Totals
+	quarterLat [Hour / Quarter]source.LatencyCounter
+	members    [5][]source.Totals // by dimension (source.Dims), then member id
+	memberLat  [5][]*source.LatencyCounter
 }
 
 // spill moves the current hour's totals into the rollup deltas.
@@ -269,6 +284,7 @@ func (w *Writer) spill() {
 	h := &w.hour
 	for q := range h.quarters {
 		if h.quarters[q].Calls > 0 {
+			h.quarters[q].Latency = h.quarterLat[q].Drain()
 			w.addDelta(rollupKey{source.DimAll, Quarter, h.hour + int64(q)*Quarter, 0}, &h.quarters[q])
 			h.quarters[q] = source.Totals{}
 		}
@@ -276,6 +292,9 @@ func (w *Writer) spill() {
 	for i, d := range source.Dims {
 		for id := range h.members[i] {
 			if t := &h.members[i][id]; t.Calls > 0 {
+				if c := h.memberLat[i][id]; c != nil {
+					t.Latency = c.Drain()
+				}
 				w.addDelta(rollupKey{d, Hour, h.hour, int64(id)}, t)
 				*t = source.Totals{}
 			}
@@ -286,8 +305,9 @@ func (w *Writer) spill() {
 func (w *Writer) addDelta(k rollupKey, t *source.Totals) {
 	d := w.deltas[k]
 	if d == nil {
-		d = &source.Totals{}
-		w.deltas[k] = d
+		c := *t // t's histogram was just drained for it: take it over
+		w.deltas[k] = &c
+		return
 	}
 	d.Add(*t)
 }
