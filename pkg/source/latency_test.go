@@ -63,3 +63,27 @@ func TestLatencyWithinOnePercent(t *testing.T) {
 		t.Error("a damaged histogram was read")
 	}
 }
+
+func BenchmarkLatencyRecord(b *testing.B) {
+	var h Latency
+	for i := 0; b.Loop(); i++ {
+		h.Record(int64(i%5000) + 1)
+	}
+}
+
+func BenchmarkLatencyCounterRecord(b *testing.B) {
+	var c LatencyCounter
+	for i := 0; b.Loop(); i++ {
+		c.Record(int64(i%5000) + 1)
+	}
+}
+
+func BenchmarkLatencyQuantile(b *testing.B) {
+	var h Latency
+	for i := range 100000 {
+		h.Record(int64(i%5000) + 1)
+	}
+	for b.Loop() {
+		h.Quantile(0.99)
+	}
+}

@@ -207,3 +207,20 @@ func TestParseUSD(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReadJSONL parses records the way import does.
+func BenchmarkReadJSONL(b *testing.B) {
+	var buf bytes.Buffer
+	for i := range 10000 {
+		buf.WriteString(strings.Replace(good, "req_1", "req_"+strings.Repeat("x", i%7), 1) + "\n")
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		r, _ := NewReader("b.jsonl", bytes.NewReader(data), Auto)
+		var rec source.Record
+		for r.Next(&rec) == nil {
+		}
+	}
+	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "records/s")
+}
