@@ -76,7 +76,7 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 	}
 	trs.Close()
 	for _, tid := range tenants {
-		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, deltas: map[rollupKey]*source.Totals{}, hour: hourSlots{hour: -1}}
+		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, acc: newRollupAcc()}
 		after := int64(-1 << 62)
 		for {
 			rows, err := tx.QueryContext(ctx, `SELECT ts, model, api_key, usr, region, ok, prompt, completion, cost, latency
@@ -127,9 +127,9 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 				}
 			}
 			for i := range chunk {
-				w.count(&chunk[i])
+				w.acc.count(&chunk[i])
 			}
-			if len(w.deltas) >= maxPendingRollups {
+			if w.acc.full() {
 				if err := w.flush(); err != nil {
 					return err
 				}
@@ -138,6 +138,9 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 		}
 		if err := w.flush(); err != nil {
 			return err
+		}
+		if w.upsertStmt != nil {
+			w.upsertStmt.Close()
 		}
 	}
 	return nil

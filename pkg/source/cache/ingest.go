@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,15 +45,17 @@ type Writer struct {
 	tx     *sql.Tx
 	tenant int64
 	names  *dictionary
-	deltas map[rollupKey]*source.Totals
+	acc    *rollupAcc // the rollup deltas; the worker's while it runs
 
-	batch     []pending // records waiting for the next INSERT
-	args      []any
-	plainStmt *sql.Stmt      // INSERT of insertBatch rows
-	byID      map[string]int // batch index of each id
-	uniq      []int          // batch indexes of the first of each id
-	hour      hourSlots
-	sync      *SyncState // written with the commit
+	batch      []pending // records waiting for the next INSERT
+	args       []any
+	plainStmt  *sql.Stmt      // INSERT of insertBatch rows
+	byID       map[string]int // batch index of each id
+	uniq       []int          // batch indexes of the first of each id
+	counted    []pending      // new records of the last INSERT, for the rollups
+	upsertStmt *sql.Stmt
+	work       *rollupWorker
+	sync       *SyncState // written with the commit
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -70,7 +73,7 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 	if err != nil {
 		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
-	w := &Writer{c: c, ctx: ctx, tx: tx, deltas: map[rollupKey]*source.Totals{}, byID: map[string]int{}, hour: hourSlots{hour: -1}}
+	w := &Writer{c: c, ctx: ctx, tx: tx, acc: newRollupAcc(), byID: map[string]int{}}
 	if w.tenant, err = tenantID(ctx, tx, tenant, true); err != nil {
 		tx.Rollback()
 		return nil, c.wrap(err)
@@ -83,6 +86,7 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 		tx.Rollback()
 		return nil, c.wrap(err)
 	}
+	w.work = startRollupWorker(w.acc)
 	return w, nil
 }
 
@@ -157,6 +161,7 @@ func (w *Writer) insert() error {
 		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok,
 			code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
 	}
+	w.counted = w.counted[:0]
 	added, err := w.insertPlain()
 	if err != nil {
 		return w.c.wrap(fmt.Errorf("store records: %w", err))
@@ -164,10 +169,23 @@ func (w *Writer) insert() error {
 	w.Added += int64(added)
 	w.Duplicates += int64(len(w.batch) - added)
 	w.batch = w.batch[:0]
-	if len(w.deltas) >= maxPendingRollups {
-		return w.flush()
+	if len(w.counted) > 0 {
+		if err := w.work.count(w.counted); err != nil {
+			return err
+		}
 	}
-	return nil
+	// Rollup upserts the worker has made ready go into the transaction now.
+	for {
+		select {
+		case b := <-w.work.ready:
+			if err := w.execUpserts(b); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
+		return nil
+	}
 }
 
 // insertPlain writes w.args and counts what it stored.
@@ -193,7 +211,7 @@ func (w *Writer) insertPlain() (int, error) {
 	switch stored {
 	case int64(n):
 		for _, i := range w.uniq {
-			w.count(&w.batch[i])
+			w.counted = append(w.counted, w.batch[i])
 		}
 	case 0:
 	default:
@@ -227,21 +245,34 @@ func (w *Writer) insertReturning() (int, error) {
 		if !ok {
 			return 0, fmt.Errorf("the cache returned an unknown id")
 		}
-		w.count(&w.batch[i])
+		w.counted = append(w.counted, w.batch[i])
 		added++
 	}
 	return added, rows.Err()
 }
 
+// rollupAcc gathers the rollup deltas of the records stored.
+type rollupAcc struct {
+	hour   hourSlots
+	deltas map[rollupKey]*source.Totals
+}
+
+func newRollupAcc() *rollupAcc {
+	return &rollupAcc{hour: hourSlots{hour: -1}, deltas: map[rollupKey]*source.Totals{}}
+}
+
+// full reports whether the deltas should be written out.
+func (a *rollupAcc) full() bool { return len(a.deltas) >= maxPendingRollups }
+
 // count adds a stored record to the finest rollup buckets: quarter hours for
 // all calls, hours for each dimension.
-func (w *Writer) count(p *pending) {
+func (a *rollupAcc) count(p *pending) {
 	r := &p.r
 	sec := floorDiv(r.Time, int64(time.Second))
 	hour := floorDiv(sec, Hour) * Hour
-	h := &w.hour
+	h := &a.hour
 	if hour != h.hour {
-		w.spill()
+		a.spill()
 		h.hour = hour
 	}
 	q := (sec - hour) / Quarter
@@ -280,12 +311,12 @@ type hourSlots struct {
 }
 
 // spill moves the current hour's totals into the rollup deltas.
-func (w *Writer) spill() {
-	h := &w.hour
+func (a *rollupAcc) spill() {
+	h := &a.hour
 	for q := range h.quarters {
 		if h.quarters[q].Calls > 0 {
 			h.quarters[q].Latency = h.quarterLat[q].Drain()
-			w.addDelta(rollupKey{source.DimAll, Quarter, h.hour + int64(q)*Quarter, 0}, &h.quarters[q])
+			a.addDelta(rollupKey{source.DimAll, Quarter, h.hour + int64(q)*Quarter, 0}, &h.quarters[q])
 			h.quarters[q] = source.Totals{}
 		}
 	}
@@ -295,18 +326,18 @@ func (w *Writer) spill() {
 				if c := h.memberLat[i][id]; c != nil {
 					t.Latency = c.Drain()
 				}
-				w.addDelta(rollupKey{d, Hour, h.hour, int64(id)}, t)
+				a.addDelta(rollupKey{d, Hour, h.hour, int64(id)}, t)
 				*t = source.Totals{}
 			}
 		}
 	}
 }
 
-func (w *Writer) addDelta(k rollupKey, t *source.Totals) {
-	d := w.deltas[k]
+func (a *rollupAcc) addDelta(k rollupKey, t *source.Totals) {
+	d := a.deltas[k]
 	if d == nil {
 		c := *t // t's histogram was just drained for it: take it over
-		w.deltas[k] = &c
+		a.deltas[k] = &c
 		return
 	}
 	d.Add(*t)
@@ -335,10 +366,11 @@ func upsertSQL(n int) string {
 	return b.String()
 }
 
-// flush writes the rollup deltas gathered so far: the finest buckets as
-// counted, and the coarser ones derived from them.
-func (w *Writer) flush() error {
-	w.spill()
+// take spills the current hour and turns the deltas gathered so far, the
+// finest buckets as counted and the coarser ones derived from them, into
+// batches of upsert arguments (without the tenant), leaving none behind.
+func (a *rollupAcc) take() [][]any {
+	a.spill()
 	coarse := map[rollupKey]*source.Totals{}
 	up := func(k rollupKey, level int32, t *source.Totals) {
 		k.level = level
@@ -350,52 +382,167 @@ func (w *Writer) flush() error {
 		}
 		c.Add(*t)
 	}
-	for k, t := range w.deltas {
+	for k, t := range a.deltas {
 		if k.level == Quarter {
 			up(k, Hour, t)
 		}
 		up(k, Day, t)
 	}
-	stmt, err := w.tx.PrepareContext(w.ctx, upsertSQL(upsertBatch))
-	if err != nil {
-		return w.c.wrap(err)
-	}
-	defer stmt.Close()
-	args := make([]any, 0, upsertBatch*16)
-	n := 0
-	write := func() error {
-		if n == 0 {
-			return nil
-		}
-		var err error
-		if n == upsertBatch {
-			_, err = stmt.ExecContext(w.ctx, args...)
-		} else {
-			_, err = w.tx.ExecContext(w.ctx, upsertSQL(n), args...)
-		}
-		args, n = args[:0], 0
-		if err != nil {
-			return w.c.wrap(fmt.Errorf("update rollups: %w", err))
-		}
-		return nil
-	}
-	for _, m := range []map[rollupKey]*source.Totals{w.deltas, coarse} {
+	var batches [][]any
+	var args []any
+	for _, m := range []map[rollupKey]*source.Totals{a.deltas, coarse} {
 		for k, t := range m {
-			args = append(args, w.tenant, int(k.dim), k.level, k.bucket, k.member,
+			if args == nil {
+				args = make([]any, 0, upsertBatch*rollupArgs)
+			}
+			args = append(args, int(k.dim), k.level, k.bucket, k.member,
 				t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
 				t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum, t.Latency.MarshalBinary())
-			if n++; n == upsertBatch {
-				if err := write(); err != nil {
-					return err
-				}
+			if len(args) == upsertBatch*rollupArgs {
+				batches, args = append(batches, args), nil
 			}
 		}
 	}
-	if err := write(); err != nil {
-		return err
+	if args != nil {
+		batches = append(batches, args)
 	}
-	clear(w.deltas)
+	clear(a.deltas)
+	return batches
+}
+
+// rollupArgs is how many arguments take gives a row (the tenant comes next).
+const rollupArgs = 15
+
+// execUpserts writes batches made by take into the transaction.
+func (w *Writer) execUpserts(batches [][]any) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	if w.upsertStmt == nil {
+		stmt, err := w.tx.PrepareContext(w.ctx, upsertSQL(upsertBatch))
+		if err != nil {
+			return w.c.wrap(err)
+		}
+		w.upsertStmt = stmt
+	}
+	args := make([]any, 0, upsertBatch*(rollupArgs+1))
+	for _, b := range batches {
+		args = args[:0]
+		for i := 0; i < len(b); i += rollupArgs {
+			args = append(append(args, w.tenant), b[i:i+rollupArgs]...)
+		}
+		var err error
+		if n := len(b) / rollupArgs; n == upsertBatch {
+			_, err = w.upsertStmt.ExecContext(w.ctx, args...)
+		} else {
+			_, err = w.tx.ExecContext(w.ctx, upsertSQL(n), args...)
+		}
+		if err != nil {
+			return w.c.wrap(fmt.Errorf("update rollups: %w", err))
+		}
+	}
 	return nil
+}
+
+// flush writes out the deltas gathered so far, on this goroutine.
+func (w *Writer) flush() error { return w.execUpserts(w.acc.take()) }
+
+// rollupWorker counts stored records into rollups on a goroutine of its own,
+// so that the goroutine writing to SQLite does nothing else. Messages keep
+// their order; ready carries upsert batches for the writer to execute.
+type rollupWorker struct {
+	msgs  chan rollupMsg
+	ready chan [][]any
+	done  chan struct{}
+	ended bool
+}
+
+type rollupMsg struct {
+	recs  []pending
+	reply chan [][]any // a flush: the rest of the deltas come back here
+}
+
+func startRollupWorker(acc *rollupAcc) *rollupWorker {
+	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan [][]any, 4), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case m := <-rw.msgs:
+				if m.reply != nil {
+					m.reply <- acc.take()
+					continue
+				}
+				for i := range m.recs {
+					acc.count(&m.recs[i])
+				}
+				if acc.full() {
+					select {
+					case rw.ready <- acc.take():
+					case <-rw.done:
+						return
+					}
+				}
+			case <-rw.done:
+				return
+			}
+		}
+	}()
+	return rw
+}
+
+// count hands a copy of the new records to the worker.
+func (rw *rollupWorker) count(recs []pending) error {
+	m := rollupMsg{recs: append([]pending(nil), recs...)}
+	select {
+	case rw.msgs <- m:
+		return nil
+	case <-rw.done:
+		return errors.New("the import was stopped")
+	}
+}
+
+// finish takes the worker's last deltas, with any batches still ready, and
+// stops it.
+func (w *Writer) finishRollups() error {
+	rw := w.work
+	reply := make(chan [][]any, 1)
+	sent := false
+	for {
+		var msgs chan rollupMsg
+		if !sent {
+			msgs = rw.msgs
+		}
+		select {
+		case msgs <- rollupMsg{reply: reply}:
+			sent = true
+		case b := <-rw.ready:
+			if err := w.execUpserts(b); err != nil {
+				return err
+			}
+		case b := <-reply:
+			// Batches the worker made ready before the reply may still wait.
+			rw.stop()
+			for {
+				select {
+				case r := <-rw.ready:
+					if err := w.execUpserts(r); err != nil {
+						return err
+					}
+					continue
+				default:
+				}
+				break
+			}
+			return w.execUpserts(b)
+		}
+	}
+}
+
+func (rw *rollupWorker) stop() {
+	if !rw.ended {
+		rw.ended = true
+		close(rw.done)
+	}
 }
 
 // Commit writes what is queued and makes everything added visible at once.
@@ -404,7 +551,7 @@ func (w *Writer) Commit() error {
 		w.Rollback()
 		return err
 	}
-	if err := w.flush(); err != nil {
+	if err := w.finishRollups(); err != nil {
 		w.Rollback()
 		return err
 	}
@@ -417,16 +564,27 @@ func (w *Writer) Commit() error {
 		w.Rollback()
 		return w.c.wrap(fmt.Errorf("save the sync position: %w", err))
 	}
-	w.plainStmt.Close()
+	w.closeStmts()
 	if err := w.tx.Commit(); err != nil {
 		return w.c.wrap(fmt.Errorf("commit to the cache: %w", err))
 	}
 	return nil
 }
 
+// closeStmts closes the writer's prepared statements.
+func (w *Writer) closeStmts() {
+	w.plainStmt.Close()
+	if w.upsertStmt != nil {
+		w.upsertStmt.Close()
+	}
+}
+
 // Rollback forgets everything added. It is safe to call after Commit.
 func (w *Writer) Rollback() error {
-	w.plainStmt.Close()
+	if w.work != nil {
+		w.work.stop()
+	}
+	w.closeStmts()
 	err := w.tx.Rollback()
 	if err == sql.ErrTxDone {
 		return nil
