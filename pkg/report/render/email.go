@@ -155,12 +155,7 @@ func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 				row.Used = quotaValue(m, m.Used) + " of " + quotaValue(m, *m.Limit)
 				row.Percent = "(" + report.Pct(m.Percent) + ")"
 				row.Width = int(min(pct, 100))
-				switch {
-				case pct >= 90:
-					row.Color = css(pdfRed)
-				case pct >= 75:
-					row.Color = css(pdfPurple)
-				}
+				row.Color = css(quotaRGB(pct))
 				switch {
 				case m.Level == report.LevelExceeded:
 					row.Note = "limit exceeded"
@@ -174,16 +169,7 @@ func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 		}
 	}
 	for _, in := range s.Insights {
-		c := pdfBlue
-		switch in.Tone {
-		case report.Good:
-			c = pdfGreen
-		case report.Bad:
-			c = pdfRed
-		case report.Warn:
-			c = pdfYellow
-		}
-		d.Insights = append(d.Insights, emailInsight{css(c), Safe(in.Text)})
+		d.Insights = append(d.Insights, emailInsight{css(toneRGB(in.Tone)), Safe(in.Text)})
 	}
 	var b bytes.Buffer
 	if err := emailHTML.Execute(&b, d); err != nil {

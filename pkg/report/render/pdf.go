@@ -476,14 +476,7 @@ func pdfQuota(d *pdfDoc, q *report.Quota) {
 			text = quotaValue(m, m.Used) + " used · no limit · → " + quotaRat(m, m.Projected) + " by " + lastDay
 		} else {
 			pct := report.RatFloat(m.Percent)
-			c := pdfBlue
-			switch {
-			case pct >= 90:
-				c = pdfRed
-			case pct >= 75:
-				c = pdfPurple
-			}
-			d.fill(c)
+			d.fill(quotaRGB(pct))
 			d.Rect(x, y+1.5, math.Max(0.3, math.Min(pct, 100)/100*barW), 3, "F")
 			text = fmt.Sprintf("%s of %s (%s) · → %s by %s", quotaValue(m, m.Used), quotaValue(m, *m.Limit), report.Pct(m.Percent), quotaRat(m, m.Projected), lastDay)
 			switch {
@@ -520,21 +513,37 @@ func pdfInsights(d *pdfDoc, s *report.Stats) {
 	d.heading("Insights", 12)
 	for _, in := range s.Insights {
 		d.need(6)
-		c := pdfBlue
-		switch in.Tone {
-		case report.Good:
-			c = pdfGreen
-		case report.Bad:
-			c = pdfRed
-		case report.Warn:
-			c = pdfYellow
-		}
 		d.font("B", 9)
-		d.text(c)
+		d.text(toneRGB(in.Tone))
 		d.CellFormat(5, 4.8, "•", "", 0, "L", false, 0, "")
 		d.font("", 8.8)
 		d.text(pdfText)
 		d.MultiCell(0, 4.8, pdfSafe(in.Text), "", "L", false)
 		d.Ln(0.8)
 	}
+}
+
+// toneRGB is the color of an insight's tone.
+func toneRGB(t report.Tone) rgb {
+	switch t {
+	case report.Good:
+		return pdfGreen
+	case report.Bad:
+		return pdfRed
+	case report.Warn:
+		return pdfYellow
+	}
+	return pdfBlue
+}
+
+// quotaRGB is the color of a quota bar: blue below 75 %, purple from 75 %,
+// red from 90 %.
+func quotaRGB(pct float64) rgb {
+	switch {
+	case pct >= 90:
+		return pdfRed
+	case pct >= 75:
+		return pdfPurple
+	}
+	return pdfBlue
 }
