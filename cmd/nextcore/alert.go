@@ -49,9 +49,7 @@ shows what would be sent, and sends and remembers nothing.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.limits.calls, "limit-calls", "", "monthly limit of API calls")
-	f.StringVar(&opts.limits.tokens, "limit-tokens", "", "monthly limit of tokens")
-	f.StringVar(&opts.limits.spend, "limit-spend", "", "monthly spend limit in USD")
+	opts.limits.register(cmd)
 	f.StringVar(&opts.thresholds, "thresholds", "", "percent of each limit that alerts, comma-separated (default 50,80,100; config alerts.thresholds)")
 	f.StringVar(&opts.webhook, "webhook", "", "POST each alert as JSON to this URL (config alerts.webhook)")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "show what would be sent; send and remember nothing")

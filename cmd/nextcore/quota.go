@@ -53,9 +53,7 @@ With --fail-on, the command exits with code 3 when the check fails, for CI:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.limits.calls, "limit-calls", "", "monthly limit of API calls")
-	f.StringVar(&opts.limits.tokens, "limit-tokens", "", "monthly limit of tokens")
-	f.StringVar(&opts.limits.spend, "limit-spend", "", "monthly spend limit in USD")
+	opts.limits.register(cmd)
 	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
 	opts.watch.register(cmd)
 	f.StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage quota --format json` report")
@@ -147,6 +145,13 @@ func quotaFailure(q *report.Quota, failOn string) string {
 		}
 	}
 	return "budget check failed (--fail-on " + failOn + "): " + strings.Join(parts, ", ")
+}
+
+func (l *quotaLimitFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&l.calls, "limit-calls", "", "monthly limit of API calls")
+	f.StringVar(&l.tokens, "limit-tokens", "", "monthly limit of tokens")
+	f.StringVar(&l.spend, "limit-spend", "", "monthly spend limit in USD")
 }
 
 func (l quotaLimitFlags) parse() (report.Limits, error) {
