@@ -206,16 +206,31 @@ func TestWriteStoresEachIDOnce(t *testing.T) {
 	if added != 0 || dups != 300 {
 		t.Fatalf("second write: added %d, duplicates %d; want 0, 300", added, dups)
 	}
+	// A batch part stored, part new: only the new ones count.
+	more := randomRecords(rng, 700, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
+	for i := range more {
+		more[i].ID = "more-" + more[i].ID
+	}
+	mixed := append(append([]source.Record{}, recs[:200]...), more...)
+	if added, dups = store(t, c, "acme", mixed); added != 700 || dups != 200 {
+		t.Fatalf("mixed write: added %d, duplicates %d; want 700, 200", added, dups)
+	}
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": append(append([]source.Record{}, recs[:300]...), more...)}}
+	got, _ := c.Aggregate(context.Background(), "acme", source.DimModel, []int64{0, 1 << 62})
+	want, _ := mem.Aggregate(context.Background(), "acme", source.DimModel, []int64{0, 1 << 62})
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Fatal("after a mixed write the rollups disagree with the records")
+	}
 	// Another tenant may use the same ids.
 	if added, _ = store(t, c, "globex", recs[:10]); added != 10 {
 		t.Fatalf("other tenant: added %d, want 10", added)
 	}
-	got, err := c.Aggregate(context.Background(), "acme", source.DimAll, []int64{0, 1 << 62})
+	all, err := c.Aggregate(context.Background(), "acme", source.DimAll, []int64{0, 1 << 62})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0][""].Calls != 300 {
-		t.Fatalf("calls %d, want 300", got[0][""].Calls)
+	if all[0][""].Calls != 1000 {
+		t.Fatalf("calls %d, want 1000", all[0][""].Calls)
 	}
 }
 

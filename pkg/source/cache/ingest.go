@@ -33,7 +33,7 @@ const maxPendingRollups = 5_000
 // insertBatch is how many records one INSERT statement carries: enough to
 // spread the cost of a statement over many rows, few enough to stay far
 // below SQLite's limit on parameters.
-const insertBatch = 256
+const insertBatch = 512
 
 const recordCols = 13
 
@@ -344,7 +344,7 @@ func (a *rollupAcc) addDelta(k rollupKey, t *source.Totals) {
 }
 
 // upsertBatch is how many rollup rows one upsert statement carries.
-const upsertBatch = 64
+const upsertBatch = 256
 
 func upsertSQL(n int) string {
 	var b strings.Builder
