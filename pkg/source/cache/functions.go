@@ -77,54 +77,16 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 	trs.Close()
 	for _, tid := range tenants {
 		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, acc: newRollupAcc()}
-		after := int64(-1 << 62)
+		// Chunks follow the records' key (ts, id), so none is read twice or
+		// skipped, however many share a timestamp.
+		afterTS, afterID := int64(-1<<62), ""
 		for {
-			rows, err := tx.QueryContext(ctx, `SELECT ts, model, api_key, usr, region, ok, prompt, completion, cost, latency
-				FROM records WHERE tenant = ? AND ts > ? ORDER BY ts LIMIT 50000`, tid, after)
+			chunk, err := rebuildChunk(ctx, tx, tid, afterTS, afterID)
 			if err != nil {
 				return err
 			}
-			var chunk []pending
-			for rows.Next() {
-				var p pending
-				var lat sql.NullInt64
-				rec := &p.r
-				if err := rows.Scan(&rec.Time, &p.ids[0], &p.ids[1], &p.ids[2], &p.ids[3], &rec.Success,
-					&rec.PromptTokens, &rec.CompletionTokens, &rec.Cost, &lat); err != nil {
-					rows.Close()
-					return err
-				}
-				rec.LatencyMs = -1
-				if lat.Valid {
-					rec.LatencyMs = lat.Int64
-				}
-				if rec.Success {
-					p.ids[4] = 1
-				}
-				chunk = append(chunk, p)
-			}
-			rows.Close()
 			if len(chunk) == 0 {
 				break
-			}
-			// Records that share the last timestamp are all in this chunk only
-			// if the next one starts after it: take up to the last full timestamp.
-			last := chunk[len(chunk)-1].r.Time
-			if len(chunk) == 50000 {
-				cut := len(chunk)
-				for cut > 0 && chunk[cut-1].r.Time == last {
-					cut--
-				}
-				if cut == 0 { // a single timestamp fills the chunk: read it whole
-					more, err := c.sameTimestamp(ctx, tx, tid, last)
-					if err != nil {
-						return err
-					}
-					chunk = more
-				} else {
-					chunk = chunk[:cut]
-					last = chunk[cut-1].r.Time
-				}
 			}
 			for i := range chunk {
 				w.acc.count(&chunk[i])
@@ -134,7 +96,8 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 					return err
 				}
 			}
-			after = last
+			last := &chunk[len(chunk)-1].r
+			afterTS, afterID = last.Time, last.ID
 		}
 		if err := w.flush(); err != nil {
 			return err
@@ -146,10 +109,12 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// sameTimestamp reads every record of a tenant at one instant.
-func (c *Cache) sameTimestamp(ctx context.Context, tx *sql.Tx, tid, ts int64) ([]pending, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT model, api_key, usr, region, ok, prompt, completion, cost, latency
-		FROM records WHERE tenant = ? AND ts = ?`, tid, ts)
+// rebuildChunk reads the next records of a tenant after (ts, id), with their
+// members as dictionary ids, as the writer counts them.
+func rebuildChunk(ctx context.Context, tx *sql.Tx, tid, afterTS int64, afterID string) ([]pending, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, prompt, completion, cost, latency
+		FROM records WHERE tenant = ? AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT 50000`,
+		tid, afterTS, afterTS, afterID)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +124,7 @@ func (c *Cache) sameTimestamp(ctx context.Context, tx *sql.Tx, tid, ts int64) ([
 		var p pending
 		var lat sql.NullInt64
 		rec := &p.r
-		rec.Time = ts
-		if err := rows.Scan(&p.ids[0], &p.ids[1], &p.ids[2], &p.ids[3], &rec.Success,
+		if err := rows.Scan(&rec.Time, &rec.ID, &p.ids[0], &p.ids[1], &p.ids[2], &p.ids[3], &rec.Success,
 			&rec.PromptTokens, &rec.CompletionTokens, &rec.Cost, &lat); err != nil {
 			return nil, err
 		}
