@@ -340,9 +340,10 @@ func Count(qs []Query, out [][]Groups, r *Record) {
 			continue
 		}
 		t := out[qi][k][name]
-		t.AddRecord(r)
-		if !q.Latency {
-			t.Latency = nil
+		if q.Latency {
+			t.AddRecord(r)
+		} else {
+			t.AddCounts(r)
 		}
 		out[qi][k][name] = t
 	}

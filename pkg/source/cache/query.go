@@ -259,9 +259,10 @@ func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.D
 			return errors.New("record outside the window")
 		}
 		var t source.Totals
-		t.AddRecord(&r)
-		if !latency {
-			t.Latency = nil
+		if latency {
+			t.AddRecord(&r)
+		} else {
+			t.AddCounts(&r)
 		}
 		add(k, member, t)
 	}
