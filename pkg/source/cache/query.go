@@ -153,30 +153,12 @@ func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *
 		}
 		where += " AND " + rawMemberCol[d] + " IN (" + strings.Join(ids, ",") + ")"
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT ts, model, api_key, usr, region, ok, prompt, completion, cost, latency
-		FROM records WHERE `+where, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var r source.Record
-	var model, key, user, region int64
-	var lat sql.NullInt64
 	qs := []source.Query{*q}
 	res := [][]source.Groups{out}
-	for rows.Next() {
-		if err := rows.Scan(&r.Time, &model, &key, &user, &region, &r.Success, &r.PromptTokens, &r.CompletionTokens, &r.Cost, &lat); err != nil {
-			return err
-		}
-		r.Model, r.APIKey = names.names[source.DimModel][model], names.names[source.DimKey][key]
-		r.User, r.Region = names.names[source.DimUser][user], names.names[source.DimRegion][region]
-		r.LatencyMs = -1
-		if lat.Valid {
-			r.LatencyMs = lat.Int64
-		}
-		source.Count(qs, res, &r)
-	}
-	return rows.Err()
+	return eachRow(ctx, tx, names, where, args, func(r *source.Record) error {
+		source.Count(qs, res, r)
+		return nil
+	})
 }
 
 const rollupCols = "calls, ok, prompt, completion, cost, small_calls, small_tokens, small_cost, lat_n, lat_sum"
@@ -317,10 +299,16 @@ func (c *Cache) EachRecord(ctx context.Context, tenant string, start, end int64,
 	if err != nil {
 		return c.wrap(err)
 	}
+	return c.wrap(eachRow(ctx, tx, names, "tenant = ? AND ts >= ? AND ts < ? ORDER BY ts, id", []any{tid, start, end}, fn))
+}
+
+// eachRow reads the records matching where (a WHERE clause, with an ORDER
+// BY if wanted) with their names, and hands each to fn; the record is reused.
+func eachRow(ctx context.Context, tx *sql.Tx, names *dictionary, where string, args []any, fn func(*source.Record) error) error {
 	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency
-		FROM records WHERE tenant = ? AND ts >= ? AND ts < ? ORDER BY ts, id`, tid, start, end)
+		FROM records WHERE `+where, args...)
 	if err != nil {
-		return c.wrap(err)
+		return err
 	}
 	defer rows.Close()
 	var r source.Record
@@ -329,7 +317,7 @@ func (c *Cache) EachRecord(ctx context.Context, tenant string, start, end int64,
 	for rows.Next() {
 		if err := rows.Scan(&r.Time, &r.ID, &model, &key, &user, &region, &r.Success, &code, &r.PromptTokens,
 			&r.CompletionTokens, &r.Cost, &lat); err != nil {
-			return c.wrap(err)
+			return err
 		}
 		r.Model = names.names[source.DimModel][model]
 		r.APIKey = names.names[source.DimKey][key]
@@ -344,5 +332,5 @@ func (c *Cache) EachRecord(ctx context.Context, tenant string, start, end int64,
 			return err
 		}
 	}
-	return c.wrap(rows.Err())
+	return rows.Err()
 }
