@@ -226,7 +226,7 @@ func crossings(q *report.Quota, thresholds []*big.Rat) []crossing {
 				if !t.IsInt() {
 					c.Key = m.Key + ":" + report.Nearest(t).String()
 				}
-				c.Text = fmt.Sprintf("%s passed %s%% of the %s limit: %s", capital(m.Noun()), c.Threshold, q.Period.Start.Format("January"), report.Pct(m.Percent))
+				c.Text = fmt.Sprintf("%s passed %s%% of the %s limit: %s", m.Label, c.Threshold, q.Period.Start.Format("January"), report.Pct(m.Percent))
 				out = append(out, c)
 			}
 		}
@@ -234,18 +234,11 @@ func crossings(q *report.Quota, thresholds []*big.Rat) []crossing {
 			c := base
 			c.Kind, c.Key = "forecast", m.Key+":forecast"
 			pp := new(big.Rat).Quo(m.Projected, new(big.Rat).SetInt64(*m.Limit))
-			c.Text = fmt.Sprintf("%s is on course for %s of the %s limit by month end", capital(m.Noun()), report.Pct(pp.Mul(pp, big.NewRat(100, 1))), q.Period.Start.Format("January"))
+			c.Text = fmt.Sprintf("%s is on course for %s of the %s limit by month end", m.Label, report.Pct(pp.Mul(pp, big.NewRat(100, 1))), q.Period.Start.Format("January"))
 			out = append(out, c)
 		}
 	}
 	return out
-}
-
-func capital(s string) string {
-	if s == "" || strings.HasPrefix(s, "API") {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func amount(m report.QuotaMetric, v int64) report.Number {

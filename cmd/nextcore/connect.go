@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 
@@ -70,13 +68,6 @@ func (a *App) openAPI(s *settings) (*reportSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := render.Meta{Source: "api", Note: "live from " + hostOf(c.Base)}
+	meta := render.Meta{Source: "api", Note: "live from " + c.Base.Host}
 	return &reportSource{src: &api.Source{Client: c}, tenant: s.tenant, meta: meta, close: func() {}}, nil
-}
-
-func hostOf(u *url.URL) string { return u.Host }
-
-// liveQuota fetches the quota from the API for a live report.
-func liveQuota(ctx context.Context, src *api.Source) (*api.Quota, error) {
-	return src.Client.Quota(ctx)
 }

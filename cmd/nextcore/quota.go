@@ -190,7 +190,7 @@ func (a *App) limits(ctx context.Context, s *settings, rs *reportSource, fromFla
 		if fromFlags.Calls != nil && fromFlags.Tokens != nil && fromFlags.Spend != nil {
 			break // every limit given: no need to ask
 		}
-		q, err := liveQuota(ctx, src)
+		q, err := src.Client.Quota(ctx)
 		if err != nil {
 			return report.Limits{}, err
 		}

@@ -115,7 +115,7 @@ func (s *Stats) ComputeInsights() {
 					month, USDRat(new(big.Rat).Quo(m.Projected, big.NewRat(source.NanosPerUSD, 1))), PctWhole(over), USD2(source.USD(*m.Limit)))
 			} else {
 				add("projected-overspend", Bad, "At this pace %s %s end near %s, %s over the limit of %s.",
-					month, m.Noun(), Count(roundRat(m.Projected)), PctWhole(over), Count(*m.Limit))
+					month, m.Noun(), Count(RoundRat(m.Projected)), PctWhole(over), Count(*m.Limit))
 			}
 		}
 	}
@@ -123,8 +123,8 @@ func (s *Stats) ComputeInsights() {
 	s.Insights = out
 }
 
-// roundRat is r rounded to the nearest whole number.
-func roundRat(r *big.Rat) int64 {
+// RoundRat is r rounded to the nearest whole number, halves away from zero.
+func RoundRat(r *big.Rat) int64 {
 	n, _ := new(big.Int).SetString(r.FloatString(0), 10)
 	return n.Int64()
 }

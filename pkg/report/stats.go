@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/big"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -177,7 +178,7 @@ func (s Span) Label() string {
 	case Custom:
 		return "custom range"
 	}
-	return "last " + itoa(s.Period.Days()) + " days"
+	return "last " + strconv.Itoa(s.Period.Days()) + " days"
 }
 
 // DateRange is "Nov 14 – Nov 20, 2026" for the days of the window.
@@ -194,8 +195,6 @@ func (s Span) DateRange() string {
 	}
 	return a.Format("Jan 2, 2006") + " – " + b.Format("Jan 2, 2006")
 }
-
-func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 // ZoneName is the IANA name of the report's zone.
 func (s Span) ZoneName() string { return s.Location.String() }

@@ -85,17 +85,10 @@ func filterData(f source.Filter) map[string][]string {
 			if v == "" {
 				v = report.None
 			}
-			out[breakdownName(d)] = append(out[breakdownName(d)], v)
+			out[d.String()] = append(out[d.String()], v)
 		}
 	}
 	return out
-}
-
-func breakdownName(d source.Dim) string {
-	if d == source.DimKey {
-		return "key"
-	}
-	return d.String()
 }
 
 // WriteBreakdownJSON writes the breakdown as indented JSON.

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"html/template"
+	"strconv"
 	"strings"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
@@ -144,7 +145,7 @@ func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 	}
 	d.Total = report.USD2(cur.Cost)
 	if q := s.Quota; q != nil {
-		d.QuotaHead = q.Period.Start.Format("January 2006") + " · " + itoa(q.DaysElapsed()) + " of " + itoa(q.DaysInMonth) + " days elapsed"
+		d.QuotaHead = q.Period.Start.Format("January 2006") + " · " + strconv.Itoa(q.DaysElapsed()) + " of " + strconv.Itoa(q.DaysInMonth) + " days elapsed"
 		last := report.DateOf(q.Period.End.Add(-1)).Format("Jan 2")
 		for _, m := range q.Metrics {
 			row := emailQuota{Label: m.Label, Projected: "→ " + quotaRat(m, m.Projected) + " by " + last, Color: css(pdfBlue)}

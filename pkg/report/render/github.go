@@ -37,7 +37,7 @@ func QuotaGitHub(w io.Writer, q *report.Quota) error {
 		if m.Limit == nil {
 			continue
 		}
-		what := fmt.Sprintf("%s at %s of the %s limit (%s used)", capitalize(m.Noun()), report.Pct(m.Percent), quotaValue(m, *m.Limit), quotaValue(m, m.Used))
+		what := fmt.Sprintf("%s at %s of the %s limit (%s used)", m.Label, report.Pct(m.Percent), quotaValue(m, *m.Limit), quotaValue(m, m.Used))
 		pp := new(big.Rat).Quo(m.Projected, new(big.Rat).SetInt64(*m.Limit))
 		projected := fmt.Sprintf("; on course for %s (%s) by %s", quotaRat(m, m.Projected), report.Pct(pp.Mul(pp, big.NewRat(100, 1))), lastDay)
 		switch {
@@ -94,11 +94,4 @@ func comparisonSentence(s *report.Stats) string {
 		dir = "stayed the same"
 	}
 	return fmt.Sprintf("Cost %s since %s (%s → %s)", dir, b.Label, report.USD2(b.Cost), report.USD2(s.Current.Cost))
-}
-
-func capitalize(s string) string {
-	if s == "" || strings.HasPrefix(s, "API") {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

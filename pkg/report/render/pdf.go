@@ -79,10 +79,6 @@ func (d *pdfDoc) heading(title string, keep float64) {
 	d.Ln(2)
 }
 
-// pdfSafe makes a name from outside safe for the page: control characters
-// shown as escapes, like the terminal.
-func pdfSafe(s string) string { return Safe(s) }
-
 // StatsPDF writes the dashboard as a PDF a finance team would forward: title
 // block, metric cards, the daily trend, top models, the cost breakdown, the
 // quota and the insights, with page numbers and tables that carry their
@@ -112,7 +108,7 @@ func StatsPDF(w io.Writer, s *report.Stats, meta Meta, opt PDFOptions) error {
 		d.SetY(-12)
 		d.font("", 7.5)
 		d.text(pdfMuted)
-		d.CellFormat(d.width()/2, 5, "NextCore usage · "+pdfSafe(s.Tenant)+" · "+s.Span.DateRange(), "", 0, "L", false, 0, "")
+		d.CellFormat(d.width()/2, 5, "NextCore usage · "+Safe(s.Tenant)+" · "+s.Span.DateRange(), "", 0, "L", false, 0, "")
 		d.CellFormat(d.width()/2, 5, fmt.Sprintf("page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
 	})
 	f.AddPage()
@@ -152,7 +148,7 @@ func pdfTitle(d *pdfDoc, s *report.Stats, meta Meta, opt PDFOptions) {
 	d.CellFormat(0, 9, "NextCore usage report", "", 1, "L", false, 0, "")
 	d.font("B", 12)
 	d.text(pdfBlue)
-	d.CellFormat(0, 7, pdfSafe(s.Tenant), "", 1, "L", false, 0, "")
+	d.CellFormat(0, 7, Safe(s.Tenant), "", 1, "L", false, 0, "")
 	d.font("", 9)
 	d.text(pdfMuted)
 	source := meta.Source
@@ -365,7 +361,7 @@ func pdfTable(d *pdfDoc, headers []string, widths []float64, aligns []string, ro
 		d.font(style, 8)
 		d.text(pdfText)
 		for i, cell := range row {
-			d.CellFormat(widths[i], rowH, fit(d, pdfSafe(cell), widths[i]-1.5), "", 0, aligns[i], false, 0, "")
+			d.CellFormat(widths[i], rowH, fit(d, Safe(cell), widths[i]-1.5), "", 0, aligns[i], false, 0, "")
 		}
 		d.Ln(rowH)
 	}
@@ -426,7 +422,7 @@ func pdfBreakdown(d *pdfDoc, s *report.Stats) {
 		y := d.GetY()
 		d.font("", 8)
 		d.text(pdfText)
-		d.CellFormat(nameW, rowH, fit(d, pdfSafe(g.Name), nameW-1.5), "", 0, "L", false, 0, "")
+		d.CellFormat(nameW, rowH, fit(d, Safe(g.Name), nameW-1.5), "", 0, "L", false, 0, "")
 		d.CellFormat(costW, rowH, report.USD2(g.Cost), "", 0, "R", false, 0, "")
 		x := d.GetX() + 2
 		d.fill(pdfTrack)
@@ -518,7 +514,7 @@ func pdfInsights(d *pdfDoc, s *report.Stats) {
 		d.CellFormat(5, 4.8, "•", "", 0, "L", false, 0, "")
 		d.font("", 8.8)
 		d.text(pdfText)
-		d.MultiCell(0, 4.8, pdfSafe(in.Text), "", "L", false)
+		d.MultiCell(0, 4.8, Safe(in.Text), "", "L", false)
 		d.Ln(0.8)
 	}
 }

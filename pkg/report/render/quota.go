@@ -3,6 +3,7 @@ package render
 import (
 	"io"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
@@ -105,21 +106,18 @@ func quotaRat(m report.QuotaMetric, v *big.Rat) string {
 	if m.Money {
 		return report.USDRat(new(big.Rat).Quo(v, big.NewRat(source.NanosPerUSD, 1)))
 	}
-	n, _ := new(big.Int).SetString(v.FloatString(0), 10)
-	return quotaValue(m, n.Int64())
+	return quotaValue(m, report.RoundRat(v))
 }
 
 // quotaHeader is "acme · November 2026 · 20 of 30 days elapsed (Europe/Berlin)".
 func quotaHeader(q *report.Quota, meta Meta) string {
 	parts := []string{Safe(q.Tenant), q.Period.Start.Format("January 2006"),
-		itoa(q.DaysElapsed()) + " of " + itoa(q.DaysInMonth) + " days elapsed (" + q.Period.Start.Location().String() + ")"}
+		strconv.Itoa(q.DaysElapsed()) + " of " + strconv.Itoa(q.DaysInMonth) + " days elapsed (" + q.Period.Start.Location().String() + ")"}
 	if meta.Note != "" {
 		parts = append(parts, meta.Note)
 	}
 	return strings.Join(parts, " · ")
 }
-
-func itoa(n int) string { return report.Int(int64(n)).String() }
 
 // QuotaTable writes the billing month with a bar per metric.
 func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
