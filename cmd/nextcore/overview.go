@@ -36,7 +36,7 @@ lines, for a shell prompt, a MOTD or a tmux status line.`,
 }
 
 func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overviewOptions) error {
-	return a.watchLoop(ctx, cmd, opts.watch, func() error {
+	return a.watchLoop(ctx, opts.watch, func() error {
 		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error { return nil })
 		if err != nil {
 			return err

@@ -65,7 +65,7 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 	if opts.watch.every > 0 && (opts.failOn != "") {
 		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --fail-on)")
 	}
-	return a.watchLoop(ctx, cmd, opts.watch, func() error {
+	return a.watchLoop(ctx, opts.watch, func() error {
 		s, err := a.settings(cmd)
 		if err != nil {
 			return err

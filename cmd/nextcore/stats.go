@@ -56,7 +56,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 	if opts.watch.every > 0 && (opts.maxIncrease != "") {
 		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --max-increase)")
 	}
-	return a.watchLoop(ctx, cmd, opts.watch, func() error {
+	return a.watchLoop(ctx, opts.watch, func() error {
 		var maxIncrease *big.Rat
 		var filter source.Filter
 		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {

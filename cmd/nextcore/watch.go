@@ -21,7 +21,7 @@ func (w *watchFlag) register(cmd *cobra.Command) {
 // watchLoop runs draw once, or with --watch every interval until the
 // context ends (Ctrl-C), which is a clean exit. On a terminal each report
 // replaces the last; in a pipe each follows the last under a time stamp.
-func (a *App) watchLoop(ctx context.Context, cmd *cobra.Command, w watchFlag, draw func() error) error {
+func (a *App) watchLoop(ctx context.Context, w watchFlag, draw func() error) error {
 	if w.every == 0 {
 		return draw()
 	}

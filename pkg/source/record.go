@@ -221,11 +221,7 @@ type Memory struct {
 
 // Aggregate implements Source by visiting every record.
 func (m *Memory) Aggregate(ctx context.Context, tenant string, dim Dim, bounds []int64) ([]Groups, error) {
-	out, err := m.AggregateMany(ctx, tenant, []Query{{Dim: dim, Bounds: bounds, Latency: true}})
-	if err != nil {
-		return nil, err
-	}
-	return out[0], nil
+	return AggregateOne(ctx, m, tenant, dim, bounds)
 }
 
 // AggregateMany implements ManySource by visiting every record once.
@@ -297,6 +293,16 @@ func (q *Query) Plain() bool { return len(q.Also) == 0 && len(q.Filter) == 0 }
 // where each pass is costly (the API).
 type ManySource interface {
 	AggregateMany(ctx context.Context, tenant string, qs []Query) ([][]Groups, error)
+}
+
+// AggregateOne is Source.Aggregate for a ManySource: one plain query, with
+// latency histograms.
+func AggregateOne(ctx context.Context, m ManySource, tenant string, dim Dim, bounds []int64) ([]Groups, error) {
+	out, err := m.AggregateMany(ctx, tenant, []Query{{Dim: dim, Bounds: bounds, Latency: true}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
 }
 
 // AggregateMany answers qs from src, in one pass when src can.

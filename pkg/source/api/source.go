@@ -15,11 +15,7 @@ type Source struct {
 
 // Aggregate implements source.Source.
 func (s *Source) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
-	out, err := s.AggregateMany(ctx, tenant, []source.Query{{Dim: dim, Bounds: bounds, Latency: true}})
-	if err != nil {
-		return nil, err
-	}
-	return out[0], nil
+	return source.AggregateOne(ctx, s, tenant, dim, bounds)
 }
 
 // recentIDs is how many of the latest ids are remembered to drop a record

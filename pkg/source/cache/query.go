@@ -71,11 +71,7 @@ func cover(s, e int64, levels []int64, out *[]piece) {
 // Aggregate implements source.Source from rollups and, at the edges that no
 // rollup bucket fits, raw records.
 func (c *Cache) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
-	out, err := c.AggregateMany(ctx, tenant, []source.Query{{Dim: dim, Bounds: bounds, Latency: true}})
-	if err != nil {
-		return nil, err
-	}
-	return out[0], nil
+	return source.AggregateOne(ctx, c, tenant, dim, bounds)
 }
 
 // AggregateMany implements source.ManySource. A plain query (one dimension,
