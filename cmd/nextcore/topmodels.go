@@ -59,8 +59,8 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 		if opts.limit < 0 {
 			return usagef("--limit must not be negative")
 		}
-		if a.flags.format == string(render.GitHub) {
-			return usagef("--format github is for usage stats and usage quota")
+		if err := a.noGitHubFormat(); err != nil {
+			return err
 		}
 		return nil
 	})
