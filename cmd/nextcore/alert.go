@@ -124,7 +124,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	state, ok := rs.src.(*cache.Cache)
 	if !ok {
 		// Live from the API: what was sent is still kept in the cache file.
-		if state, err = cache.Open(ctx, s.cachePath, cache.Options{Create: true, Now: a.now}); err != nil {
+		if state, err = cache.Open(ctx, s.cachePath, a.cacheOptions(true)); err != nil {
 			return err
 		}
 		defer state.Close()

@@ -22,7 +22,7 @@ const (
 
 func (a *App) openDemo(ctx context.Context, s *settings) (*reportSource, error) {
 	path := defaultCachePath(a.env, "demo.db")
-	c, err := cache.Open(ctx, path, cache.Options{Create: true, Now: a.now})
+	c, err := cache.Open(ctx, path, a.cacheOptions(true))
 	if err != nil {
 		return nil, err
 	}

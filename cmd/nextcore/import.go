@@ -104,7 +104,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 
 	_, statErr := os.Stat(s.cachePath)
 	created := errors.Is(statErr, os.ErrNotExist)
-	c, err := cache.Open(ctx, s.cachePath, cache.Options{Create: true, Now: a.now})
+	c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
 	if err != nil {
 		if created {
 			removeCache(s.cachePath)

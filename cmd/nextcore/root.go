@@ -332,6 +332,14 @@ func (a *App) style(toFile bool) render.Style {
 	return st
 }
 
+// cacheOptions are how every command opens the cache: the app's clock, and
+// a word on standard error before a schema upgrade that may take a while.
+func (a *App) cacheOptions(create bool) cache.Options {
+	return cache.Options{Create: create, Now: a.now, Upgrading: func(from, to int) {
+		fmt.Fprintf(a.Stderr, "nextcore: upgrading the cache from schema %d to %d (once; rebuilding its rollups can take a few minutes on a large cache)…\n", from, to)
+	}}
+}
+
 // report is an open source of usage for one tenant.
 type reportSource struct {
 	src    source.Source
@@ -349,7 +357,7 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	if s.source == "api" {
 		return a.openAPI(s)
 	}
-	c, err := cache.Open(ctx, s.cachePath, cache.Options{Now: a.now})
+	c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(false))
 	if errors.Is(err, cache.ErrNoCache) {
 		return nil, fmt.Errorf("no usage yet: the cache %s does not exist. Import records with 'nextcore usage import FILE --tenant SLUG', or try 'nextcore usage stats --demo'", s.cachePath)
 	}

@@ -85,7 +85,7 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 		return err
 	}
 	defer unlock()
-	c, err := cache.Open(ctx, s.cachePath, cache.Options{Create: true, Now: a.now})
+	c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
 	if err != nil {
 		return err
 	}

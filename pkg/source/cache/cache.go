@@ -52,9 +52,10 @@ var (
 
 // Cache is an open cache file.
 type Cache struct {
-	db   *sql.DB
-	path string
-	now  func() time.Time
+	db        *sql.DB
+	path      string
+	now       func() time.Time
+	upgrading func(from, to int)
 }
 
 // Options say how to open a cache.
@@ -65,6 +66,10 @@ type Options struct {
 	Create bool
 	// Now is the clock that stamps imports; time.Now when nil.
 	Now func() time.Time
+	// Upgrading, when set, hears that an existing cache is about to be
+	// upgraded from one schema version to another: it can take minutes
+	// on a large cache, once.
+	Upgrading func(from, to int)
 }
 
 // Open opens the cache at path, creating or upgrading its schema as needed.
@@ -88,7 +93,7 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
-	c := &Cache{db: db, path: path, now: opt.Now}
+	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -147,6 +152,9 @@ func (c *Cache) prepare(ctx context.Context) error {
 		if err := c.db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
 			return c.wrap(err)
 		}
+	}
+	if version > 0 && version < SchemaVersion && c.upgrading != nil {
+		c.upgrading(version, SchemaVersion)
 	}
 	for v := version; v < SchemaVersion; v++ {
 		if err := c.migrate(ctx, v); err != nil {

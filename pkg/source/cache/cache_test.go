@@ -431,11 +431,15 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	db.Close()
 
-	c, err := Open(ctx, path, Options{})
+	var told [2]int
+	c, err := Open(ctx, path, Options{Upgrading: func(from, to int) { told = [2]int{from, to} }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if told != [2]int{1, SchemaVersion} {
+		t.Errorf("upgrade announced as %v", told)
+	}
 	var v int
 	c.db.QueryRow("PRAGMA user_version").Scan(&v)
 	if v != SchemaVersion {
