@@ -16,6 +16,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/nextcore-ai/nextcore/pkg/source/cache/cachetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -284,24 +286,11 @@ func dump(t *testing.T, path string) string {
 		"SELECT * FROM rollups ORDER BY tenant, dim, level, bucket, member",
 		"SELECT * FROM quotas ORDER BY tenant",
 	} {
-		rows, err := db.Query(q)
-		if err != nil {
-			t.Fatal(err)
+		rows := cachetest.Rows(t, db, q)
+		for _, r := range rows {
+			fmt.Fprintln(h, r)
 		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		n := 0
-		for rows.Next() {
-			rows.Scan(ptrs...)
-			fmt.Fprintln(h, vals...)
-			n++
-		}
-		rows.Close()
-		fmt.Fprintln(h, q, n)
+		fmt.Fprintln(h, q, len(rows))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -102,22 +102,21 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		total = -1
 	}
 
-	_, statErr := os.Stat(s.cachePath)
-	created := errors.Is(statErr, os.ErrNotExist)
-	c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
+	// A cache that does not exist yet is built beside its path and appears
+	// there only when the import is complete.
+	copts := a.cacheOptions(true)
+	copts.Build = true
+	c, err := cache.Open(ctx, s.cachePath, copts)
 	if err != nil {
-		if created {
-			removeCache(s.cachePath)
-		}
 		return err
 	}
 	started := time.Now()
 	res, err := a.importInto(ctx, c, s.tenant, inputs, total, format, opts.skipInvalid)
+	if err == nil {
+		err = c.Publish(ctx)
+	}
 	c.Close()
 	if err != nil {
-		if created {
-			removeCache(s.cachePath)
-		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("import interrupted; nothing was stored: %w", context.Canceled)
 		}
@@ -296,11 +295,4 @@ func (rr *recordReader) read(ctx context.Context) error {
 		return send()
 	}
 	return nil
-}
-
-// removeCache deletes a cache file that a failed command created.
-func removeCache(path string) {
-	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
-		os.Remove(p)
-	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,18 +68,8 @@ func TestSigintImport(t *testing.T) {
 	}
 	e := imported(t)
 	before := dump(t, e.cachePath())
-	bin := filepath.Join(t.TempDir(), "nextcore")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	data, _ := os.ReadFile(fixture)
-	// A big input: the fixture 200 times over under new ids (about 290,000 records).
-	big := filepath.Join(e.dir, "big.jsonl")
-	f, _ := os.Create(big)
-	for i := range 200 {
-		f.Write(bytes.ReplaceAll(data, []byte(`"id":"`), []byte(`"id":"`+strings.Repeat("x", i%7)+string(rune('a'+i%26))+string(rune('a'+i/26))+"-")))
-	}
-	f.Close()
+	bin := buildNextcore(t)
+	big := bigInput(t, e.dir)
 	cmd := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", e.cachePath(), big)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -96,5 +88,88 @@ func TestSigintImport(t *testing.T) {
 	}
 	if dump(t, e.cachePath()) != before {
 		t.Error("an interrupted import changed the cache")
+	}
+}
+
+func buildNextcore(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "nextcore")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// bigInput writes the fixture 200 times over under new ids (about 290,000
+// records): an import that takes a while.
+func bigInput(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.jsonl")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		f.Write(bytes.ReplaceAll(data, []byte(`"id":"`), []byte(`"id":"`+strings.Repeat("x", i%7)+string(rune('a'+i%26))+string(rune('a'+i/26))+"-")))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return big
+}
+
+// TestKilledFirstImport kills (SIGKILL) a real import into a cache that does
+// not exist yet: no cache appears, and the next import stores everything
+// and removes what the killed one left.
+func TestKilledFirstImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := buildNextcore(t)
+	big := bigInput(t, dir)
+	path := filepath.Join(dir, "cache", "usage.db")
+	cmd := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", path, big)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once its build file has grown.
+	deadline := time.Now().Add(20 * time.Second)
+	building := path + ".building-" + strconv.Itoa(cmd.Process.Pid)
+	for time.Now().Before(deadline) {
+		if st, err := os.Stat(building); err == nil && st.Size() > 1<<20 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if cmd.ProcessState.Success() {
+		t.Skip("the import finished before the kill; nothing to check")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("a killed first import left a cache: %v", err)
+	}
+	if _, err := os.Stat(building); err != nil {
+		t.Fatalf("expected the killed build's file: %v", err)
+	}
+	out, err := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", path, big).CombinedOutput()
+	if err != nil {
+		t.Fatalf("import after the kill: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "290,200 added, 0 duplicates") {
+		t.Errorf("import after the kill: %s", out)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"usage.db"}) {
+		t.Errorf("files after the second import: %v", names)
 	}
 }

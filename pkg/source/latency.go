@@ -51,6 +51,14 @@ func (h *Latency) Record(ms int64) {
 	h.counts[latencyBucket(ms)]++
 }
 
+// Buckets is how many buckets hold calls: the histogram's size.
+func (h *Latency) Buckets() int {
+	if h == nil {
+		return 0
+	}
+	return len(h.counts)
+}
+
 // Merge adds o's calls to h.
 func (h *Latency) Merge(o *Latency) {
 	if o == nil || len(o.counts) == 0 {

@@ -30,7 +30,6 @@ import (
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -56,6 +55,7 @@ type Cache struct {
 	path      string
 	now       func() time.Time
 	upgrading func(from, to int)
+	building  string // the file being built, while it is not yet at path
 }
 
 // Options say how to open a cache.
@@ -70,6 +70,12 @@ type Options struct {
 	// upgraded from one schema version to another: it can take minutes
 	// on a large cache, once.
 	Upgrading func(from, to int)
+	// Build, with Create, builds a cache that does not exist yet in a
+	// file of its own beside path, written once without a journal, and puts
+	// it at path on Publish; Close without Publish leaves no file behind.
+	// It is for a first import, which is all or nothing: faster, and the
+	// cache appears whole or not at all, however the process ends.
+	Build bool
 }
 
 // Open opens the cache at path, creating or upgrading its schema as needed.
@@ -85,15 +91,26 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create cache folder: %w", err)
 		}
+		if opt.Build {
+			return build(ctx, path, opt)
+		}
 	case err != nil:
 		return nil, fmt.Errorf("open cache: %w", err)
 	}
+	return open(ctx, path, path, false, opt)
+}
+
+// open opens the SQLite file name as the cache at path.
+func open(ctx context.Context, path, name string, building bool, opt Options) (*Cache, error) {
 	registerFunctions()
-	db, err := sql.Open("sqlite", dsn(path))
+	db, err := sql.Open("sqlite", dsn(name, building))
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
 	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading}
+	if building {
+		c.building = name
+	}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -104,18 +121,32 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 	return c, nil
 }
 
-func dsn(path string) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
-	return "file:" + esc +
-		"?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
+// dsn opens name with the cache's settings. A file being built has no
+// journal on disk: nobody else reads it, and it is thrown away unless it
+// is finished.
+func dsn(name string, building bool) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(name))
+	mode := "&_pragma=synchronous(NORMAL)"
+	if building {
+		mode = "&_pragma=journal_mode(MEMORY)&_pragma=synchronous(OFF)"
+	}
+	return "file:" + esc + "?_pragma=busy_timeout(10000)" + mode +
 		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
 // Path is the file the cache lives in.
 func (c *Cache) Path() string { return c.path }
 
-// Close closes the cache.
-func (c *Cache) Close() error { return c.db.Close() }
+// Close closes the cache. A cache being built that was not published is
+// removed.
+func (c *Cache) Close() error {
+	err := c.db.Close()
+	if c.building != "" {
+		os.Remove(c.building)
+		c.building = ""
+	}
+	return err
+}
 
 // prepare checks that the file is ours and brings its schema up to date.
 func (c *Cache) prepare(ctx context.Context) error {
@@ -148,7 +179,7 @@ func (c *Cache) prepare(ctx context.Context) error {
 	if err := c.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return c.wrap(err)
 	}
-	if mode != "wal" {
+	if mode != "wal" && c.building == "" {
 		if err := c.db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
 			return c.wrap(err)
 		}
@@ -287,7 +318,7 @@ func (c *Cache) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	var se *sqlite.Error
+	var se interface{ Code() int } // *sqlite.Error or *rawError
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_NOTADB:

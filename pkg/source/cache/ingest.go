@@ -26,9 +26,15 @@ type rollupKey struct {
 	member int64
 }
 
-// maxPendingRollups bounds the rollup deltas held in memory before they are
-// written (still inside the import's transaction).
-const maxPendingRollups = 5_000
+// maxPendingBytes bounds the rollup deltas held in memory before they are
+// written (still inside the import's transaction), as estimated from their
+// rows and the buckets of their latency histograms. Input in time order
+// fills it with hours that are done; input in any other order finds most
+// of its rows still there, and writes each once rather than once per visit.
+const maxPendingBytes = 24 << 20
+
+// Estimated memory of a delta row and of a histogram bucket.
+const rowBytes, bucketBytes = 640, 40
 
 // insertBatch is how many records one INSERT statement carries: enough to
 // spread the cost of a statement over many rows, few enough to stay far
@@ -36,6 +42,9 @@ const maxPendingRollups = 5_000
 const insertBatch = 512
 
 const recordCols = 13
+
+// rawInserts lets tests compare the raw statement with database/sql.
+var rawInserts = true
 
 // Writer adds records to the cache in one transaction: either everything it
 // was given is stored, or (on Rollback, an error, or a crash) nothing is.
@@ -49,6 +58,8 @@ type Writer struct {
 
 	batch      []pending // records waiting for the next INSERT
 	args       []any
+	conn       *sql.Conn      // the connection of tx, when the writer began it
+	rawInsert  *rawStmt       // INSERT of insertBatch rows, bound without database/sql
 	plainStmt  *sql.Stmt      // INSERT of insertBatch rows
 	byID       map[string]int // batch index of each id
 	uniq       []int          // batch indexes of the first of each id
@@ -69,25 +80,43 @@ type pending struct {
 
 // BeginWrite starts adding records for tenant (created if new).
 func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) {
-	tx, err := c.db.BeginTx(ctx, nil)
+	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
-	w := &Writer{c: c, ctx: ctx, tx: tx, acc: newRollupAcc(), byID: map[string]int{}}
-	if w.tenant, err = tenantID(ctx, tx, tenant, true); err != nil {
-		tx.Rollback()
-		return nil, c.wrap(err)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
-	if w.names, err = loadDictionary(ctx, tx); err != nil {
-		tx.Rollback()
-		return nil, c.wrap(err)
-	}
-	if w.plainStmt, err = tx.PrepareContext(ctx, insertSQL(insertBatch, false)); err != nil {
-		tx.Rollback()
+	w := &Writer{c: c, ctx: ctx, tx: tx, conn: conn, acc: newRollupAcc(), byID: map[string]int{}}
+	if err := w.begin(tenant); err != nil {
+		w.Rollback()
 		return nil, c.wrap(err)
 	}
 	w.work = startRollupWorker(w.acc)
 	return w, nil
+}
+
+func (w *Writer) begin(tenant string) error {
+	var err error
+	if w.tenant, err = tenantID(w.ctx, w.tx, tenant, true); err != nil {
+		return err
+	}
+	if w.names, err = loadDictionary(w.ctx, w.tx); err != nil {
+		return err
+	}
+	if w.plainStmt, err = w.tx.PrepareContext(w.ctx, insertSQL(insertBatch, false)); err != nil {
+		return err
+	}
+	return w.conn.Raw(func(dc any) error {
+		raw, ok := rawOf(dc)
+		if !ok || !rawInserts {
+			return nil // database/sql it is
+		}
+		w.rawInsert, err = raw.prepare(insertSQL(insertBatch, false))
+		return err
+	})
 }
 
 // insertSQL inserts n records and skips those whose id is stored; with
@@ -140,29 +169,21 @@ func (w *Writer) insert() error {
 	w.uniq = w.uniq[:0]
 	clear(w.byID)
 	for i := range w.batch {
-		p := &w.batch[i]
-		r := &p.r
+		r := &w.batch[i].r
 		if _, dup := w.byID[r.ID]; dup {
 			continue // the same id earlier in this batch
 		}
 		w.byID[r.ID] = i
 		w.uniq = append(w.uniq, i)
-		var code, latency any
-		if r.StatusCode != 0 {
-			code = r.StatusCode
-		}
-		if r.LatencyMs >= 0 {
-			latency = r.LatencyMs
-		}
-		ok := 0
-		if r.Success {
-			ok = 1
-		}
-		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok,
-			code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
 	}
 	w.counted = w.counted[:0]
-	added, err := w.insertPlain()
+	var added int
+	var err error
+	if w.rawInsert != nil && len(w.uniq) == insertBatch {
+		added, err = w.insertRaw()
+	} else {
+		added, err = w.insertPlain()
+	}
 	if err != nil {
 		return w.c.wrap(fmt.Errorf("store records: %w", err))
 	}
@@ -188,23 +209,126 @@ func (w *Writer) insert() error {
 	}
 }
 
-// insertPlain writes w.args and counts what it stored.
+// plainArgs are the INSERT arguments of the records at w.uniq.
+func (w *Writer) plainArgs() []any {
+	w.args = w.args[:0]
+	for _, i := range w.uniq {
+		p := &w.batch[i]
+		r := &p.r
+		var code, latency any
+		if r.StatusCode != 0 {
+			code = r.StatusCode
+		}
+		if r.LatencyMs >= 0 {
+			latency = r.LatencyMs
+		}
+		ok := 0
+		if r.Success {
+			ok = 1
+		}
+		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok,
+			code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
+	}
+	return w.args
+}
+
+// insertPlain writes the records at w.uniq through database/sql and counts
+// what it stored.
 func (w *Writer) insertPlain() (int, error) {
+	n := len(w.uniq)
+	args := w.plainArgs()
+	return w.insertCounted(func() (int64, error) {
+		var res sql.Result
+		var err error
+		if n == insertBatch {
+			res, err = w.plainStmt.ExecContext(w.ctx, args...)
+		} else {
+			res, err = w.tx.ExecContext(w.ctx, insertSQL(n, false), args...)
+		}
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
+}
+
+// insertRaw writes the insertBatch records at w.uniq with the raw statement.
+func (w *Writer) insertRaw() (int, error) {
+	return w.insertCounted(func() (int64, error) {
+		var stored int64
+		err := w.conn.Raw(func(any) error {
+			s := w.rawInsert
+			room := 0
+			for _, i := range w.uniq {
+				room += len(w.batch[i].r.ID)
+			}
+			s.reserve(room)
+			var err error
+			for k, i := range w.uniq {
+				if err = w.bindRecord(s, k*recordCols, &w.batch[i]); err != nil {
+					break
+				}
+			}
+			if err != nil {
+				s.reset()
+				return err
+			}
+			stored, err = s.exec()
+			return err
+		})
+		return stored, err
+	})
+}
+
+// bindRecord binds p as the row whose first parameter follows at.
+func (w *Writer) bindRecord(s *rawStmt, at int, p *pending) error {
+	r := &p.r
+	ok := int64(0)
+	if r.Success {
+		ok = 1
+	}
+	for k, v := range [...]int64{w.tenant, r.Time} {
+		if err := s.int64(at+1+k, v); err != nil {
+			return err
+		}
+	}
+	if err := s.str(at+3, r.ID); err != nil {
+		return err
+	}
+	for k, v := range [...]int64{p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok} {
+		if err := s.int64(at+4+k, v); err != nil {
+			return err
+		}
+	}
+	var err error
+	if r.StatusCode != 0 {
+		err = s.int64(at+9, int64(r.StatusCode))
+	} else {
+		err = s.null(at + 9)
+	}
+	if err != nil {
+		return err
+	}
+	for k, v := range [...]int64{r.PromptTokens, r.CompletionTokens, int64(r.Cost)} {
+		if err := s.int64(at+10+k, v); err != nil {
+			return err
+		}
+	}
+	if r.LatencyMs >= 0 {
+		return s.int64(at+13, r.LatencyMs)
+	}
+	return s.null(at + 13)
+}
+
+// insertCounted runs one INSERT of the records at w.uniq in a savepoint and
+// counts the new ones. A batch partly stored already is undone and written
+// again through database/sql with RETURNING, to learn which are new.
+func (w *Writer) insertCounted(insert func() (int64, error)) (int, error) {
 	n := len(w.uniq)
 	if _, err := w.tx.ExecContext(w.ctx, "SAVEPOINT batch"); err != nil {
 		return 0, err
 	}
-	var res sql.Result
-	var err error
-	if n == insertBatch {
-		res, err = w.plainStmt.ExecContext(w.ctx, w.args...)
-	} else {
-		res, err = w.tx.ExecContext(w.ctx, insertSQL(n, false), w.args...)
-	}
-	if err != nil {
-		return 0, err
-	}
-	stored, err := res.RowsAffected()
+	stored, err := insert()
 	if err != nil {
 		return 0, err
 	}
@@ -230,7 +354,7 @@ func (w *Writer) insertPlain() (int, error) {
 // insertReturning writes w.args and counts the records that the cache says
 // it stored.
 func (w *Writer) insertReturning() (int, error) {
-	rows, err := w.tx.QueryContext(w.ctx, insertSQL(len(w.uniq), true), w.args...)
+	rows, err := w.tx.QueryContext(w.ctx, insertSQL(len(w.uniq), true), w.plainArgs()...)
 	if err != nil {
 		return 0, err
 	}
@@ -255,6 +379,7 @@ func (w *Writer) insertReturning() (int, error) {
 type rollupAcc struct {
 	hour   hourSlots
 	deltas map[rollupKey]*source.Totals
+	bytes  int // estimated size of deltas
 }
 
 func newRollupAcc() *rollupAcc {
@@ -262,7 +387,7 @@ func newRollupAcc() *rollupAcc {
 }
 
 // full reports whether the deltas should be written out.
-func (a *rollupAcc) full() bool { return len(a.deltas) >= maxPendingRollups }
+func (a *rollupAcc) full() bool { return a.bytes >= maxPendingBytes }
 
 // count adds a stored record to the finest rollup buckets: quarter hours for
 // all calls, hours for each dimension.
@@ -338,9 +463,12 @@ func (a *rollupAcc) addDelta(k rollupKey, t *source.Totals) {
 	if d == nil {
 		c := *t // t's histogram was just drained for it: take it over
 		a.deltas[k] = &c
+		a.bytes += rowBytes + bucketBytes*c.Latency.Buckets()
 		return
 	}
+	before := d.Latency.Buckets()
 	d.Add(*t)
+	a.bytes += bucketBytes * (d.Latency.Buckets() - before)
 }
 
 // upsertBatch is how many rollup rows one upsert statement carries.
@@ -407,6 +535,7 @@ func (a *rollupAcc) take() [][]any {
 		batches = append(batches, args)
 	}
 	clear(a.deltas)
+	a.bytes = 0
 	return batches
 }
 
@@ -565,17 +694,33 @@ func (w *Writer) Commit() error {
 		return w.c.wrap(fmt.Errorf("save the sync position: %w", err))
 	}
 	w.closeStmts()
-	if err := w.tx.Commit(); err != nil {
+	err := w.tx.Commit()
+	w.closeConn()
+	if err != nil {
 		return w.c.wrap(fmt.Errorf("commit to the cache: %w", err))
 	}
 	return nil
 }
 
+// closeConn hands the writer's connection back to the pool.
+func (w *Writer) closeConn() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}
+
 // closeStmts closes the writer's prepared statements.
 func (w *Writer) closeStmts() {
-	w.plainStmt.Close()
+	if w.plainStmt != nil {
+		w.plainStmt.Close()
+	}
 	if w.upsertStmt != nil {
 		w.upsertStmt.Close()
+	}
+	if w.rawInsert != nil && w.conn != nil {
+		w.conn.Raw(func(any) error { w.rawInsert.close(); return nil })
+		w.rawInsert = nil
 	}
 }
 
@@ -586,6 +731,7 @@ func (w *Writer) Rollback() error {
 	}
 	w.closeStmts()
 	err := w.tx.Rollback()
+	w.closeConn()
 	if err == sql.ErrTxDone {
 		return nil
 	}

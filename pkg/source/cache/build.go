@@ -1,0 +1,124 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// buildSuffix names a cache being built: path + buildSuffix + the builder's
+// process id.
+const buildSuffix = ".building-"
+
+// build opens a new cache for path in a file of its own beside it.
+func build(ctx context.Context, path string, opt Options) (*Cache, error) {
+	removeAbandoned(path)
+	name := path + buildSuffix + strconv.Itoa(os.Getpid())
+	os.Remove(name) // left by an earlier Open in this process that was not closed
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create cache %s: %w", path, unwrapPath(err))
+	}
+	f.Close()
+	c, err := open(ctx, path, name, true, opt)
+	if err != nil {
+		os.Remove(name)
+		return nil, err
+	}
+	return c, nil
+}
+
+// removeAbandoned removes the files of builds whose process has ended
+// without finishing (killed, or the machine stopped).
+func removeAbandoned(path string) {
+	matches, _ := filepath.Glob(escapeGlob(path) + buildSuffix + "*")
+	for _, m := range matches {
+		pid, err := strconv.Atoi(strings.TrimPrefix(m, path+buildSuffix))
+		if err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+			os.Remove(m + suffix)
+		}
+	}
+}
+
+// escapeGlob quotes the characters filepath.Match treats specially.
+func escapeGlob(s string) string {
+	if filepath.Separator == '\\' {
+		// Backslash separates folders there and cannot escape: bracket instead.
+		return strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]").Replace(s)
+	}
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
+}
+
+// Publish puts a cache opened with Build at its path, complete and in the
+// same mode as any other cache, and closes it. It fails, and leaves nothing,
+// if another process made a file at the path meanwhile. On a cache not
+// being built it only closes it.
+func (c *Cache) Publish(ctx context.Context) error {
+	name := c.building
+	if name == "" {
+		return c.Close()
+	}
+	c.building = ""
+	err := c.finishBuild(ctx, name)
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}
+
+func (c *Cache) finishBuild(ctx context.Context, name string) error {
+	if _, err := c.db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		c.db.Close()
+		return c.wrap(fmt.Errorf("finish the cache: %w", err))
+	}
+	if err := c.db.Close(); err != nil {
+		return c.wrap(fmt.Errorf("finish the cache: %w", err))
+	}
+	if err := syncFile(name); err != nil {
+		return fmt.Errorf("finish the cache %s: %w", c.path, unwrapPath(err))
+	}
+	// A hard link never replaces a file; where links are not supported, a
+	// rename after a check comes close.
+	err := os.Link(name, c.path)
+	switch {
+	case errors.Is(err, os.ErrExist):
+		return fmt.Errorf("another process created the cache %s during the import; nothing was stored, run the import again", c.path)
+	case err != nil:
+		if _, serr := os.Lstat(c.path); serr == nil {
+			return fmt.Errorf("another process created the cache %s during the import; nothing was stored, run the import again", c.path)
+		}
+		if err := os.Rename(name, c.path); err != nil {
+			return fmt.Errorf("put the cache in place at %s: %w", c.path, unwrapPath(err))
+		}
+	default:
+		os.Remove(name)
+	}
+	syncFile(filepath.Dir(c.path)) // the new name, where folders can be synced
+	return nil
+}
+
+func syncFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// unwrapPath drops the operation and path from an *os.PathError, which the
+// caller's message already names.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

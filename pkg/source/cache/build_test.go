@@ -1,0 +1,220 @@
+package cache
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache/cachetest"
+)
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// tableDump is every row of the records, rollups and names tables, in key
+// order.
+func tableDump(t *testing.T, c *Cache) []string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		"SELECT tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency FROM records ORDER BY tenant, ts, id",
+		"SELECT * FROM rollups ORDER BY tenant, dim, level, bucket, member",
+		"SELECT dim, id, name FROM names ORDER BY dim, id",
+	} {
+		out = append(out, cachetest.Rows(t, c.db, q)...)
+	}
+	return out
+}
+
+// TestRawInsertsMatchDatabaseSQL stores the same writes, duplicates and
+// partly stored batches included, through the raw statement and through
+// database/sql: the files hold the same rows. It also makes sure the raw
+// statement is the one imports use, so that a driver upgrade that hides
+// the connection handle fails here rather than slowing imports unnoticed.
+func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
+	first := randomRecords(rng, 3000, from, to)
+	for i := range first {
+		if i%5 == 0 {
+			first[i].LatencyMs, first[i].StatusCode = -1, 0 // NULLs
+		}
+		if i%17 == 0 {
+			first[i].ID = "id-" + strconv.Itoa(i) + "-ü\x00x" // any text, a NUL included
+		}
+	}
+	second := append(append([]source.Record{}, first[1000:1600]...), randomRecords(rng, 2000, from, to)...)
+	for i := 600; i < len(second); i++ {
+		second[i].ID = "second-" + second[i].ID
+	}
+	write := func(raw bool) []string {
+		rawInserts = raw
+		defer func() { rawInserts = true }()
+		c := openTemp(t)
+		w, err := c.BeginWrite(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (w.rawInsert != nil) != raw {
+			t.Fatalf("raw statement in use: %v, want %v", w.rawInsert != nil, raw)
+		}
+		w.Rollback()
+		for _, recs := range [][]source.Record{first, second, first} {
+			store(t, c, "acme", recs)
+		}
+		return tableDump(t, c)
+	}
+	viaRaw, viaSQL := write(true), write(false)
+	if len(viaRaw) < 6000 {
+		t.Fatalf("only %d rows", len(viaRaw))
+	}
+	if !slices.Equal(viaRaw, viaSQL) {
+		for i := range min(len(viaRaw), len(viaSQL)) {
+			if viaRaw[i] != viaSQL[i] {
+				t.Fatalf("row %d differs:\nraw %s\nsql %s", i, viaRaw[i], viaSQL[i])
+			}
+		}
+		t.Fatalf("%d rows through the raw statement, %d through database/sql", len(viaRaw), len(viaSQL))
+	}
+}
+
+func TestBuildAppearsWhenPublished(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "usage.db")
+	ctx := context.Background()
+	c, err := Open(ctx, path, Options{Create: true, Build: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := randomRecords(rand.New(rand.NewPCG(1, 2)), 2000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
+	store(t, c, "acme", recs)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the cache is at its path before it is published: %v", err)
+	}
+	if err := c.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if names := dirNames(t, filepath.Dir(path)); !slices.Equal(names, []string{"usage.db"}) {
+		t.Fatalf("files after publishing: %v", names)
+	}
+	c, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var mode string
+	c.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	if mode != "wal" {
+		t.Errorf("journal mode %q after publishing, want wal", mode)
+	}
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	got, _ := c.Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
+	want, _ := mem.Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Fatal("the published cache disagrees with its records")
+	}
+	// An existing cache is opened in place, Build or not.
+	c2, err := Open(ctx, path, Options{Create: true, Build: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.building != "" {
+		t.Error("an existing cache was opened as a new build")
+	}
+	c2.Close()
+}
+
+func TestBuildNotPublishedLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usage.db")
+	c, err := Open(context.Background(), path, Options{Create: true, Build: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store(t, c, "acme", []source.Record{{ID: "a", Time: 1e18, Model: "m", LatencyMs: -1}})
+	c.Close()
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Fatalf("files left: %v", names)
+	}
+}
+
+func TestBuildLosesToAnotherCreator(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usage.db")
+	ctx := context.Background()
+	b, err := Open(ctx, path, Options{Create: true, Build: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store(t, b, "acme", []source.Record{{ID: "mine", Time: 1e18, Model: "m", LatencyMs: -1}})
+	other, err := Open(ctx, path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store(t, other, "globex", []source.Record{{ID: "theirs", Time: 1e18, Model: "m", LatencyMs: -1}})
+	other.Close()
+	err = b.Publish(ctx)
+	b.Close()
+	if err == nil || !strings.Contains(err.Error(), "another process created the cache") {
+		t.Fatalf("publish over another cache: %v", err)
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{"usage.db"}) {
+		t.Fatalf("files left: %v", names)
+	}
+	c, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tenants, _ := c.Tenants(ctx)
+	if !slices.Equal(tenants, []string{"globex"}) {
+		t.Fatalf("tenants %v, want the other process's only", tenants)
+	}
+}
+
+// TestAbandonedBuildsRemoved: the files of a build whose process ended
+// (killed) go with the next build; those of a running process stay.
+func TestAbandonedBuildsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usage.db")
+	ended := exec.Command(os.Args[0], "-test.run=^$")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := path + buildSuffix + strconv.Itoa(ended.ProcessState.Pid())
+	alive := path + buildSuffix + strconv.Itoa(os.Getppid())
+	for _, f := range []string{dead, dead + "-journal", alive} {
+		if err := os.WriteFile(f, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Open(context.Background(), path, Options{Create: true, Build: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	names := dirNames(t, dir)
+	if !slices.Equal(names, []string{filepath.Base(alive)}) {
+		t.Fatalf("files after a new build: %v, want only the running build's", names)
+	}
+}
