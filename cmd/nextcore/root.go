@@ -171,7 +171,7 @@ fills from files), or the API itself with --source api.`,
 		},
 	}
 	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
-	root.AddCommand(usage, a.newVersionCmd())
+	root.AddCommand(usage, a.newCacheCmd(), a.newVersionCmd(), a.newManCmd())
 	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}

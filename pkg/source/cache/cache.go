@@ -31,6 +31,8 @@ import (
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
 // SchemaVersion is the layout this build reads and writes.
@@ -47,6 +49,7 @@ var (
 	ErrNoTenant  = errors.New("tenant not in cache")
 	ErrReadOnly  = errors.New("cache is read-only")
 	ErrCorrupted = errors.New("cache is damaged")
+	ErrBusy      = errors.New("cache is busy")
 )
 
 // Cache is an open cache file.
@@ -313,6 +316,58 @@ func (c *Cache) migrate(ctx context.Context, from int) error {
 	return tx.Commit()
 }
 
+// damaged says the cache is damaged, why, and how to rebuild it.
+func (c *Cache) damaged(why string) error {
+	return fmt.Errorf("%w: %s (%s). Move it away (mv %s %s.damaged) and rebuild it with 'nextcore usage sync' or 'nextcore usage import FILE'",
+		ErrCorrupted, c.path, why, c.path, c.path)
+}
+
+// Check reads the whole cache file and checks its structure (SQLite's
+// quick_check: pages, records, index order), then that the rollups agree
+// with the records. It returns ErrCorrupted, saying how to rebuild, when
+// anything is wrong.
+func (c *Cache) Check(ctx context.Context) error {
+	rows, err := c.db.QueryContext(ctx, "PRAGMA quick_check(5)")
+	if err != nil {
+		return c.wrap(err)
+	}
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			rows.Close()
+			return c.wrap(err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return c.wrap(err)
+	}
+	rows.Close()
+	if len(problems) > 0 {
+		return c.damaged(strings.Join(problems, "; "))
+	}
+	// The rollups of all calls by day must add up to the records.
+	var bad int
+	err = c.db.QueryRowContext(ctx, `
+		SELECT count(*) FROM (
+			SELECT tenant, count(*) AS n, sum(cost) AS cost FROM records GROUP BY tenant
+		) r LEFT JOIN (
+			SELECT tenant, sum(calls) AS n, sum(cost) AS cost FROM rollups WHERE dim = ? AND level = ? GROUP BY tenant
+		) u USING (tenant)
+		WHERE u.n IS NOT r.n OR u.cost IS NOT r.cost`, int(source.DimAll), Day).Scan(&bad)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if bad > 0 {
+		return c.damaged("its rollups disagree with its records")
+	}
+	return nil
+}
+
 // wrap turns SQLite's codes into errors a user can act on.
 func (c *Cache) wrap(err error) error {
 	if err == nil {
@@ -324,7 +379,9 @@ func (c *Cache) wrap(err error) error {
 		case sqlite3.SQLITE_NOTADB:
 			return fmt.Errorf("%w: %s is not an SQLite database; move it away or pass another --cache", ErrNotCache, c.path)
 		case sqlite3.SQLITE_CORRUPT:
-			return fmt.Errorf("%w: %s (%v); move it away and import or sync again", ErrCorrupted, c.path, se)
+			return c.damaged(err.Error())
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %s is being written by another nextcore process; try again when it finishes", ErrBusy, c.path)
 		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
 			return fmt.Errorf("%w: %s cannot be written (%v)", ErrReadOnly, c.path, se)
 		case sqlite3.SQLITE_FULL:

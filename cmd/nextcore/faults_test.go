@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// damage overwrites n bytes at each of the pages of the cache file chosen
+// by pick (page numbers from 1), as a disk or a stray write would.
+func damage(t *testing.T, path string, pick func(page, pages int64) bool) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pages := st.Size() / 4096
+	junk := []byte(strings.Repeat("\xa5", 64))
+	for p := int64(2); p <= pages; p++ {
+		if pick(p, pages) {
+			if _, err := f.WriteAt(junk, (p-1)*4096); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestCacheCheck(t *testing.T) {
+	e := imported(t)
+	r := e.run("", false, "cache", "check")
+	if r.code != 0 || !strings.Contains(r.stdout, ": ok (") || !strings.Contains(r.stdout, "1 tenant(s), schema 4") {
+		t.Fatalf("check of a good cache: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	// One damaged page in the middle of the file: the check finds it.
+	damage(t, e.cachePath(), func(p, pages int64) bool { return p == pages/2 })
+	r = e.run("", false, "cache", "check")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "cache is damaged") ||
+		!strings.Contains(r.stderr, "rebuild it with 'nextcore usage sync' or 'nextcore usage import FILE'") ||
+		strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("check of a damaged cache: %d %q", r.code, r.stderr)
+	}
+
+	// Every page damaged: reports fail with the same one-line advice, no panic.
+	damage(t, e.cachePath(), func(p, pages int64) bool { return true })
+	for _, args := range [][]string{
+		{"usage", "stats", "--period", "year"},
+		{"usage", "top-models"},
+		{"usage", "export", "--format", "csv", "--report", "records", "-o", "-"},
+	} {
+		r = e.run("", false, args...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "damaged") || strings.Contains(r.stderr, "goroutine") {
+			t.Errorf("%v on a damaged cache: %d %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestCheckFindsRollupsOffRecords: a cache whose file is sound but whose
+// rollups no longer add up to its records (a record deleted by hand) is
+// reported as damaged too.
+func TestCheckFindsRollupsOffRecords(t *testing.T) {
+	e := imported(t)
+	db, err := sql.Open("sqlite", "file:"+e.cachePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("DELETE FROM records WHERE id = (SELECT id FROM records LIMIT 1)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	r := e.run("", false, "cache", "check")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "rollups disagree with its records") {
+		t.Fatalf("check: %d %q", r.code, r.stderr)
+	}
+}
+
+func TestCacheCheckErrors(t *testing.T) {
+	e := newEnv(t)
+	if r := e.run("", false, "cache", "check"); r.code != exitFailure || !strings.Contains(r.stderr, "no cache file") {
+		t.Errorf("no cache: %d %q", r.code, r.stderr)
+	}
+	other := filepath.Join(e.dir, "notes.txt")
+	os.WriteFile(other, []byte(strings.Repeat("not a database\n", 400)), 0o600)
+	if r := e.run("", false, "cache", "check", "--cache", other); r.code != exitFailure || !strings.Contains(r.stderr, "not an SQLite database") {
+		t.Errorf("a text file: %d %q", r.code, r.stderr)
+	}
+	if r := e.run("", false, "cache", "check", "extra"); r.code != exitUsage {
+		t.Errorf("extra argument: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestConcurrentWriters runs imports of overlapping files into one cache
+// at the same time: each waits for the others, and afterwards every record
+// is stored once and the cache checks out.
+func TestConcurrentWriters(t *testing.T) {
+	e := imported(t)
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for i := range 4 {
+		// Each file: the fixture under ids of its own, plus the previous
+		// file's ids again.
+		f := filepath.Join(e.dir, fmt.Sprintf("part%d.jsonl", i))
+		body := bytes.ReplaceAll(data, []byte(`"id":"`), []byte(fmt.Sprintf(`"id":"p%d-`, i)))
+		if i > 0 {
+			body = append(body, bytes.ReplaceAll(data, []byte(`"id":"`), []byte(fmt.Sprintf(`"id":"p%d-`, i-1)))...)
+		}
+		os.WriteFile(f, body, 0o600)
+		files = append(files, f)
+	}
+	var wg sync.WaitGroup
+	results := make([]result, len(files))
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.run("", false, "usage", "import", "--tenant", "acme", f)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("import %d: %d %q", i, r.code, r.stderr)
+		}
+	}
+	calls, distinct, _ := cacheTotals(t, e.cachePath())
+	if want := int64(5 * 1451); calls != want || distinct != want {
+		t.Errorf("%d records, %d distinct; want %d", calls, distinct, want)
+	}
+	if r := e.run("", false, "cache", "check"); r.code != 0 {
+		t.Errorf("check after concurrent imports: %q", r.stderr)
+	}
+}
