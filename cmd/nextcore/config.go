@@ -87,6 +87,22 @@ func defaultCachePath(env func(string) string, name string) string {
 	return filepath.Join(dir, "nextcore", name)
 }
 
+// parseConfig reads a config file's contents; path names it in errors.
+func parseConfig(data []byte, path string) (*Config, error) {
+	cfg := &Config{path: path}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			msg = strings.Join(te.Errors, "; ")
+		}
+		return nil, fmt.Errorf("config %s: %s", path, msg)
+	}
+	return cfg, nil
+}
+
 // loadConfig reads the config file. A missing file is fine unless it was
 // named explicitly.
 func loadConfig(path string, explicit bool) (*Config, error) {
@@ -101,13 +117,9 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 		}
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		return nil, fmt.Errorf("config %s: %s", path, msg)
+	if cfg, err = parseConfig(data, path); err != nil {
+		return nil, err
 	}
-	cfg.path = path
 	if cfg.Token != "" || strings.Contains(cfg.SMTP.URL, "@") {
 		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
 			cfg.warnings = append(cfg.warnings, fmt.Sprintf("the config file %s holds a secret (token or SMTP password) and others can read it (mode %04o); run: chmod 600 %s",

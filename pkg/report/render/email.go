@@ -138,10 +138,10 @@ func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 	}
 	d.TopHead = []string{"model", "calls", "% calls", "tokens", "cost"}
 	for _, g := range s.TopModels() {
-		d.Top = append(d.Top, emailRow{[]string{Safe(g.Name), report.Count(g.Calls), report.Pct(report.Percent(g.Calls, cur.Calls)), report.Count(g.Tokens()), report.USD2(g.Cost)}})
+		d.Top = append(d.Top, emailRow{[]string{truncate(Safe(g.Name), docNameWidth), report.Count(g.Calls), report.Pct(report.Percent(g.Calls, cur.Calls)), report.Count(g.Tokens()), report.USD2(g.Cost)}})
 	}
 	for _, g := range s.Models {
-		d.Breakdown = append(d.Breakdown, emailRow{[]string{Safe(g.Name), report.USD2(g.Cost), report.PctWhole(report.Percent(int64(g.Cost), int64(cur.Cost))), report.Count(g.Calls)}})
+		d.Breakdown = append(d.Breakdown, emailRow{[]string{truncate(Safe(g.Name), docNameWidth), report.USD2(g.Cost), report.PctWhole(report.Percent(int64(g.Cost), int64(cur.Cost))), report.Count(g.Calls)}})
 	}
 	d.Total = report.USD2(cur.Cost)
 	if q := s.Quota; q != nil {

@@ -100,8 +100,9 @@ func titleCase(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// mdText escapes text for Markdown prose.
-func mdText(s string) string {
-	r := strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "<", "&lt;", ">", "&gt;", "|", "\\|", "[", "\\[", "]", "\\]", "\n", " ")
-	return r.Replace(Safe(s))
-}
+// mdText escapes text for Markdown prose and table cells: no column
+// breaks, emphasis, code, links or HTML.
+func mdText(s string) string { return mdEscaper.Replace(Safe(s)) }
+
+var mdEscaper = strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "<", "&lt;", ">", "&gt;", "&", "&amp;",
+	"|", "\\|", "[", "\\[", "]", "\\]", "~", "\\~", "\n", " ", "\r", " ")

@@ -294,7 +294,7 @@ func topModelsSection(p *printer, s *report.Stats, st Style, W int) {
 	}
 	names := make([]string, len(top))
 	for i, g := range top {
-		names[i] = Safe(g.Name)
+		names[i] = truncate(Safe(g.Name), termNameWidth)
 	}
 	columns(p, st, "TOP MODELS", names, cols, rows, W)
 }

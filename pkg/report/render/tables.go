@@ -70,9 +70,11 @@ const (
 // markdownTable writes a GitHub-flavoured Markdown table.
 func markdownTable(w io.Writer, headers []string, aligns []align, rows [][]string) error {
 	esc := func(s string) string {
-		s = strings.ReplaceAll(s, "\\", "\\\\")
-		s = strings.ReplaceAll(s, "|", "\\|")
-		return strings.NewReplacer("\n", " ", "\r", " ").Replace(Safe(s))
+		// The renderers' own bold (a total row) stays bold.
+		if inner, ok := strings.CutPrefix(s, "**"); ok && len(inner) > 2 && strings.HasSuffix(inner, "**") {
+			return "**" + truncate(mdText(inner[:len(inner)-2]), docNameWidth) + "**"
+		}
+		return truncate(mdText(s), docNameWidth)
 	}
 	t := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewMarkdown()),
@@ -117,7 +119,7 @@ func plainTable(w io.Writer, headers []string, aligns []align, rows [][]string) 
 	for _, r := range rows {
 		cells := make([]string, len(r))
 		for i, c := range r {
-			cells[i] = Safe(c)
+			cells[i] = truncate(Safe(c), termNameWidth)
 		}
 		if err := t.Append(cells); err != nil {
 			return err

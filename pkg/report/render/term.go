@@ -68,6 +68,13 @@ func (s Style) paint(code, text string) string {
 	return "\x1b[" + code + "m" + text + "\x1b[0m"
 }
 
+// Widest a name from outside is shown: in terminal tables, and in Markdown
+// and email tables. Longer names end in "…" (JSON and CSV keep them whole).
+const (
+	termNameWidth = 48
+	docNameWidth  = 120
+)
+
 // Safe makes a name from outside harmless in a terminal: control characters,
 // escape sequences and bidi overrides are shown as escapes, not obeyed.
 func Safe(s string) string {

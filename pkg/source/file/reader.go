@@ -282,6 +282,7 @@ type csvReader struct {
 	cols []int // index of each known field's column, -1 if absent
 	keys []string
 	f    wire.Fields
+	line int // of the last row read
 }
 
 var allFields = append(append([]string{}, wire.RequiredFields...), wire.OptionalFields...)
@@ -333,10 +334,9 @@ func (c *csvReader) next(rec *source.Record) error {
 	if err == io.EOF {
 		return io.EOF
 	}
-	line, _ := c.r.FieldPos(0)
 	if err != nil {
 		if errors.Is(err, errLongLine) {
-			return fmt.Errorf("%s: line %d is longer than 1 MiB", c.name, line+1)
+			return fmt.Errorf("%s: line %d is longer than 1 MiB", c.name, c.line+1)
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -344,6 +344,8 @@ func (c *csvReader) next(rec *source.Record) error {
 		}
 		return fmt.Errorf("%s: %w", c.name, err)
 	}
+	line, _ := c.r.FieldPos(0)
+	c.line = line
 	if len(row) == 1 && row[0] == "" {
 		return c.next(rec) // a blank line
 	}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/mattn/go-runewidth"
+
+	"github.com/nextcore-ai/nextcore/pkg/report/render/pdftest"
+)
+
+// hostileNames are names a tenant's keys, users, models or regions could
+// carry, by mistake or on purpose.
+var hostileNames = []string{
+	"\x1b[31mRED\x1b[0m\x1b]0;pwned\x07",     // colours and a window title
+	"evil\u202etxt.exe",                      // a right-to-left override
+	"=HYPERLINK(\"http://x.example\",\"x\")", // spreadsheet formulas
+	"+cmd|' /C calc'!A0",
+	"@SUM(1+1)",
+	"tab\there\nnew\rline",
+	"a|b*c_d`e[x](http://y.example)",
+	"L" + strings.Repeat("o", 3000) + "ng",
+	"<script>alert(1)</script>&amp;",
+	"\x07bell\x00nul\x7fdel",
+	"\u2066isolate\u2069 \u200fmark",
+}
+
+func hostileEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	path := filepath.Join(e.dir, "hostile.jsonl")
+	var b strings.Builder
+	for i, n := range hostileNames {
+		for j := range 3 {
+			rec := map[string]any{"id": fmt.Sprintf("h%d-%d", i, j), "timestamp": fmt.Sprintf("2026-11-2%dT10:00:00Z", j),
+				"model": n, "apiKey": "key " + n, "user": "user " + n, "region": n, "status": "success", "statusCode": 200,
+				"promptTokens": 10 * (i + 1), "completionTokens": 5, "cost": 0.01 * float64(i+1), "latencyMs": 100 + i}
+			line, _ := json.Marshal(rec)
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+	}
+	os.WriteFile(path, []byte(b.String()), 0o600)
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", path); r.code != 0 {
+		t.Fatalf("import: %q", r.stderr)
+	}
+	return e
+}
+
+// terminalSafe fails when text would do anything in a terminal but show
+// characters: control characters other than newline, escape sequences,
+// bidi controls; or when a line is wider than a wide terminal.
+func terminalSafe(t *testing.T, what, text string) {
+	t.Helper()
+	for _, r := range text {
+		if (unicode.IsControl(r) && r != '\n') || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200F || r == 0x200E {
+			t.Errorf("%s: raw %U in the output", what, r)
+			return
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if w := runewidth.StringWidth(line); w > 240 {
+			t.Errorf("%s: a line %d columns wide", what, w)
+			return
+		}
+	}
+}
+
+func TestHostileNames(t *testing.T) {
+	e := hostileEnv(t)
+	asOf := []string{"--as-of", "2026-11-23", "--tz", "UTC"}
+	run := func(args ...string) result {
+		t.Helper()
+		r := e.run("", false, append(args, asOf...)...)
+		if r.code != 0 {
+			t.Fatalf("%v: %d %q", args, r.code, r.stderr)
+		}
+		return r
+	}
+
+	// Terminal: every report, on a pipe and on a terminal (colours on).
+	for _, args := range [][]string{
+		{"usage", "stats"}, {"usage", "overview"}, {"usage", "top-models"},
+		{"usage", "breakdown", "--by", "key", "--by", "user"}, {"usage", "breakdown", "--by", "region"},
+	} {
+		terminalSafe(t, strings.Join(args, " "), run(args...).stdout)
+		r := e.run("", true, append(args, asOf...)...)
+		// Colours are ours: take them out, then nothing else may remain.
+		terminalSafe(t, strings.Join(args, " ")+" (tty)", stripSGR(r.stdout))
+	}
+
+	// JSON: every name back exactly as it came.
+	var models struct {
+		Models []struct {
+			Model string `json:"model"`
+		} `json:"models"`
+	}
+	out := run("usage", "top-models", "-f", "json", "--limit", "50").stdout
+	if err := json.Unmarshal([]byte(out), &models); err != nil {
+		t.Fatalf("top-models json: %v\n%s", err, out)
+	}
+	got := map[string]bool{}
+	for _, m := range models.Models {
+		got[m.Model] = true
+	}
+	for _, n := range hostileNames {
+		if !got[n] {
+			t.Errorf("JSON lost or changed the name %q", n)
+		}
+	}
+
+	// Markdown: one row per model, each with the table's column count.
+	md := run("usage", "top-models", "-f", "markdown").stdout
+	terminalSafe(t, "markdown", md)
+	for _, bad := range []string{"<script>", "[x](http", "e[x]"} {
+		if strings.Contains(md, bad) {
+			t.Errorf("markdown holds %q unescaped", bad)
+		}
+	}
+	cols := -1
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		n := strings.Count(line, "|") - strings.Count(line, `\|`)
+		if cols == -1 {
+			cols = n
+		} else if n != cols {
+			t.Errorf("markdown row with %d column bars, header has %d: %s", n, cols, line)
+		}
+	}
+
+	// GitHub annotations: one line each, no raw controls.
+	gh := run("usage", "stats", "-f", "github").stdout
+	terminalSafe(t, "github", gh)
+	for _, line := range strings.Split(strings.TrimSpace(gh), "\n") {
+		if !strings.HasPrefix(line, "::") {
+			t.Errorf("annotation line %q", line)
+		}
+	}
+
+	// CSV: formulas neutralised, everything else as it came.
+	rows, err := csv.NewReader(strings.NewReader(run("usage", "export", "--format", "csv", "--report", "models", "-o", "-").stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, row := range rows[1:] {
+		name := row[0]
+		if strings.HasPrefix(name, "'") && strings.ContainsAny(name[1:2], "=+-@\t\r") {
+			name = name[1:]
+		} else if name != "" && strings.ContainsRune("=+-@\t\r", rune(name[0])) {
+			t.Errorf("CSV cell %q starts a formula", name)
+		}
+		for _, n := range hostileNames {
+			if name == n {
+				seen++
+			}
+		}
+	}
+	if seen != len(hostileNames) {
+		t.Errorf("CSV kept %d of %d names intact", seen, len(hostileNames))
+	}
+
+	// PDF: the names are there, escaped, and nothing raw.
+	pdf := filepath.Join(e.dir, "h.pdf")
+	run("usage", "export", "--format", "pdf", "-o", pdf)
+	data, _ := os.ReadFile(pdf)
+	text := strings.Join(pdftest.Text(t, data), "\n")
+	terminalSafe(t, "pdf text", strings.ReplaceAll(text, "\f", ""))
+	for _, want := range []string{`\x1b[31mRED`, `evil\u202etxt.exe`, "<script>alert(1)</script>"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF lacks %q", want)
+		}
+	}
+
+	// Email: HTML escaped, text part safe.
+	eml := filepath.Join(e.dir, "h.eml")
+	e.vars["NEXTCORE_SMTP_FROM"] = "reports@acme.example"
+	run("usage", "report", "--email", "finance@acme.example", "--dry-run", "-o", eml)
+	raw, _ := os.ReadFile(eml)
+	_, bodies, _ := parts(t, raw)
+	html := bodies["text/html"]
+	if html == "" || strings.Contains(html, "<script>alert") || !strings.Contains(html, "&lt;script&gt;") {
+		t.Errorf("the HTML part does not escape names")
+	}
+	terminalSafe(t, "email text", strings.ReplaceAll(bodies["text/plain"], "\r", ""))
+}
+
+// stripSGR removes the colour sequences the renderers write.
+func stripSGR(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] == ';' || (s[j] >= '0' && s[j] <= '9')) {
+				j++
+			}
+			if j < len(s) && s[j] == 'm' {
+				i = j
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
