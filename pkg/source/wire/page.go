@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
@@ -100,7 +101,7 @@ func DecodePage(body []byte, emit func(*source.Record) error) (next string, err 
 			}
 		default:
 			if err := p.skipValue(0); err != nil {
-				return "", &SyntaxError{key + ": " + err.Error()}
+				return "", &SyntaxError{strconv.Quote(key) + ": " + err.Error()}
 			}
 		}
 		p.ws()
