@@ -58,7 +58,7 @@ const (
 	DefaultMaxBackoff = 30 * time.Second
 	DefaultMaxWait    = 120 * time.Second
 	DefaultPageLimit  = 5000
-	DefaultMaxBody    = 256 << 20
+	DefaultMaxBody    = 64 << 20 // a full page of 5000 records is about 2 MiB
 )
 
 // New makes a client with sane timeouts. base must be an absolute http(s) URL.
@@ -211,6 +211,9 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, decode func([]byte) er
 		return &retryable{err: fmt.Errorf("request failed: %v", describe(err, c.Timeout))}
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength > c.MaxBody {
+		return fmt.Errorf("the API announced %d MiB in one answer, more than %d MiB; refusing it", resp.ContentLength>>20, c.MaxBody>>20)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxBody+1))
 	if err != nil {
 		return &retryable{err: fmt.Errorf("reading the answer failed: %v", describe(err, c.Timeout))}

@@ -219,6 +219,32 @@ func TestBadLinksAndRecords(t *testing.T) {
 	}
 }
 
+// TestEndlessAndHugeAnswers: a page that never ends, or announces 2 GB, is
+// refused with a clear error, in bounded memory and time.
+func TestEndlessAndHugeAnswers(t *testing.T) {
+	srv := apitest.New("secret")
+	defer srv.Close()
+	srv.Add("acme", records(10, "r")...)
+	c, _ := testClient(t, srv, "acme", "secret")
+	start := time.Now()
+	srv.Fail(apitest.Fault{Endless: true})
+	if _, _, err := fetchAll(c, t0, t0.Add(24*time.Hour)); err == nil || !strings.Contains(err.Error(), "the API sent more than 64 MiB in one answer; refusing it") {
+		t.Errorf("endless page: %v", err)
+	}
+	srv.Fail(apitest.Fault{Huge: 2 << 30})
+	if _, _, err := fetchAll(c, t0, t0.Add(24*time.Hour)); err == nil || !strings.Contains(err.Error(), "the API announced 2048 MiB in one answer, more than 64 MiB; refusing it") {
+		t.Errorf("2 GB answer: %v", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %s", d)
+	}
+	// Within the limit, padding is only whitespace: the page reads.
+	srv.Fail(apitest.Fault{Huge: 5 << 20})
+	if _, _, err := fetchAll(c, t0, t0.Add(24*time.Hour)); err != nil {
+		t.Errorf("a 5 MiB page: %v", err)
+	}
+}
+
 func TestQuota(t *testing.T) {
 	srv := apitest.New("secret")
 	defer srv.Close()

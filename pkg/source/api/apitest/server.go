@@ -5,6 +5,7 @@
 package apitest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -33,6 +34,8 @@ type Fault struct {
 	Delay      time.Duration // wait this long before answering
 	NextHost   string        // give a next link on this host instead of ours
 	LoopNext   bool          // give a next link that points to this page
+	Endless    bool          // answer 200 with a page whose results never end
+	Huge       int64         // answer 200 with a body this long (whitespace inside a page)
 }
 
 // Server is the fake control plane.
@@ -153,6 +156,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if f.Endless || f.Huge > 0 {
+		stream(w, r, f)
+		return
+	}
 	if f.Status != 0 {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
@@ -205,6 +212,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, tenant, f)
 	default:
 		writeJSON(w, http.StatusNotFound, `{"detail": "Not found."}`)
+	}
+}
+
+// stream sends an endless page of records, or a page padded to f.Huge
+// bytes, until it is done or the client goes away.
+func stream(w http.ResponseWriter, r *http.Request, f Fault) {
+	w.Header().Set("Content-Type", "application/json")
+	if f.Huge > 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(f.Huge, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	head := []byte(`{"next": null, "results": [`)
+	w.Write(head)
+	sent := int64(len(head))
+	rec := []byte(`{"id": "x", "timestamp": "2026-11-20T00:00:00Z", "model": "m", "apiKey": "k", "status": "success", "promptTokens": 1, "completionTokens": 1, "cost": 0.1},`)
+	pad := bytes.Repeat([]byte(" "), 64<<10)
+	for i := 0; r.Context().Err() == nil; i++ {
+		chunk := pad
+		if f.Endless {
+			chunk = rec
+		} else if rest := f.Huge - sent - 2; rest <= 0 {
+			w.Write([]byte("]}")[:min(2, f.Huge-sent)])
+			return
+		} else if rest < int64(len(chunk)) {
+			chunk = chunk[:rest]
+		}
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+		sent += int64(len(chunk))
 	}
 }
 
