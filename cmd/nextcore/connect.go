@@ -30,6 +30,8 @@ func (a *App) client(s *settings) (*api.Client, error) {
 	}
 	c.Retries = a.flags.retries
 	c.Timeout = a.flags.timeout
+	c.Debug = a.debugf
+	a.debugf("API %s, tenant %s, token from %s", c.Base.Redacted(), s.tenant, from)
 	return c, nil
 }
 
@@ -55,6 +57,15 @@ func (a *App) token(s *settings) (token, from string, err error) {
 		return t, "--token-file " + a.flags.tokenFile, nil
 	}
 	return "", "", usagef("no API token: set NEXTCORE_TOKEN, token in the config, or pass --token-file PATH")
+}
+
+// debugf logs a line to standard error under --debug (or NEXTCORE_DEBUG).
+// Callers never pass a secret: tokens and passwords stay out of it.
+func (a *App) debugf(format string, args ...any) {
+	if !a.flags.debug && a.env("NEXTCORE_DEBUG") == "" {
+		return
+	}
+	fmt.Fprintln(a.Stderr, "nextcore: debug: "+render.Safe(fmt.Sprintf(format, args...)))
 }
 
 // warn writes a warning to standard error.

@@ -72,7 +72,8 @@ func (a *App) smtp(s *settings, m *mailFlags) (notify.SMTP, error) {
 	if err != nil {
 		return notify.SMTP{}, usageError{err}
 	}
-	return notify.SMTP{URL: u, Insecure: m.insecure || s.cfg.SMTP.Insecure, TLS: a.SMTPTLS, Retries: 2, Sleep: a.Sleep, Timeout: 30 * time.Second}, nil
+	return notify.SMTP{URL: u, Insecure: m.insecure || s.cfg.SMTP.Insecure, TLS: a.SMTPTLS, Retries: 2, Sleep: a.Sleep, Timeout: 30 * time.Second,
+		Debug: a.debugf}, nil
 }
 
 // messageID is a Message-ID for a message sent now by nextcore.

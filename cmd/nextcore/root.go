@@ -68,7 +68,7 @@ type App struct {
 
 type globalFlags struct {
 	tenant, cache, tz, asOf, format, config, output string
-	noColor, demo                                   bool
+	noColor, demo, debug                            bool
 	apiURL, tokenFile, source                       string
 	retries                                         int
 	timeout                                         time.Duration
@@ -161,6 +161,7 @@ fills from files), or the API itself with --source api.`,
 	pf.StringVar(&a.flags.tokenFile, "token-file", "", "file holding the API token (when NEXTCORE_TOKEN and config token are unset)")
 	pf.IntVar(&a.flags.retries, "retries", api.DefaultRetries, "API retries after a failed attempt (429, 5xx, timeouts)")
 	pf.DurationVar(&a.flags.timeout, "timeout", api.DefaultTimeout, "longest wait for one API answer")
+	pf.BoolVar(&a.flags.debug, "debug", false, "log settings, API requests and mail delivery to standard error (never secrets; also NEXTCORE_DEBUG=1)")
 
 	usage := &cobra.Command{
 		Use:   "usage",
@@ -283,6 +284,12 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	} else {
 		s.clock = report.ClockAt(a.now(), s.loc)
 	}
+	cfgName := "none"
+	if s.cfg.path != "" {
+		cfgName = s.cfg.path
+	}
+	a.debugf("nextcore %s; config %s; cache %s; tenant %q; time zone %s; now %s", version, cfgName, s.cachePath, s.tenant,
+		s.loc, s.clock.Now.Format(time.RFC3339))
 	return s, nil
 }
 

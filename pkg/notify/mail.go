@@ -25,6 +25,14 @@ type SMTP struct {
 	Timeout  time.Duration
 	Retries  int // further attempts after a temporary (4xx) refusal
 	Sleep    func(context.Context, time.Duration) error
+	// Debug, when set, hears what Send does (never the password).
+	Debug func(format string, args ...any)
+}
+
+func (cfg SMTP) debug(format string, args ...any) {
+	if cfg.Debug != nil {
+		cfg.Debug(format, args...)
+	}
 }
 
 // ParseSMTPURL reads NEXTCORE_SMTP_URL or smtp.url. Errors never repeat the
@@ -128,11 +136,22 @@ func Send(ctx context.Context, cfg SMTP, m Message) error {
 			}
 		}
 	}
+	mode := "STARTTLS required"
+	switch {
+	case cfg.URL.Scheme == "smtps":
+		mode = "implicit TLS"
+	case cfg.Insecure:
+		mode = "STARTTLS if offered"
+	}
 	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		cfg.debug("SMTP %s (%s), attempt %d, %d recipient(s)", cfg.URL.Redacted(), mode, attempt+1, len(m.To))
 		err := client.DialAndSendWithContext(ctx, msg)
 		if err == nil {
+			cfg.debug("SMTP delivered in %s", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
+		cfg.debug("SMTP attempt %d failed after %s: %v", attempt+1, time.Since(start).Round(time.Millisecond), describeSMTP(err, cfg.URL))
 		var se *mail.SendError
 		temporary := errors.As(err, &se) && se.IsTemp()
 		if !temporary || attempt >= cfg.Retries {

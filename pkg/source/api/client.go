@@ -43,11 +43,15 @@ type Client struct {
 
 	// Sleep waits between attempts; tests make it instant.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Debug, when set, hears of each request (never the token).
+	Debug func(format string, args ...any)
 	// OnRetry hears of each retry, for progress and logs.
 	OnRetry func(attempt int, wait time.Duration, err error)
 
 	// Retried counts the retries made.
 	Retried int
+
+	observe func(status, size int) // for Debug, set by attempt
 }
 
 // Defaults for a new client.
@@ -189,7 +193,22 @@ func (c *Client) backoff(n int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
-func (c *Client) attempt(ctx context.Context, u *url.URL, decode func([]byte) error) error {
+func (c *Client) attempt(ctx context.Context, u *url.URL, decode func([]byte) error) (err error) {
+	if c.Debug != nil {
+		start, status, size := time.Now(), 0, -1
+		defer func() {
+			took := time.Since(start).Round(time.Millisecond)
+			switch {
+			case status == 0:
+				c.Debug("GET %s: no answer after %s: %v", u.Redacted(), took, err)
+			case err != nil:
+				c.Debug("GET %s: HTTP %d, %d bytes in %s: %v", u.Redacted(), status, size, took, err)
+			default:
+				c.Debug("GET %s: HTTP %d, %d bytes in %s", u.Redacted(), status, size, took)
+			}
+		}()
+		c.observe = func(st, n int) { status, size = st, n }
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -212,11 +231,17 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, decode func([]byte) er
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength > c.MaxBody {
+		if c.observe != nil {
+			c.observe(resp.StatusCode, -1)
+		}
 		return fmt.Errorf("the API announced %d MiB in one answer, more than %d MiB; refusing it", resp.ContentLength>>20, c.MaxBody>>20)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxBody+1))
 	if err != nil {
 		return &retryable{err: fmt.Errorf("reading the answer failed: %v", describe(err, c.Timeout))}
+	}
+	if c.observe != nil {
+		c.observe(resp.StatusCode, len(body))
 	}
 	if int64(len(body)) > c.MaxBody {
 		return fmt.Errorf("the API sent more than %d MiB in one answer; refusing it", c.MaxBody>>20)
