@@ -172,7 +172,7 @@ fills from files), or the API itself with --source api.`,
 		},
 	}
 	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
-	root.AddCommand(usage, a.newCacheCmd(), a.newVersionCmd(), a.newManCmd())
+	root.AddCommand(usage, a.newCacheCmd(), a.newConfigCmd(), a.newVersionCmd(), a.newManCmd())
 	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}
@@ -488,6 +488,11 @@ func (a *App) emit(write func(w io.Writer, st render.Style) error) error {
 // file. Without overwrite an existing path is refused, also when it appears
 // while writing. It returns the size written.
 func writeFile(path string, overwrite bool, write func(io.Writer) error) (int64, error) {
+	return writeFileMode(path, overwrite, 0o644, write)
+}
+
+// writeFileMode is writeFile with the new file's permissions.
+func writeFileMode(path string, overwrite bool, mode os.FileMode, write func(io.Writer) error) (int64, error) {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return 0, fmt.Errorf("cannot write %s: the folder %s does not exist", path, dir)
@@ -513,7 +518,7 @@ func writeFile(path string, overwrite bool, write func(io.Writer) error) (int64,
 	if err := tmp.Close(); err != nil {
 		return 0, fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
 		return 0, err
 	}
 	if overwrite {
