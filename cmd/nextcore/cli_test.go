@@ -47,7 +47,12 @@ func newEnv(t *testing.T) *env {
 	}}
 }
 
-func (e *env) cachePath() string { return filepath.Join(e.dir, "cache", "nextcore", "usage.db") }
+func (e *env) cachePath() string {
+	if p := e.vars["NEXTCORE_CACHE"]; p != "" {
+		return p
+	}
+	return filepath.Join(e.dir, "cache", "nextcore", "usage.db")
+}
 
 type result struct {
 	stdout, stderr string

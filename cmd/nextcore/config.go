@@ -98,6 +98,7 @@ func parseConfig(data []byte, path string) (*Config, error) {
 		if errors.As(err, &te) {
 			msg = strings.Join(te.Errors, "; ")
 		}
+		msg = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(msg) // values quoted from the file
 		return nil, fmt.Errorf("config %s: %s", path, msg)
 	}
 	return cfg, nil

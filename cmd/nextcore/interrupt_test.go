@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,13 +93,38 @@ func TestSigintImport(t *testing.T) {
 	}
 }
 
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// buildNextcore builds the nextcore binary once for the tests that run it
+// as a real process (signals, kills). TestMain removes it.
 func buildNextcore(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "nextcore")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "nextcore-test-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "nextcore")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // bigInput writes the fixture 200 times over under new ids (about 290,000
@@ -171,5 +198,88 @@ func TestKilledFirstImport(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{"usage.db"}) {
 		t.Errorf("files after the second import: %v", names)
+	}
+}
+
+// killWhen starts the command and kills it (SIGKILL) once ready says so, or
+// after 20 s. It reports whether the command was still running.
+func killWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && !ready() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return !cmd.ProcessState.Success()
+}
+
+func grown(path string, n int64) func() bool {
+	return func() bool {
+		st, err := os.Stat(path)
+		return err == nil && st.Size() > n
+	}
+}
+
+// TestKilledImportIntoCache kills an import into a cache that holds data,
+// in the middle of writing: the cache holds exactly what it held, and
+// checks out.
+func TestKilledImportIntoCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	e := imported(t)
+	before := dump(t, e.cachePath())
+	bin := buildNextcore(t)
+	big := bigInput(t, e.dir)
+	cmd := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", e.cachePath(), big)
+	if !killWhen(t, cmd, grown(e.cachePath()+"-wal", 1<<20)) {
+		t.Skip("the import finished before the kill; nothing to check")
+	}
+	if dump(t, e.cachePath()) != before {
+		t.Error("a killed import changed the cache")
+	}
+	if r := e.run("", false, "cache", "check"); r.code != 0 {
+		t.Errorf("check after the kill: %q", r.stderr)
+	}
+}
+
+// TestKilledExport kills a records export half written: no file at the
+// target, and the cache as it was.
+func TestKilledExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	e := newEnv(t)
+	big := bigInput(t, e.dir)
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", big); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	before := dump(t, e.cachePath())
+	bin := buildNextcore(t)
+	outDir := t.TempDir()
+	out := filepath.Join(outDir, "records.csv")
+	cmd := exec.Command(bin, "usage", "export", "--tenant", "acme", "--cache", e.cachePath(), "--format", "csv",
+		"--report", "records", "--from", "2020-01-01", "--to", "2026-12-31", "-o", out)
+	started := func() bool {
+		ents, _ := os.ReadDir(outDir)
+		for _, ent := range ents {
+			if info, err := ent.Info(); err == nil && info.Size() > 1<<20 {
+				return true
+			}
+		}
+		return false
+	}
+	if !killWhen(t, cmd, started) {
+		t.Skip("the export finished before the kill; nothing to check")
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a killed export left %s: %v", out, err)
+	}
+	if dump(t, e.cachePath()) != before {
+		t.Error("a killed export changed the cache")
 	}
 }

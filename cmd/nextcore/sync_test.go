@@ -302,10 +302,7 @@ func TestKilledSyncResumes(t *testing.T) {
 	srv.Add("acme", many...) // 1,451 × 21 records
 	srv.MaxLimit = 250
 	srv.SlowPages(15 * time.Millisecond)
-	bin := filepath.Join(t.TempDir(), "nextcore")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildNextcore(t)
 	var environ []string
 	for k, v := range e.vars {
 		environ = append(environ, k+"="+v)

@@ -24,7 +24,7 @@ func build(ctx context.Context, path string, opt Options) (*Cache, error) {
 		return nil, fmt.Errorf("create cache %s: %w", path, unwrapPath(err))
 	}
 	f.Close()
-	c, err := open(ctx, path, name, true, opt)
+	c, err := open(ctx, path, name, modeBuilding, opt)
 	if err != nil {
 		os.Remove(name)
 		return nil, err

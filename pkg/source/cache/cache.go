@@ -59,6 +59,7 @@ type Cache struct {
 	now       func() time.Time
 	upgrading func(from, to int)
 	building  string // the file being built, while it is not yet at path
+	readOnly  bool   // opened read-only: reports only
 }
 
 // Options say how to open a cache.
@@ -100,18 +101,33 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open cache: %w", err)
 	}
-	return open(ctx, path, path, false, opt)
+	c, err := open(ctx, path, path, modeNormal, opt)
+	if errors.Is(err, ErrReadOnly) && !opt.Create {
+		// A cache on a read-only disk, or another user's: reports can still
+		// read it, as a file nobody changes meanwhile.
+		if ro, rerr := open(ctx, path, path, modeReadOnly, opt); rerr == nil {
+			return ro, nil
+		}
+	}
+	return c, err
 }
 
+// How open reads and writes a file.
+const (
+	modeNormal   = iota
+	modeBuilding // a new cache, not yet at its path
+	modeReadOnly // a file this process cannot write
+)
+
 // open opens the SQLite file name as the cache at path.
-func open(ctx context.Context, path, name string, building bool, opt Options) (*Cache, error) {
+func open(ctx context.Context, path, name string, mode int, opt Options) (*Cache, error) {
 	registerFunctions()
-	db, err := sql.Open("sqlite", dsn(name, building))
+	db, err := sql.Open("sqlite", dsn(name, mode))
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
-	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading}
-	if building {
+	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading, readOnly: mode == modeReadOnly}
+	if mode == modeBuilding {
 		c.building = name
 	}
 	if c.now == nil {
@@ -127,13 +143,16 @@ func open(ctx context.Context, path, name string, building bool, opt Options) (*
 // dsn opens name with the cache's settings. A file being built has no
 // journal on disk: nobody else reads it, and it is thrown away unless it
 // is finished.
-func dsn(name string, building bool) string {
+func dsn(name string, mode int) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(name))
-	mode := "&_pragma=synchronous(NORMAL)"
-	if building {
-		mode = "&_pragma=journal_mode(MEMORY)&_pragma=synchronous(OFF)"
+	opts := "&_pragma=synchronous(NORMAL)"
+	switch mode {
+	case modeBuilding:
+		opts = "&_pragma=journal_mode(MEMORY)&_pragma=synchronous(OFF)"
+	case modeReadOnly:
+		opts = "&mode=ro&immutable=1"
 	}
-	return "file:" + esc + "?_pragma=busy_timeout(10000)" + mode +
+	return "file:" + esc + "?_pragma=busy_timeout(10000)" + opts +
 		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
@@ -181,6 +200,12 @@ func (c *Cache) prepare(ctx context.Context) error {
 	var mode string
 	if err := c.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return c.wrap(err)
+	}
+	if c.readOnly {
+		if version != SchemaVersion {
+			return fmt.Errorf("%w: %s has schema version %d and needs an upgrade to %d, which needs write access", ErrReadOnly, c.path, version, SchemaVersion)
+		}
+		return nil
 	}
 	if mode != "wal" && c.building == "" {
 		if err := c.db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {

@@ -393,7 +393,7 @@ func TestReadWhileWriting(t *testing.T) {
 func TestMigrateFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
-	db, err := sql.Open("sqlite", dsn(path, false))
+	db, err := sql.Open("sqlite", dsn(path, modeNormal))
 	if err != nil {
 		t.Fatal(err)
 	}
