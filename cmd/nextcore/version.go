@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -34,6 +35,12 @@ func (a *App) newVersionCmd() *cobra.Command {
 						d = s.Value
 					}
 				}
+			}
+			if c == "none" { // a snapshot built outside a git checkout
+				c = ""
+			}
+			if strings.HasPrefix(d, "0001-") {
+				d = ""
 			}
 			line := "nextcore " + v
 			if c != "" {
