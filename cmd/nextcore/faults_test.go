@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -138,5 +139,52 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	if r := e.run("", false, "cache", "check"); r.code != 0 {
 		t.Errorf("check after concurrent imports: %q", r.stderr)
+	}
+}
+
+// TestTwoProcessesWriting runs two real nextcore processes importing
+// overlapping files into one cache at the same time, while a third reads:
+// both imports succeed, every record is stored once, and the cache checks
+// out.
+func TestTwoProcessesWriting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	e := imported(t)
+	bin := buildNextcore(t)
+	big := bigInput(t, e.dir) // 290,200 records under new ids
+	data, _ := os.ReadFile(big)
+	lineAfter := func(at int) int { return bytes.IndexByte(data[at:], '\n') + at + 1 }
+	half, overlap := lineAfter(len(data)/2), lineAfter(len(data)*6/10)
+	first, second := filepath.Join(e.dir, "first.jsonl"), filepath.Join(e.dir, "second.jsonl")
+	os.WriteFile(first, data[:overlap], 0o600) // overlaps the second by a tenth
+	os.WriteFile(second, data[half:], 0o600)
+	var wg sync.WaitGroup
+	outs := make([][]byte, 2)
+	errs := make([]error, 2)
+	for i, f := range []string{first, second} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", e.cachePath(), f).CombinedOutput()
+		}()
+	}
+	for range 20 {
+		if r := e.run("", false, "usage", "quota"); r.code != 0 {
+			t.Errorf("a report during the imports: %q", r.stderr)
+		}
+	}
+	wg.Wait()
+	for i := range outs {
+		if errs[i] != nil {
+			t.Errorf("import %d: %v %s", i, errs[i], outs[i])
+		}
+	}
+	calls, distinct, _ := cacheTotals(t, e.cachePath())
+	if want := int64(1451 + 290200); calls != want || distinct != want {
+		t.Errorf("%d records, %d distinct; want %d", calls, distinct, want)
+	}
+	if r := e.run("", false, "cache", "check"); r.code != 0 {
+		t.Errorf("check: %q", r.stderr)
 	}
 }
