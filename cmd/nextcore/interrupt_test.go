@@ -62,37 +62,6 @@ func TestInterruptedImportStoresNothing(t *testing.T) {
 	}
 }
 
-// TestSigintImport sends SIGINT to a real nextcore process in the middle of
-// a large import: it exits 130 and the cache holds what it held before.
-func TestSigintImport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	e := imported(t)
-	before := dump(t, e.cachePath())
-	bin := buildNextcore(t)
-	big := bigInput(t, e.dir)
-	cmd := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", e.cachePath(), big)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	code := cmd.ProcessState.ExitCode()
-	if code == 0 {
-		t.Skipf("the import finished before the signal (%v); nothing to check", err)
-	}
-	if code != exitInterrupted {
-		t.Fatalf("exit %d, want 130: %s", code, stderr.String())
-	}
-	if dump(t, e.cachePath()) != before {
-		t.Error("an interrupted import changed the cache")
-	}
-}
-
 var built struct {
 	once sync.Once
 	dir  string
@@ -161,27 +130,24 @@ func TestKilledFirstImport(t *testing.T) {
 	big := bigInput(t, dir)
 	path := filepath.Join(dir, "cache", "usage.db")
 	cmd := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", path, big)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Kill it once its build file has grown.
-	deadline := time.Now().Add(20 * time.Second)
-	building := path + ".building-" + strconv.Itoa(cmd.Process.Pid)
-	for time.Now().Before(deadline) {
-		if st, err := os.Stat(building); err == nil && st.Size() > 1<<20 {
-			break
+	building := func() string { return path + ".building-" + strconv.Itoa(cmd.Process.Pid) }
+	// Kill it a moment into writing its build file.
+	var since time.Time
+	if !signalWhen(t, cmd, os.Kill, func() bool {
+		if _, err := os.Stat(building()); err != nil {
+			return false
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	if cmd.ProcessState.Success() {
+		if since.IsZero() {
+			since = time.Now()
+		}
+		return time.Since(since) > 400*time.Millisecond
+	}) {
 		t.Skip("the import finished before the kill; nothing to check")
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("a killed first import left a cache: %v", err)
 	}
-	if _, err := os.Stat(building); err != nil {
+	if _, err := os.Stat(building()); err != nil {
 		t.Fatalf("expected the killed build's file: %v", err)
 	}
 	out, err := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", path, big).CombinedOutput()
@@ -201,9 +167,9 @@ func TestKilledFirstImport(t *testing.T) {
 	}
 }
 
-// killWhen starts the command and kills it (SIGKILL) once ready says so, or
+// signalWhen starts the command and sends it sig once ready says so, or
 // after 20 s. It reports whether the command was still running.
-func killWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
+func signalWhen(t *testing.T, cmd *exec.Cmd, sig os.Signal, ready func() bool) bool {
 	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -212,7 +178,7 @@ func killWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
 	for time.Now().Before(deadline) && !ready() {
 		time.Sleep(5 * time.Millisecond)
 	}
-	cmd.Process.Kill()
+	cmd.Process.Signal(sig)
 	cmd.Wait()
 	return !cmd.ProcessState.Success()
 }
@@ -224,26 +190,35 @@ func grown(path string, n int64) func() bool {
 	}
 }
 
-// TestKilledImportIntoCache kills an import into a cache that holds data,
-// in the middle of writing: the cache holds exactly what it held, and
+// TestSignalledImport stops a real nextcore process in the middle of a
+// large import into a cache that holds data, with Ctrl-C (SIGINT: exit 130)
+// and with kill -9: either way the cache holds exactly what it held, and
 // checks out.
-func TestKilledImportIntoCache(t *testing.T) {
+func TestSignalledImport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	e := imported(t)
-	before := dump(t, e.cachePath())
-	bin := buildNextcore(t)
-	big := bigInput(t, e.dir)
-	cmd := exec.Command(bin, "usage", "import", "--tenant", "acme", "--cache", e.cachePath(), big)
-	if !killWhen(t, cmd, grown(e.cachePath()+"-wal", 1<<20)) {
-		t.Skip("the import finished before the kill; nothing to check")
-	}
-	if dump(t, e.cachePath()) != before {
-		t.Error("a killed import changed the cache")
-	}
-	if r := e.run("", false, "cache", "check"); r.code != 0 {
-		t.Errorf("check after the kill: %q", r.stderr)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			e := imported(t)
+			before := dump(t, e.cachePath())
+			big := bigInput(t, e.dir)
+			cmd := exec.Command(buildNextcore(t), "usage", "import", "--tenant", "acme", "--cache", e.cachePath(), big)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if !signalWhen(t, cmd, sig, grown(e.cachePath()+"-wal", 1<<20)) {
+				t.Skip("the import finished before the signal; nothing to check")
+			}
+			if code := cmd.ProcessState.ExitCode(); sig == syscall.SIGINT && code != exitInterrupted {
+				t.Fatalf("exit %d after SIGINT, want 130: %s", code, stderr.String())
+			}
+			if dump(t, e.cachePath()) != before {
+				t.Errorf("an import stopped by %s changed the cache", sig)
+			}
+			if r := e.run("", false, "cache", "check"); r.code != 0 {
+				t.Errorf("check after %s: %q", sig, r.stderr)
+			}
+		})
 	}
 }
 
@@ -273,7 +248,7 @@ func TestKilledExport(t *testing.T) {
 		}
 		return false
 	}
-	if !killWhen(t, cmd, started) {
+	if !signalWhen(t, cmd, os.Kill, started) {
 		t.Skip("the export finished before the kill; nothing to check")
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
