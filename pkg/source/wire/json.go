@@ -159,6 +159,9 @@ func (p *jsonParser) num() (string, error) {
 	return string(p.b[start:p.i]), nil
 }
 
+// JSON text is UTF-8 (RFC 8259, section 8.1).
+var errInvalidUTF8 = errors.New("malformed JSON: a string that is not valid UTF-8")
+
 // str reads a JSON string and returns its value.
 func (p *jsonParser) str() (string, error) {
 	if !p.eat('"') {
@@ -169,9 +172,12 @@ func (p *jsonParser) str() (string, error) {
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c == '"' {
-			s := string(p.b[start:p.i])
+			raw := p.b[start:p.i]
+			if !utf8.Valid(raw) {
+				return "", errInvalidUTF8
+			}
 			p.i++
-			return s, nil
+			return string(raw), nil
 		}
 		if c == '\\' {
 			break
@@ -187,6 +193,9 @@ func (p *jsonParser) str() (string, error) {
 		switch {
 		case c == '"':
 			p.i++
+			if !utf8.Valid(buf) {
+				return "", errInvalidUTF8
+			}
 			return string(buf), nil
 		case c < 0x20:
 			return "", errors.New("malformed JSON: control character in a string")
