@@ -66,6 +66,12 @@ func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
 	for i := 600; i < len(second); i++ {
 		second[i].ID = "second-" + second[i].ID
 	}
+	// New ids, each twice within a full batch: SQLite skips the second.
+	twice := randomRecords(rng, 300, from, to)
+	for i := range twice {
+		twice[i].ID = "twice-" + twice[i].ID
+	}
+	twice = append(twice, twice...)
 	write := func(raw bool) []string {
 		rawInserts = raw
 		defer func() { rawInserts = true }()
@@ -80,6 +86,9 @@ func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
 		w.Rollback()
 		for _, recs := range [][]source.Record{first, second, first} {
 			store(t, c, "acme", recs)
+		}
+		if added, dups := store(t, c, "acme", twice); added != 300 || dups != 300 {
+			t.Errorf("ids twice in a batch: added %d, duplicates %d; want 300, 300", added, dups)
 		}
 		return tableDump(t, c)
 	}

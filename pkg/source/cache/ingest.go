@@ -62,7 +62,10 @@ type Writer struct {
 	rawInsert  *rawStmt       // INSERT of insertBatch rows, bound without database/sql
 	plainStmt  *sql.Stmt      // INSERT of insertBatch rows
 	byID       map[string]int // batch index of each id
-	uniq       []int          // batch indexes of the first of each id
+	uniq       []int          // batch indexes of the records to insert
+	uniqBuf    []int          // uniq's storage when dedupe made it
+	all        []int          // 0 … insertBatch-1
+	whole      bool           // uniq is all: the batch goes as it is
 	counted    []pending      // new records of the last INSERT, for the rollups
 	upsertStmt *sql.Stmt
 	work       *rollupWorker
@@ -165,23 +168,21 @@ func (w *Writer) insert() error {
 	if len(w.batch) == 0 {
 		return nil
 	}
-	w.args = w.args[:0]
-	w.uniq = w.uniq[:0]
-	clear(w.byID)
-	for i := range w.batch {
-		r := &w.batch[i].r
-		if _, dup := w.byID[r.ID]; dup {
-			continue // the same id earlier in this batch
-		}
-		w.byID[r.ID] = i
-		w.uniq = append(w.uniq, i)
-	}
 	w.counted = w.counted[:0]
 	var added int
 	var err error
-	if w.rawInsert != nil && len(w.uniq) == insertBatch {
+	if w.rawInsert != nil && len(w.batch) == insertBatch {
+		// A full batch goes as it is: SQLite skips an id met twice as it
+		// skips a stored one, and only then does the batch need sorting out.
+		if w.all == nil {
+			for i := range insertBatch {
+				w.all = append(w.all, i)
+			}
+		}
+		w.uniq, w.whole = w.all, true
 		added, err = w.insertRaw()
 	} else {
+		w.dedupe()
 		added, err = w.insertPlain()
 	}
 	if err != nil {
@@ -207,6 +208,23 @@ func (w *Writer) insert() error {
 		}
 		return nil
 	}
+}
+
+// dedupe lists in w.uniq the batch indexes of the first record of each id,
+// with w.byID mapping ids to them.
+func (w *Writer) dedupe() {
+	w.whole = false
+	w.uniq = w.uniqBuf[:0]
+	clear(w.byID)
+	for i := range w.batch {
+		r := &w.batch[i].r
+		if _, dup := w.byID[r.ID]; dup {
+			continue // the same id earlier in this batch
+		}
+		w.byID[r.ID] = i
+		w.uniq = append(w.uniq, i)
+	}
+	w.uniqBuf = w.uniq
 }
 
 // plainArgs are the INSERT arguments of the records at w.uniq.
@@ -344,6 +362,9 @@ func (w *Writer) insertCounted(insert func() (int64, error)) (int, error) {
 		}
 		if _, err := w.tx.ExecContext(w.ctx, "RELEASE batch"); err != nil {
 			return 0, err
+		}
+		if w.whole {
+			w.dedupe() // the batch was sent as it was
 		}
 		return w.insertReturning()
 	}
@@ -582,6 +603,7 @@ func (w *Writer) flush() error { return w.execUpserts(w.acc.take()) }
 type rollupWorker struct {
 	msgs  chan rollupMsg
 	ready chan [][]any
+	free  chan []pending // record buffers the worker is done with
 	done  chan struct{}
 	ended bool
 }
@@ -592,7 +614,7 @@ type rollupMsg struct {
 }
 
 func startRollupWorker(acc *rollupAcc) *rollupWorker {
-	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan [][]any, 4), done: make(chan struct{})}
+	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan [][]any, 4), free: make(chan []pending, 10), done: make(chan struct{})}
 	go func() {
 		for {
 			select {
@@ -603,6 +625,10 @@ func startRollupWorker(acc *rollupAcc) *rollupWorker {
 				}
 				for i := range m.recs {
 					acc.count(&m.recs[i])
+				}
+				select {
+				case rw.free <- m.recs[:0]:
+				default:
 				}
 				if acc.full() {
 					select {
@@ -621,7 +647,12 @@ func startRollupWorker(acc *rollupAcc) *rollupWorker {
 
 // count hands a copy of the new records to the worker.
 func (rw *rollupWorker) count(recs []pending) error {
-	m := rollupMsg{recs: append([]pending(nil), recs...)}
+	var buf []pending
+	select {
+	case buf = <-rw.free:
+	default:
+	}
+	m := rollupMsg{recs: append(buf, recs...)}
 	select {
 	case rw.msgs <- m:
 		return nil
@@ -750,13 +781,16 @@ func floorDiv(a, b int64) int64 {
 // dictionary maps the names of models, keys, users and regions to small
 // integers, per dimension. Id 0 is "none" (an absent user or region).
 type dictionary struct {
-	ids   map[source.Dim]map[string]int64
-	names map[source.Dim]map[int64]string
-	next  map[source.Dim]int64
+	ids   [numDims]map[string]int64 // by Dim
+	names [numDims]map[int64]string
+	next  [numDims]int64
 }
 
+// numDims bounds the Dim values, for the dictionary's arrays.
+const numDims = int(source.DimStatus) + 1
+
 func loadDictionary(ctx context.Context, q queryer) (*dictionary, error) {
-	d := &dictionary{ids: map[source.Dim]map[string]int64{}, names: map[source.Dim]map[int64]string{}, next: map[source.Dim]int64{}}
+	d := &dictionary{}
 	for _, dim := range source.Dims {
 		d.ids[dim] = map[string]int64{"": 0}
 		d.names[dim] = map[int64]string{0: ""}
@@ -777,7 +811,7 @@ func loadDictionary(ctx context.Context, q queryer) (*dictionary, error) {
 		if err := rows.Scan(&dim, &id, &name); err != nil {
 			return nil, err
 		}
-		if d.ids[dim] == nil {
+		if int(dim) >= numDims || d.ids[dim] == nil {
 			continue
 		}
 		d.ids[dim][name] = id
