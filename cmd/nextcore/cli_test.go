@@ -483,3 +483,14 @@ func TestEmptyCacheSaysHowToFill(t *testing.T) {
 		t.Errorf("%d %q", r.code, r.stderr)
 	}
 }
+
+// names lists the files in dir.
+func names(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}

@@ -49,16 +49,6 @@ func fill(t *testing.T, dir string) string {
 	}
 }
 
-func names(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, _ := os.ReadDir(dir)
-	var out []string
-	for _, e := range ents {
-		out = append(out, e.Name())
-	}
-	return out
-}
-
 // TestFullDisk: with the disk full, writing to the cache, making a new one
 // and exporting each fail with one clear line, exit 1, and leave the cache
 // as it was; once there is room again, the same import succeeds.

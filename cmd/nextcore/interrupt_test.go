@@ -157,13 +157,8 @@ func TestKilledFirstImport(t *testing.T) {
 	if !strings.Contains(string(out), "290,200 added, 0 duplicates") {
 		t.Errorf("import after the kill: %s", out)
 	}
-	ents, _ := os.ReadDir(filepath.Dir(path))
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	if !slices.Equal(names, []string{"usage.db"}) {
-		t.Errorf("files after the second import: %v", names)
+	if left := names(t, filepath.Dir(path)); !slices.Equal(left, []string{"usage.db"}) {
+		t.Errorf("files after the second import: %v", left)
 	}
 }
 
@@ -256,5 +251,12 @@ func TestKilledExport(t *testing.T) {
 	}
 	if dump(t, e.cachePath()) != before {
 		t.Error("a killed export changed the cache")
+	}
+	// What it left is removed by the next export into the folder.
+	if r := e.run("", false, "usage", "export", "--format", "csv", "--report", "records", "--from", "2020-01-01", "--to", "2026-12-31", "-o", out); r.code != 0 {
+		t.Fatalf("export again: %q", r.stderr)
+	}
+	if left := names(t, outDir); !slices.Equal(left, []string{"records.csv"}) {
+		t.Errorf("files after the next export: %v", left)
 	}
 }

@@ -505,7 +505,11 @@ func writeFileMode(path string, overwrite bool, mode os.FileMode, write func(io.
 			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	// The temporary file names this process, so that one a killed nextcore
+	// left is removed by the next write here.
+	prefix := "." + filepath.Base(path) + ".nextcore-"
+	cache.RemoveAbandoned(filepath.Join(dir, prefix))
+	tmp, err := os.CreateTemp(dir, prefix+strconv.Itoa(os.Getpid())+"-*.tmp")
 	if err != nil {
 		return 0, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}

@@ -16,7 +16,7 @@ const buildSuffix = ".building-"
 
 // build opens a new cache for path in a file of its own beside it.
 func build(ctx context.Context, path string, opt Options) (*Cache, error) {
-	removeAbandoned(path)
+	RemoveAbandoned(path + buildSuffix) // the build file and its -journal
 	name := path + buildSuffix + strconv.Itoa(os.Getpid())
 	os.Remove(name) // left by an earlier Open in this process that was not closed
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -32,18 +32,21 @@ func build(ctx context.Context, path string, opt Options) (*Cache, error) {
 	return c, nil
 }
 
-// removeAbandoned removes the files of builds whose process has ended
-// without finishing (killed, or the machine stopped).
-func removeAbandoned(path string) {
-	matches, _ := filepath.Glob(escapeGlob(path) + buildSuffix + "*")
+// RemoveAbandoned removes the files named prefix followed by a process id
+// (and, after a '-', anything) whose process has ended: what a killed
+// nextcore left half written. Files of running processes stay.
+func RemoveAbandoned(prefix string) {
+	matches, _ := filepath.Glob(escapeGlob(prefix) + "*")
 	for _, m := range matches {
-		pid, err := strconv.Atoi(strings.TrimPrefix(m, path+buildSuffix))
-		if err != nil || pid == os.Getpid() || processAlive(pid) {
+		rest := strings.TrimPrefix(m, prefix)
+		if i := strings.IndexByte(rest, '-'); i >= 0 {
+			rest = rest[:i]
+		}
+		pid, err := strconv.Atoi(rest)
+		if err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
 			continue
 		}
-		for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
-			os.Remove(m + suffix)
-		}
+		os.Remove(m)
 	}
 }
 
