@@ -4,8 +4,12 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nextcore-ai/nextcore/pkg/source/api/apitest"
 )
@@ -99,4 +103,37 @@ func TestSMTPPasswordNeverShown(t *testing.T) {
 	}
 	leaks(t, "output, errors, debug logs and the messages", seen.String(), password, "\x00reports\x00"+password, "wr0ng s3cret")
 	leaks(t, "the cache file", fileText(e.cachePath()), password, "wr0ng s3cret")
+}
+
+// TestNoSecretFlags: no command takes a secret as a flag value, where the
+// process list and the shell history would keep it (a file holding it is
+// fine).
+func TestNoSecretFlags(t *testing.T) {
+	app := &App{Env: func(string) string { return "" }}
+	var walk func(c *cobra.Command)
+	seen := 0
+	walk = func(c *cobra.Command) {
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				seen++
+				name := strings.ToLower(f.Name)
+				if strings.HasSuffix(name, "-file") {
+					return
+				}
+				words := strings.Split(name, "-") // --limit-tokens counts tokens; --token would be one
+				if slices.ContainsFunc(words, func(w string) bool {
+					return w == "token" || w == "password" || w == "passwd" || w == "secret"
+				}) || strings.Contains(name, "smtp-url") || strings.Contains(name, "api-key") {
+					t.Errorf("%s --%s takes a secret on the command line", c.CommandPath(), f.Name)
+				}
+			})
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(app.newRootCmd())
+	if seen < 40 {
+		t.Fatalf("only %d flags seen", seen)
+	}
 }
