@@ -61,6 +61,7 @@ type Writer struct {
 	conn       *sql.Conn      // the connection of tx, when the writer began it
 	rawInsert  *rawStmt       // INSERT of insertBatch rows, bound without database/sql
 	plainStmt  *sql.Stmt      // INSERT of insertBatch rows
+	rawUpsert  *rawStmt       // rollup upsert of upsertBatch rows, bound without database/sql
 	byID       map[string]int // batch index of each id
 	uniq       []int          // batch indexes of the records to insert
 	uniqBuf    []int          // uniq's storage when dedupe made it
@@ -515,10 +516,18 @@ func upsertSQL(n int) string {
 	return b.String()
 }
 
+// upsertRow is a rollup delta to add to the cache (the writer adds the
+// tenant).
+type upsertRow struct {
+	key  rollupKey
+	t    source.Totals // its Latency is in hist, encoded
+	hist []byte
+}
+
 // take spills the current hour and turns the deltas gathered so far, the
 // finest buckets as counted and the coarser ones derived from them, into
-// batches of upsert arguments (without the tenant), leaving none behind.
-func (a *rollupAcc) take() [][]any {
+// batches of upsert rows, leaving none behind.
+func (a *rollupAcc) take() [][]upsertRow {
 	a.spill()
 	coarse := map[rollupKey]*source.Totals{}
 	up := func(k rollupKey, level int32, t *source.Totals) {
@@ -537,55 +546,37 @@ func (a *rollupAcc) take() [][]any {
 		}
 		up(k, Day, t)
 	}
-	var batches [][]any
-	var args []any
+	var batches [][]upsertRow
+	var rows []upsertRow
 	for _, m := range []map[rollupKey]*source.Totals{a.deltas, coarse} {
 		for k, t := range m {
-			if args == nil {
-				args = make([]any, 0, upsertBatch*rollupArgs)
+			if rows == nil {
+				rows = make([]upsertRow, 0, upsertBatch)
 			}
-			args = append(args, int(k.dim), k.level, k.bucket, k.member,
-				t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
-				t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum, t.Latency.MarshalBinary())
-			if len(args) == upsertBatch*rollupArgs {
-				batches, args = append(batches, args), nil
+			row := upsertRow{key: k, t: *t, hist: t.Latency.MarshalBinary()}
+			row.t.Latency = nil
+			rows = append(rows, row)
+			if len(rows) == upsertBatch {
+				batches, rows = append(batches, rows), nil
 			}
 		}
 	}
-	if args != nil {
-		batches = append(batches, args)
+	if rows != nil {
+		batches = append(batches, rows)
 	}
 	clear(a.deltas)
 	a.bytes = 0
 	return batches
 }
 
-// rollupArgs is how many arguments take gives a row (the tenant comes next).
-const rollupArgs = 15
-
 // execUpserts writes batches made by take into the transaction.
-func (w *Writer) execUpserts(batches [][]any) error {
-	if len(batches) == 0 {
-		return nil
-	}
-	if w.upsertStmt == nil {
-		stmt, err := w.tx.PrepareContext(w.ctx, upsertSQL(upsertBatch))
-		if err != nil {
-			return w.c.wrap(err)
-		}
-		w.upsertStmt = stmt
-	}
-	args := make([]any, 0, upsertBatch*(rollupArgs+1))
+func (w *Writer) execUpserts(batches [][]upsertRow) error {
 	for _, b := range batches {
-		args = args[:0]
-		for i := 0; i < len(b); i += rollupArgs {
-			args = append(append(args, w.tenant), b[i:i+rollupArgs]...)
-		}
 		var err error
-		if n := len(b) / rollupArgs; n == upsertBatch {
-			_, err = w.upsertStmt.ExecContext(w.ctx, args...)
+		if w.rawInsert != nil {
+			err = w.upsertRaw(b)
 		} else {
-			_, err = w.tx.ExecContext(w.ctx, upsertSQL(n), args...)
+			err = w.upsertPlain(b)
 		}
 		if err != nil {
 			return w.c.wrap(fmt.Errorf("update rollups: %w", err))
@@ -593,6 +584,80 @@ func (w *Writer) execUpserts(batches [][]any) error {
 	}
 	return nil
 }
+
+// upsertPlain writes rows through database/sql.
+func (w *Writer) upsertPlain(rows []upsertRow) error {
+	args := make([]any, 0, len(rows)*upsertCols)
+	for i := range rows {
+		r := &rows[i]
+		k, t := r.key, &r.t
+		args = append(args, w.tenant, int(k.dim), k.level, k.bucket, k.member,
+			t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
+			t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum, r.hist)
+	}
+	if len(rows) != upsertBatch {
+		_, err := w.tx.ExecContext(w.ctx, upsertSQL(len(rows)), args...)
+		return err
+	}
+	if w.upsertStmt == nil {
+		stmt, err := w.tx.PrepareContext(w.ctx, upsertSQL(upsertBatch))
+		if err != nil {
+			return err
+		}
+		w.upsertStmt = stmt
+	}
+	_, err := w.upsertStmt.ExecContext(w.ctx, args...)
+	return err
+}
+
+// upsertRaw writes rows with a raw statement, as insertRaw does records.
+func (w *Writer) upsertRaw(rows []upsertRow) error {
+	return w.conn.Raw(func(dc any) error {
+		s := w.rawUpsert
+		if len(rows) != upsertBatch || s == nil {
+			raw, _ := rawOf(dc)
+			one, err := raw.prepare(upsertSQL(len(rows)))
+			if err != nil {
+				return err
+			}
+			if len(rows) != upsertBatch {
+				defer one.close()
+			} else {
+				w.rawUpsert = one
+			}
+			s = one
+		}
+		room := 0
+		for i := range rows {
+			room += len(rows[i].hist)
+		}
+		s.reserve(room)
+		for i := range rows {
+			if err := bindUpsert(s, i*upsertCols, w.tenant, &rows[i]); err != nil {
+				s.reset()
+				return err
+			}
+		}
+		_, err := s.exec()
+		return err
+	})
+}
+
+// bindUpsert binds r as the row whose first parameter follows at.
+func bindUpsert(s *rawStmt, at int, tenant int64, r *upsertRow) error {
+	k, t := r.key, &r.t
+	for n, v := range [...]int64{tenant, int64(k.dim), int64(k.level), k.bucket, k.member,
+		t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
+		t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum} {
+		if err := s.int64(at+1+n, v); err != nil {
+			return err
+		}
+	}
+	return s.blob(at+upsertCols, r.hist)
+}
+
+// upsertCols is how many parameters an upsert row has.
+const upsertCols = 16
 
 // flush writes out the deltas gathered so far, on this goroutine.
 func (w *Writer) flush() error { return w.execUpserts(w.acc.take()) }
@@ -602,7 +667,7 @@ func (w *Writer) flush() error { return w.execUpserts(w.acc.take()) }
 // their order; ready carries upsert batches for the writer to execute.
 type rollupWorker struct {
 	msgs  chan rollupMsg
-	ready chan [][]any
+	ready chan [][]upsertRow
 	free  chan []pending // record buffers the worker is done with
 	done  chan struct{}
 	ended bool
@@ -610,11 +675,11 @@ type rollupWorker struct {
 
 type rollupMsg struct {
 	recs  []pending
-	reply chan [][]any // a flush: the rest of the deltas come back here
+	reply chan [][]upsertRow // a flush: the rest of the deltas come back here
 }
 
 func startRollupWorker(acc *rollupAcc) *rollupWorker {
-	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan [][]any, 4), free: make(chan []pending, 10), done: make(chan struct{})}
+	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan [][]upsertRow, 4), free: make(chan []pending, 10), done: make(chan struct{})}
 	go func() {
 		for {
 			select {
@@ -665,7 +730,7 @@ func (rw *rollupWorker) count(recs []pending) error {
 // stops it.
 func (w *Writer) finishRollups() error {
 	rw := w.work
-	reply := make(chan [][]any, 1)
+	reply := make(chan [][]upsertRow, 1)
 	sent := false
 	for {
 		var msgs chan rollupMsg
@@ -749,10 +814,14 @@ func (w *Writer) closeStmts() {
 	if w.upsertStmt != nil {
 		w.upsertStmt.Close()
 	}
-	if w.rawInsert != nil && w.conn != nil {
-		w.conn.Raw(func(any) error { w.rawInsert.close(); return nil })
-		w.rawInsert = nil
+	if w.conn != nil && (w.rawInsert != nil || w.rawUpsert != nil) {
+		w.conn.Raw(func(any) error {
+			w.rawInsert.close()
+			w.rawUpsert.close()
+			return nil
+		})
 	}
+	w.rawInsert, w.rawUpsert = nil, nil
 }
 
 // Rollback forgets everything added. It is safe to call after Commit.

@@ -94,14 +94,12 @@ func (s *rawStmt) reserve(n int) {
 	if s.pinned {
 		s.pin.Unpin()
 	}
-	if cap(s.text) < n {
-		s.text = make([]byte, 0, n)
+	if cap(s.text) < n+1 { // at least a byte, for the address of an empty value
+		s.text = make([]byte, 0, n+1)
 	}
 	s.text = s.text[:0]
-	if n > 0 {
-		s.pin.Pin(&s.text[:1][0])
-		s.pinned = true
-	}
+	s.pin.Pin(&s.text[:1][0])
+	s.pinned = true
 }
 
 func (s *rawStmt) int64(i int, v int64) error {
@@ -120,22 +118,44 @@ func (s *rawStmt) null(i int) error {
 
 // str binds v, which must fit in the room reserved.
 func (s *rawStmt) str(i int, v string) error {
-	if len(s.text)+len(v) > cap(s.text) {
-		return errors.New("text buffer too small")
-	}
-	at := len(s.text)
-	s.text = append(s.text, v...)
-	var p uintptr
-	if len(v) > 0 {
-		p = uintptr(unsafe.Pointer(&s.text[at]))
-	} else {
-		p = uintptr(unsafe.Pointer(&s.text[:1][0])) // an empty string, not NULL
+	p, err := s.place(v)
+	if err != nil {
+		return err
 	}
 	// A nil destructor is SQLITE_STATIC: SQLite reads the text in place.
 	if rc := sqlite3.Xsqlite3_bind_text(s.c.tls, s.p, int32(i), p, int32(len(v)), 0); rc != sqlite3.SQLITE_OK {
 		return s.c.err(rc)
 	}
 	return nil
+}
+
+// blob binds b, which must fit in the room reserved; nil is NULL, as
+// database/sql binds it.
+func (s *rawStmt) blob(i int, b []byte) error {
+	if b == nil {
+		return s.null(i)
+	}
+	p, err := s.place(unsafe.String(unsafe.SliceData(b), len(b))) // copied by place
+	if err != nil {
+		return err
+	}
+	if rc := sqlite3.Xsqlite3_bind_blob(s.c.tls, s.p, int32(i), p, int32(len(b)), 0); rc != sqlite3.SQLITE_OK {
+		return s.c.err(rc)
+	}
+	return nil
+}
+
+// place copies v into the reserved room and returns where it is.
+func (s *rawStmt) place(v string) (uintptr, error) {
+	if len(s.text)+len(v) > cap(s.text) {
+		return 0, errors.New("bind buffer too small")
+	}
+	at := len(s.text)
+	s.text = append(s.text, v...)
+	if len(v) == 0 {
+		return uintptr(unsafe.Pointer(&s.text[:1][0])), nil // empty, not NULL
+	}
+	return uintptr(unsafe.Pointer(&s.text[at])), nil
 }
 
 // reset forgets an execution that was not run.
