@@ -59,10 +59,13 @@ func (a *App) token(s *settings) (token, from string, err error) {
 	return "", "", usagef("no API token: set NEXTCORE_TOKEN, token in the config, or pass --token-file PATH")
 }
 
+// debugging reports whether --debug or NEXTCORE_DEBUG is on.
+func (a *App) debugging() bool { return a.flags.debug || a.env("NEXTCORE_DEBUG") != "" }
+
 // debugf logs a line to standard error under --debug (or NEXTCORE_DEBUG).
 // Callers never pass a secret: tokens and passwords stay out of it.
 func (a *App) debugf(format string, args ...any) {
-	if !a.flags.debug && a.env("NEXTCORE_DEBUG") == "" {
+	if !a.debugging() {
 		return
 	}
 	fmt.Fprintln(a.Stderr, "nextcore: debug: "+render.Safe(fmt.Sprintf(format, args...)))

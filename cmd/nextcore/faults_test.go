@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // damage overwrites n bytes at each of the pages of the cache file chosen
@@ -186,5 +188,55 @@ func TestTwoProcessesWriting(t *testing.T) {
 	}
 	if r := e.run("", false, "cache", "check"); r.code != 0 {
 		t.Errorf("check: %q", r.stderr)
+	}
+}
+
+// panicky panics on its first use, standing in for a bug anywhere.
+type panicky struct{}
+
+func (panicky) Write([]byte) (int, error) { panic("boom") }
+func (panicky) Read([]byte) (int, error)  { panic("boom") }
+
+// TestPanicsAreOneLine: a bug that panics, on the main goroutine (writing a
+// report) or on the one reading an import, ends in one line and exit 1 —
+// with the stack only under NEXTCORE_DEBUG — and leaves the cache as it was.
+func TestPanicsAreOneLine(t *testing.T) {
+	e := imported(t)
+	before := dump(t, e.cachePath())
+	for name, c := range map[string]struct {
+		debug bool
+		run   func(*App) int
+	}{
+		"report": {false, func(a *App) int { a.Stdout = panicky{}; return a.Run(context.Background(), []string{"usage", "stats"}) }},
+		"import reader": {false, func(a *App) int {
+			a.Stdin = panicky{}
+			return a.Run(context.Background(), []string{"usage", "import", "--tenant", "acme", "-"})
+		}},
+		"report, --debug": {true, func(a *App) int { a.Stdout = panicky{}; return a.Run(context.Background(), []string{"usage", "quota"}) }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var errb bytes.Buffer
+			app := &App{Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &errb,
+				Env: func(k string) string {
+					if k == "NEXTCORE_DEBUG" && c.debug {
+						return "1"
+					}
+					return e.vars[k]
+				}, Now: func() time.Time { return testNow }}
+			code := c.run(app)
+			msg := errb.String()
+			if code != exitFailure || !strings.Contains(msg, "nextcore: internal error (a bug in nextcore, not in your input): boom") {
+				t.Fatalf("%d %q", code, msg)
+			}
+			if hasStack := strings.Contains(msg, "goroutine "); hasStack != c.debug {
+				t.Errorf("stack shown: %v, want %v: %q", hasStack, c.debug, msg)
+			}
+			if !c.debug && strings.Count(msg, "\n") != 1 {
+				t.Errorf("not one line: %q", msg)
+			}
+		})
+	}
+	if dump(t, e.cachePath()) != before {
+		t.Error("a panic changed the cache")
 	}
 }

@@ -160,7 +160,7 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 
 	readCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	rr := &recordReader{inputs: inputs, format: format, skipInvalid: skipInvalid, stdin: a.Stdin,
+	rr := &recordReader{inputs: inputs, format: format, skipInvalid: skipInvalid, stdin: a.Stdin, panicked: a.panicked,
 		batches: make(chan []source.Record, 4), free: make(chan []source.Record, 6)}
 	go rr.run(readCtx)
 	for batch := range rr.batches {
@@ -211,6 +211,7 @@ type recordReader struct {
 	format      file.Format
 	skipInvalid bool
 	stdin       io.Reader
+	panicked    func(any) error // turns a panic of the reading goroutine into an error
 	batches     chan []source.Record
 	free        chan []source.Record // batches handed back for reuse
 	bytes       atomic.Int64         // bytes read so far, for progress
@@ -222,6 +223,11 @@ const readBatch = 512
 
 func (rr *recordReader) run(ctx context.Context) {
 	defer close(rr.batches)
+	defer func() {
+		if v := recover(); v != nil {
+			rr.err = rr.panicked(v)
+		}
+	}()
 	rr.err = rr.read(ctx)
 }
 

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -75,17 +76,39 @@ type globalFlags struct {
 }
 
 // Run runs the command line args and returns the exit code.
-func (a *App) Run(ctx context.Context, args []string) int {
+func (a *App) Run(ctx context.Context, args []string) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			code = a.exitCode(a.panicked(v))
+		}
+	}()
 	root := a.newRootCmd()
 	root.SetArgs(joinOptionalValues(args))
 	root.SetIn(a.Stdin)
 	root.SetOut(a.Stdout)
 	root.SetErr(a.Stderr)
 	err := root.ExecuteContext(ctx)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil && !errors.As(err, new(*internalError)) {
 		err = fmt.Errorf("interrupted; %w", context.Canceled)
 	}
 	return a.exitCode(err)
+}
+
+// internalError is a panic turned into an error: a bug, never the user's
+// input. Transactions it interrupted are rolled back.
+type internalError struct{ value any }
+
+func (e *internalError) Error() string {
+	return fmt.Sprintf("internal error (a bug in nextcore, not in your input): %v; nothing was half written. Please report it with the command you ran; NEXTCORE_DEBUG=1 shows where it happened", e.value)
+}
+
+// panicked turns a recovered panic into an error, logging where it
+// happened under --debug.
+func (a *App) panicked(v any) error {
+	if a.debugging() {
+		fmt.Fprintf(a.Stderr, "nextcore: debug: panic: %s\n%s", render.Safe(fmt.Sprint(v)), debug.Stack())
+	}
+	return &internalError{v}
 }
 
 // joinOptionalValues lets "--watch 1m" mean "--watch=1m": a flag whose value

@@ -183,6 +183,11 @@ func (a *App) syncPages(ctx context.Context, c *cache.Cache, client *api.Client,
 	var fetchErr error
 	go func() {
 		defer close(pages)
+		defer func() {
+			if v := recover(); v != nil {
+				fetchErr = a.panicked(v)
+			}
+		}()
 		fetchErr = client.Records(fetchCtx, st.WindowStart, st.WindowEnd, func(p api.Page) error {
 			select {
 			case pages <- p:
