@@ -145,7 +145,7 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 // TestTwoProcessesWriting runs two real nextcore processes importing
-// overlapping files into one cache at the same time, while a third reads:
+// overlapping files into one cache at the same time, while reports read:
 // both imports succeed, every record is stored once, and the cache checks
 // out.
 func TestTwoProcessesWriting(t *testing.T) {
@@ -157,10 +157,12 @@ func TestTwoProcessesWriting(t *testing.T) {
 	big := bigInput(t, e.dir) // 290,200 records under new ids
 	data, _ := os.ReadFile(big)
 	lineAfter := func(at int) int { return bytes.IndexByte(data[at:], '\n') + at + 1 }
-	half, overlap := lineAfter(len(data)/2), lineAfter(len(data)*6/10)
+	// About 70,000 records each, so that neither waits for the other near
+	// the busy timeout even on a slow machine; they overlap by a fifth.
+	a, b := lineAfter(len(data)/5), lineAfter(len(data)/4)
 	first, second := filepath.Join(e.dir, "first.jsonl"), filepath.Join(e.dir, "second.jsonl")
-	os.WriteFile(first, data[:overlap], 0o600) // overlaps the second by a tenth
-	os.WriteFile(second, data[half:], 0o600)
+	os.WriteFile(first, data[:b], 0o600)
+	os.WriteFile(second, data[a:lineAfter(len(data)*9/20)], 0o600)
 	var wg sync.WaitGroup
 	outs := make([][]byte, 2)
 	errs := make([]error, 2)
@@ -183,7 +185,8 @@ func TestTwoProcessesWriting(t *testing.T) {
 		}
 	}
 	calls, distinct, _ := cacheTotals(t, e.cachePath())
-	if want := int64(1451 + 290200); calls != want || distinct != want {
+	want := int64(1451 + bytes.Count(data[:lineAfter(len(data)*9/20)], []byte("\n")))
+	if calls != want || distinct != want {
 		t.Errorf("%d records, %d distinct; want %d", calls, distinct, want)
 	}
 	if r := e.run("", false, "cache", "check"); r.code != 0 {
