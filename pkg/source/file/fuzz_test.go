@@ -77,7 +77,15 @@ func roundTrip(t *testing.T, recs []source.Record, format Format) {
 		if err := rd.Next(&rec); err != nil {
 			t.Fatalf("record %d written back does not read: %v\n%s", i, err, buf.String())
 		}
-		if !reflect.DeepEqual(rec, recs[i]) {
+		want := recs[i]
+		if format == CSV {
+			// CSV cannot tell a line break written CR LF inside a quoted
+			// field from one written LF: encoding/csv reads both as LF.
+			for _, f := range []*string{&want.ID, &want.Model, &want.APIKey, &want.User, &want.Region} {
+				*f = strings.ReplaceAll(*f, "\r\n", "\n")
+			}
+		}
+		if !reflect.DeepEqual(rec, want) {
 			t.Fatalf("record %d changed on the way back:\n%+v\n%+v", i, recs[i], rec)
 		}
 	}
