@@ -76,7 +76,16 @@ func (e *env) run(stdin string, tty bool, args ...string) result {
 // imported is an env whose cache holds the fixture for tenant acme.
 func imported(t *testing.T) *env {
 	t.Helper()
+	return importedInto(t, "")
+}
+
+// importedInto is imported with the cache at path ("" for the default).
+func importedInto(t *testing.T, path string) *env {
+	t.Helper()
 	e := newEnv(t)
+	if path != "" {
+		e.vars["NEXTCORE_CACHE"] = path
+	}
 	if r := e.run("", false, "usage", "import", "--tenant", "acme", fixture); r.code != 0 {
 		t.Fatalf("import: %d %s", r.code, r.stderr)
 	}

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -172,7 +171,7 @@ func checkConfigValue(key, value string) error {
 	var err error
 	switch key {
 	case "timezone":
-		if _, lerr := time.LoadLocation(value); lerr != nil || value == "Local" {
+		if _, ok := zone(value); !ok {
 			err = fmt.Errorf("unknown time zone %q (use an IANA name such as Europe/Berlin or UTC)", value)
 		}
 	case "limits.api_calls", "limits.tokens":

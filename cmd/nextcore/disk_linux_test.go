@@ -54,11 +54,7 @@ func fill(t *testing.T, dir string) string {
 // as it was; once there is room again, the same import succeeds.
 func TestFullDisk(t *testing.T) {
 	disk := smallDisk(t, "128m")
-	e := newEnv(t)
-	e.vars["NEXTCORE_CACHE"] = filepath.Join(disk, "usage.db")
-	if r := e.run("", false, "usage", "import", "--tenant", "acme", fixture); r.code != 0 {
-		t.Fatalf("import: %q", r.stderr)
-	}
+	e := importedInto(t, filepath.Join(disk, "usage.db"))
 	before := dump(t, e.cachePath())
 	filler := fill(t, disk)
 	big := bigInput(t, e.dir) // on another disk
@@ -91,11 +87,7 @@ func TestFullDisk(t *testing.T) {
 // writing to it fails with a clear line and changes nothing.
 func TestReadOnlyCache(t *testing.T) {
 	disk := smallDisk(t, "8m")
-	e := newEnv(t)
-	e.vars["NEXTCORE_CACHE"] = filepath.Join(disk, "usage.db")
-	if r := e.run("", false, "usage", "import", "--tenant", "acme", fixture); r.code != 0 {
-		t.Fatalf("import: %q", r.stderr)
-	}
+	e := importedInto(t, filepath.Join(disk, "usage.db"))
 	want := e.run("", false, append([]string{"usage", "stats"}, week...)...)
 	if out, err := exec.Command("mount", "-o", "remount,ro", disk).CombinedOutput(); err != nil {
 		t.Skipf("cannot remount read-only: %v %s", err, out)

@@ -289,8 +289,8 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	tz := firstOf(f.tz, a.env("NEXTCORE_TIMEZONE"), cfg.Timezone)
 	s.loc = a.systemLocation()
 	if tz != "" {
-		loc, err := time.LoadLocation(tz)
-		if err != nil || tz == "Local" {
+		loc, ok := zone(tz)
+		if !ok {
 			if cmd.Flags().Changed("tz") {
 				return nil, usagef("unknown time zone %q (use an IANA name such as Europe/Berlin or UTC)", tz)
 			}
@@ -314,6 +314,13 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	a.debugf("nextcore %s; config %s; cache %s; tenant %q; time zone %s; now %s", version, cfgName, s.cachePath, s.tenant,
 		s.loc, s.clock.Now.Format(time.RFC3339))
 	return s, nil
+}
+
+// zone is the IANA time zone name, if it is one ("Local" is not: it would
+// mean another zone on every machine).
+func zone(name string) (*time.Location, bool) {
+	loc, err := time.LoadLocation(name)
+	return loc, err == nil && name != "Local"
 }
 
 // systemLocation is the system's zone under its IANA name where the system
