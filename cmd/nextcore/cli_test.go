@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -34,6 +35,7 @@ type env struct {
 	t    *testing.T
 	dir  string
 	vars map[string]string
+	cols int // the terminal's width; 100 when 0
 }
 
 func newEnv(t *testing.T) *env {
@@ -65,7 +67,7 @@ func (e *env) run(stdin string, tty bool, args ...string) result {
 	var out, errb bytes.Buffer
 	app := &App{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
-		StdoutTTY: tty, Width: 100,
+		StdoutTTY: tty, Width: cmp.Or(e.cols, 100),
 		Env: func(k string) string { return e.vars[k] },
 		Now: func() time.Time { return testNow },
 	}
@@ -92,8 +94,15 @@ func importedInto(t *testing.T, path string) *env {
 	return e
 }
 
+// golden compares got with testdata/golden/NAME.golden. Escape bytes are
+// written as ␛ so that a reviewer sees colors in a golden file; an escape
+// printed as text (a backslash sequence) fails outright.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
+	if strings.Contains(got, `\x1b[`) || strings.Contains(got, `\u001b[`) {
+		t.Errorf("%s: a color code is printed as text", name)
+	}
+	got = strings.ReplaceAll(got, "\x1b", "␛")
 	path := filepath.Join("..", "..", "testdata", "golden", name+".golden")
 	if *update {
 		os.MkdirAll(filepath.Dir(path), 0o755)

@@ -362,11 +362,19 @@ func validSlug(s string) bool {
 // and only when nobody asked for none.
 func (a *App) style(toFile bool) render.Style {
 	color := a.StdoutTTY && !toFile && !a.flags.noColor && a.env("NO_COLOR") == "" && a.env("TERM") != "dumb"
-	st := render.Style{Color: color, Width: 80}
+	return render.Style{Color: color, Width: a.columns(toFile)}
+}
+
+// columns is the width reports fit: the terminal's, else $COLUMNS, else 80
+// (a pipe or a file).
+func (a *App) columns(toFile bool) int {
 	if a.StdoutTTY && !toFile && a.Width > 0 {
-		st.Width = a.Width
+		return a.Width
 	}
-	return st
+	if n, err := strconv.Atoi(strings.TrimSpace(a.env("COLUMNS"))); err == nil && n > 0 {
+		return n
+	}
+	return 80
 }
 
 // cacheOptions are how every command opens the cache: the app's clock, and

@@ -109,14 +109,25 @@ func (s *Stats) ComputeInsights() {
 			}
 			over := new(big.Rat).Quo(m.Projected, new(big.Rat).SetInt64(*m.Limit))
 			over.Sub(over, big.NewRat(1, 1)).Mul(over, big.NewRat(100, 1))
+			// One sentence for both forecasts: the month's pace so far, and
+			// the last 7 days' pace when it reaches the limit too.
 			month := q.Period.Start.Format("January")
+			end, limit, verb := Count(RoundRat(m.Projected)), "limit of "+Count(*m.Limit), "end"
 			if m.Money {
-				add("projected-overspend", Bad, "At this pace %s spend ends near %s, %s over the %s limit.",
-					month, USDRat(new(big.Rat).Quo(m.Projected, big.NewRat(source.NanosPerUSD, 1))), PctWhole(over), USD2(source.USD(*m.Limit)))
-			} else {
-				add("projected-overspend", Bad, "At this pace %s %s end near %s, %s over the limit of %s.",
-					month, m.Noun(), Count(RoundRat(m.Projected)), PctWhole(over), Count(*m.Limit))
+				end, limit, verb = USDRat(new(big.Rat).Quo(m.Projected, big.NewRat(source.NanosPerUSD, 1))), USD2(source.USD(*m.Limit))+" limit", "ends"
 			}
+			text := fmt.Sprintf("At %s's pace so far, %s %s the month near %s, %s over the %s", month, m.Noun(), verb, end, PctWhole(over), limit)
+			if m.ReachedAt.After(q.Clock.Now) {
+				text += " (reached around " + m.ReachedAt.Format("Jan 2") + ")"
+			}
+			switch {
+			case m.Level == LevelExceeded:
+			case !m.Reached7.IsZero():
+				text += "; at the last 7 days' pace, around " + m.Reached7.Format("Jan 2")
+			default:
+				text += "; at the last 7 days' pace it stays within the limit"
+			}
+			add("projected-overspend", Bad, "%s.", text)
 		}
 	}
 	out = append(out, s.moreInsights()...)
@@ -282,7 +293,8 @@ func (s *Stats) moreInsights() []Insight {
 	// The budget at the last 7 days' pace.
 	if q := s.Quota; q != nil {
 		for _, m := range q.Metrics {
-			if m.Limit != nil && !m.Reached7.IsZero() {
+			// Said with the month's forecast when that one is over too.
+			if m.Limit != nil && !m.Reached7.IsZero() && m.ProjectedLevel != LevelExceeded {
 				limit := Count(*m.Limit)
 				if m.Money {
 					limit = USD2(source.USD(*m.Limit))

@@ -119,7 +119,28 @@ func TestInsights(t *testing.T) {
 			limits: Limits{Spend: &spend},
 			want: map[string]string{
 				// $10 × 30/20 = $15, 50 % over the $10 limit.
-				"projected-overspend": "At this pace November spend ends near $15.00, 50% over the $10.00 limit.",
+				"projected-overspend": "At November's pace so far, spend ends the month near $15.00, 50% over the $10.00 limit.",
+			},
+		},
+		{
+			// One sentence for both forecasts: $7 of $10 by Nov 20 → $10.50,
+			// the limit reached after 20 × 10/7 days (Nov 29 13:42); $6 in the
+			// last 7 days → the remaining $3 in 3.5 days (Nov 24 12:00).
+			name:   "projected overspend at both paces",
+			recs:   join(calls("2026-11-02", 1, "m", 10, "1", true), calls("2026-11-18", 6, "m", 10, "1", true)),
+			limits: Limits{Spend: &spend},
+			want: map[string]string{
+				"projected-overspend": "At November's pace so far, spend ends the month near $10.50, 5% over the $10.00 limit (reached around Nov 29); at the last 7 days' pace, around Nov 24.",
+				"limit-at-7-day-pace": "",
+			},
+		},
+		{
+			name:   "projected overspend at the month's pace only",
+			recs:   join(calls("2026-11-02", 69, "m", 10, "0.1", true), calls("2026-11-19", 1, "m", 10, "0.1", true)),
+			limits: Limits{Spend: &spend},
+			want: map[string]string{
+				"projected-overspend": "over the $10.00 limit (reached around Nov 29); at the last 7 days' pace it stays within the limit.",
+				"limit-at-7-day-pace": "",
 			},
 		},
 		{

@@ -121,103 +121,109 @@ func breakdownCells(t, prev, total source.Totals) []string {
 		p50, p95, p99}
 }
 
-func breakdownTitle(b *report.Breakdown) string {
+func breakdownTitle(b *report.Breakdown) []string {
 	by := make([]string, len(b.By))
 	for i, d := range b.By {
 		by[i] = string(d)
 	}
-	t := Safe(b.Tenant) + " · by " + strings.Join(by, " × ") + " · " + b.Span.Label() + " · " + b.Span.DateRange() + " (" + b.Span.ZoneName() + ")"
-	return t + FilterText(b.Filter)
+	return withFilter([]string{Safe(b.Tenant), "by " + strings.Join(by, " × "), b.Span.Label(), b.Span.DateRange() + " (" + b.Span.ZoneName() + ")"}, b.Filter)
 }
 
 // BreakdownTable writes the breakdown for a terminal; a breakdown by one
 // member dimension (a region, say) gets a bar of each row's calls.
 func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style, compare bool) error {
-	p := &printer{w: w}
-	title := breakdownTitle(b)
-	if meta.Note != "" {
-		title += " · " + meta.Note
-	}
-	p.line(st.paint(bold, title))
+	W := st.width()
+	p := &printer{w: w, limit: W}
+	p.title(st, withNote(breakdownTitle(b), meta), W)
 	p.line("")
 	if len(b.Rows) == 0 {
 		p.line("  No calls in this window.")
 		return p.err
 	}
-	headers := make([]string, 0, len(b.By)+len(breakdownNumbers)+1)
-	for _, d := range b.By {
-		headers = append(headers, string(d))
+	t := &ttable{gap: 2, lead: " "}
+	for i, d := range b.By {
+		// Pivots lose their inner dimensions' names last but one.
+		t.cols = append(t.cols, column{head: string(d), name: true, drop: map[bool]int{true: 0, false: 1}[i == 0]})
 	}
 	chart := len(b.By) == 1 && b.By[0] != report.ByDay && b.By[0] != report.ByHour
 	if chart {
-		headers = append(headers, "")
+		t.cols = append(t.cols, column{bar: true, barWidth: 16, min: 8, drop: 3})
 	}
-	headers = append(headers, breakdownNumbers...)
+	// The least important columns go first: p99 and p95, prompt and the
+	// previous window's columns; calls, cost and share stay.
+	for _, c := range []struct {
+		head string
+		drop int
+	}{{"calls", 0}, {"success", 4}, {"tokens", 5}, {"cost", 0}, {"share", 0}, {"change", 2}, {"p50 ms", 6}, {"p95 ms", 7}, {"p99 ms", 8}} {
+		t.cols = append(t.cols, column{head: c.head, align: right, drop: c.drop})
+	}
 	if compare {
-		headers = append(headers, "prev calls", "prev cost")
+		t.cols = append(t.cols, column{head: "prev calls", align: right, drop: 2}, column{head: "prev cost", align: right, drop: 2})
 	}
 	if b.Baseline != nil {
-		headers = append(headers, baselineHeads(b.Baseline)...)
+		for _, h := range baselineHeads(b.Baseline) {
+			t.cols = append(t.cols, column{head: h, align: right, drop: 2})
+		}
 	}
 	var maxCalls int64
 	for _, r := range b.Rows {
 		maxCalls = max(maxCalls, r.Current.Calls)
 	}
-	var rows [][]string
 	for _, r := range b.Rows {
-		row := append([]string{}, r.Keys...)
-		if chart {
-			row = append(row, st.paint(blue, bar(float64(r.Current.Calls), float64(maxCalls), 16)))
+		var row []tcell
+		for _, k := range r.Keys {
+			row = append(row, tcell{text: Safe(k)})
 		}
-		row = append(row, breakdownCells(r.Current, r.Previous, b.Total)...)
+		if chart {
+			row = append(row, tcell{color: blue, frac: float64(r.Current.Calls) / float64(max(maxCalls, 1))})
+		}
+		row = append(row, cells(breakdownCells(r.Current, r.Previous, b.Total))...)
 		if compare {
-			row = append(row, report.Count(r.Previous.Calls), report.USD2(r.Previous.Cost))
+			row = append(row, cells([]string{report.Count(r.Previous.Calls), report.USD2(r.Previous.Cost)})...)
 		}
 		if b.Baseline != nil {
-			row = append(row, baselineCells(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost)...)
+			row = append(row, cells(baselineCells(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost))...)
 		}
-		rows = append(rows, row)
+		t.rows = append(t.rows, row)
 	}
-	total := make([]string, len(b.By))
-	total[0] = "total"
+	total := make([]tcell, len(b.By))
+	total[0] = tcell{text: "total", color: bold}
 	if chart {
-		total = append(total, "")
+		total = append(total, tcell{})
 	}
-	total = append(total, breakdownCells(b.Total, b.Previous, b.Total)...)
+	total = append(total, cells(breakdownCells(b.Total, b.Previous, b.Total))...)
 	if compare {
-		total = append(total, report.Count(b.Previous.Calls), report.USD2(b.Previous.Cost))
+		total = append(total, cells([]string{report.Count(b.Previous.Calls), report.USD2(b.Previous.Cost)})...)
 	}
 	if b.Baseline != nil {
 		var then source.USD
 		for _, g := range b.Baseline.Groups {
 			then += g.Cost
 		}
-		total = append(total, report.USD2(then), report.ChangeText(report.Change(int64(b.Total.Cost), int64(then))))
+		total = append(total, cells([]string{report.USD2(then), report.ChangeText(report.Change(int64(b.Total.Cost), int64(then)))})...)
 	}
-	rows = append(rows, total)
-	aligns := make([]align, len(headers))
-	for i := range aligns {
-		aligns[i] = right
-		if i < len(b.By) || (chart && i == len(b.By)) {
-			aligns[i] = left
-		}
-	}
-	if p.err != nil {
-		return p.err
-	}
-	if err := plainTable(w, headers, aligns, rows); err != nil {
-		return err
-	}
+	t.rows = append(t.rows, total)
+	left := t.render(p, st, W)
 	if len(b.Rows) < b.Count {
 		p.linef(" %d of %d groups; the total is of all.", len(b.Rows), b.Count)
 	}
+	leftOut(p, st, left, W)
 	return p.err
+}
+
+// cells are plain cells of texts.
+func cells(texts []string) []tcell {
+	out := make([]tcell, len(texts))
+	for i, t := range texts {
+		out[i] = tcell{text: t}
+	}
+	return out
 }
 
 // BreakdownMarkdown writes the breakdown as a Markdown table.
 func BreakdownMarkdown(w io.Writer, b *report.Breakdown) error {
 	p := &printer{w: w}
-	p.linef("### NextCore %s", mdText(breakdownTitle(b)))
+	p.linef("### NextCore %s", mdText(strings.Join(breakdownTitle(b), " · ")))
 	p.line("")
 	var headers []string
 	var aligns []align
@@ -274,16 +280,25 @@ func ratNum(r *big.Rat) string {
 	return report.Nearest(r).String()
 }
 
-// FilterText is " · where model=gpt-4o, region=eu-west|us-east" for a
-// header, or "" without a filter.
-func FilterText(f source.Filter) string {
+// withFilter adds "where model=gpt-4o, region=eu-west|us-east" to a
+// header's parts when the report is filtered.
+func withFilter(parts []string, f source.Filter) []string {
 	if len(f) == 0 {
-		return ""
+		return parts
 	}
-	var parts []string
+	var where []string
 	for k, vals := range filterData(f) {
-		parts = append(parts, k+"="+strings.Join(vals, "|"))
+		where = append(where, k+"="+strings.Join(vals, "|"))
 	}
-	slices.Sort(parts)
-	return " · where " + Safe(strings.Join(parts, ", "))
+	slices.Sort(where)
+	return append(parts, "where "+Safe(strings.Join(where, ", ")))
+}
+
+// withNote adds what the report says of its source ("cache synced 4 min
+// ago") to a header's parts.
+func withNote(parts []string, meta Meta) []string {
+	if meta.Note == "" {
+		return parts
+	}
+	return append(parts, meta.Note)
 }

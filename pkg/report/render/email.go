@@ -121,7 +121,7 @@ var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
 // Names from outside are escaped by html/template.
 func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 	cur, prev := s.Current, s.Previous
-	d := emailData{Title: "NextCore usage · " + s.Tenant, Subtitle: strings.TrimPrefix(header(s, meta), s.Tenant+" · "), Empty: cur.Calls == 0}
+	d := emailData{Title: "NextCore usage · " + s.Tenant, Subtitle: strings.Join(header(s, meta)[1:], " · "), Empty: cur.Calls == 0}
 	change := func(c report.Number, riseIsGood bool) (string, string) {
 		t, col := pdfChange(c, riseIsGood)
 		return t, css(col)

@@ -11,7 +11,7 @@ import (
 // or a CI step summary.
 func StatsMarkdown(w io.Writer, s *report.Stats, meta Meta) error {
 	p := &printer{w: w}
-	p.linef("### NextCore usage · %s", mdText(header(s, meta)))
+	p.linef("### NextCore usage · %s", mdText(strings.Join(header(s, meta), " · ")))
 	p.line("")
 	cur, prev := s.Current, s.Previous
 	if cur.Calls == 0 {

@@ -114,42 +114,52 @@ func rankingHead(r *report.ModelRanking, compare bool) ([]string, []align) {
 	return h, a
 }
 
-func rankingTitle(r *report.ModelRanking) string {
-	t := strings.Join([]string{Safe(r.Tenant), "models by " + string(r.By), r.Span.Label(),
-		r.Span.DateRange() + " (" + r.Span.ZoneName() + ")"}, " · ")
-	return t + FilterText(r.Filter)
+func rankingTitle(r *report.ModelRanking) []string {
+	return withFilter([]string{Safe(r.Tenant), "models by " + string(r.By), r.Span.Label(), r.Span.DateRange() + " (" + r.Span.ZoneName() + ")"}, r.Filter)
 }
 
 // RankingTable writes the ranking for a terminal.
 func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style, compare bool) error {
-	p := &printer{w: w}
-	title := rankingTitle(r)
-	if meta.Note != "" {
-		title += " · " + meta.Note
-	}
-	p.line(st.paint(bold, title))
+	W := st.width()
+	p := &printer{w: w, limit: W}
+	p.title(st, withNote(rankingTitle(r), meta), W)
 	p.line("")
 	if len(r.Models) == 0 {
 		p.line("  No calls in this window.")
 		return p.err
 	}
-	if p.err != nil {
-		return p.err
+	heads, _ := rankingHead(r, compare)
+	// Left out first when narrow: prompt and completion (tokens stays),
+	// the success rate, the comparison columns, then the per-call average.
+	// Columns asked for with --compare or --compare-to stay longest.
+	drops := map[string]int{"prompt": 9, "completion": 9, "success": 7, "per call": 5, "% cost": 3, "prev calls": 4, "prev cost": 2}
+	t := &ttable{gap: 2, lead: " "}
+	for i, h := range heads {
+		c := column{head: h, align: right, drop: drops[h]}
+		switch {
+		case i == 0:
+			c.align, c.name = left, true
+		case i >= len(rankingHeaders) && c.drop == 0:
+			c.drop = 1
+		}
+		t.cols = append(t.cols, c)
 	}
-	h, al := rankingHead(r, compare)
-	if err := plainTable(w, h, al, rankingRows(r, compare)); err != nil {
-		return err
+	for _, row := range rankingRows(r, compare) {
+		row[0] = Safe(row[0])
+		t.rows = append(t.rows, cells(row))
 	}
+	left := t.render(p, st, W)
 	if len(r.Models) < r.Count {
 		p.linef(" %d of %d models; total of all: %s calls, %s", len(r.Models), r.Count, report.Count(r.Total.Calls), report.USD2(r.Total.Cost))
 	}
+	leftOut(p, st, left, W)
 	return p.err
 }
 
 // RankingMarkdown writes the ranking as a Markdown table.
 func RankingMarkdown(w io.Writer, r *report.ModelRanking, compare bool) error {
 	p := &printer{w: w}
-	p.linef("### NextCore %s", mdText(rankingTitle(r)))
+	p.linef("### NextCore %s", mdText(strings.Join(rankingTitle(r), " · ")))
 	p.line("")
 	if p.err != nil {
 		return p.err

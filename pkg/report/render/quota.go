@@ -3,6 +3,7 @@ package render
 import (
 	"io"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -110,73 +111,60 @@ func quotaRat(m report.QuotaMetric, v *big.Rat) string {
 }
 
 // quotaHeader is "acme · November 2026 · 20 of 30 days elapsed (Europe/Berlin)".
-func quotaHeader(q *report.Quota, meta Meta) string {
-	parts := []string{Safe(q.Tenant), q.Period.Start.Format("January 2006"),
-		strconv.Itoa(q.DaysElapsed()) + " of " + strconv.Itoa(q.DaysInMonth) + " days elapsed (" + q.Period.Start.Location().String() + ")"}
-	if meta.Note != "" {
-		parts = append(parts, meta.Note)
-	}
-	return strings.Join(parts, " · ")
+func quotaHeader(q *report.Quota, meta Meta) []string {
+	return withNote([]string{Safe(q.Tenant), q.Period.Start.Format("January 2006"),
+		strconv.Itoa(q.DaysElapsed()) + " of " + strconv.Itoa(q.DaysInMonth) + " days elapsed (" + q.Period.Start.Location().String() + ")"}, meta)
 }
 
 // QuotaTable writes the billing month with a bar per metric.
 func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
-	p := &printer{w: w}
-	p.line(st.paint(bold, quotaHeader(q, meta)))
+	W := st.width()
+	p := &printer{w: w, limit: W}
+	p.title(st, quotaHeader(q, meta), W)
 	p.line("")
-	barW := 24
 	lastDay := report.DateOf(q.Period.End.Add(-1)).Format("Jan 2")
-	type row struct{ label, bar, used, pct, proj, note string }
-	var rows []row
+	// When narrow, the forecast column goes first, then the gauge; the
+	// level note stays.
+	t := &ttable{gap: 3, indent: 2, noHead: true, cols: []column{
+		{}, {bar: true, track: true, barWidth: 24, drop: 1, what: "bars"}, {align: right}, {align: right},
+		{what: "month-end forecast", drop: 2}, {},
+	}}
 	for _, m := range q.Metrics {
-		r := row{label: m.Label}
+		proj := tcell{text: "→ " + quotaRat(m, m.Projected)}
 		if m.Limit == nil {
-			r.bar = st.paint(dim, padRight("no limit", barW))
-			r.used = quotaValue(m, m.Used)
-			r.proj = "→ " + quotaRat(m, m.Projected) + " by " + lastDay
-		} else {
-			pct := report.RatFloat(m.Percent)
-			color := blue
-			switch {
-			case pct >= 90:
-				color = red
-			case pct >= 75:
-				color = purple
-			}
-			filled := bar(min(pct, 100), 100, barW)
-			r.bar = st.paint(color, filled) + st.paint(dim, strings.Repeat("░", barW-width(filled)))
-			r.used = quotaValue(m, m.Used) + " / " + quotaValue(m, *m.Limit)
-			r.pct = report.Pct(m.Percent)
-			r.proj = "→ " + quotaRat(m, m.Projected) + " by " + lastDay
-			switch {
-			case m.Level == report.LevelExceeded:
-				r.note = st.paint(red, "✗ limit exceeded")
-			case m.ProjectedLevel == report.LevelExceeded && !m.ReachedAt.IsZero():
-				r.note = st.paint(red, "✗ over by "+m.ReachedAt.Format("Jan 2"))
-			case m.ProjectedLevel == report.LevelExceeded:
-				r.note = st.paint(red, "✗ projected over")
-			case m.Level == report.LevelWarning:
-				r.note = st.paint(yellow, "⚠ warning")
-			}
+			t.rows = append(t.rows, []tcell{{text: m.Label}, {text: "no limit", color: dim}, {text: quotaValue(m, m.Used)}, {}, proj, {}})
+			continue
 		}
-		rows = append(rows, r)
-	}
-	lw, uw, pw, jw := 0, 0, 0, 0
-	for _, r := range rows {
-		lw, uw, pw, jw = max(lw, width(r.label)), max(uw, width(r.used)), max(pw, width(r.pct)), max(jw, width(r.proj))
-	}
-	for _, r := range rows {
-		line := "  " + padRight(r.label, lw) + "   " + r.bar + "   " + padLeft(r.used, uw) + "   " + padLeft(r.pct, pw) + "   " + padRight(r.proj, jw)
-		if r.note != "" {
-			line += "  " + r.note
+		pct := report.RatFloat(m.Percent)
+		color := blue
+		switch {
+		case pct >= 90:
+			color = red
+		case pct >= 75:
+			color = purple
 		}
-		p.line(strings.TrimRight(line, " "))
+		note := tcell{}
+		switch {
+		case m.Level == report.LevelExceeded:
+			note = tcell{text: "✗ limit exceeded", color: red}
+		case m.ProjectedLevel == report.LevelExceeded && !m.ReachedAt.IsZero():
+			note = tcell{text: "✗ over by " + m.ReachedAt.Format("Jan 2"), color: red}
+		case m.ProjectedLevel == report.LevelExceeded:
+			note = tcell{text: "✗ projected over", color: red}
+		case m.Level == report.LevelWarning:
+			note = tcell{text: "⚠ warning", color: yellow}
+		}
+		t.rows = append(t.rows, []tcell{{text: m.Label}, {color: color, frac: min(pct, 100) / 100},
+			{text: quotaValue(m, m.Used) + " / " + quotaValue(m, *m.Limit)}, {text: report.Pct(m.Percent)}, proj, note})
 	}
+	left := t.render(p, st, W)
 	var warn, over []string
+	unlimited := true
 	for _, m := range q.Metrics {
 		if m.Limit == nil {
 			continue
 		}
+		unlimited = false
 		what := m.Noun() + " at " + report.Pct(m.Percent)
 		switch m.Level {
 		case report.LevelExceeded:
@@ -185,48 +173,76 @@ func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
 			warn = append(warn, what)
 		}
 	}
-	unlimited := true
-	for _, m := range q.Metrics {
-		unlimited = unlimited && m.Limit == nil
+	para := func(color, text string) {
+		for i, l := range wrap(text, W-4, "") {
+			if i > 0 {
+				l = "  " + l
+			}
+			p.line("  " + st.paint(color, l))
+		}
 	}
 	if q.Baseline != nil {
 		p.line("")
-		p.line("  " + quotaBaselineLine(q))
+		para("", quotaBaselineLine(q))
+	}
+	if pace := paceSentence(q, lastDay, len(left) == 0 || !slices.Contains(left, "month-end forecast")); pace != "" {
+		p.line("")
+		para("", pace)
+	}
+	if len(left) > 0 {
+		p.line("")
+		leftOut(p, st, left, W)
+	}
+	if len(over) > 0 || len(warn) > 0 || unlimited {
+		p.line("")
+	}
+	if len(over) > 0 {
+		para(red, "✗ Over your monthly limits: "+strings.Join(over, ", ")+".")
+	}
+	if len(warn) > 0 {
+		para(yellow, "⚠ Approaching your monthly limits: "+strings.Join(warn, ", ")+".")
+	}
+	if unlimited {
+		para("", "No limits set: pass --limit-calls, --limit-tokens or --limit-spend, or set limits in the config file.")
+	}
+	return p.err
+}
+
+// paceSentence says what the two forecasts are: the bars' "→" is the
+// month's pace so far (said in full when the table had no room for it);
+// then the month end and the day a limit is reached at the last 7 days'
+// pace. "" when no metric has a limit.
+func paceSentence(q *report.Quota, lastDay string, shown bool) string {
+	month := q.Period.Start.Format("January")
+	first := "→ is the forecast for " + lastDay + " at " + month + "'s pace so far."
+	if !shown {
+		var at []string
+		for _, m := range q.Metrics {
+			at = append(at, m.Noun()+" "+quotaRat(m, m.Projected))
+		}
+		first = "At " + month + "'s pace so far, by " + lastDay + ": " + strings.Join(at, ", ") + "."
 	}
 	var pace []string
 	for _, m := range q.Metrics {
 		if m.Limit == nil {
 			continue
 		}
-		part := m.Noun() + " → " + quotaRat(m, m.Pace7)
+		part := m.Noun() + " " + quotaRat(m, m.Pace7)
 		if !m.Reached7.IsZero() {
-			part += st.paint(red, " (limit reached around "+m.Reached7.Format("Jan 2")+")")
+			part += " (limit reached around " + m.Reached7.Format("Jan 2") + ")"
 		}
 		pace = append(pace, part)
 	}
-	if len(pace) > 0 {
-		p.line("")
-		p.line("  At the last 7 days' pace, by " + lastDay + ": " + strings.Join(pace, ", "))
+	if len(pace) == 0 {
+		return ""
 	}
-	if len(over) > 0 || len(warn) > 0 || unlimited {
-		p.line("")
-	}
-	if len(over) > 0 {
-		p.line("  " + st.paint(red, "✗ Over your monthly limits: "+strings.Join(over, ", ")+"."))
-	}
-	if len(warn) > 0 {
-		p.line("  " + st.paint(yellow, "⚠ Approaching your monthly limits: "+strings.Join(warn, ", ")+"."))
-	}
-	if unlimited {
-		p.line("  No limits set: pass --limit-calls, --limit-tokens or --limit-spend, or set limits in the config file.")
-	}
-	return p.err
+	return first + " At the last 7 days' pace, by " + lastDay + ": " + strings.Join(pace, ", ") + "."
 }
 
 // QuotaMarkdown writes the billing month as a Markdown table.
 func QuotaMarkdown(w io.Writer, q *report.Quota, meta Meta) error {
 	p := &printer{w: w}
-	p.linef("### NextCore quota · %s", mdText(quotaHeader(q, meta)))
+	p.linef("### NextCore quota · %s", mdText(strings.Join(quotaHeader(q, meta), " · ")))
 	p.line("")
 	var rows [][]string
 	for _, m := range q.Metrics {

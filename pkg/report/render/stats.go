@@ -18,12 +18,10 @@ type Meta struct {
 	Note   string
 }
 
-func header(s *report.Stats, meta Meta) string {
-	parts := []string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")" + FilterText(s.Filter)}
-	if meta.Note != "" {
-		parts = append(parts, meta.Note)
-	}
-	return strings.Join(parts, " · ")
+// header is the parts of the dashboard's first line: "acme", "last 7
+// days", "Nov 14 – Nov 20, 2026 (Europe/Berlin)", a filter, the note.
+func header(s *report.Stats, meta Meta) []string {
+	return withNote(withFilter([]string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")"}, s.Filter), meta)
 }
 
 // trend is a change as an arrow and a number: "▲ 12.5%", "▼ 3.2%", "= 0.0%",
@@ -68,9 +66,9 @@ func (st Style) rateTrend(cur, prev *big.Rat) string {
 
 // StatsTable writes the dashboard for a terminal or a log.
 func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
-	p := &printer{w: w}
 	W := st.width()
-	p.line(st.paint(bold, header(s, meta)))
+	p := &printer{w: w, limit: W}
+	p.title(st, header(s, meta), W)
 	p.line("")
 	cur, prev := s.Current, s.Previous
 	if cur.Calls == 0 {
@@ -111,6 +109,9 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 			colW[i] = max(colW[i], colW[i+2])
 			colW[i+2] = colW[i]
 		}
+		if 2+colW[0]+colW[1] > W {
+			perRow = 1
+		}
 	}
 	for start := 0; start < len(cards); start += perRow {
 		group := cards[start:min(start+perRow, len(cards))]
@@ -139,8 +140,14 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 	}
 	if l, ok := report.LatencyOf(cur); ok {
 		p.line("")
-		p.line("  " + st.paint(dim, "RESPONSE TIMES") + "  p50 " + seconds(l.P50) + " · p95 " + seconds(l.P95) +
-			" · p99 " + seconds(l.P99) + " · mean " + seconds(l.Mean))
+		label := "  RESPONSE TIMES  "
+		for i, l := range fitParts([]string{"p50 " + seconds(l.P50), "p95 " + seconds(l.P95), "p99 " + seconds(l.P99), "mean " + seconds(l.Mean)}, W-width(label)) {
+			if i == 0 {
+				p.line("  " + st.paint(dim, "RESPONSE TIMES") + "  " + l)
+			} else {
+				p.line(strings.Repeat(" ", width(label)) + l)
+			}
+		}
 	}
 	p.line("")
 	dailyTable(p, s, st, W)
@@ -151,8 +158,7 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 	if s.Baseline != nil {
 		p.line("")
 		b := s.Baseline
-		columns(p, st, "COMPARED WITH "+Safe(b.Label), []string{"API calls", "Tokens", "Total cost", "Success rate"},
-			[]string{b.Period + " as of " + b.AsOf, "now", "change"}, trimFirst(comparisonRows(s)), W)
+		columns(p, st, "COMPARED WITH "+Safe(b.Label), []string{b.Period + " as of " + b.AsOf, "now", "change"}, comparisonRows(s), nil, W)
 	}
 	if len(s.Insights) > 0 {
 		p.line("")
@@ -213,7 +219,7 @@ func trendRows(s *report.Stats) (string, []bucket) {
 // calendar draws one cell per day, a row per weekday and a column per week,
 // shaded by the day's calls against the busiest day's: the daily trend of a
 // long window in a few lines.
-func calendar(p *printer, s *report.Stats, st Style) {
+func calendar(p *printer, s *report.Stats, st Style, W int) {
 	days := s.Daily
 	peak, _ := s.PeakDay()
 	offset := (int(days[0].Date.Weekday()) + 6) % 7 // Monday first
@@ -247,123 +253,113 @@ func calendar(p *printer, s *report.Stats, st Style) {
 		}
 	}
 	p.line(st.paint(bold, "DAILY USAGE"))
-	p.line("       " + strings.TrimRight(string(labels), " "))
+	monthLine := strings.TrimRight(string(labels), " ")
+	if len(monthLine) > W-7 { // ASCII: a month name that would not fit goes
+		monthLine = strings.TrimRight(monthLine[:strings.LastIndexByte(monthLine[:W-7], ' ')+1], " ")
+	}
+	p.line("       " + monthLine)
 	for r, name := range []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} {
 		p.line(strings.TrimRight("  "+name+"  "+strings.Join(grid[r], ""), " "))
 	}
-	p.line(st.paint(dim, "  calls: · none ░ ≤25% ▒ ≤50% ▓ ≤75% █ >75% of the busiest day, "+
-		peak.Date.Format("Mon Jan 2")+" ("+report.Count(peak.Calls)+")"))
+	for _, l := range wrap("calls: · none ░ ≤25% ▒ ≤50% ▓ ≤75% █ >75% of the busiest day, "+
+		peak.Date.Format("Mon Jan 2")+" ("+report.Count(peak.Calls)+")", W-2, "") {
+		p.line("  " + st.paint(dim, l))
+	}
 }
 
 func dailyTable(p *printer, s *report.Stats, st Style, W int) {
 	title, rows := trendRows(s)
 	if len(s.Daily) > 62 {
 		if _, ok := s.PeakDay(); ok {
-			calendar(p, s, st)
+			calendar(p, s, st, W)
 			p.line("")
 		}
 	}
-	labelW := 0
 	maxCalls := int64(0)
-	callsW, costW := len("calls"), len("cost")
 	for _, r := range rows {
-		labelW = max(labelW, width(r.label))
 		maxCalls = max(maxCalls, r.totals.Calls)
-		callsW = max(callsW, len(report.Count(r.totals.Calls)))
-		costW = max(costW, len(report.USD2(r.totals.Cost)))
 	}
-	barW := W - 2 - labelW - 2 - 2 - callsW - 2 - costW - 8
-	p.line(st.paint(bold, padRight(title, 2+labelW+2+barW+2)) + padLeft("calls", callsW) + "  " + padLeft("cost", costW))
+	t := &ttable{gap: 2, indent: 2, cols: []column{
+		{head: title, headColor: bold},
+		{bar: true, fill: true, barWidth: W},
+		{head: "calls", align: right},
+		{head: "cost", align: right},
+		{drop: 1},
+	}}
 	for _, r := range rows {
-		line := "  " + padRight(r.label, labelW) + "  " + padRight(st.paint(blue, bar(float64(r.totals.Calls), float64(maxCalls), barW)), barW) +
-			"  " + padLeft(report.Count(r.totals.Calls), callsW) + "  " + padLeft(report.USD2(r.totals.Cost), costW)
+		peak := tcell{}
 		if r.peak {
-			line += "  " + st.paint(yellow, "← peak")
+			peak = tcell{text: "← peak", color: yellow}
 		}
-		p.line(line)
+		t.rows = append(t.rows, []tcell{{text: r.label}, {color: blue, frac: float64(r.totals.Calls) / float64(max(maxCalls, 1))},
+			{text: report.Count(r.totals.Calls)}, {text: report.USD2(r.totals.Cost)}, peak})
 	}
+	t.render(p, st, W)
 }
 
 func topModelsSection(p *printer, s *report.Stats, st Style, W int) {
 	top := s.TopModels()
-	cols := []string{"calls", "% calls", "tokens", "% tokens", "cost"}
 	rows := make([][]string, len(top))
 	for i, g := range top {
-		rows[i] = []string{report.Count(g.Calls), report.Pct(report.Percent(g.Calls, s.Current.Calls)),
+		rows[i] = []string{g.Name, report.Count(g.Calls), report.Pct(report.Percent(g.Calls, s.Current.Calls)),
 			report.Count(g.Tokens()), report.Pct(report.Percent(g.Tokens(), s.Current.Tokens())), report.USD2(g.Cost)}
 	}
-	names := make([]string, len(top))
-	for i, g := range top {
-		names[i] = truncate(Safe(g.Name), termNameWidth)
-	}
-	columns(p, st, "TOP MODELS", names, cols, rows, W)
+	columns(p, st, "TOP MODELS", []string{"calls", "% calls", "tokens", "% tokens", "cost"}, rows, map[string]int{"% tokens": 2, "% calls": 1}, W)
 }
 
-// columns prints a titled table: a name column, then right-aligned numbers.
-func columns(p *printer, st Style, title string, names, cols []string, rows [][]string, W int) {
-	widths := make([]int, len(cols))
-	for j, c := range cols {
-		widths[j] = width(c)
-		for _, r := range rows {
-			widths[j] = max(widths[j], width(r[j]))
-		}
+// columns prints a titled table: a name column, then right-aligned
+// numbers; drop names the columns that may be left out when narrow.
+func columns(p *printer, st Style, title string, cols []string, rows [][]string, drop map[string]int, W int) {
+	t := &ttable{gap: 3, indent: 2, cols: []column{{head: title, headColor: bold, name: true}}}
+	for _, c := range cols {
+		t.cols = append(t.cols, column{head: c, align: right, drop: drop[c]})
 	}
-	numW := 0
-	for _, w := range widths {
-		numW += w + 3
+	for _, r := range rows {
+		row := cells(r)
+		row[0].text = Safe(row[0].text)
+		t.rows = append(t.rows, row)
 	}
-	nameW := width(title) - 2
-	for _, n := range names {
-		nameW = max(nameW, width(n))
-	}
-	nameW = min(nameW, max(W-2-numW, 12))
-	var b strings.Builder
-	b.WriteString(padRight(st.paint(bold, title), 2+nameW))
-	for j, c := range cols {
-		b.WriteString("   " + padLeft(c, widths[j]))
-	}
-	p.line(b.String())
-	for i, r := range rows {
-		b.Reset()
-		b.WriteString("  " + padRight(truncate(names[i], nameW), nameW))
-		for j, v := range r {
-			b.WriteString("   " + padLeft(v, widths[j]))
-		}
-		p.line(b.String())
-	}
+	leftOut(p, st, t.render(p, st, W), W)
 }
 
 func breakdownSection(p *printer, s *report.Stats, st Style, W int) {
-	nameW, costW, callsW := len("total"), len(report.USD2(s.Current.Cost)), len("calls")
-	for _, g := range s.Models {
-		nameW = max(nameW, width(Safe(g.Name)))
-		costW = max(costW, len(report.USD2(g.Cost)))
-		callsW = max(callsW, len(report.Count(g.Calls)))
-	}
-	nameW = min(nameW, 32)
-	barW := W - 2 - nameW - 2 - costW - 2 - 2 - 5 - 2 - callsW
-	p.line(st.paint(bold, padRight("COST BREAKDOWN", 2+nameW+2+costW+2+barW+2)) + padLeft("share", 5) + "  " + padLeft("calls", callsW))
+	t := &ttable{gap: 2, indent: 2, cols: []column{
+		{head: "COST BREAKDOWN", headColor: bold, name: true},
+		{align: right},
+		{bar: true, fill: true, barWidth: W},
+		{head: "share", align: right},
+		{head: "calls", align: right, drop: 1},
+	}}
 	maxCost := 0.0
 	if len(s.Models) > 0 {
 		maxCost = s.Models[0].Cost.Float()
 	}
 	for _, g := range s.Models {
-		p.line("  " + padRight(truncate(Safe(g.Name), nameW), nameW) + "  " + padLeft(report.USD2(g.Cost), costW) + "  " +
-			padRight(st.paint(purple, bar(g.Cost.Float(), maxCost, barW)), barW) + "  " +
-			padLeft(report.PctWhole(report.Percent(int64(g.Cost), int64(s.Current.Cost))), 5) + "  " + padLeft(report.Count(g.Calls), callsW))
+		t.rows = append(t.rows, []tcell{{text: Safe(g.Name)}, {text: report.USD2(g.Cost)}, {color: purple, frac: g.Cost.Float() / max(maxCost, 1e-18)},
+			{text: report.PctWhole(report.Percent(int64(g.Cost), int64(s.Current.Cost)))}, {text: report.Count(g.Calls)}})
 	}
-	p.line("  " + padRight("total", nameW) + "  " + st.paint(bold, padLeft(report.USD2(s.Current.Cost), costW)))
+	t.rows = append(t.rows, []tcell{{text: "total"}, {text: report.USD2(s.Current.Cost), color: bold}, {}, {}, {}})
+	t.render(p, st, W)
 }
 
-// printer writes lines and keeps the first error.
+// printer writes lines and keeps the first error. With a limit (a
+// terminal's width) a line that would still wrap is clipped.
 type printer struct {
-	w   io.Writer
-	err error
+	w     io.Writer
+	err   error
+	limit int
 }
 
 func (p *printer) line(s string) {
 	if p.err == nil {
-		_, p.err = io.WriteString(p.w, s+"\n")
+		_, p.err = io.WriteString(p.w, clipLine(s, p.limit)+"\n")
+	}
+}
+
+// title writes a report's header, its parts on as few lines as fit.
+func (p *printer) title(st Style, parts []string, W int) {
+	for _, l := range fitParts(parts, W) {
+		p.line(st.paint(bold, l))
 	}
 }
 

@@ -47,7 +47,7 @@ func (s Style) width() int {
 	if s.Width <= 0 {
 		return 80
 	}
-	return min(max(s.Width, 60), 140)
+	return min(max(s.Width, 40), 140)
 }
 
 // Colors of the dashboard.
@@ -62,7 +62,7 @@ const (
 )
 
 func (s Style) paint(code, text string) string {
-	if !s.Color || text == "" {
+	if !s.Color || text == "" || code == "" {
 		return text
 	}
 	return "\x1b[" + code + "m" + text + "\x1b[0m"
