@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -29,6 +30,7 @@ var hostileNames = []string{
 	"<script>alert(1)</script>&amp;",
 	"\x07bell\x00nul\x7fdel",
 	"\u2066isolate\u2069 \u200fmark",
+	"+1", "-1", // read as numbers by a spreadsheet
 }
 
 func hostileEnv(t *testing.T) *env {
@@ -168,6 +170,15 @@ func TestHostileNames(t *testing.T) {
 		t.Errorf("CSV kept %d of %d names intact", seen, len(hostileNames))
 	}
 
+	// Every CSV: names neutralised, numbers bare and readable as numbers.
+	for _, args := range [][]string{
+		{"usage", "top-models", "-f", "csv"}, {"usage", "breakdown", "--by", "region", "--by", "user", "-f", "csv"},
+		{"usage", "export", "--format", "csv", "--report", "keys", "-o", "-"},
+		{"usage", "export", "--format", "csv", "--report", "records", "-o", "-"},
+	} {
+		strictCSV(t, strings.Join(args, " "), run(args...).stdout)
+	}
+
 	// PDF: the names are there, escaped, and nothing raw.
 	pdf := filepath.Join(e.dir, "h.pdf")
 	run("usage", "export", "--format", "pdf", "-o", pdf)
@@ -210,4 +221,30 @@ func stripSGR(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// strictCSV reads a report's CSV as a strict spreadsheet importer would:
+// every row as wide as the header, no text cell that starts a formula, and
+// every number column a plain number.
+func strictCSV(t *testing.T, what, out string) {
+	t.Helper()
+	r := csv.NewReader(strings.NewReader(out))
+	rows, err := r.ReadAll() // FieldsPerRecord 0: all rows as wide as the first
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	text := map[string]bool{"model": true, "key": true, "user": true, "region": true, "status": true, "day": true, "hour": true,
+		"id": true, "timestamp": true, "apiKey": true, "date": true, "metric": true, "level": true, "projectedLevel": true}
+	number := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	for _, row := range rows[1:] {
+		for j, cell := range row {
+			col := rows[0][j]
+			switch {
+			case text[col] && cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])):
+				t.Errorf("%s: %s cell %q starts a formula", what, col, cell)
+			case !text[col] && cell != "" && !number.MatchString(cell):
+				t.Errorf("%s: %s cell %q is not a number", what, col, cell)
+			}
+		}
+	}
 }

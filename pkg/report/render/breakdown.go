@@ -268,7 +268,7 @@ func BreakdownCSV(w io.Writer, b *report.Breakdown) error {
 		}
 		rows = append(rows, row)
 	}
-	return writeCSV(w, rows)
+	return writeCSV(w, len(b.By), rows)
 }
 
 func fnum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -7,6 +7,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/file"
+	"github.com/nextcore-ai/nextcore/pkg/source/wire"
 )
 
 // DailyCSV writes one row per day of the window: raw numbers, ISO dates.
@@ -16,7 +17,7 @@ func DailyCSV(w io.Writer, s *report.Stats) error {
 		rows = append(rows, []string{d.Date.String(), i64(d.Calls), i64(d.Successful), i64(d.Failed()),
 			i64(d.Prompt), i64(d.Completion), i64(d.Tokens()), d.Cost.Decimal()})
 	}
-	return writeCSV(w, rows)
+	return writeCSV(w, 1, rows)
 }
 
 // GroupsCSV writes one row per group of a dimension (model, key…), cost
@@ -28,7 +29,7 @@ func GroupsCSV(w io.Writer, column string, groups []report.Group, total source.T
 		rows = append(rows, []string{g.Name, i64(m.Calls), i64(m.Successful), i64(m.Failed), num(m.SuccessRate),
 			i64(m.PromptTokens), i64(m.CompletionTokens), i64(m.Tokens), m.Cost.Decimal(), num(m.CostShare), num(m.AverageCost)})
 	}
-	return writeCSV(w, rows)
+	return writeCSV(w, 1, rows)
 }
 
 // RecordsCSV streams records as CSV rows under the record format's header,
@@ -39,12 +40,15 @@ func RecordsCSV(w io.Writer, each func(func(*source.Record) error) error) error 
 	if err := cw.Write(file.CSVHeader); err != nil {
 		return err
 	}
+	numeric := map[string]bool{wire.FieldStatusCode: true, wire.FieldPrompt: true, wire.FieldCompletion: true, wire.FieldCost: true, wire.FieldLatency: true}
 	var row []string
 	n := 0
 	err := each(func(r *source.Record) error {
 		row = file.CSVRow(r, row)
 		for i, v := range row {
-			row[i] = Neutralize(v)
+			if !numeric[file.CSVHeader[i]] {
+				row[i] = Neutralize(v)
+			}
 		}
 		if n++; n%4096 == 0 {
 			cw.Flush()

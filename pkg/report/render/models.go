@@ -175,7 +175,7 @@ func RankingCSV(w io.Writer, r *report.ModelRanking) error {
 		rows = append(rows, []string{m.Model, i64(m.Calls), i64(m.Successful), i64(m.Failed), num(m.SuccessRate),
 			i64(m.PromptTokens), i64(m.CompletionTokens), i64(m.Tokens), m.Cost.Decimal(), num(m.CostShare), num(m.AverageCost)})
 	}
-	return writeCSV(w, rows)
+	return writeCSV(w, 1, rows)
 }
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }

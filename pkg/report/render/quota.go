@@ -288,7 +288,8 @@ func QuotaCSV(w io.Writer, q *report.Quota) error {
 		}
 		rows = append(rows, row)
 	}
-	return writeCSV(w, rows)
+	// metric, level and projectedLevel are words; the rest numbers.
+	return writeCSVCols(w, func(col int) bool { return col == 0 || col == 4 || col == 6 }, rows)
 }
 
 func deref(s *string) string {

@@ -365,14 +365,6 @@ func (p *printer) title(st Style, parts []string, W int) {
 
 func (p *printer) linef(format string, args ...any) { p.line(fmt.Sprintf(format, args...)) }
 
-// trimFirst drops each row's first cell (the name, shown apart).
-func trimFirst(rows [][]string) [][]string {
-	out := make([][]string, len(rows))
-	for i, r := range rows {
-		out[i] = r[1:]
-	}
-	return out
-}
 
 // seconds is a response time for people: 842 ms, 1.9 s, 20.1 s.
 func seconds(v float64) string {

@@ -170,5 +170,5 @@ func StatsCSV(w io.Writer, s *report.Stats) error {
 			}
 		}
 	}
-	return writeCSV(w, rows)
+	return writeCSV(w, 1, rows)
 }

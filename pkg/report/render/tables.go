@@ -10,13 +10,22 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 )
 
-// writeCSV writes RFC 4180 rows. Cells that a spreadsheet would run as a
-// formula are neutralised (OWASP): names come from outside.
-func writeCSV(w io.Writer, rows [][]string) error {
+// writeCSV writes RFC 4180 rows: the first textCols columns hold text
+// (names from outside), the rest numbers. A text cell that a spreadsheet
+// would run as a formula is neutralised (OWASP); numbers stay as they are,
+// negative ones included.
+func writeCSV(w io.Writer, textCols int, rows [][]string) error {
+	return writeCSVCols(w, func(col int) bool { return col < textCols }, rows)
+}
+
+// writeCSVCols is writeCSV with the text columns named by isText.
+func writeCSVCols(w io.Writer, isText func(col int) bool, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	for _, r := range rows {
 		for j, v := range r {
-			r[j] = Neutralize(v)
+			if isText(j) {
+				r[j] = Neutralize(v)
+			}
 		}
 		if err := cw.Write(r); err != nil {
 			return err
@@ -26,37 +35,18 @@ func writeCSV(w io.Writer, rows [][]string) error {
 	return cw.Error()
 }
 
-// Neutralize prefixes a cell that starts like a spreadsheet formula with a
-// single quote. Plain numbers, negative ones included, are left alone.
+// Neutralize prefixes a text cell that starts like a spreadsheet formula
+// (=, +, -, @, tab or carriage return) with a single quote: "+1" and "-1"
+// as names too, which a spreadsheet would otherwise read as numbers.
 func Neutralize(v string) string {
 	if v == "" {
 		return v
 	}
 	switch v[0] {
 	case '=', '+', '-', '@', '\t', '\r':
-		if isNumber(v) {
-			return v
-		}
 		return "'" + v
 	}
 	return v
-}
-
-func isNumber(v string) bool {
-	if len(v) < 2 || (v[0] != '-' && v[0] != '+') {
-		return false
-	}
-	dot := false
-	for _, c := range v[1:] {
-		switch {
-		case c >= '0' && c <= '9':
-		case c == '.' && !dot:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // align is a column's alignment in a table.
@@ -93,33 +83,6 @@ func markdownTable(w io.Writer, headers []string, aligns []align, rows [][]strin
 		cells := make([]string, len(r))
 		for i, c := range r {
 			cells[i] = esc(c)
-		}
-		if err := t.Append(cells); err != nil {
-			return err
-		}
-	}
-	return t.Render()
-}
-
-// plainTable writes aligned columns without borders, for terminals and logs.
-func plainTable(w io.Writer, headers []string, aligns []align, rows [][]string) error {
-	t := tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders:  tw.BorderNone,
-			Settings: tw.Settings{Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off}, Lines: tw.Lines{ShowHeaderLine: tw.Off}},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithTrimSpace(tw.Off),
-	)
-	t.Header(headers)
-	for _, r := range rows {
-		cells := make([]string, len(r))
-		for i, c := range r {
-			cells[i] = truncate(Safe(c), termNameWidth)
 		}
 		if err := t.Append(cells); err != nil {
 			return err
