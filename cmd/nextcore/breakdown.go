@@ -18,6 +18,7 @@ type breakdownOptions struct {
 	limit     int
 	compareTo string
 	compare   bool
+	format    formatFlag
 }
 
 func (a *App) newBreakdownCmd() *cobra.Command {
@@ -44,6 +45,7 @@ hours, compared with the same day or hour of the previous window.`,
 		},
 	}
 	opts.window.register(cmd)
+	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown)
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.by, "by", nil, "model, key, user, region, status, day or hour; repeat for a pivot")
 	registerFilter(cmd, &opts.filter)
@@ -61,7 +63,12 @@ func registerFilter(cmd *cobra.Command, into *[]string) {
 
 func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakdownOptions) error {
 	bo := report.BreakdownOptions{Limit: opts.limit}
+	var format render.Format
 	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+		var err error
+		if format, err = opts.format.parse(); err != nil {
+			return err
+		}
 		if len(opts.by) == 0 {
 			return usagef("breakdown needs --by (model, key, user, region, status, day or hour)")
 		}
@@ -80,7 +87,6 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 		if seen[report.ByDay] && seen[report.ByHour] {
 			return usagef("--by day and --by hour: a breakdown takes one time dimension")
 		}
-		var err error
 		if bo.Filter, err = report.ParseFilter(opts.filter); err != nil {
 			return usageError{err}
 		}
@@ -89,9 +95,6 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 		}
 		if opts.limit < 0 {
 			return usagef("--limit must not be negative")
-		}
-		if err := a.noGitHubFormat(); err != nil {
-			return err
 		}
 		return nil
 	})
@@ -115,7 +118,7 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 		return err
 	}
 	return a.emit(func(w io.Writer, st render.Style) error {
-		switch s.format {
+		switch format {
 		case render.JSON:
 			return render.WriteBreakdownJSON(w, b)
 		case render.CSV:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,8 @@ import (
 
 type exportOptions struct {
 	window windowFlags
-	format string
+	format formatFlag
+	kind   render.Format // the format chosen
 	report string
 	paper  string
 	force  bool
@@ -46,9 +48,10 @@ func (a *App) newExportCmd() *cobra.Command {
                   would run as a formula are neutralised with a leading '.
   --format json   the stats object (as usage stats --format json).
 
-The file is written under a temporary name and renamed when whole; an
-existing file is kept unless --force. -o - writes CSV or JSON to standard
-output.`,
+Without --format, the format follows the extension of -o (.pdf, .json,
+.csv), else CSV. The file is written under a temporary name and renamed
+when whole; an existing file is kept unless --force. -o - writes CSV or
+JSON to standard output.`,
 		Example: `  nextcore usage export --format pdf --period week --as-of 2026-11-23 -o weekly.pdf
   nextcore usage export --format csv --report daily --period month -o daily.csv
   nextcore usage export --format csv --report records --from 2026-11-01 -o - | gzip > november.csv.gz`,
@@ -59,7 +62,8 @@ output.`,
 	}
 	opts.window.register(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&opts.format, "format", "f", "csv", "csv, pdf or json")
+	opts.format.register(cmd, render.CSV, render.PDF, render.JSON)
+	f.Lookup("format").Usage = "output format: csv, pdf or json (default: from the extension of -o, else csv)"
 	f.StringVar(&opts.report, "report", "", "for CSV: "+strings.Join(exportReports, ", ")+" (default summary)")
 	f.StringVar(&opts.paper, "paper", "a4", "PDF paper size: a4 or letter")
 	f.BoolVar(&opts.force, "force", false, "overwrite an existing file")
@@ -93,9 +97,20 @@ func (a *App) runExport(ctx context.Context, cmd *cobra.Command, opts *exportOpt
 
 // check validates the flags before anything is opened.
 func (o *exportOptions) check(out string, stdoutTTY bool) error {
-	o.format = strings.ToLower(o.format)
-	switch o.format {
-	case "csv":
+	if o.format.value == "" {
+		switch strings.ToLower(filepath.Ext(strings.TrimSuffix(out, ".gz"))) {
+		case ".pdf":
+			o.format.value = "pdf"
+		case ".json":
+			o.format.value = "json"
+		}
+	}
+	var err error
+	if o.kind, err = o.format.parse(); err != nil {
+		return err
+	}
+	switch o.kind {
+	case render.CSV:
 		if o.report == "" {
 			o.report = "summary"
 		}
@@ -106,12 +121,10 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 		if !ok {
 			return usagef("unknown --report %q (use %s)", o.report, strings.Join(exportReports, ", "))
 		}
-	case "pdf", "json":
-		if o.report != "" {
-			return usagef("--report chooses a CSV report; --format %s has one report", o.format)
-		}
 	default:
-		return usagef("unknown export format %q (use csv, pdf or json)", o.format)
+		if o.report != "" {
+			return usagef("--report chooses a CSV report; --format %s has one report", o.kind)
+		}
 	}
 	switch strings.ToLower(o.paper) {
 	case "a4":
@@ -124,11 +137,10 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 	if o.top < 1 {
 		return usagef("--top must be at least 1")
 	}
-	var err error
 	if o.parsed, err = report.ParseFilter(o.filter); err != nil {
 		return usageError{err}
 	}
-	if o.format == "pdf" && (out == "" || (out == "-" && stdoutTTY)) {
+	if o.kind == render.PDF && (out == "" || (out == "-" && stdoutTTY)) {
 		return usagef("a PDF needs a file: pass -o FILE.pdf")
 	}
 	return nil
@@ -161,10 +173,10 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 		return nil, err
 	}
 	switch {
-	case opts.format == "pdf":
+	case opts.kind == render.PDF:
 		pdfOpts := render.PDFOptions{Paper: opts.paper, Generated: s.clock.Now, Version: version}
 		return func(w io.Writer) error { return render.StatsPDF(w, stats, rs.meta, pdfOpts) }, nil
-	case opts.format == "json":
+	case opts.kind == render.JSON:
 		return func(w io.Writer) error { return render.WriteJSON(w, render.StatsData(stats, rs.meta)) }, nil
 	case opts.report == "daily":
 		return func(w io.Writer) error { return render.DailyCSV(w, stats) }, nil

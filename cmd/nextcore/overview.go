@@ -13,6 +13,7 @@ type overviewOptions struct {
 	window    windowFlags
 	watch     watchFlag
 	compareTo string
+	format    formatFlag
 }
 
 func (a *App) newOverviewCmd() *cobra.Command {
@@ -31,13 +32,18 @@ lines, for a shell prompt, a MOTD or a tmux status line.`,
 	}
 	opts.window.register(cmd)
 	opts.watch.register(cmd)
+	opts.format.register(cmd, render.Table, render.JSON)
 	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage stats --format json` report")
 	return cmd
 }
 
 func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overviewOptions) error {
 	return a.watchLoop(ctx, opts.watch, func() error {
-		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error { return nil })
+		var format render.Format
+		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() (err error) {
+			format, err = opts.format.parse()
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -54,7 +60,7 @@ func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overvie
 			return err
 		}
 		return a.emit(func(w io.Writer, st render.Style) error {
-			if s.format == render.JSON {
+			if format == render.JSON {
 				return render.WriteJSON(w, render.StatsData(stats, rs.meta))
 			}
 			return render.Overview(w, stats, st)

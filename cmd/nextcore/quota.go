@@ -26,6 +26,7 @@ type quotaOptions struct {
 	failOn    string
 	watch     watchFlag
 	compareTo string
+	format    formatFlag
 }
 
 func (a *App) newQuotaCmd() *cobra.Command {
@@ -54,6 +55,7 @@ With --fail-on, the command exits with code 3 when the check fails, for CI:
 	}
 	f := cmd.Flags()
 	opts.limits.register(cmd)
+	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown, render.GitHub)
 	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
 	opts.watch.register(cmd)
 	f.StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage quota --format json` report")
@@ -67,6 +69,10 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 	}
 	return a.watchLoop(ctx, opts.watch, func() error {
 		s, err := a.settings(cmd)
+		if err != nil {
+			return err
+		}
+		format, err := opts.format.parse()
 		if err != nil {
 			return err
 		}
@@ -103,7 +109,7 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 			return err
 		}
 		err = a.emit(func(w io.Writer, st render.Style) error {
-			switch s.format {
+			switch format {
 			case render.GitHub:
 				return render.QuotaGitHub(w, q)
 			case render.JSON:

@@ -68,7 +68,7 @@ type App struct {
 }
 
 type globalFlags struct {
-	tenant, cache, tz, asOf, format, config, output string
+	tenant, cache, tz, asOf, config, output string
 	noColor, demo, debug                            bool
 	apiURL, tokenFile, source                       string
 	retries                                         int
@@ -174,7 +174,6 @@ fills from files), or the API itself with --source api.`,
 	pf.StringVar(&a.flags.cache, "cache", "", "cache file (env NEXTCORE_CACHE; default $XDG_CACHE_HOME/nextcore/usage.db)")
 	pf.StringVar(&a.flags.tz, "tz", "", "IANA time zone of the report, e.g. Europe/Berlin (env NEXTCORE_TIMEZONE; default: the system's)")
 	pf.StringVar(&a.flags.asOf, "as-of", "", "report as of this time (RFC 3339) or the end of this date (YYYY-MM-DD)")
-	pf.StringVarP(&a.flags.format, "format", "f", "table", "output format: table, json, csv, markdown, or github (annotations; stats and quota)")
 	pf.StringVarP(&a.flags.output, "output", "o", "", "write the report to this file instead of standard output")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "no colors (also NO_COLOR=1)")
 	pf.StringVar(&a.flags.config, "config", "", "config file (env NEXTCORE_CONFIG; default $XDG_CONFIG_HOME/nextcore/config.yaml)")
@@ -221,7 +220,6 @@ type settings struct {
 	cachePath string
 	loc       *time.Location
 	clock     report.Clock
-	format    render.Format
 	demo      bool
 	source    string // cache or api
 }
@@ -258,11 +256,6 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	for _, w := range cfg.warnings {
 		a.warn(w)
 	}
-	format, err := render.ParseFormat(f.format)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	s.format = format
 	switch a.flags.source {
 	case "cache", "api":
 		s.source = a.flags.source

@@ -23,6 +23,7 @@ type statsOptions struct {
 	maxIncrease string
 	watch       watchFlag
 	filter      []string
+	format      formatFlag
 }
 
 func (a *App) newStatsCmd() *cobra.Command {
@@ -44,6 +45,7 @@ the cost breakdown and insights.`,
 		},
 	}
 	opts.window.register(cmd)
+	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown, render.GitHub)
 	cmd.Flags().IntVar(&opts.top, "top", 5, "how many models the top-models list shows")
 	opts.watch.register(cmd)
 	registerFilter(cmd, &opts.filter)
@@ -59,8 +61,12 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 	return a.watchLoop(ctx, opts.watch, func() error {
 		var maxIncrease *big.Rat
 		var filter source.Filter
+		var format render.Format
 		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
 			var err error
+			if format, err = opts.format.parse(); err != nil {
+				return err
+			}
 			if filter, err = report.ParseFilter(opts.filter); err != nil {
 				return usageError{err}
 			}
@@ -92,7 +98,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 			return err
 		}
 		err = a.emit(func(w io.Writer, st render.Style) error {
-			switch s.format {
+			switch format {
 			case render.GitHub:
 				return render.StatsGitHub(w, stats)
 			case render.JSON:

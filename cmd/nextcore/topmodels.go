@@ -18,6 +18,7 @@ type topModelsOptions struct {
 	filter    []string
 	compare   bool
 	compareTo string
+	format    formatFlag
 }
 
 func (a *App) newTopModelsCmd() *cobra.Command {
@@ -37,6 +38,7 @@ window's cost and average cost per call.`,
 		},
 	}
 	opts.window.register(cmd)
+	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown)
 	cmd.Flags().StringVar(&opts.by, "by", "calls", "rank by calls, tokens or cost")
 	cmd.Flags().IntVar(&opts.limit, "limit", 10, "how many models to list (0 for all)")
 	cmd.Flags().BoolVar(&opts.compare, "compare", false, "show each model's calls and cost in the previous window, and the cost's change")
@@ -48,8 +50,12 @@ window's cost and average cost per call.`,
 func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topModelsOptions) error {
 	var by report.Ordering
 	var filter source.Filter
+	var format render.Format
 	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
 		var err error
+		if format, err = opts.format.parse(); err != nil {
+			return err
+		}
 		if filter, err = report.ParseFilter(opts.filter); err != nil {
 			return usageError{err}
 		}
@@ -58,9 +64,6 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 		}
 		if opts.limit < 0 {
 			return usagef("--limit must not be negative")
-		}
-		if err := a.noGitHubFormat(); err != nil {
-			return err
 		}
 		return nil
 	})
@@ -80,7 +83,7 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 		return err
 	}
 	return a.emit(func(w io.Writer, st render.Style) error {
-		switch s.format {
+		switch format {
 		case render.JSON:
 			return render.WriteJSON(w, render.RankingData(r))
 		case render.CSV:

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
-	"github.com/nextcore-ai/nextcore/pkg/report/render"
 )
 
 // windowFlags are --period and --from/--to, shared by every windowed report.
@@ -82,13 +81,4 @@ func (a *App) openWindowed(ctx context.Context, cmd *cobra.Command, w *windowFla
 		return nil, err
 	}
 	return &windowed{s, span, rs}, nil
-}
-
-// noGitHubFormat refuses --format github for reports that have no
-// annotations to give.
-func (a *App) noGitHubFormat() error {
-	if a.flags.format == string(render.GitHub) {
-		return usagef("--format github is for usage stats and usage quota")
-	}
-	return nil
 }

@@ -15,25 +15,46 @@ import (
 // Format is an output format.
 type Format string
 
-// The formats every report takes.
+// The formats of reports; each report declares which it renders.
 const (
 	Table    Format = "table"
 	JSON     Format = "json"
 	CSV      Format = "csv"
 	Markdown Format = "markdown"
+	PDF      Format = "pdf"
 )
 
-// ParseFormat reads --format.
-func ParseFormat(s string) (Format, error) {
-	switch f := Format(strings.ToLower(s)); f {
-	case Table, JSON, CSV, Markdown:
-		return f, nil
-	case "md":
-		return Markdown, nil
-	case GitHub:
-		return GitHub, nil
+// Formats are the formats a report renders, its default first.
+type Formats []Format
+
+// Parse reads --format: "" is the default; a format the report does not
+// render is refused with the ones it does.
+func (fs Formats) Parse(s string) (Format, error) {
+	if s == "" {
+		return fs[0], nil
 	}
-	return "", fmt.Errorf("unknown format %q (use table, json, csv, markdown or github)", s)
+	f := Format(strings.ToLower(s))
+	if f == "md" {
+		f = Markdown
+	}
+	for _, ok := range fs {
+		if f == ok {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown format %q (use %s)", s, fs)
+}
+
+// String lists the formats: "table, json, csv or markdown".
+func (fs Formats) String() string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = string(f)
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // Style is how terminal output looks: colors only on a terminal, never as the
