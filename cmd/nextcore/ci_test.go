@@ -183,3 +183,43 @@ func TestCompareToEveryReport(t *testing.T) {
 		t.Errorf("other --by: %d %q", r.code, r.stderr)
 	}
 }
+
+// TestFailedGateAnnotates: a failed budget check (exit 3) says why on
+// standard error, and in a GitHub Actions job (or with --format github)
+// also as an ::error annotation; elsewhere no annotation.
+func TestFailedGateAnnotates(t *testing.T) {
+	e := imported(t)
+	cases := []struct {
+		name, env string
+		args      []string
+		want      string
+	}{
+		{"fail-on exceeded", "true", []string{"usage", "quota", "--limit-spend", "1", "--fail-on", "exceeded", "--as-of", "2026-11-20"},
+			"::error title=NextCore budget check::budget check failed (--fail-on exceeded): spend at "},
+		{"fail-on projected", "true", []string{"usage", "quota", "--limit-calls", "900", "--fail-on", "projected", "--as-of", "2026-11-20"},
+			"::error title=NextCore budget check::budget check failed (--fail-on projected): API calls projected at "},
+		{"max-increase", "true", []string{"usage", "stats", "--period", "week", "--max-increase", "1", "--as-of", "2026-11-20"},
+			"::error title=NextCore budget check::budget check failed (--max-increase 1%25): spend rose "},
+		{"format github", "", []string{"usage", "quota", "--limit-spend", "1", "--fail-on", "warning", "--format", "github", "--as-of", "2026-11-20"},
+			"::error title=NextCore budget check::budget check failed (--fail-on warning)"},
+		{"not in CI", "", []string{"usage", "quota", "--limit-spend", "1", "--fail-on", "exceeded", "--as-of", "2026-11-20"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.vars["GITHUB_ACTIONS"] = c.env
+			r := e.run("", false, c.args...)
+			if r.code != 3 {
+				t.Fatalf("exit %d: %q", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "nextcore: budget check failed") {
+				t.Errorf("no plain line: %q", r.stderr)
+			}
+			if c.want == "" && strings.Contains(r.stderr, "::error") {
+				t.Errorf("an annotation outside CI: %q", r.stderr)
+			}
+			if c.want != "" && !strings.Contains(r.stderr, c.want) {
+				t.Errorf("stderr %q lacks %q", r.stderr, c.want)
+			}
+		})
+	}
+}

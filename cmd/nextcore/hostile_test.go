@@ -31,6 +31,8 @@ var hostileNames = []string{
 	"\x07bell\x00nul\x7fdel",
 	"\u2066isolate\u2069 \u200fmark",
 	"+1", "-1", // read as numbers by a spreadsheet
+	"line\u2028sep", "para\u2029sep", "next\u0085line", // separators that end a Markdown row
+	"see https://evil.example/x or www.evil.example, mail a@evil.example",
 }
 
 func hostileEnv(t *testing.T) *env {
@@ -138,14 +140,32 @@ func TestHostileNames(t *testing.T) {
 		}
 	}
 
-	// GitHub annotations: one line each, no raw controls.
-	gh := run("usage", "stats", "-f", "github").stdout
-	terminalSafe(t, "github", gh)
-	for _, line := range strings.Split(strings.TrimSpace(gh), "\n") {
-		if !strings.HasPrefix(line, "::") {
-			t.Errorf("annotation line %q", line)
+	// GitHub annotations: one line each, no raw controls or separators,
+	// names clipped.
+	for _, args := range [][]string{{"usage", "stats", "-f", "github"}, {"usage", "quota", "-f", "github", "--limit-spend", "0.01"}} {
+		gh := run(args...).stdout
+		terminalSafe(t, "github", gh)
+		for _, line := range strings.Split(strings.TrimSpace(gh), "\n") {
+			if !strings.HasPrefix(line, "::") {
+				t.Errorf("annotation line %q", line)
+			}
+			if len(line) > 1000 {
+				t.Errorf("an annotation of %d bytes: a name was not clipped", len(line))
+			}
 		}
 	}
+
+	// Markdown and the step summary: no separators, no links made of names,
+	// every table row as wide as its header.
+	summary := filepath.Join(e.dir, "summary.md")
+	e.vars["GITHUB_STEP_SUMMARY"] = summary
+	for _, args := range [][]string{{"usage", "stats", "-f", "markdown"}, {"usage", "top-models", "-f", "markdown"},
+		{"usage", "breakdown", "--by", "model", "-f", "markdown"}, {"usage", "quota", "-f", "markdown"}} {
+		markdownSafe(t, strings.Join(args, " "), run(args...).stdout)
+	}
+	delete(e.vars, "GITHUB_STEP_SUMMARY")
+	data, _ := os.ReadFile(summary)
+	markdownSafe(t, "step summary", string(data))
 
 	// CSV: formulas neutralised, everything else as it came.
 	rows, err := csv.NewReader(strings.NewReader(run("usage", "export", "--format", "csv", "--report", "models", "-o", "-").stdout)).ReadAll()
@@ -182,7 +202,7 @@ func TestHostileNames(t *testing.T) {
 	// PDF: the names are there, escaped, and nothing raw.
 	pdf := filepath.Join(e.dir, "h.pdf")
 	run("usage", "export", "--format", "pdf", "-o", pdf)
-	data, _ := os.ReadFile(pdf)
+	data, _ = os.ReadFile(pdf)
 	text := strings.Join(pdftest.Text(t, data), "\n")
 	terminalSafe(t, "pdf text", strings.ReplaceAll(text, "\f", ""))
 	for _, want := range []string{`\x1b[31mRED`, `evil\u202etxt.exe`, "<script>alert(1)</script>"} {
@@ -246,5 +266,39 @@ func strictCSV(t *testing.T, what, out string) {
 				t.Errorf("%s: %s cell %q is not a number", what, col, cell)
 			}
 		}
+	}
+}
+
+// markdownSafe fails when Markdown would break on a name: a raw control or
+// separator, a link that GitHub would make by itself, a table row with more
+// or fewer cells than its header, or the total row lost.
+func markdownSafe(t *testing.T, what, md string) {
+	t.Helper()
+	terminalSafe(t, what, md)
+	for _, r := range md {
+		if r == '\u2028' || r == '\u2029' || r == '\u0085' {
+			t.Errorf("%s: raw %U", what, r)
+		}
+	}
+	for _, link := range []string{"https://", "www.evil", "a@evil"} {
+		if strings.Contains(md, link) {
+			t.Errorf("%s: %q would become a link", what, link)
+		}
+	}
+	cols := -1
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			cols = -1
+			continue
+		}
+		n := strings.Count(line, "|") - strings.Count(line, `\|`)
+		if cols == -1 {
+			cols = n
+		} else if n != cols {
+			t.Errorf("%s: a row with %d column bars under a header of %d: %s", what, n, cols, line)
+		}
+	}
+	if strings.Contains(what, "stats") && !strings.Contains(md, "**total**") {
+		t.Errorf("%s: the total row is lost", what)
 	}
 }

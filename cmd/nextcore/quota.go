@@ -76,6 +76,7 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 		if err != nil {
 			return err
 		}
+		a.annotate = format == render.GitHub
 		if opts.failOn != "" {
 			if _, err := report.ParseFailOn(opts.failOn); err != nil {
 				return usageError{err}

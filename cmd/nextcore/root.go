@@ -65,6 +65,9 @@ type App struct {
 	Tick func(time.Duration) (<-chan time.Time, func())
 
 	flags globalFlags
+	// annotate: the report is written as GitHub annotations, so a failed
+	// budget check is one too.
+	annotate bool
 }
 
 type globalFlags struct {
@@ -144,6 +147,11 @@ func (a *App) exitCode(err error) int {
 		code = exitUsage
 	case errors.As(err, &be):
 		code = exitBudget
+		// In a CI log the failed check is also an annotation, on the
+		// workflow's summary page, saying why.
+		if a.env("GITHUB_ACTIONS") == "true" || a.annotate {
+			fmt.Fprintln(a.Stderr, render.Annotation("error", "NextCore budget check", be.msg))
+		}
 	case errors.Is(err, context.Canceled):
 		code = exitInterrupted
 	}

@@ -85,6 +85,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 		if err != nil {
 			return err
 		}
+		a.annotate = format == render.GitHub
 		s, span, rs := wd.s, wd.span, wd.rs
 		defer rs.close()
 		stats, err := a.dashboard(ctx, s, span, rs, opts.top, filter)

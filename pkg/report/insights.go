@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math/big"
+	"unicode/utf8"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
@@ -48,7 +49,7 @@ func (s *Stats) ComputeInsights() {
 	// 1. The most cost-effective model: the lowest cost per call.
 	if best, ok := cheapestPerCall(s.Models); ok {
 		add("cost-effective-model", Good, "%s is the most cost-effective model at %s per call.",
-			best.Name, USDPerCall(AverageCost(best.Totals)))
+			clipName(best.Name), USDPerCall(AverageCost(best.Totals)))
 	}
 	// 2. Success rate, with a prompt to investigate many failures.
 	rate := SuccessRate(cur)
@@ -74,7 +75,7 @@ func (s *Stats) ComputeInsights() {
 		share := Percent(int64(top.Cost), int64(cur.Cost))
 		if share.Cmp(big.NewRat(dominantShare, 1)) >= 0 {
 			add("dominant-model", Warn, "%s is %s of spend but %s of calls.",
-				top.Name, PctWhole(share), PctWhole(Percent(top.Calls, cur.Calls)))
+				clipName(top.Name), PctWhole(share), PctWhole(Percent(top.Calls, cur.Calls)))
 		}
 	}
 	// 5. A failure rate that rose.
@@ -99,7 +100,7 @@ func (s *Stats) ComputeInsights() {
 	// 7. A cheaper model for a model's small calls.
 	if sw, ok := cheaperForSmallCalls(s.Models); ok {
 		add("cheaper-model", Info, "%s of %s's calls use under %d tokens — %s would have cost about %s less for them.",
-			PctWhole(Percent(sw.from.SmallCalls, sw.from.Calls)), sw.from.Name, source.SmallCallTokens, sw.to.Name, USDRat(sw.saving))
+			PctWhole(Percent(sw.from.SmallCalls, sw.from.Calls)), clipName(sw.from.Name), source.SmallCallTokens, clipName(sw.to.Name), USDRat(sw.saving))
 	}
 	// 8. Projected overspend this billing month.
 	if q := s.Quota; q != nil {
@@ -132,6 +133,17 @@ func (s *Stats) ComputeInsights() {
 	}
 	out = append(out, s.moreInsights()...)
 	s.Insights = out
+}
+
+// insightName is the longest a name is quoted in an insight, in
+// characters; a longer one ends in "…" (the report's tables name it whole).
+const insightName = 120
+
+func clipName(name string) string {
+	if utf8.RuneCountInString(name) <= insightName {
+		return name
+	}
+	return string([]rune(name)[:insightName-1]) + "…"
 }
 
 // RoundRat is r rounded to the nearest whole number, halves away from zero.
@@ -264,7 +276,7 @@ func (s *Stats) moreInsights() []Insight {
 			share := Percent(top.Calls, total)
 			before := Percent(g.then[top.Name].Calls, prevTotal)
 			if share.Cmp(big.NewRat(dominateNow, 1)) >= 0 && before.Cmp(big.NewRat(dominateBefore, 1)) <= 0 {
-				add("dominant-"+g.what, Warn, "The %s %s now makes %s of calls, up from %s in the previous period.", g.what, top.Name, PctWhole(share), PctWhole(before))
+				add("dominant-"+g.what, Warn, "The %s %s now makes %s of calls, up from %s in the previous period.", g.what, clipName(top.Name), PctWhole(share), PctWhole(before))
 			}
 			break
 		}
@@ -279,14 +291,14 @@ func (s *Stats) moreInsights() []Insight {
 			now, before := m.Latency.Quantile(0.95), prev.Latency.Quantile(0.95)
 			if before > 0 && now > before*(1+latencyRegression/100.0) {
 				add("latency-regression", Bad, "%s got slower: p95 %s ms, up from %s ms in the previous period.",
-					m.Name, Count(int64(now+0.5)), Count(int64(before+0.5)))
+					clipName(m.Name), Count(int64(now+0.5)), Count(int64(before+0.5)))
 			}
 		}
 		if m.Failed() >= modelFailureMin && prev.Calls > 0 {
 			rise := new(big.Rat).Sub(Percent(m.Failed(), m.Calls), Percent(prev.Failed(), prev.Calls))
 			if rise.Cmp(big.NewRat(modelFailureMinPts, 1)) >= 0 {
 				add("model-failure-rate", Bad, "%s fails more: %s of its calls failed, up from %s.",
-					m.Name, Pct(Percent(m.Failed(), m.Calls)), Pct(Percent(prev.Failed(), prev.Calls)))
+					clipName(m.Name), Pct(Percent(m.Failed(), m.Calls)), Pct(Percent(prev.Failed(), prev.Calls)))
 			}
 		}
 	}

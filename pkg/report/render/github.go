@@ -22,7 +22,13 @@ func ghProp(s string) string {
 }
 
 func annotate(p *printer, level, title, msg string) {
-	p.line("::" + level + " title=" + ghProp(title) + "::" + ghEscape(msg))
+	p.line(Annotation(level, title, msg))
+}
+
+// Annotation is a GitHub Actions workflow command: "::error title=…::…",
+// its title and message escaped so that it stays one line.
+func Annotation(level, title, msg string) string {
+	return "::" + level + " title=" + ghProp(title) + "::" + ghEscape(msg)
 }
 
 // QuotaGitHub writes the billing month as annotations: an error per metric

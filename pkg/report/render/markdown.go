@@ -102,7 +102,13 @@ func titleCase(s string) string {
 
 // mdText escapes text for Markdown prose and table cells: no column
 // breaks, emphasis, code, links or HTML.
-func mdText(s string) string { return mdEscaper.Replace(Safe(s)) }
+func mdText(s string) string { return mdLinks.Replace(mdEscaper.Replace(Safe(s))) }
+
+// mdLinks breaks what GitHub-flavoured Markdown would turn into a link by
+// itself (https://…, www.…, an e-mail address): the character that starts
+// the link is written as an HTML entity, so a name shows as it is, not as
+// a link.
+var mdLinks = strings.NewReplacer("://", "&#58;//", "www.", "www&#46;", "WWW.", "WWW&#46;", "@", "&#64;")
 
 var mdEscaper = strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "<", "&lt;", ">", "&gt;", "&", "&amp;",
 	"|", "\\|", "[", "\\[", "]", "\\]", "~", "\\~", "\n", " ", "\r", " ")

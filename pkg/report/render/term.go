@@ -128,7 +128,9 @@ func Safe(s string) string {
 }
 
 func unsafeRune(r rune) bool {
-	if unicode.IsControl(r) {
+	// Controls, and the line and paragraph separators (U+2028, U+2029),
+	// which break a line in Markdown, JSON-in-JS and some terminals.
+	if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) {
 		return true
 	}
 	switch {
