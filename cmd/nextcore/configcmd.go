@@ -73,6 +73,12 @@ history would keep them. Keys: ` + strings.Join(sortedKeys(), ", ") + `.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.configSet(args)
 		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return withPrefix(sortedKeys(), prefix), cobra.ShellCompDirectiveNoFileComp
+		},
 	})
 	for _, c := range append([]*cobra.Command{group}, group.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

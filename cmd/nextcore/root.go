@@ -206,6 +206,7 @@ fills from files), or the API itself with --source api.`,
 	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	}
+	a.registerCompletions(root)
 	return root
 }
 

@@ -120,7 +120,7 @@ const (
 )
 
 // Dims lists the dimensions other than DimAll.
-var Dims = []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus}
+func Dims() []Dim { return []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus} }
 
 func (d Dim) String() string {
 	switch d {

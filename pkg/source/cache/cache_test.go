@@ -120,7 +120,7 @@ func TestAggregateMatchesMemory(t *testing.T) {
 			"at records":      recordEdges(rng, recs),
 		}
 		for name, bounds := range cases {
-			for _, dim := range append([]source.Dim{source.DimAll}, source.Dims...) {
+			for _, dim := range append([]source.Dim{source.DimAll}, source.Dims()...) {
 				got, err := c.Aggregate(ctx, "acme", dim, bounds)
 				if err != nil {
 					t.Fatal(err)
@@ -446,7 +446,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatalf("version %d after opening", v)
 	}
 	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
-	for _, dim := range append([]source.Dim{source.DimAll}, source.Dims...) {
+	for _, dim := range append([]source.Dim{source.DimAll}, source.Dims()...) {
 		bounds := []int64{time.Date(2026, 1, 1, 5, 30, 0, 0, time.UTC).UnixNano(), time.Date(2026, 1, 2, 17, 45, 0, 0, time.UTC).UnixNano()}
 		got, _ := c.Aggregate(ctx, "acme", dim, bounds)
 		want, _ := mem.Aggregate(ctx, "acme", dim, bounds)

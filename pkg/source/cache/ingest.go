@@ -145,7 +145,7 @@ func insertSQL(n int, returning bool) string {
 // for the tenant. Records are written in batches; Commit writes the rest.
 func (w *Writer) Add(r *source.Record) error {
 	p := pending{r: *r}
-	for i, d := range source.Dims {
+	for i, d := range source.Dims() {
 		id, err := w.names.id(w.ctx, w.tx, d, r.Member(d))
 		if err != nil {
 			return w.c.wrap(err)
@@ -453,7 +453,7 @@ type hourSlots struct {
 	hour       int64 // Unix seconds
 	quarters   [Hour / Quarter]source.Totals
 	quarterLat [Hour / Quarter]source.LatencyCounter
-	members    [5][]source.Totals // by dimension (source.Dims), then member id
+	members    [5][]source.Totals // by dimension (source.Dims()), then member id
 	memberLat  [5][]*source.LatencyCounter
 }
 
@@ -467,7 +467,7 @@ func (a *rollupAcc) spill() {
 			h.quarters[q] = source.Totals{}
 		}
 	}
-	for i, d := range source.Dims {
+	for i, d := range source.Dims() {
 		for id := range h.members[i] {
 			if t := &h.members[i][id]; t.Calls > 0 {
 				if c := h.memberLat[i][id]; c != nil {
@@ -860,7 +860,7 @@ const numDims = int(source.DimStatus) + 1
 
 func loadDictionary(ctx context.Context, q queryer) (*dictionary, error) {
 	d := &dictionary{}
-	for _, dim := range source.Dims {
+	for _, dim := range source.Dims() {
 		d.ids[dim] = map[string]int64{"": 0}
 		d.names[dim] = map[int64]string{0: ""}
 		d.next[dim] = 1
