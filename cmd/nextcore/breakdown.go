@@ -52,7 +52,7 @@ hours, compared with the same day or hour of the previous window.`,
 	f.StringVar(&opts.sort, "sort", "", "cost (the default), calls, tokens or name; day and hour rows go in time order")
 	f.IntVar(&opts.limit, "limit", 0, "show at most this many groups (0: all)")
 	f.BoolVar(&opts.compare, "compare", false, "show each group's calls and cost in the previous window")
-	f.StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage breakdown --format json` report of the same --by")
+	f.StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage breakdown --format json' report of the same --by")
 	return cmd
 }
 

@@ -33,7 +33,7 @@ lines, for a shell prompt, a MOTD or a tmux status line.`,
 	opts.window.register(cmd)
 	opts.watch.register(cmd)
 	opts.format.register(cmd, render.Table, render.JSON)
-	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage stats --format json` report")
+	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage stats --format json' report")
 	return cmd
 }
 

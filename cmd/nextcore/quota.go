@@ -58,7 +58,7 @@ With --fail-on, the command exits with code 3 when the check fails, for CI:
 	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown, render.GitHub)
 	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
 	opts.watch.register(cmd)
-	f.StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage quota --format json` report")
+	f.StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage quota --format json' report")
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when the check fails: warning, exceeded or projected")
 	return cmd
 }

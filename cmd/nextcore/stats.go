@@ -49,7 +49,7 @@ the cost breakdown and insights.`,
 	cmd.Flags().IntVar(&opts.top, "top", 5, "how many models the top-models list shows")
 	opts.watch.register(cmd)
 	registerFilter(cmd, &opts.filter)
-	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage stats --format json` report")
+	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage stats --format json' report")
 	cmd.Flags().StringVar(&opts.maxIncrease, "max-increase", "", "exit 3 when spend rose more than this percent (vs --compare-to, else the previous period)")
 	return cmd
 }

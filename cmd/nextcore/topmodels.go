@@ -43,7 +43,7 @@ window's cost and average cost per call.`,
 	cmd.Flags().IntVar(&opts.limit, "limit", 10, "how many models to list (0 for all)")
 	cmd.Flags().BoolVar(&opts.compare, "compare", false, "show each model's calls and cost in the previous window, and the cost's change")
 	registerFilter(cmd, &opts.filter)
-	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with a saved `usage top-models --format json` report")
+	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage top-models --format json' report")
 	return cmd
 }
 

@@ -14,7 +14,7 @@ type watchFlag struct {
 }
 
 func (w *watchFlag) register(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&w.every, "watch", 0, "redraw every INTERVAL (default 30s when given alone) until Ctrl-C")
+	cmd.Flags().DurationVar(&w.every, "watch", 0, "redraw every `INTERVAL` (30s when given alone) until Ctrl-C; off without it")
 	cmd.Flags().Lookup("watch").NoOptDefVal = "30s"
 }
 

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// TestManPages writes the pages and reads them with man -l: each titled
+// by its command, with EXIT STATUS, ENVIRONMENT and FILES, and --watch
+// shown with the interval it takes when given alone.
+func TestManPages(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(e.dir, "man1")
+	r := e.run("", false, "man", dir)
+	if r.code != 0 {
+		t.Fatalf("%d %s", r.code, r.stderr)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "*.1"))
+	if len(pages) < 20 {
+		t.Fatalf("%d pages", len(pages))
+	}
+	for _, p := range pages {
+		data, _ := os.ReadFile(p)
+		title := strings.ToUpper(strings.TrimSuffix(filepath.Base(p), ".1"))
+		if !strings.Contains(string(data), `.TH "`+title+`" "1"`) {
+			t.Errorf("%s is not titled %s(1)", p, title)
+		}
+		for _, sec := range []string{".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", ".SH SEE ALSO"} {
+			if !strings.Contains(string(data), sec) {
+				t.Errorf("%s has no %s", filepath.Base(p), sec)
+			}
+		}
+	}
+	stats, _ := os.ReadFile(filepath.Join(dir, "nextcore-usage-stats.1"))
+	if !strings.Contains(string(stats), `\fB--watch\fP[=30s]`) {
+		t.Error("--watch is not shown with its 30s")
+	}
+	if _, err := exec.LookPath("man"); err != nil {
+		t.Skip("no man (apt-get install man-db)")
+	}
+	cmd := exec.Command("man", "-l", filepath.Join(dir, "nextcore-usage-stats.1"))
+	cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("man -l: %v", err)
+	}
+	for _, want := range []string{"NEXTCORE-USAGE-STATS(1)", "EXIT STATUS", "ENVIRONMENT", "FILES", "--watch[=30s]", "130"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("man -l shows no %q", want)
+		}
+	}
+	if r := e.run("", false, "man"); r.code != 2 {
+		t.Errorf("man without a folder: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestFlagHelp: every flag's help names its argument with one word (pflag
+// takes back-quoted words as the argument's name).
+func TestFlagHelp(t *testing.T) {
+	a := &App{Env: func(string) string { return "" }}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			name, usage := pflag.UnquoteUsage(f)
+			if strings.ContainsAny(name, " -") {
+				t.Errorf("%s --%s: argument named %q", c.CommandPath(), f.Name, name)
+			}
+			if usage == "" {
+				t.Errorf("%s --%s has no help", c.CommandPath(), f.Name)
+			}
+		})
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(a.newRootCmd())
+}
