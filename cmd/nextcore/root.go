@@ -383,7 +383,11 @@ func (a *App) columns(toFile bool) int {
 // a word on standard error before a schema upgrade that may take a while.
 func (a *App) cacheOptions(create bool) cache.Options {
 	return cache.Options{Create: create, Now: a.now, Upgrading: func(from, to int) {
-		fmt.Fprintf(a.Stderr, "nextcore: upgrading the cache from schema %d to %d (once; rebuilding its rollups can take a few minutes on a large cache)…\n", from, to)
+		slow := ""
+		if from < 4 {
+			slow = "; rebuilding its rollups can take a few minutes on a large cache"
+		}
+		fmt.Fprintf(a.Stderr, "nextcore: upgrading the cache from schema %d to %d (once%s)…\n", from, to, slow)
 	}}
 }
 

@@ -36,7 +36,11 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
+
+// minReadable is the oldest schema a read-only cache is read at: version
+// 5 only adds the usage_records view (docs/cache.md), which nextcore never reads.
+const minReadable = 4
 
 // applicationID marks a SQLite file as a nextcore cache ("NXTC").
 const applicationID = 0x4e585443
@@ -202,7 +206,7 @@ func (c *Cache) prepare(ctx context.Context) error {
 		return c.wrap(err)
 	}
 	if c.readOnly {
-		if version != SchemaVersion {
+		if version < minReadable {
 			return fmt.Errorf("%w: %s has schema version %d and needs an upgrade to %d, which needs write access", ErrReadOnly, c.path, version, SchemaVersion)
 		}
 		return nil
@@ -310,6 +314,36 @@ CREATE TABLE alerts (
 	3: `
 ALTER TABLE rollups ADD COLUMN lat_hist BLOB; -- latency histogram (source.Latency)
 DELETE FROM rollups;                          -- rebuilt from the records, with histograms
+`,
+	// A view for people and their tools (sqlite3, DuckDB, Datasette): one
+	// row a record, names instead of codes, ISO times, dollars. Nothing of
+	// nextcore reads through it; docs/cache.md describes it.
+	4: `
+CREATE VIEW usage_records AS
+SELECT
+	t.slug                      AS tenant,
+	r.id                        AS id,
+	strftime('%Y-%m-%dT%H:%M:%S', r.ts / 1000000000, 'unixepoch') || '.' ||
+		printf('%03d', (r.ts / 1000000) % 1000) || 'Z' AS timestamp, -- UTC, to the millisecond
+	r.ts                        AS timestamp_ns, -- Unix nanoseconds, exact
+	m.name                      AS model,
+	k.name                      AS api_key,
+	u.name                      AS user,         -- NULL: none
+	g.name                      AS region,       -- NULL: none
+	CASE WHEN r.ok THEN 'success' ELSE 'error' END AS status,
+	r.status_code               AS status_code,
+	r.prompt                    AS prompt_tokens,
+	r.completion                AS completion_tokens,
+	r.prompt + r.completion     AS tokens,
+	r.cost / 1e9                AS cost_usd,     -- dollars (floating point: sum cost_nano_usd to be exact)
+	r.cost                      AS cost_nano_usd,
+	r.latency                   AS latency_ms
+FROM records r
+JOIN tenants t ON t.id = r.tenant
+LEFT JOIN names m ON m.dim = 1 AND m.id = r.model
+LEFT JOIN names k ON k.dim = 2 AND k.id = r.api_key
+LEFT JOIN names u ON u.dim = 3 AND u.id = r.usr AND r.usr <> 0
+LEFT JOIN names g ON g.dim = 4 AND g.id = r.region AND r.region <> 0;
 `,
 }
 
