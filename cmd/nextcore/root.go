@@ -72,10 +72,10 @@ type App struct {
 
 type globalFlags struct {
 	tenant, cache, tz, asOf, config, output string
-	noColor, demo, debug                            bool
-	apiURL, tokenFile, source                       string
-	retries                                         int
-	timeout                                         time.Duration
+	noColor, demo, debug                    bool
+	apiURL, tokenFile, source               string
+	retries                                 int
+	timeout                                 time.Duration
 }
 
 // Run runs the command line args and returns the exit code.

@@ -365,7 +365,6 @@ func (p *printer) title(st Style, parts []string, W int) {
 
 func (p *printer) linef(format string, args ...any) { p.line(fmt.Sprintf(format, args...)) }
 
-
 // seconds is a response time for people: 842 ms, 1.9 s, 20.1 s.
 func seconds(v float64) string {
 	if v < 1000 {
