@@ -140,7 +140,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	var channels []channel
 	if len(to) > 0 {
 		channels = append(channels, channel{"email", func(cs []crossing) error {
-			return a.deliver(ctx, s, &opts.mail, alertMessage(q, cs, from, to, a.now()), false)
+			return a.deliver(ctx, s, &opts.mail, alertMessage(q, cs, from, to, a.now().In(s.loc)), false)
 		}})
 	}
 	if webhook != "" {

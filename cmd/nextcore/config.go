@@ -42,6 +42,7 @@ type ConfigSMTP struct {
 	From     string   `yaml:"from"` // the sender
 	To       []string `yaml:"to"`   // default recipients
 	Insecure bool     `yaml:"insecure"`
+	RetryFor string   `yaml:"retry_for"` // how long temporary refusals are tried again, such as 10m
 }
 
 // ConfigAlerts are the budget alerts' defaults.

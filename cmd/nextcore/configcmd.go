@@ -28,7 +28,7 @@ var configKeys = map[string]struct {
 }{
 	"tenant": {}, "api_url": {}, "token": {secret: true}, "timezone": {}, "cache": {}, "warn_at": {},
 	"limits.api_calls": {}, "limits.tokens": {}, "limits.spend": {},
-	"smtp.url": {}, "smtp.from": {}, "smtp.to": {list: true}, "smtp.insecure": {},
+	"smtp.url": {}, "smtp.from": {}, "smtp.to": {list: true}, "smtp.insecure": {}, "smtp.retry_for": {},
 	"alerts.thresholds": {list: true}, "alerts.email": {list: true}, "alerts.webhook": {},
 }
 
@@ -190,6 +190,8 @@ func checkConfigValue(key, value string) error {
 		_, err = parseThresholds(value)
 	case "smtp.url":
 		_, err = notify.ParseSMTPURL(value)
+	case "smtp.retry_for":
+		_, err = parseRetryFor("smtp.retry_for", value)
 	case "api_url", "alerts.webhook":
 		if u, perr := url.Parse(value); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			err = fmt.Errorf("%s must be an http:// or https:// URL, not %q", key, value)

@@ -19,13 +19,19 @@ type mailFlags struct {
 	to       string
 	from     string
 	insecure bool
+	retryFor string
 }
+
+// defaultRetryFor is how long temporary refusals are tried again: longer
+// than greylisting's usual 5 minutes; a cron job can wait.
+const defaultRetryFor = 10 * time.Minute
 
 func (m *mailFlags) register(cmd *cobra.Command, toHelp string) {
 	f := cmd.Flags()
 	f.StringVar(&m.to, "email", "", toHelp)
 	f.StringVar(&m.from, "mail-from", "", "sender address (env NEXTCORE_SMTP_FROM, config smtp.from)")
 	f.BoolVar(&m.insecure, "smtp-insecure", false, "send in plain text when the server offers no STARTTLS")
+	f.StringVar(&m.retryFor, "mail-retry-for", "", "try a temporary refusal (4xx, greylisting) again for this `LONG`, such as 30m (config smtp.retry_for; default 10m; 0 not at all)")
 }
 
 // recipients are the flag's list, else the config's.
@@ -72,8 +78,34 @@ func (a *App) smtp(s *settings, m *mailFlags) (notify.SMTP, error) {
 	if err != nil {
 		return notify.SMTP{}, usageError{err}
 	}
-	return notify.SMTP{URL: u, Insecure: m.insecure || s.cfg.SMTP.Insecure, TLS: a.SMTPTLS, Retries: 2, Sleep: a.Sleep, Timeout: 30 * time.Second,
-		Debug: a.debugf}, nil
+	retryFor := defaultRetryFor
+	switch {
+	case m.retryFor != "":
+		if retryFor, err = parseRetryFor("--mail-retry-for", m.retryFor); err != nil {
+			return notify.SMTP{}, usageError{err}
+		}
+	case s.cfg.SMTP.RetryFor != "":
+		if retryFor, err = parseRetryFor("smtp.retry_for", s.cfg.SMTP.RetryFor); err != nil {
+			return notify.SMTP{}, err
+		}
+	}
+	return notify.SMTP{URL: u, Insecure: m.insecure || s.cfg.SMTP.Insecure, TLS: a.SMTPTLS, RetryFor: retryFor, Sleep: a.Sleep, Timeout: 30 * time.Second,
+		Debug: a.debugf, Waiting: func(refusal error, wait time.Duration) {
+			fmt.Fprintf(a.Stderr, "nextcore: %v; trying again in %s\n", refusal, wait)
+		}}, nil
+}
+
+// parseRetryFor reads how long to retry temporary refusals: a duration
+// (10m, 1h), 0 for not at all.
+func parseRetryFor(name, v string) (time.Duration, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > 24*time.Hour {
+		return 0, fmt.Errorf("%s: %q is not a duration up to 24h, such as 10m", name, v)
+	}
+	return d, nil
 }
 
 // messageID is a Message-ID for a message sent now by nextcore.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -40,6 +41,7 @@ type mailbox struct {
 	mu       sync.Mutex
 	messages []received
 	failData []*smtp.SMTPError // replies to the next DATA commands, in order
+	greylist func() bool       // while it says so, every recipient is refused for now
 	user     string
 	pass     string
 	authed   bool
@@ -73,6 +75,12 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.from = from; 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if strings.HasPrefix(to, "nobody@") {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	}
+	s.mb.mu.Lock()
+	grey := s.mb.greylist != nil && s.mb.greylist()
+	s.mb.mu.Unlock()
+	if grey {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Greylisted, please try again later"}
 	}
 	s.to = append(s.to, to)
 	return nil
@@ -415,5 +423,95 @@ func TestReportEmailImplicitTLS(t *testing.T) {
 	r := e.runMail(pool, append([]string{"usage", "report", "--email", "finance@acme.example"}, week...)...)
 	if r.code != 0 || len(mb.received()) != 1 || !mb.authed || !strings.Contains(r.stderr, "via smtps://") {
 		t.Fatalf("%d %q, %d messages", r.code, r.stderr, len(mb.received()))
+	}
+}
+
+// TestGreylisting: a server that greylists for five minutes (it refuses
+// every recipient with 451 until then) gets the report after waits of 30 s,
+// 1, 2 and 4 minutes; a shorter --mail-retry-for gives up, saying the
+// refusal was temporary. Time is a fake clock moved by the waits.
+func TestGreylisting(t *testing.T) {
+	e, mb := mailEnv(t, nil)
+	var mu sync.Mutex
+	var elapsed time.Duration
+	var waits []time.Duration
+	mb.greylist = func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return elapsed < 5*time.Minute
+	}
+	run := func(args ...string) result {
+		mu.Lock()
+		elapsed, waits = 0, nil
+		mu.Unlock()
+		var out, errb bytes.Buffer
+		app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+			Env: func(k string) string { return e.vars[k] }, Now: func() time.Time { return testNow },
+			Sleep: func(_ context.Context, d time.Duration) error {
+				mu.Lock()
+				defer mu.Unlock()
+				waits, elapsed = append(waits, d), elapsed+d
+				return nil
+			}}
+		code := app.Run(context.Background(), append(append([]string{"usage", "report", "--email", "finance@acme.example", "--smtp-insecure"}, week...), args...))
+		return result{out.String(), errb.String(), code}
+	}
+	r := run()
+	if r.code != 0 || len(mb.received()) != 1 {
+		t.Fatalf("greylisted: %d %q", r.code, r.stderr)
+	}
+	if got := fmt.Sprint(waits); got != "[30s 1m0s 2m0s 4m0s]" {
+		t.Errorf("waits %s", got)
+	}
+	if n := strings.Count(r.stderr, "refused a recipient for now: 451 4.7.1 Greylisted, please try again later; trying again in"); n != 4 {
+		t.Errorf("%d waits said:\n%s", n, r.stderr)
+	}
+	// Two minutes are not enough: a clear, final word that it was temporary.
+	r = run("--mail-retry-for", "2m")
+	if r.code != 1 || len(mb.received()) != 1 {
+		t.Fatalf("short window: %d %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "the refusal was temporary (a 4xx reply, such as greylisting or a busy server) and still stood after 3 tries over 1m30s") ||
+		!strings.Contains(r.stderr, "--mail-retry-for") {
+		t.Errorf("final error: %q", r.stderr)
+	}
+	// The config's smtp.retry_for, and 0 for no retry at all.
+	cfg := filepath.Join(e.dir, "retry.yaml")
+	os.WriteFile(cfg, []byte("smtp:\n  retry_for: \"0\"\n"), 0o600)
+	e.vars["NEXTCORE_CONFIG"] = cfg
+	if r = run(); r.code != 1 || len(waits) != 0 || !strings.Contains(r.stderr, "after 1 try over 0s") {
+		t.Errorf("retry_for 0: %d %v %q", r.code, waits, r.stderr)
+	}
+	if r = run("--mail-retry-for", "soon"); r.code != 2 {
+		t.Errorf("bad --mail-retry-for: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestMailErrorsInPlainWords: errors say what the mail server did, not
+// what the library called it; the Date header speaks the report's zone.
+func TestMailErrorsInPlainWords(t *testing.T) {
+	e, mb := mailEnv(t, nil)
+	base := append([]string{"usage", "report", "--email", "finance@acme.example", "--smtp-insecure"}, week...)
+	mb.failData = []*smtp.SMTPError{{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message rejected as spam"}}
+	r := e.runMail(nil, base...)
+	if !strings.Contains(r.stderr, "nextcore: the mail server smtp://"+mb.addr+" refused the message: 554 5.6.0 Message rejected as spam\n") {
+		t.Errorf("5xx: %q", r.stderr)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := l.Addr().String()
+	l.Close()
+	e.vars["NEXTCORE_SMTP_URL"] = "smtp://" + closed
+	r = e.runMail(nil, base...)
+	if r.code != 1 || !strings.Contains(r.stderr, "nextcore: cannot reach the mail server smtp://"+closed+": connect: connection refused") {
+		t.Errorf("closed port: %q", r.stderr)
+	}
+	for _, jargon := range []string{"dial failed", "SMTP DATA writer", "affected recipient", "send failed"} {
+		if strings.Contains(r.stderr, jargon) {
+			t.Errorf("library words %q in %q", jargon, r.stderr)
+		}
+	}
+	r = e.run("", false, append(append([]string{}, base...), "--dry-run")...)
+	if !strings.Contains(r.stdout, "Date: Tue, 24 Nov 2026 11:00:00 +0100") {
+		t.Errorf("Date header not in Europe/Berlin:\n%.400s", r.stdout)
 	}
 }

@@ -101,7 +101,7 @@ func (a *App) runReport(ctx context.Context, cmd *cobra.Command, opts *reportOpt
 	if err != nil {
 		return err
 	}
-	now := a.now()
+	now := a.now().In(s.loc) // the Date header speaks the report's zone
 	m := notify.Message{From: from, To: to, Subject: render.EmailSubject(stats), Text: text, HTML: html,
 		Date: now, MessageID: messageID("report", rs.tenant, from, now)}
 	base := "nextcore-" + rs.tenant + "-" + span.Days[0].String() + "_" + span.Days[len(span.Days)-1].String()

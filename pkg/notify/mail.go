@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,8 +24,12 @@ type SMTP struct {
 	Insecure bool     // allow plain text when the server offers no STARTTLS
 	TLS      *tls.Config
 	Timeout  time.Duration
-	Retries  int // further attempts after a temporary (4xx) refusal
+	// RetryFor is how long temporary (4xx) refusals are tried again, as
+	// greylisting asks: after 30 s, 1, 2 and 4 min, then every 5 min.
+	RetryFor time.Duration
 	Sleep    func(context.Context, time.Duration) error
+	// Waiting, when set, hears of each wait after a temporary refusal.
+	Waiting func(refusal error, wait time.Duration)
 	// Debug, when set, hears what Send does (never the password).
 	Debug func(format string, args ...any)
 }
@@ -143,6 +148,7 @@ func Send(ctx context.Context, cfg SMTP, m Message) error {
 	case cfg.Insecure:
 		mode = "STARTTLS if offered"
 	}
+	waited := time.Duration(0)
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
 		cfg.debug("SMTP %s (%s), attempt %d, %d recipient(s)", cfg.URL.Redacted(), mode, attempt+1, len(m.To))
@@ -151,16 +157,41 @@ func Send(ctx context.Context, cfg SMTP, m Message) error {
 			cfg.debug("SMTP delivered in %s", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
-		cfg.debug("SMTP attempt %d failed after %s: %v", attempt+1, time.Since(start).Round(time.Millisecond), describeSMTP(err, cfg.URL))
-		var se *mail.SendError
-		temporary := errors.As(err, &se) && se.IsTemp()
-		if !temporary || attempt >= cfg.Retries {
-			return describeSMTP(err, cfg.URL)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if err := sleep(ctx, time.Duration(1<<attempt)*time.Second); err != nil {
+		refusal := describeSMTP(err, cfg.URL)
+		cfg.debug("SMTP attempt %d failed after %s: %v", attempt+1, time.Since(start).Round(time.Millisecond), refusal)
+		var se *mail.SendError
+		if !errors.As(err, &se) || !se.IsTemp() {
+			return refusal
+		}
+		wait := RetryWait(attempt)
+		if waited+wait > cfg.RetryFor {
+			tries := fmt.Sprintf("%d tries", attempt+1)
+			if attempt == 0 {
+				tries = "1 try"
+			}
+			return fmt.Errorf("%w; the refusal was temporary (a 4xx reply, such as greylisting or a busy server) and still stood after %s over %s: try again later, or wait longer with --mail-retry-for",
+				refusal, tries, waited.Round(time.Second))
+		}
+		if cfg.Waiting != nil {
+			cfg.Waiting(refusal, wait)
+		}
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
+		waited += wait
 	}
+}
+
+// RetryWait is the wait before the next try after attempt temporary
+// refusals: 30 s, 1 min, 2 min, 4 min, then 5 min.
+func RetryWait(attempt int) time.Duration {
+	if attempt >= 4 {
+		return 5 * time.Minute
+	}
+	return time.Duration(30<<attempt) * time.Second
 }
 
 func (cfg SMTP) client() (*mail.Client, error) {
@@ -214,23 +245,78 @@ func (cfg SMTP) timeout() time.Duration {
 	return 30 * time.Second
 }
 
-// describeSMTP says what the mail server did, with its own reply, and never
-// the password.
+// describeSMTP says what went wrong in words of mail, not of the
+// library: what the server refused and its own reply, or why it could not
+// be reached. It never repeats the password.
 func describeSMTP(err error, u *url.URL) error {
-	msg := err.Error()
-	if pass, ok := u.User.Password(); ok && pass != "" {
-		msg = strings.ReplaceAll(msg, pass, "xxxxx")
-	}
 	where := u.Scheme + "://" + u.Host
+	redact := func(s string) string {
+		if pass, ok := u.User.Password(); ok && pass != "" {
+			s = strings.ReplaceAll(s, pass, "xxxxx")
+		}
+		return s
+	}
 	var se *mail.SendError
 	if errors.As(err, &se) {
+		reply := redact(serverReply(se))
+		what := "the message"
 		switch se.Reason {
-		case mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrSMTPDataClose:
-			return fmt.Errorf("the mail server %s refused the message: %s", where, msg)
+		case mail.ErrSMTPMailFrom:
+			what = "the sender"
+		case mail.ErrSMTPRcptTo:
+			what = "a recipient"
+		case mail.ErrConnCheck, mail.ErrSMTPReset:
+			return fmt.Errorf("the mail server %s dropped the connection: %s", where, reply)
+		}
+		if se.IsTemp() {
+			return fmt.Errorf("the mail server %s refused %s for now: %s", where, what, reply)
+		}
+		return fmt.Errorf("the mail server %s refused %s: %s", where, what, reply)
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	var cert *tls.CertificateVerificationError
+	msg := redact(err.Error())
+	switch {
+	case errors.As(err, &dns):
+		return fmt.Errorf("cannot find the mail server %s: no such host (check smtp.url or NEXTCORE_SMTP_URL)", where)
+	case errors.As(err, &cert):
+		return fmt.Errorf("the mail server %s has a certificate that is not trusted: %v", where, cert.Err)
+	case errors.As(err, &op) && op.Timeout():
+		return fmt.Errorf("the mail server %s did not answer in time", where)
+	case errors.As(err, &op) && op.Op == "dial":
+		return fmt.Errorf("cannot reach the mail server %s: %v", where, op.Err)
+	case strings.Contains(msg, "SMTP AUTH failed"):
+		_, reply, _ := strings.Cut(msg, "SMTP AUTH failed: ")
+		return fmt.Errorf("the mail server %s refused the login of %q: %s", where, u.User.Username(), reply)
+	case strings.Contains(msg, "does not support SMTP AUTH"):
+		return fmt.Errorf("the mail server %s does not accept a login; leave user and password out of the SMTP URL", where)
+	case strings.Contains(msg, "STARTTLS") || strings.Contains(msg, "starttls"):
+		return fmt.Errorf("the mail server %s offers no STARTTLS; use smtps:// or pass --smtp-insecure to send in plain text", where)
+	case errors.As(err, &op):
+		return fmt.Errorf("the connection to the mail server %s failed: %v", where, op.Err)
+	}
+	return fmt.Errorf("sending mail through %s failed: %s", where, strings.TrimPrefix(strings.TrimPrefix(msg, "dial failed: "), "send failed: "))
+}
+
+// serverReply is the server's own reply inside a SendError ("451 4.3.0 Try
+// again later"), without the library's words around it.
+func serverReply(se *mail.SendError) string {
+	msg := se.Error()
+	if _, after, ok := strings.Cut(msg, ": "); ok {
+		msg = after
+	}
+	if i := strings.Index(msg, ", affected "); i >= 0 {
+		msg = msg[:i]
+	}
+	// The reply comes as 451 "4.7.1 Greylisted": the code, then the text.
+	if code, text, ok := strings.Cut(msg, " "); ok && len(code) == 3 && strings.HasPrefix(text, `"`) {
+		if t, err := strconv.Unquote(text); err == nil {
+			msg = code + " " + t
 		}
 	}
-	if strings.Contains(msg, "STARTTLS") || strings.Contains(msg, "starttls") {
-		return fmt.Errorf("the mail server %s offers no STARTTLS (%s); use smtps:// or pass --smtp-insecure to send in plain text", where, msg)
+	if se.ErrorCode() > 0 && !strings.HasPrefix(msg, strconv.Itoa(se.ErrorCode())) {
+		msg = strconv.Itoa(se.ErrorCode()) + " " + msg
 	}
-	return fmt.Errorf("sending mail through %s failed: %s", where, msg)
+	return msg
 }
