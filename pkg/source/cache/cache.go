@@ -102,6 +102,15 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 		if opt.Build {
 			return build(ctx, path, opt)
 		}
+		// Usage is the tenant's business: the file, and the journal files
+		// SQLite makes with its mode, are the owner's alone (umask aside).
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create cache: %w", err)
+		}
+		if f != nil {
+			f.Close()
+		}
 	case err != nil:
 		return nil, fmt.Errorf("open cache: %w", err)
 	}
@@ -427,6 +436,18 @@ func (c *Cache) Check(ctx context.Context) error {
 	return nil
 }
 
+// busyWith says what is known of who holds the cache's write lock: a
+// nextcore sync, which says so in its lock file, or any SQLite writer.
+func (c *Cache) busyWith() string {
+	if pid, held := syncHolder(c.path); held {
+		if pid != "" {
+			return c.path + " is being written by a nextcore sync (process " + pid + ")"
+		}
+		return c.path + " is being written by a nextcore sync"
+	}
+	return c.path + " is being written by another program (a nextcore import or sync, or any SQLite client with a write transaction open, such as sqlite3)"
+}
+
 // wrap turns SQLite's codes into errors a user can act on.
 func (c *Cache) wrap(err error) error {
 	if err == nil {
@@ -440,7 +461,7 @@ func (c *Cache) wrap(err error) error {
 		case sqlite3.SQLITE_CORRUPT:
 			return c.damaged(err.Error())
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return fmt.Errorf("%w: %s is being written by another nextcore process; try again when it finishes", ErrBusy, c.path)
+			return fmt.Errorf("%w: %s; try again when it finishes", ErrBusy, c.busyWith())
 		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
 			return fmt.Errorf("%w: %s cannot be written (%v)", ErrReadOnly, c.path, se)
 		case sqlite3.SQLITE_FULL:

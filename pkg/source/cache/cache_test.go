@@ -3,12 +3,14 @@ package cache
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -456,5 +458,65 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	if s, err := c.SyncState(ctx, "acme"); err != nil || s != nil {
 		t.Fatalf("sync state %v %v", s, err)
+	}
+}
+
+type busyErr struct{}
+
+func (busyErr) Error() string { return "database is locked (5) (SQLITE_BUSY)" }
+func (busyErr) Code() int     { return 5 }
+
+// TestBusySaysWho: a busy cache names a nextcore sync when one holds the
+// sync lock, and otherwise says that any SQLite writer may hold it.
+func TestBusySaysWho(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	c, err := Open(context.Background(), path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.wrap(busyErr{})
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "another program (a nextcore import or sync, or any SQLite client") {
+		t.Errorf("no sync: %v", err)
+	}
+	unlock, err := LockSync(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.wrap(busyErr{})
+	if want := fmt.Sprintf("being written by a nextcore sync (process %d)", os.Getpid()); !strings.Contains(err.Error(), want) {
+		t.Errorf("sync: %v, want %q", err, want)
+	}
+	unlock()
+	if err := c.wrap(busyErr{}); strings.Contains(err.Error(), "nextcore sync") {
+		t.Errorf("after the sync: %v", err)
+	}
+}
+
+// TestNewCacheIsPrivate: every way of making a cache leaves a file only its
+// owner can read, journal files included.
+func TestNewCacheIsPrivate(t *testing.T) {
+	for _, build := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "sub", "usage.db")
+		c, err := Open(context.Background(), path, Options{Create: true, Build: build})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if build {
+			if err := c.Publish(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+		files, _ := filepath.Glob(path + "*")
+		for _, f := range append(files, filepath.Dir(path)) {
+			st, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm()&0o077 != 0 {
+				t.Errorf("build=%v: %s has mode %v", build, f, st.Mode().Perm())
+			}
+		}
 	}
 }

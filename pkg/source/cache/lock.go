@@ -11,6 +11,27 @@ import (
 // ErrSyncRunning is returned by LockSync while another process syncs.
 var ErrSyncRunning = errors.New("another sync of this cache is running")
 
+// syncHolder says whether a sync holds the cache's sync lock now, and its
+// process id when it wrote one.
+func syncHolder(cachePath string) (pid string, held bool) {
+	path := cachePath + ".sync.lock"
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	if err := lockFile(f); err == nil {
+		unlockFile(f)
+		return "", false
+	}
+	data, _ := os.ReadFile(path)
+	pid = strings.TrimSpace(string(data))
+	if _, err := strconv.Atoi(pid); err != nil {
+		pid = ""
+	}
+	return pid, true
+}
+
 // LockSync takes the cache's sync lock, a file beside the cache, or fails
 // at once when another process holds it. The operating system releases the
 // lock when the process ends, however it ends (kill -9 included).
