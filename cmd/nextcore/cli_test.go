@@ -178,6 +178,9 @@ func TestGolden(t *testing.T) {
 		{"quota-markdown", false, []string{"usage", "quota", "--limit-spend", "100", "--format", "markdown"}},
 		{"quota-csv", false, []string{"usage", "quota", "--limit-calls", "1000", "--format", "csv"}},
 		{"quota-unlimited", false, []string{"usage", "quota"}},
+		// The data starts Oct 10: the week before Oct 14 is only partly covered.
+		{"stats-partial-previous", false, []string{"usage", "stats", "--period", "week", "--as-of", "2026-10-20", "--tz", "UTC"}},
+		{"stats-partial-previous-markdown", false, []string{"usage", "stats", "--period", "week", "--as-of", "2026-10-20", "--tz", "UTC", "-f", "markdown"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

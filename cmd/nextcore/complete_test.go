@@ -53,7 +53,7 @@ func TestFlagCompletion(t *testing.T) {
 		{[]string{"usage", "breakdown", "--filter", "model=gpt-4o,region=us"}, []string{"model=gpt-4o,region=us-east", "model=gpt-4o,region=us-west"}},
 		{[]string{"usage", "stats", "--filter", "status="}, []string{"status=error", "status=success"}},
 		{[]string{"usage", "stats", "--tenant", ""}, []string{"acme"}},
-		{[]string{"config", "set", "smtp."}, []string{"smtp.from", "smtp.insecure", "smtp.to", "smtp.url"}},
+		{[]string{"config", "set", "smtp."}, []string{"smtp.from", "smtp.insecure", "smtp.retry_for", "smtp.to", "smtp.url"}},
 		{[]string{"usage", "stats", "--as-of", ""}, nil},
 		{[]string{"usage", "quota", "--limit-spend", ""}, nil},
 	}

@@ -31,7 +31,12 @@ func (a *App) openDemo(ctx context.Context, s *settings) (*reportSource, error) 
 		return nil, err
 	}
 	meta := render.Meta{Source: "demo", Note: "demo data (synthetic tenant)"}
-	return &reportSource{src: c, tenant: demoTenant, meta: meta, close: func() { c.Close() }}, nil
+	info, err := c.Info(ctx, demoTenant)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &reportSource{src: c, tenant: demoTenant, meta: meta, close: func() { c.Close() }, dataStart: info.Oldest}, nil
 }
 
 // refreshDemo generates the demo's records up to now: all 400 days on first

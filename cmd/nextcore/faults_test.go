@@ -38,7 +38,7 @@ func damage(t *testing.T, path string, pick func(page, pages int64) bool) {
 func TestCacheCheck(t *testing.T) {
 	e := imported(t)
 	r := e.run("", false, "cache", "check")
-	if r.code != 0 || !strings.Contains(r.stdout, ": ok (") || !strings.Contains(r.stdout, "1 tenant(s), schema 4") {
+	if r.code != 0 || !strings.Contains(r.stdout, ": ok (") || !strings.Contains(r.stdout, "1 tenant(s), schema 5") {
 		t.Fatalf("check of a good cache: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 

@@ -397,6 +397,9 @@ type reportSource struct {
 	tenant string
 	meta   render.Meta
 	close  func()
+	// dataStart is the oldest record's time (zero when unknown, as live
+	// from the API): a previous window before it is only partly covered.
+	dataStart time.Time
 }
 
 // openSource opens the cache (or the demo cache) for a report and settles
@@ -445,7 +448,7 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	} else if !info.UpdatedAt.IsZero() {
 		meta.Note = "cache updated " + ago(a.now().Sub(info.UpdatedAt))
 	}
-	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { c.Close() }}, nil
+	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { c.Close() }, dataStart: info.Oldest}, nil
 }
 
 func contains(xs []string, x string) bool {

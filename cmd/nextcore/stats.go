@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -134,7 +135,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 // (when limits are known) and the insights: what stats, export and report
 // all show.
 func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *reportSource, top int, filter source.Filter) (*report.Stats, error) {
-	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: top, Filter: filter})
+	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: top, Filter: filter, DataStart: a.dataStart(ctx, rs)})
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +154,23 @@ func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *
 	}
 	stats.ComputeInsights()
 	return stats, nil
+}
+
+// dataStart is when the tenant's data begins: known to the cache; asked of
+// a live source that can tell (one record). Unknown (zero) when it cannot
+// be had: a report never fails for it.
+func (a *App) dataStart(ctx context.Context, rs *reportSource) time.Time {
+	if !rs.dataStart.IsZero() {
+		return rs.dataStart
+	}
+	if b, ok := rs.src.(source.Beginning); ok {
+		if t, err := b.Oldest(ctx, rs.tenant); err == nil {
+			rs.dataStart = t
+		} else {
+			a.debugf("where the data begins is unknown: %v", err)
+		}
+	}
+	return rs.dataStart
 }
 
 // readBaseline opens a --compare-to file, if one was named, for read.

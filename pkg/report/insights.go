@@ -88,8 +88,9 @@ func (s *Stats) ComputeInsights() {
 				Pct(now), Pct(before), Count(cur.Failed()), Count(prev.Failed()))
 		}
 	}
-	// 6. Spend growth against the previous period.
-	if c := Change(int64(cur.Cost), int64(prev.Cost)); !c.Null() {
+	// 6. Spend growth against the previous period, unless the data covers
+	// that period only in part (the growth would be the data's start).
+	if c := Change(int64(cur.Cost), int64(prev.Cost)); !c.Null() && !s.PreviousPartial() {
 		r := c.Rat()
 		if r.Cmp(big.NewRat(spendGrowthMin, 1)) >= 0 {
 			add("spend-growth", Warn, "Spend is up %s on the previous period (%s, was %s).", ChangeText(c)[1:], USD2(cur.Cost), USD2(prev.Cost))

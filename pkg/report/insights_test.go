@@ -231,3 +231,36 @@ func TestAnomalousDay(t *testing.T) {
 	}
 	t.Errorf("no anomalous day in %v", s.Insights)
 }
+
+// TestPartialPrevious: when the data starts inside the previous window,
+// the stats say so and no spend-growth insight is built on the change.
+func TestPartialPrevious(t *testing.T) {
+	recs := join(calls("2026-11-12", 2, "m", 10, "1", true), calls("2026-11-19", 10, "m", 10, "1", true))
+	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
+	clock, _ := ParseAsOf("2026-11-20", time.UTC)
+	span, _ := Resolve(Range{Period: Week}, clock) // previous: Nov 7 – Nov 13
+	for _, c := range []struct {
+		start   string
+		partial bool
+	}{{"", false}, {"2026-11-01T00:00:00Z", false}, {"2026-11-07T00:00:00Z", false}, {"2026-11-12T12:00:00Z", true}, {"2026-11-15T00:00:00Z", true}} {
+		var start time.Time
+		if c.start != "" {
+			start, _ = time.Parse(time.RFC3339, c.start)
+		}
+		s, err := BuildStats(context.Background(), src, "t", span, clock, Options{DataStart: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.ComputeInsights()
+		if s.PreviousPartial() != c.partial {
+			t.Errorf("data from %q: partial %v", c.start, s.PreviousPartial())
+		}
+		growth := false
+		for _, in := range s.Insights {
+			growth = growth || in.Kind == "spend-growth"
+		}
+		if growth == c.partial {
+			t.Errorf("data from %q: spend-growth insight %v", c.start, growth)
+		}
+	}
+}

@@ -48,17 +48,29 @@ type Stats struct {
 	Baseline *Baseline
 	// Filter is the --filter the numbers were taken with, if any.
 	Filter source.Filter
+	// DataStart is when the source's data begins (its oldest record);
+	// zero when unknown.
+	DataStart time.Time
+}
+
+// PreviousPartial says whether the data begins after the previous window
+// does: that window is only partly covered, so a change against it
+// overstates growth (the first weeks of a tenant, a sync --since).
+func (s *Stats) PreviousPartial() bool {
+	return !s.DataStart.IsZero() && s.DataStart.After(s.Span.Previous.Start)
 }
 
 // Options shape a report.
 type Options struct {
 	Top    int           // models in the top list; 5 when 0
 	Filter source.Filter // only the calls that match (--filter)
+	// DataStart is when the source's data begins, if known.
+	DataStart time.Time
 }
 
 // BuildStats computes the dashboard for tenant over span.
 func BuildStats(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, opt Options) (*Stats, error) {
-	s := &Stats{Tenant: tenant, Span: span, Clock: clock, Top: opt.Top, Filter: opt.Filter}
+	s := &Stats{Tenant: tenant, Span: span, Clock: clock, Top: opt.Top, Filter: opt.Filter, DataStart: opt.DataStart}
 	if s.Top <= 0 {
 		s.Top = 5
 	}

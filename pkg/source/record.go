@@ -186,6 +186,12 @@ type Source interface {
 	Aggregate(ctx context.Context, tenant string, dim Dim, bounds []int64) ([]Groups, error)
 }
 
+// Beginning is a source that can tell when a tenant's data begins: the
+// time of its oldest record, zero when it has none.
+type Beginning interface {
+	Oldest(ctx context.Context, tenant string) (time.Time, error)
+}
+
 // Info describes the data a source holds for a tenant, for report headers.
 type Info struct {
 	Tenant    string

@@ -26,15 +26,23 @@ func StatsMarkdown(w io.Writer, s *report.Stats, meta Meta) error {
 	if p.err != nil {
 		return p.err
 	}
+	mark := ""
+	if s.PreviousPartial() {
+		mark = " *"
+	}
 	p.err = markdownTable(w, []string{"Metric", "Value", "Change", "Detail"}, []align{left, right, right, left}, [][]string{
-		{"API calls", report.Count(cur.Calls), report.ChangeText(report.Change(cur.Calls, prev.Calls)),
+		{"API calls", report.Count(cur.Calls), report.ChangeText(report.Change(cur.Calls, prev.Calls)) + mark,
 			"✓ " + report.Count(cur.Successful) + " successful, ✗ " + report.Count(cur.Failed()) + " failed"},
-		{"Tokens", report.Count(cur.Tokens()), report.ChangeText(report.Change(cur.Tokens(), prev.Tokens())),
+		{"Tokens", report.Count(cur.Tokens()), report.ChangeText(report.Change(cur.Tokens(), prev.Tokens())) + mark,
 			"↑ " + report.Count(cur.Prompt) + " prompt, ↓ " + report.Count(cur.Completion) + " completion"},
-		{"Total cost", report.USD2(cur.Cost), report.ChangeText(report.Change(int64(cur.Cost), int64(prev.Cost))),
+		{"Total cost", report.USD2(cur.Cost), report.ChangeText(report.Change(int64(cur.Cost), int64(prev.Cost))) + mark,
 			report.USDPerCall(report.AverageCost(cur)) + " per call"},
 		{"Success rate", report.Pct(rate), rateChange, ""},
 	})
+	if mark != "" {
+		p.line("")
+		p.line(mdText(partialNote(s)))
+	}
 	title, rows := trendRows(s)
 	p.line("")
 	p.linef("#### %s", titleCase(title))

@@ -82,14 +82,20 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 	if len(tokens) > 9 {
 		tokens = report.Compact(cur.Tokens())
 	}
+	// A change against a previous window the data covers only in part is
+	// marked, and said why under the cards.
+	mark := ""
+	if s.PreviousPartial() {
+		mark = "*"
+	}
 	cards := [][]string{
-		{"API CALLS", st.paint(blue+";1", report.Count(cur.Calls)) + "  " + st.trend(report.Change(cur.Calls, prev.Calls), true),
+		{"API CALLS", st.paint(blue+";1", report.Count(cur.Calls)) + "  " + st.trend(report.Change(cur.Calls, prev.Calls), true) + mark,
 			st.paint(green, "✓ "+report.Count(cur.Successful)) + "  " + st.paint(red, "✗ "+report.Count(cur.Failed()))},
-		{"TOKENS", st.paint(blue+";1", tokens) + "  " + st.trend(report.Change(cur.Tokens(), prev.Tokens()), true),
+		{"TOKENS", st.paint(blue+";1", tokens) + "  " + st.trend(report.Change(cur.Tokens(), prev.Tokens()), true) + mark,
 			"↑ " + report.Compact(cur.Prompt) + " prompt", st.paint(purple, "↓ "+report.Compact(cur.Completion)+" completion")},
-		{"TOTAL COST", st.paint(blue+";1", report.USD2(cur.Cost)) + "  " + st.trend(report.Change(int64(cur.Cost), int64(prev.Cost)), false),
+		{"TOTAL COST", st.paint(blue+";1", report.USD2(cur.Cost)) + "  " + st.trend(report.Change(int64(cur.Cost), int64(prev.Cost)), false) + mark,
 			report.USDPerCall(report.AverageCost(cur)) + " per call"},
-		{"SUCCESS RATE", st.paint(green+";1", report.Pct(report.SuccessRate(cur))) + "  " + st.rateTrend(report.SuccessRate(cur), report.SuccessRate(prev))},
+		{"SUCCESS RATE", st.paint(green+";1", report.Pct(report.SuccessRate(cur))) + "  " + withMark(st.rateTrend(report.SuccessRate(cur), report.SuccessRate(prev)), mark)},
 	}
 
 	// Each card is as wide as its widest line; two rows of two when four
@@ -138,6 +144,12 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 			p.line("")
 		}
 	}
+	if mark != "" {
+		p.line("")
+		for _, l := range wrap(partialNote(s), W-4, "  ") {
+			p.line("  " + st.paint(yellow, l))
+		}
+	}
 	if l, ok := report.LatencyOf(cur); ok {
 		p.line("")
 		label := "  RESPONSE TIMES  "
@@ -173,6 +185,20 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 		}
 	}
 	return p.err
+}
+
+func withMark(trend, mark string) string {
+	if trend == "" {
+		return ""
+	}
+	return trend + mark
+}
+
+// partialNote says why the changes are marked: the previous window starts
+// before the data does.
+func partialNote(s *report.Stats) string {
+	return "* The previous period (from " + s.Span.Previous.Start.Format("Jan 2, 2006") + ") is only partly covered: the data starts " +
+		s.DataStart.In(s.Span.Current.Start.Location()).Format("Jan 2, 2006") + "."
 }
 
 func toneColor(t report.Tone) string {

@@ -92,6 +92,10 @@ type PreviousJSON struct {
 	APICalls int64      `json:"apiCalls"`
 	Tokens   int64      `json:"tokens"`
 	Cost     source.USD `json:"cost"`
+	// Partial: the data begins (dataStart) after the previous window does,
+	// so the changes compare with a window only partly covered.
+	Partial   bool    `json:"partial"`
+	DataStart *string `json:"dataStart,omitempty"`
 }
 
 // Timestamp is how reports write instants: RFC 3339 in the report's zone.
@@ -111,8 +115,12 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 		Tenant: s.Tenant, Source: meta.Source, TimeZone: s.Span.ZoneName(), AsOf: Timestamp(s.Clock.Now),
 		Window: WindowJSON{Timestamp(s.Span.Current.Start), Timestamp(s.Span.Current.End),
 			Timestamp(s.Span.Previous.Start), Timestamp(s.Span.Previous.End)},
-		Previous: PreviousJSON{prev.Calls, prev.Tokens(), prev.Cost},
+		Previous: PreviousJSON{APICalls: prev.Calls, Tokens: prev.Tokens(), Cost: prev.Cost, Partial: s.PreviousPartial()},
 		Insights: s.Insights,
+	}
+	if !s.DataStart.IsZero() {
+		start := Timestamp(s.DataStart.In(s.Span.Current.Start.Location()))
+		out.Previous.DataStart = &start
 	}
 	if r := report.SuccessRate(cur); r != nil {
 		out.APICalls.SuccessRate = report.Nearest(r)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -16,6 +17,27 @@ type Source struct {
 // Aggregate implements source.Source.
 func (s *Source) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
 	return source.AggregateOne(ctx, s, tenant, dim, bounds)
+}
+
+// Oldest implements source.Beginning with one record: the first the API
+// has for the tenant (records come in time order).
+func (s *Source) Oldest(ctx context.Context, tenant string) (time.Time, error) {
+	c := *s.Client
+	c.Tenant = tenant
+	c.PageLimit = 1
+	var oldest time.Time
+	errFound := errors.New("found")
+	err := c.Records(ctx, time.Unix(0, 0), time.Now().Add(24*time.Hour), func(p Page) error {
+		if len(p.Records) > 0 {
+			oldest = time.Unix(0, p.Records[0].Time)
+		}
+		return errFound // the first page says it
+	})
+	s.Client.Retried += c.Retried
+	if err != nil && !errors.Is(err, errFound) {
+		return time.Time{}, err
+	}
+	return oldest, nil
 }
 
 // recentIDs is how many of the latest ids are remembered to drop a record
