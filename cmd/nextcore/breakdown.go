@@ -107,6 +107,7 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 	if err != nil {
 		return err
 	}
+	b.DataStart = a.dataStart(ctx, rs)
 	if err := readBaseline(opts.compareTo, func(f io.Reader, label string) (err error) {
 		by := make([]string, len(bo.By))
 		for i, d := range bo.By {

@@ -180,6 +180,8 @@ func TestGolden(t *testing.T) {
 		{"quota-unlimited", false, []string{"usage", "quota"}},
 		// The data starts Oct 10: the week before Oct 14 is only partly covered.
 		{"stats-partial-previous", false, []string{"usage", "stats", "--period", "week", "--as-of", "2026-10-20", "--tz", "UTC"}},
+		{"breakdown-partial-previous", false, []string{"usage", "breakdown", "--by", "region", "--period", "week", "--as-of", "2026-10-20", "--tz", "UTC"}},
+		{"top-models-partial-previous-markdown", false, []string{"usage", "top-models", "--compare", "--period", "week", "--as-of", "2026-10-20", "--tz", "UTC", "-f", "markdown"}},
 		{"stats-partial-previous-markdown", false, []string{"usage", "stats", "--period", "week", "--as-of", "2026-10-20", "--tz", "UTC", "-f", "markdown"}},
 	}
 	for _, c := range cases {

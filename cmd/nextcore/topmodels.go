@@ -76,6 +76,7 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 	if err != nil {
 		return err
 	}
+	r.DataStart = a.dataStart(ctx, rs)
 	if err := readBaseline(opts.compareTo, func(f io.Reader, label string) (err error) {
 		r.Baseline, err = render.ReadGroupBaseline(f, label, nil)
 		return err

@@ -78,6 +78,8 @@ type Breakdown struct {
 	Count    int // rows before --limit
 	// Baseline is a saved breakdown to compare with (--compare-to).
 	Baseline *GroupBaseline
+	// DataStart is when the source's data begins, if known.
+	DataStart time.Time
 }
 
 // BreakdownOptions shape a breakdown.

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
@@ -21,6 +22,8 @@ type ModelRanking struct {
 	Filter   source.Filter
 	// Baseline is a saved ranking to compare with (--compare-to).
 	Baseline *GroupBaseline
+	// DataStart is when the source's data begins, if known.
+	DataStart time.Time
 }
 
 // ParseOrdering reads --by.

@@ -56,8 +56,12 @@ type Stats struct {
 // PreviousPartial says whether the data begins after the previous window
 // does: that window is only partly covered, so a change against it
 // overstates growth (the first weeks of a tenant, a sync --since).
-func (s *Stats) PreviousPartial() bool {
-	return !s.DataStart.IsZero() && s.DataStart.After(s.Span.Previous.Start)
+func (s *Stats) PreviousPartial() bool { return PartlyCovered(s.Span, s.DataStart) }
+
+// PartlyCovered says whether data that begins at dataStart (zero: unknown)
+// covers the span's previous window only in part, or not at all.
+func PartlyCovered(span Span, dataStart time.Time) bool {
+	return !dataStart.IsZero() && dataStart.After(span.Previous.Start)
 }
 
 // Options shape a report.

@@ -75,6 +75,7 @@ func BreakdownData(b *report.Breakdown) map[string]any {
 		"tenant": b.Tenant, "period": string(b.Span.Period), "timeZone": b.Span.ZoneName(), "asOf": Timestamp(b.Clock.Now),
 		"window": WindowJSON{Timestamp(b.Span.Current.Start), Timestamp(b.Span.Current.End), Timestamp(b.Span.Previous.Start), Timestamp(b.Span.Previous.End)},
 		"groups": b.Count, "filter": filterData(b.Filter),
+		"previousPartial": report.PartlyCovered(b.Span, b.DataStart), "dataStart": dataStartJSON(b.Span, b.DataStart),
 	}
 }
 
@@ -140,6 +141,7 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style, compa
 		p.line("  No calls in this window.")
 		return p.err
 	}
+	partial := report.PartlyCovered(b.Span, b.DataStart)
 	t := &ttable{gap: 2, lead: " "}
 	for i, d := range b.By {
 		// Pivots lose their inner dimensions' names last but one.
@@ -155,6 +157,9 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style, compa
 		head string
 		drop int
 	}{{"calls", 0}, {"success", 4}, {"tokens", 5}, {"cost", 0}, {"share", 0}, {"change", 2}, {"p50 ms", 6}, {"p95 ms", 7}, {"p99 ms", 8}} {
+		if c.head == "change" && partial {
+			c.head = "change*"
+		}
 		t.cols = append(t.cols, column{head: c.head, align: right, drop: c.drop})
 	}
 	if compare {
@@ -207,6 +212,9 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style, compa
 	if len(b.Rows) < b.Count {
 		p.linef(" %d of %d groups; the total is of all.", len(b.Rows), b.Count)
 	}
+	if partial && !slices.Contains(left, "change*") {
+		partialLines(p, st, b.Span, b.DataStart, W)
+	}
 	leftOut(p, st, left, W)
 	return p.err
 }
@@ -230,7 +238,11 @@ func BreakdownMarkdown(w io.Writer, b *report.Breakdown) error {
 	for _, d := range b.By {
 		headers, aligns = append(headers, string(d)), append(aligns, left)
 	}
+	partial := report.PartlyCovered(b.Span, b.DataStart)
 	for _, h := range breakdownNumbers {
+		if h == "change" && partial {
+			h = "change *"
+		}
 		headers, aligns = append(headers, h), append(aligns, right)
 	}
 	var rows [][]string
@@ -243,7 +255,14 @@ func BreakdownMarkdown(w io.Writer, b *report.Breakdown) error {
 	if p.err != nil {
 		return p.err
 	}
-	return markdownTable(w, headers, aligns, rows)
+	if err := markdownTable(w, headers, aligns, rows); err != nil {
+		return err
+	}
+	if partial {
+		p.line("")
+		p.line(mdText(partialNote(b.Span, b.DataStart)))
+	}
+	return p.err
 }
 
 // BreakdownCSV writes one row per group with raw numbers.

@@ -41,7 +41,7 @@ func StatsMarkdown(w io.Writer, s *report.Stats, meta Meta) error {
 	})
 	if mark != "" {
 		p.line("")
-		p.line(mdText(partialNote(s)))
+		p.line(mdText(partialNote(s.Span, s.DataStart)))
 	}
 	title, rows := trendRows(s)
 	p.line("")

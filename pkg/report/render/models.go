@@ -2,6 +2,7 @@ package render
 
 import (
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,6 +46,10 @@ type RankingJSON struct {
 	Models   []ModelJSON         `json:"models"`
 	Total    ModelJSON           `json:"total"`
 	Filter   map[string][]string `json:"filter"`
+	// PreviousPartial: the data begins (dataStart) after the previous
+	// window does, so the changes compare with a window only partly covered.
+	PreviousPartial bool    `json:"previousPartial"`
+	DataStart       *string `json:"dataStart,omitempty"`
 }
 
 func modelData(name string, t, total source.Totals) ModelJSON {
@@ -77,6 +82,7 @@ func RankingData(r *report.ModelRanking) RankingJSON {
 		out.Models = append(out.Models, d)
 	}
 	out.Filter = filterData(r.Filter)
+	out.PreviousPartial, out.DataStart = report.PartlyCovered(r.Span, r.DataStart), dataStartJSON(r.Span, r.DataStart)
 	return out
 }
 
@@ -104,7 +110,11 @@ func rankingHead(r *report.ModelRanking, compare bool) ([]string, []align) {
 	h := append([]string{}, rankingHeaders...)
 	a := []align{left, right, right, right, right, right, right, right, right}
 	if compare {
-		h = append(h, "prev calls", "prev cost", "cost change")
+		change := "cost change"
+		if report.PartlyCovered(r.Span, r.DataStart) {
+			change += "*"
+		}
+		h = append(h, "prev calls", "prev cost", change)
 		a = append(a, right, right, right)
 	}
 	if r.Baseline != nil {
@@ -152,6 +162,9 @@ func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style, comp
 	if len(r.Models) < r.Count {
 		p.linef(" %d of %d models; total of all: %s calls, %s", len(r.Models), r.Count, report.Count(r.Total.Calls), report.USD2(r.Total.Cost))
 	}
+	if compare && report.PartlyCovered(r.Span, r.DataStart) && !slices.Contains(left, "cost change*") {
+		partialLines(p, st, r.Span, r.DataStart, W)
+	}
 	leftOut(p, st, left, W)
 	return p.err
 }
@@ -165,7 +178,14 @@ func RankingMarkdown(w io.Writer, r *report.ModelRanking, compare bool) error {
 		return p.err
 	}
 	h, al := rankingHead(r, compare)
-	return markdownTable(w, h, al, rankingRows(r, compare))
+	if err := markdownTable(w, h, al, rankingRows(r, compare)); err != nil {
+		return err
+	}
+	if compare && report.PartlyCovered(r.Span, r.DataStart) {
+		p.line("")
+		p.line(mdText(partialNote(r.Span, r.DataStart)))
+	}
+	return p.err
 }
 
 // RankingCSV writes one row per model with raw numbers.

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -146,9 +147,7 @@ func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
 	}
 	if mark != "" {
 		p.line("")
-		for _, l := range wrap(partialNote(s), W-4, "  ") {
-			p.line("  " + st.paint(yellow, l))
-		}
+		partialLines(p, st, s.Span, s.DataStart, W)
 	}
 	if l, ok := report.LatencyOf(cur); ok {
 		p.line("")
@@ -196,9 +195,26 @@ func withMark(trend, mark string) string {
 
 // partialNote says why the changes are marked: the previous window starts
 // before the data does.
-func partialNote(s *report.Stats) string {
-	return "* The previous period (from " + s.Span.Previous.Start.Format("Jan 2, 2006") + ") is only partly covered: the data starts " +
-		s.DataStart.In(s.Span.Current.Start.Location()).Format("Jan 2, 2006") + "."
+func partialNote(span report.Span, dataStart time.Time) string {
+	return "* The previous period (from " + span.Previous.Start.Format("Jan 2, 2006") + ") is only partly covered: the data starts " +
+		dataStart.In(span.Current.Start.Location()).Format("Jan 2, 2006") + "."
+}
+
+// partialLines writes the note under a table whose changes are marked.
+func partialLines(p *printer, st Style, span report.Span, dataStart time.Time, W int) {
+	for _, l := range wrap(partialNote(span, dataStart), W-4, "  ") {
+		p.line("  " + st.paint(yellow, l))
+	}
+}
+
+// dataStartJSON is where the data begins, in the report's zone; nil when
+// unknown.
+func dataStartJSON(span report.Span, dataStart time.Time) *string {
+	if dataStart.IsZero() {
+		return nil
+	}
+	t := Timestamp(dataStart.In(span.Current.Start.Location()))
+	return &t
 }
 
 func toneColor(t report.Tone) string {

@@ -118,10 +118,7 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 		Previous: PreviousJSON{APICalls: prev.Calls, Tokens: prev.Tokens(), Cost: prev.Cost, Partial: s.PreviousPartial()},
 		Insights: s.Insights,
 	}
-	if !s.DataStart.IsZero() {
-		start := Timestamp(s.DataStart.In(s.Span.Current.Start.Location()))
-		out.Previous.DataStart = &start
-	}
+	out.Previous.DataStart = dataStartJSON(s.Span, s.DataStart)
 	if r := report.SuccessRate(cur); r != nil {
 		out.APICalls.SuccessRate = report.Nearest(r)
 	}
