@@ -497,6 +497,12 @@ func TestMailErrorsInPlainWords(t *testing.T) {
 	if !strings.Contains(r.stderr, "nextcore: the mail server smtp://"+mb.addr+" refused the message: 554 5.6.0 Message rejected as spam\n") {
 		t.Errorf("5xx: %q", r.stderr)
 	}
+	mb.failData = nil
+	e.vars["NEXTCORE_SMTP_URL"] = "smtp://reports:wrong@" + mb.addr
+	r = e.runMail(nil, base...)
+	if want := "nextcore: the mail server smtp://" + mb.addr + " refused the login of \"reports\": 535 5.7.8 Authentication credentials invalid\n"; r.stderr != want {
+		t.Errorf("login:\n got %q\nwant %q", r.stderr, want)
+	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := l.Addr().String()
 	l.Close()

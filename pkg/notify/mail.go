@@ -288,7 +288,7 @@ func describeSMTP(err error, u *url.URL) error {
 		return fmt.Errorf("cannot reach the mail server %s: %v", where, op.Err)
 	case strings.Contains(msg, "SMTP AUTH failed"):
 		_, reply, _ := strings.Cut(msg, "SMTP AUTH failed: ")
-		return fmt.Errorf("the mail server %s refused the login of %q: %s", where, u.User.Username(), reply)
+		return fmt.Errorf("the mail server %s refused the login of %q: %s", where, u.User.Username(), unquoteReply(reply))
 	case strings.Contains(msg, "does not support SMTP AUTH"):
 		return fmt.Errorf("the mail server %s does not accept a login; leave user and password out of the SMTP URL", where)
 	case strings.Contains(msg, "STARTTLS") || strings.Contains(msg, "starttls"):
@@ -309,14 +309,20 @@ func serverReply(se *mail.SendError) string {
 	if i := strings.Index(msg, ", affected "); i >= 0 {
 		msg = msg[:i]
 	}
-	// The reply comes as 451 "4.7.1 Greylisted": the code, then the text.
-	if code, text, ok := strings.Cut(msg, " "); ok && len(code) == 3 && strings.HasPrefix(text, `"`) {
-		if t, err := strconv.Unquote(text); err == nil {
-			msg = code + " " + t
-		}
-	}
+	msg = unquoteReply(msg)
 	if se.ErrorCode() > 0 && !strings.HasPrefix(msg, strconv.Itoa(se.ErrorCode())) {
 		msg = strconv.Itoa(se.ErrorCode()) + " " + msg
+	}
+	return msg
+}
+
+// unquoteReply reads a reply the library writes as 451 "4.7.1 Greylisted":
+// the code, then the server's text as it sent it.
+func unquoteReply(msg string) string {
+	if code, text, ok := strings.Cut(msg, " "); ok && len(code) == 3 && strings.HasPrefix(text, `"`) {
+		if t, err := strconv.Unquote(text); err == nil {
+			return code + " " + t
+		}
 	}
 	return msg
 }

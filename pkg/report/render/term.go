@@ -208,7 +208,7 @@ func bar(value, maximum float64, cells int) string {
 
 // wrap breaks text into lines of at most n columns, the later ones indented.
 func wrap(text string, n int, indent string) []string {
-	words := strings.Fields(text)
+	words := keepDates(strings.Fields(text))
 	var lines []string
 	line := ""
 	for _, w := range words {
@@ -226,4 +226,20 @@ func wrap(text string, n int, indent string) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// keepDates joins a month's name to the day after it ("Nov 27"), so that a
+// line never breaks inside a date.
+func keepDates(words []string) []string {
+	out := words[:0:0]
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if i+1 < len(words) && len(w) == 3 && strings.Contains("JanFebMarAprMayJunJulAugSepOctNovDec", w) &&
+			words[i+1] != "" && words[i+1][0] >= '0' && words[i+1][0] <= '9' {
+			w += " " + words[i+1]
+			i++
+		}
+		out = append(out, w)
+	}
+	return out
 }
