@@ -253,24 +253,11 @@ func leftOut(p *printer, st Style, cols []string, W int) {
 // fitParts joins a header's parts with " · " into as few lines as fit in
 // W columns; a part too long for a line of its own is clipped.
 func fitParts(parts []string, W int) []string {
-	var lines []string
-	cur := ""
-	for _, part := range parts {
-		part = truncate(part, W)
-		switch {
-		case cur == "":
-			cur = part
-		case width(cur)+3+width(part) <= W:
-			cur += " · " + part
-		default:
-			lines = append(lines, cur)
-			cur = part
-		}
+	clipped := make([]string, len(parts))
+	for i, p := range parts {
+		clipped[i] = truncate(p, W)
 	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return lines
+	return pack(clipped, " · ", W, "")
 }
 
 // clipLine cuts a line that is still wider than W columns, keeping its

@@ -208,15 +208,20 @@ func bar(value, maximum float64, cells int) string {
 
 // wrap breaks text into lines of at most n columns, the later ones indented.
 func wrap(text string, n int, indent string) []string {
-	words := keepDates(strings.Fields(text))
+	return pack(keepDates(strings.Fields(text)), " ", n, indent)
+}
+
+// pack puts pieces on as few lines of n columns as they fit, joined by sep,
+// each line after the first starting with indent.
+func pack(pieces []string, sep string, n int, indent string) []string {
 	var lines []string
 	line := ""
-	for _, w := range words {
+	for _, w := range pieces {
 		switch {
 		case line == "":
 			line = w
-		case width(line)+1+width(w) <= n:
-			line += " " + w
+		case width(line)+width(sep)+width(w) <= n:
+			line += sep + w
 		default:
 			lines = append(lines, line)
 			line = indent + w
