@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -300,5 +301,60 @@ func markdownSafe(t *testing.T, what, md string) {
 	}
 	if strings.Contains(what, "stats") && !strings.Contains(md, "**total**") {
 		t.Errorf("%s: the total row is lost", what)
+	}
+}
+
+// TestMarkdownInAGFMRenderer renders the Markdown reports of hostile names
+// with a third-party GitHub-flavoured Markdown renderer (micromark with its
+// GFM extension): no name becomes a link, every table row has its header's
+// cells, and the total row survives. It runs where NEXTCORE_GFM_MODULES
+// names a folder with those npm modules (CI installs them).
+func TestMarkdownInAGFMRenderer(t *testing.T) {
+	modules := os.Getenv("NEXTCORE_GFM_MODULES")
+	if modules == "" {
+		t.Skip("NEXTCORE_GFM_MODULES is not set (npm install micromark micromark-extension-gfm in a folder, and name it)")
+	}
+	script, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "gfm-render.mjs"))
+	e := hostileEnv(t)
+	summary := filepath.Join(e.dir, "summary.md")
+	e.vars["GITHUB_STEP_SUMMARY"] = summary
+	asOf := []string{"--as-of", "2026-11-23", "--tz", "UTC"}
+	docs := map[string]string{}
+	for _, args := range [][]string{{"usage", "stats", "-f", "markdown"}, {"usage", "top-models", "-f", "markdown"},
+		{"usage", "breakdown", "--by", "model", "--by", "region", "-f", "markdown"}, {"usage", "quota", "-f", "markdown", "--limit-spend", "1"}} {
+		r := e.run("", false, append(args, asOf...)...)
+		if r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+		docs[strings.Join(args, " ")] = r.stdout
+	}
+	data, _ := os.ReadFile(summary)
+	docs["step summary"] = string(data)
+	td := regexp.MustCompile(`<t[dh][ >]`)
+	for what, md := range docs {
+		cmd := exec.Command("node", script)
+		cmd.Env = append(os.Environ(), "NEXTCORE_GFM_MODULES="+modules)
+		cmd.Stdin = strings.NewReader(md)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: node: %v", what, err)
+		}
+		html := string(out)
+		if strings.Contains(html, "<a ") {
+			t.Errorf("%s: a name became a link:\n%s", what, html)
+		}
+		for _, table := range strings.Split(html, "<table>")[1:] {
+			table = table[:strings.Index(table, "</table>")]
+			rows := strings.Split(table, "<tr>")[1:]
+			want := len(td.FindAllString(rows[0], -1))
+			for _, row := range rows[1:] {
+				if n := len(td.FindAllString(row, -1)); n != want {
+					t.Errorf("%s: a row of %d cells under a header of %d: %s", what, n, want, row)
+				}
+			}
+		}
+		if strings.HasPrefix(what, "usage stats") && !strings.Contains(html, "<strong>total</strong>") {
+			t.Errorf("%s: the total row is lost", what)
+		}
 	}
 }
