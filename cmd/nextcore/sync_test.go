@@ -174,7 +174,7 @@ func TestSyncErrors(t *testing.T) {
 		{"no url", map[string]string{"NEXTCORE_API_URL": ""}, nil, 2, "no API URL"},
 		{"bad url", map[string]string{"NEXTCORE_API_URL": "cp.example.com"}, nil, 2, `bad API URL "cp.example.com"`},
 		{"bad since", nil, []string{"--since", "yesterday"}, 2, `--since: bad date "yesterday"`},
-		{"down", map[string]string{"NEXTCORE_API_URL": "http://127.0.0.1:1"}, []string{"--retries", "0"}, 1, "did not answer properly after 1 attempts"},
+		{"down", map[string]string{"NEXTCORE_API_URL": "http://127.0.0.1:1"}, []string{"--retries", "0"}, 1, "did not answer properly after 1 attempt (cannot connect: connection refused)"},
 		{"bad source", nil, []string{"--source", "web"}, 2, `unknown --source "web"`},
 	}
 	for _, c := range cases {

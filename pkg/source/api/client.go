@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,7 +167,7 @@ func (c *Client) get(ctx context.Context, u *url.URL, decode func([]byte) error)
 		}
 		last = r.err
 		if attempt >= c.Retries {
-			return fmt.Errorf("the API did not answer properly after %d attempts (%v); try again later, or raise --retries", attempt+1, last)
+			return fmt.Errorf("the API at %s did not answer properly after %s (%v); try again later, or raise --retries", c.Base.Host, plural(attempt+1, "attempt"), last)
 		}
 		wait := r.wait
 		if !r.asked {
@@ -227,7 +228,7 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, decode func([]byte) er
 		if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "refusing to send the token") {
 			return ue.Err
 		}
-		return &retryable{err: fmt.Errorf("request failed: %v", describe(err, c.Timeout))}
+		return &retryable{err: errors.New(describe(err, c.Timeout))}
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength > c.MaxBody {
@@ -273,6 +274,18 @@ func describe(err error, timeout time.Duration) string {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return fmt.Sprintf("no answer within %s", timeout)
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "no such host " + dns.Name
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		var sc *os.SyscallError
+		if errors.As(op.Err, &sc) {
+			return "cannot connect: " + sc.Err.Error()
+		}
+		return "cannot connect: " + op.Err.Error()
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -480,4 +493,12 @@ func countLimit(name string, raw json.RawMessage) (*int64, error) {
 	}
 	n := int64(u / source.NanosPerUSD)
 	return &n, nil
+}
+
+// plural is "1 attempt", "6 attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
