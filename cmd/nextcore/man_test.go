@@ -58,6 +58,23 @@ func TestManPages(t *testing.T) {
 	if r := e.run("", false, "man"); r.code != 2 {
 		t.Errorf("man without a folder: %d %q", r.code, r.stderr)
 	}
+	// --install puts the pages where man finds them for the binary's PATH
+	// entry, as after go install.
+	bin := filepath.Join(e.dir, "go", "bin")
+	os.MkdirAll(bin, 0o755)
+	data, err := os.ReadFile(buildNextcore(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(bin, "nextcore"), data, 0o755)
+	if out, err := exec.Command(filepath.Join(bin, "nextcore"), "man", "--install").CombinedOutput(); err != nil {
+		t.Fatalf("man --install: %v %s", err, out)
+	}
+	cmd = exec.Command("man", "nextcore-usage-quota")
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "MANPATH=", "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "NEXTCORE-USAGE-QUOTA(1)") {
+		t.Errorf("man does not find the installed page: %v\n%.300s", err, out)
+	}
 }
 
 // TestFlagHelp: every flag's help names its argument with one word (pflag
