@@ -314,3 +314,28 @@ func TestPageShapes(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// TestOldest: the first record the API has for the tenant, with one request
+// of one record; zero for a tenant with none; a fault is retried.
+func TestOldest(t *testing.T) {
+	srv := apitest.New("secret")
+	defer srv.Close()
+	recs := records(250, "o")
+	srv.Add("acme", recs[100:]...)
+	srv.Add("acme", recs[:100]...) // the server keeps them in time order
+	c, _ := testClient(t, srv, "acme", "secret")
+	src := &Source{Client: c}
+	srv.Fail(apitest.Fault{Status: 503})
+	got, err := src.Oldest(context.Background(), "acme")
+	if err != nil || !got.Equal(time.Unix(0, recs[0].Time)) {
+		t.Fatalf("oldest %v, %v; want %v", got, err, time.Unix(0, recs[0].Time))
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 2 || !strings.Contains(reqs[1], "limit=1") {
+		t.Errorf("requests: %v", reqs)
+	}
+	srv.Add("empty")
+	if got, err := src.Oldest(context.Background(), "empty"); err != nil || !got.IsZero() {
+		t.Errorf("a tenant with no records: %v, %v", got, err)
+	}
+}
