@@ -31,7 +31,8 @@ func TestLayout(t *testing.T) {
 		{100, []int{0, 1, 2, 3, 4}, map[int]int{0: 29, 1: 16, 2: 6, 3: 6, 4: 6}},
 		{66, []int{0, 1, 2, 3, 4}, map[int]int{0: 29, 1: 10, 2: 6, 3: 6, 4: 6}}, // the bar gives 6
 		{60, []int{0, 1, 2, 3, 4}, map[int]int{0: 25, 1: 8, 2: 6, 3: 6, 4: 6}},  // the bar at its least, the name clipped
-		{48, []int{0, 1, 2, 3}, map[int]int{0: 21, 1: 8, 2: 6, 3: 6}},           // p99 goes first
+		{48, []int{0, 1, 2, 3, 4}, map[int]int{0: 13, 1: 8, 2: 6, 3: 6, 4: 6}},  // the name down to 13
+		{40, []int{0, 1, 2, 3}, map[int]int{0: 13, 1: 8, 2: 6, 3: 6}},           // p99 goes first
 		{30, []int{0, 2}, map[int]int{0: 21, 2: 6}},                             // then p95, then the bar
 	} {
 		tb := table()
