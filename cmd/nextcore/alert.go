@@ -264,7 +264,7 @@ func alertMessage(q *report.Quota, cs []crossing, from string, to []string, now 
 	}
 	text.WriteString("\n")
 	var quota strings.Builder
-	render.QuotaTable(&quota, q, render.Meta{}, render.Style{Width: 78})
+	render.QuotaTable(&quota, q, render.Options{Style: render.Style{Width: 78}})
 	text.WriteString(quota.String())
 	text.WriteString("\n-- \nSent by nextcore usage alert. Each alert is sent once per billing month.\n")
 	body := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;color:#111827">` +

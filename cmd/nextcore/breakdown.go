@@ -45,7 +45,7 @@ hours, compared with the same day or hour of the previous window.`,
 		},
 	}
 	opts.window.register(cmd)
-	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown)
+	opts.format.register(cmd, render.BreakdownReport().Formats()...)
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.by, "by", nil, "model, key, user, region, status, day or hour; repeat for a pivot")
 	registerFilter(cmd, &opts.filter)
@@ -119,14 +119,6 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 		return err
 	}
 	return a.emit(func(w io.Writer, st render.Style) error {
-		switch format {
-		case render.JSON:
-			return render.WriteBreakdownJSON(w, b)
-		case render.CSV:
-			return render.BreakdownCSV(w, b)
-		case render.Markdown:
-			return render.BreakdownMarkdown(w, b)
-		}
-		return render.BreakdownTable(w, b, rs.meta, st, opts.compare)
+		return render.BreakdownReport().Render(format, w, b, render.Options{Meta: rs.meta, Style: st, Compare: opts.compare})
 	})
 }

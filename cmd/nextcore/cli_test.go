@@ -248,7 +248,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad date", []string{"usage", "stats", "--from", "2026-02-30"}, 2, `--from: bad date "2026-02-30" (use YYYY-MM-DD)`},
 		{"to without from", []string{"usage", "stats", "--to", "2026-11-01"}, 2, "--to needs --from"},
 		{"unknown tz", []string{"usage", "stats", "--tz", "Mars/Olympus"}, 2, `unknown time zone "Mars/Olympus"`},
-		{"unknown format", []string{"usage", "stats", "--format", "xml"}, 2, `unknown format "xml" (use table, json, csv, markdown or github)`},
+		{"unknown format", []string{"usage", "stats", "--format", "xml"}, 2, `unknown format "xml" (use table, json, csv, markdown, github or html)`},
 		{"bad as-of", []string{"usage", "stats", "--as-of", "yesterday"}, 2, `bad --as-of "yesterday"`},
 		{"unknown flag", []string{"usage", "stats", "--colour"}, 2, "unknown flag: --colour"},
 		{"unknown command", []string{"usage", "statz"}, 2, `unknown command "statz"`},

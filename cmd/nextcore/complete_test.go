@@ -38,9 +38,9 @@ func TestFlagCompletion(t *testing.T) {
 		want []string
 	}{
 		{[]string{"usage", "stats", "--period", ""}, []string{"today", "week", "month", "year"}},
-		{[]string{"usage", "stats", "--format", ""}, []string{"table", "json", "csv", "markdown", "github"}},
+		{[]string{"usage", "stats", "--format", ""}, []string{"table", "json", "csv", "markdown", "github", "html"}},
 		{[]string{"usage", "overview", "--format", ""}, []string{"table", "json"}},
-		{[]string{"usage", "export", "--format", ""}, []string{"csv", "pdf", "json"}},
+		{[]string{"usage", "export", "--format", ""}, []string{"csv", "pdf", "json", "html"}},
 		{[]string{"usage", "top-models", "-f", "m"}, []string{"markdown"}},
 		{[]string{"usage", "stats", "--tz", "Europe/Be"}, []string{"Europe/Belfast", "Europe/Belgrade", "Europe/Berlin"}},
 		{[]string{"usage", "quota", "--tz", "asia/kat"}, []string{"Asia/Kathmandu", "Asia/Katmandu"}},
@@ -143,7 +143,7 @@ func TestBashCompletion(t *testing.T) {
 		{"nextcore usage breakdown --by re", "region"},
 		// bash breaks words at "=": the value after it is completed.
 		{"nextcore usage stats --filter region=us-", "us-east us-west"},
-		{"nextcore usage export --format ", "csv json pdf"},
+		{"nextcore usage export --format ", "csv html json pdf"},
 	} {
 		words := strings.Fields(c.line)
 		if strings.HasSuffix(c.line, " ") {

@@ -62,8 +62,8 @@ JSON to standard output.`,
 	}
 	opts.window.register(cmd)
 	f := cmd.Flags()
-	opts.format.register(cmd, render.CSV, render.PDF, render.JSON)
-	f.Lookup("format").Usage = "output format: csv, pdf or json (default: from the extension of -o, else csv)"
+	opts.format.register(cmd, render.ExportReport().Formats()...)
+	f.Lookup("format").Usage = "output format: " + render.ExportReport().Formats().String() + " (default: from the extension of -o, else csv)"
 	f.StringVar(&opts.report, "report", "", "for CSV: "+strings.Join(exportReports, ", ")+" (default summary)")
 	f.StringVar(&opts.paper, "paper", "a4", "PDF paper size: a4 or letter")
 	f.BoolVar(&opts.force, "force", false, "overwrite an existing file")
@@ -103,6 +103,8 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 			o.format.value = "pdf"
 		case ".json":
 			o.format.value = "json"
+		case ".html", ".htm":
+			o.format.value = "html"
 		}
 	}
 	var err error
@@ -143,6 +145,9 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 	if o.kind == render.PDF && (out == "" || (out == "-" && stdoutTTY)) {
 		return usagef("a PDF needs a file: pass -o FILE.pdf")
 	}
+	if o.kind == render.HTML && (out == "" || out == "-") && stdoutTTY {
+		return usagef("an HTML report goes to a file: pass -o FILE.html")
+	}
 	return nil
 }
 
@@ -172,16 +177,11 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case opts.kind == render.PDF:
-		pdfOpts := render.PDFOptions{Paper: opts.paper, Generated: s.clock.Now, Version: version}
-		return func(w io.Writer) error { return render.StatsPDF(w, stats, rs.meta, pdfOpts) }, nil
-	case opts.kind == render.JSON:
-		return func(w io.Writer) error { return render.WriteJSON(w, render.StatsData(stats, rs.meta)) }, nil
-	case opts.report == "daily":
+	if opts.report == "daily" {
 		return func(w io.Writer) error { return render.DailyCSV(w, stats) }, nil
 	}
-	return func(w io.Writer) error { return render.StatsCSV(w, stats) }, nil
+	o := render.Options{Meta: rs.meta, PDF: a.pdfOptions(s, opts.paper)}
+	return func(w io.Writer) error { return render.ExportReport().Render(opts.kind, w, stats, o) }, nil
 }
 
 // recordsWriter streams every record of the window, with a progress bar on
@@ -226,4 +226,11 @@ func size(n int64) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
+// pdfOptions are how a printable report (PDF, HTML) is made: the paper,
+// when (--as-of, for the same bytes from the same input) and by which
+// version.
+func (a *App) pdfOptions(s *settings, paper string) render.PDFOptions {
+	return render.PDFOptions{Paper: paper, Generated: s.clock.Now, Version: version}
 }

@@ -20,12 +20,12 @@ func TestFormatsDeclared(t *testing.T) {
 		cmd     []string
 		formats []string
 	}{
-		{[]string{"usage", "stats"}, []string{"table", "json", "csv", "markdown", "github"}},
+		{[]string{"usage", "stats"}, []string{"table", "json", "csv", "markdown", "github", "html"}},
 		{[]string{"usage", "overview"}, []string{"table", "json"}},
 		{[]string{"usage", "top-models"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "breakdown", "--by", "model"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "quota"}, []string{"table", "json", "csv", "markdown", "github"}},
-		{[]string{"usage", "export"}, []string{"csv", "pdf", "json"}},
+		{[]string{"usage", "export"}, []string{"csv", "pdf", "json", "html"}},
 	} {
 		name := strings.Join(c.cmd[:2], " ")
 		help := e.run("", false, append(c.cmd[:2:2], "--help")...).stdout
@@ -68,7 +68,7 @@ func TestFormatsDeclared(t *testing.T) {
 // extension says.
 func TestExportFormatFromFileName(t *testing.T) {
 	e := imported(t)
-	for name, want := range map[string]string{"r.pdf": "%PDF-", "r.json": "{", "r.csv": "metric,current", "r.CSV": "metric,current", "r": "metric,current"} {
+	for name, want := range map[string]string{"r.pdf": "%PDF-", "r.json": "{", "r.html": "<!DOCTYPE html>", "r.csv": "metric,current", "r.CSV": "metric,current", "r": "metric,current"} {
 		path := filepath.Join(e.dir, name)
 		if r := e.run("", false, "usage", "export", "--as-of", "2026-11-23", "-o", path); r.code != 0 {
 			t.Fatalf("%s: %d %s", name, r.code, r.stderr)

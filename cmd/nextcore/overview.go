@@ -32,7 +32,7 @@ lines, for a shell prompt, a MOTD or a tmux status line.`,
 	}
 	opts.window.register(cmd)
 	opts.watch.register(cmd)
-	opts.format.register(cmd, render.Table, render.JSON)
+	opts.format.register(cmd, render.OverviewReport().Formats()...)
 	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage stats --format json' report")
 	return cmd
 }
@@ -60,10 +60,7 @@ func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overvie
 			return err
 		}
 		return a.emit(func(w io.Writer, st render.Style) error {
-			if format == render.JSON {
-				return render.WriteJSON(w, render.StatsData(stats, rs.meta))
-			}
-			return render.Overview(w, stats, st)
+			return render.OverviewReport().Render(format, w, stats, render.Options{Meta: rs.meta, Style: st})
 		})
 	})
 }

@@ -55,7 +55,7 @@ With --fail-on, the command exits with code 3 when the check fails, for CI:
 	}
 	f := cmd.Flags()
 	opts.limits.register(cmd)
-	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown, render.GitHub)
+	opts.format.register(cmd, render.QuotaReport().Formats()...)
 	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
 	opts.watch.register(cmd)
 	f.StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage quota --format json' report")
@@ -110,22 +110,12 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 			return err
 		}
 		err = a.emit(func(w io.Writer, st render.Style) error {
-			switch format {
-			case render.GitHub:
-				return render.QuotaGitHub(w, q)
-			case render.JSON:
-				return render.WriteJSON(w, render.QuotaData(q))
-			case render.CSV:
-				return render.QuotaCSV(w, q)
-			case render.Markdown:
-				return render.QuotaMarkdown(w, q, rs.meta)
-			}
-			return render.QuotaTable(w, q, rs.meta, st)
+			return render.QuotaReport().Render(format, w, q, render.Options{Meta: rs.meta, Style: st})
 		})
 		if err != nil {
 			return err
 		}
-		if err := a.stepSummary(func(w io.Writer) error { return render.QuotaMarkdown(w, q, rs.meta) }); err != nil {
+		if err := a.stepSummary(func(w io.Writer) error { return render.QuotaMarkdown(w, q, render.Options{Meta: rs.meta}) }); err != nil {
 			return err
 		}
 		if opts.failOn != "" && q.Fails(opts.failOn) {

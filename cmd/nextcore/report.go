@@ -113,7 +113,7 @@ func (a *App) runReport(ctx context.Context, cmd *cobra.Command, opts *reportOpt
 			if strings.ToLower(opts.paper) == "letter" {
 				paper = render.Letter
 			}
-			if err := render.StatsPDF(&b, stats, rs.meta, render.PDFOptions{Paper: paper, Generated: s.clock.Now, Version: version}); err != nil {
+			if err := render.StatsPDF(&b, stats, render.Options{Meta: rs.meta, PDF: a.pdfOptions(s, paper)}); err != nil {
 				return err
 			}
 			m.Attachments = append(m.Attachments, notify.Attachment{Name: base + ".pdf", ContentType: "application/pdf", Data: b.Bytes()})

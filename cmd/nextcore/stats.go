@@ -46,7 +46,7 @@ the cost breakdown and insights.`,
 		},
 	}
 	opts.window.register(cmd)
-	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown, render.GitHub)
+	opts.format.register(cmd, render.StatsReport().Formats()...)
 	cmd.Flags().IntVar(&opts.top, "top", 5, "how many models the top-models list shows")
 	opts.watch.register(cmd)
 	registerFilter(cmd, &opts.filter)
@@ -100,22 +100,12 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 			return err
 		}
 		err = a.emit(func(w io.Writer, st render.Style) error {
-			switch format {
-			case render.GitHub:
-				return render.StatsGitHub(w, stats)
-			case render.JSON:
-				return render.WriteJSON(w, render.StatsData(stats, rs.meta))
-			case render.CSV:
-				return render.StatsCSV(w, stats)
-			case render.Markdown:
-				return render.StatsMarkdown(w, stats, rs.meta)
-			}
-			return render.StatsTable(w, stats, rs.meta, st)
+			return render.StatsReport().Render(format, w, stats, render.Options{Meta: rs.meta, Style: st, PDF: a.pdfOptions(s, "")})
 		})
 		if err != nil {
 			return err
 		}
-		if err := a.stepSummary(func(w io.Writer) error { return render.StatsMarkdown(w, stats, rs.meta) }); err != nil {
+		if err := a.stepSummary(func(w io.Writer) error { return render.StatsMarkdown(w, stats, render.Options{Meta: rs.meta}) }); err != nil {
 			return err
 		}
 		if maxIncrease != nil {

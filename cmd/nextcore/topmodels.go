@@ -38,7 +38,7 @@ window's cost and average cost per call.`,
 		},
 	}
 	opts.window.register(cmd)
-	opts.format.register(cmd, render.Table, render.JSON, render.CSV, render.Markdown)
+	opts.format.register(cmd, render.RankingReport().Formats()...)
 	cmd.Flags().StringVar(&opts.by, "by", "calls", "rank by calls, tokens or cost")
 	cmd.Flags().IntVar(&opts.limit, "limit", 10, "how many models to list (0 for all)")
 	cmd.Flags().BoolVar(&opts.compare, "compare", false, "show each model's calls and cost in the previous window, and the cost's change")
@@ -84,14 +84,6 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 		return err
 	}
 	return a.emit(func(w io.Writer, st render.Style) error {
-		switch format {
-		case render.JSON:
-			return render.WriteJSON(w, render.RankingData(r))
-		case render.CSV:
-			return render.RankingCSV(w, r)
-		case render.Markdown:
-			return render.RankingMarkdown(w, r, opts.compare)
-		}
-		return render.RankingTable(w, r, rs.meta, st, opts.compare)
+		return render.RankingReport().Render(format, w, r, render.Options{Meta: rs.meta, Style: st, Compare: opts.compare})
 	})
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"io"
 	"math"
 	"math/big"
@@ -92,14 +91,6 @@ func filterData(f source.Filter) map[string][]string {
 	return out
 }
 
-// WriteBreakdownJSON writes the breakdown as indented JSON.
-func WriteBreakdownJSON(w io.Writer, b *report.Breakdown) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(BreakdownData(b))
-}
-
 var breakdownNumbers = []string{"calls", "success", "tokens", "cost", "share", "change", "p50 ms", "p95 ms", "p99 ms"}
 
 func ms(v float64) string {
@@ -132,7 +123,8 @@ func breakdownTitle(b *report.Breakdown) []string {
 
 // BreakdownTable writes the breakdown for a terminal; a breakdown by one
 // member dimension (a region, say) gets a bar of each row's calls.
-func BreakdownTable(w io.Writer, b *report.Breakdown, meta Meta, st Style, compare bool) error {
+func BreakdownTable(w io.Writer, b *report.Breakdown, o Options) error {
+	meta, st, compare := o.Meta, o.Style, o.Compare
 	W := st.width()
 	p := &printer{w: w, limit: W}
 	p.title(st, withNote(breakdownTitle(b), meta), W)
@@ -229,7 +221,7 @@ func cells(texts []string) []tcell {
 }
 
 // BreakdownMarkdown writes the breakdown as a Markdown table.
-func BreakdownMarkdown(w io.Writer, b *report.Breakdown) error {
+func BreakdownMarkdown(w io.Writer, b *report.Breakdown, _ Options) error {
 	p := &printer{w: w}
 	p.linef("### NextCore %s", mdText(strings.Join(breakdownTitle(b), " · ")))
 	p.line("")
@@ -266,7 +258,7 @@ func BreakdownMarkdown(w io.Writer, b *report.Breakdown) error {
 }
 
 // BreakdownCSV writes one row per group with raw numbers.
-func BreakdownCSV(w io.Writer, b *report.Breakdown) error {
+func BreakdownCSV(w io.Writer, b *report.Breakdown, _ Options) error {
 	var header []string
 	for _, d := range b.By {
 		header = append(header, string(d))

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"html/template"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -23,12 +24,12 @@ func EmailSubject(s *report.Stats) string {
 // and the quota when limits are known.
 func EmailText(s *report.Stats, meta Meta) (string, error) {
 	var b bytes.Buffer
-	if err := StatsTable(&b, s, meta, Style{Width: 78}); err != nil {
+	if err := StatsTable(&b, s, Options{Meta: meta, Style: Style{Width: 78}}); err != nil {
 		return "", err
 	}
 	if s.Quota != nil {
 		b.WriteString("\n")
-		if err := QuotaTable(&b, s.Quota, Meta{}, Style{Width: 78}); err != nil {
+		if err := QuotaTable(&b, s.Quota, Options{Style: Style{Width: 78}}); err != nil {
 			return "", err
 		}
 	}
@@ -64,6 +65,9 @@ type emailData struct {
 	QuotaHead       string
 	Quota           []emailQuota
 	Insights        []emailInsight
+	// Partial says the changes compare with a period the data covers only
+	// in part (the changes carry a *).
+	Partial string
 }
 
 func css(c rgb) string {
@@ -91,6 +95,7 @@ var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
 <div style="font-size:12px;font-weight:bold;color:{{.ChangeColor}}">{{.Change}}</div>
 <div style="font-size:11px;color:#6b7280;padding-top:2px">{{.Detail}}</div></td>
 {{end}}</tr></table></td></tr>
+{{if .Partial}}<tr><td style="font-size:11px;color:#b45309;padding:4px 6px">{{.Partial}}</td></tr>{{end}}
 <tr><td style="font-size:15px;font-weight:bold;padding:16px 0 6px">Top models</td></tr>
 <tr><td><table role="presentation" width="100%" cellpadding="4" cellspacing="0" style="font-size:12px;border-collapse:collapse">
 <tr style="background:#f3f4f6;color:#6b7280">{{range $i, $h := .TopHead}}<th align="{{if eq $i 0}}left{{else}}right{{end}}" style="font-weight:bold">{{$h}}</th>{{end}}</tr>
@@ -120,10 +125,27 @@ var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
 // EmailHTML is the HTML part, inline-styled so that mail clients show it.
 // Names from outside are escaped by html/template.
 func EmailHTML(s *report.Stats, meta Meta) (string, error) {
+	var b bytes.Buffer
+	if err := emailHTML.Execute(&b, dashboardData(s, meta)); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// dashboardData is the dashboard as the HTML of a mail and of a report
+// show it: cards, top models, cost breakdown, quota, insights.
+func dashboardData(s *report.Stats, meta Meta) emailData {
 	cur, prev := s.Current, s.Previous
 	d := emailData{Title: "NextCore usage · " + s.Tenant, Subtitle: strings.Join(header(s, meta)[1:], " · "), Empty: cur.Calls == 0}
+	mark := ""
+	if s.PreviousPartial() {
+		mark, d.Partial = "*", partialNote(s.Span, s.DataStart)
+	}
 	change := func(c report.Number, riseIsGood bool) (string, string) {
 		t, col := pdfChange(c, riseIsGood)
+		if t != "" {
+			t += mark
+		}
 		return t, css(col)
 	}
 	c1, k1 := change(report.Change(cur.Calls, prev.Calls), true)
@@ -135,6 +157,12 @@ func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 		{"TOKENS", report.Compact(cur.Tokens()), c2, k2, report.Compact(cur.Prompt) + " prompt · " + report.Compact(cur.Completion) + " completion"},
 		{"TOTAL COST", report.USD2(cur.Cost), c3, k3, report.USDPerCall(report.AverageCost(cur)) + " per call"},
 		{"SUCCESS RATE", report.Pct(rate), "", css(pdfMuted), report.Count(cur.Failed()) + " calls failed"},
+	}
+	if pr := report.SuccessRate(prev); rate != nil && pr != nil {
+		d.Cards[3].Change, d.Cards[3].ChangeColor = pointsChange(rate, pr)
+		if d.Cards[3].Change != "" {
+			d.Cards[3].Change += mark
+		}
 	}
 	d.TopHead = []string{"model", "calls", "% calls", "tokens", "cost"}
 	for _, g := range s.TopModels() {
@@ -172,9 +200,18 @@ func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 	for _, in := range s.Insights {
 		d.Insights = append(d.Insights, emailInsight{css(toneRGB(in.Tone)), Safe(in.Text)})
 	}
-	var b bytes.Buffer
-	if err := emailHTML.Execute(&b, d); err != nil {
-		return "", err
+	return d
+}
+
+// pointsChange is a rate's change in points, "▲ 0.4 pt", in green for a
+// rise and red for a fall.
+func pointsChange(cur, prev *big.Rat) (string, string) {
+	n := report.Fixed(new(big.Rat).Sub(cur, prev), 1)
+	switch n.Rat().Sign() {
+	case 1:
+		return "▲ " + n.String() + " pt", css(pdfGreen)
+	case -1:
+		return "▼ " + strings.TrimPrefix(n.String(), "-") + " pt", css(pdfRed)
 	}
-	return b.String(), nil
+	return "= 0.0 pt", css(pdfMuted)
 }

@@ -34,7 +34,7 @@ func Annotation(level, title, msg string) string {
 // QuotaGitHub writes the billing month as annotations: an error per metric
 // over its limit, a warning per metric at the warning level or projected
 // over, and a notice when all is well.
-func QuotaGitHub(w io.Writer, q *report.Quota) error {
+func QuotaGitHub(w io.Writer, q *report.Quota, _ Options) error {
 	p := &printer{w: w}
 	title := "NextCore quota (" + q.Tenant + ", " + q.Period.Start.Format("January 2006") + ")"
 	lastDay := report.DateOf(q.Period.End.Add(-1)).Format("Jan 2")
@@ -65,7 +65,7 @@ func QuotaGitHub(w io.Writer, q *report.Quota) error {
 
 // StatsGitHub writes the dashboard's totals as a notice, each bad or
 // warning insight as a warning, and the comparison with a saved report.
-func StatsGitHub(w io.Writer, s *report.Stats) error {
+func StatsGitHub(w io.Writer, s *report.Stats, _ Options) error {
 	p := &printer{w: w}
 	title := "NextCore usage (" + s.Tenant + ", " + s.Span.Label() + ", " + s.Span.DateRange() + ")"
 	cur, prev := s.Current, s.Previous

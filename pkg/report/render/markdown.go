@@ -9,7 +9,8 @@ import (
 
 // StatsMarkdown writes the dashboard as Markdown, for a pull request comment
 // or a CI step summary.
-func StatsMarkdown(w io.Writer, s *report.Stats, meta Meta) error {
+func StatsMarkdown(w io.Writer, s *report.Stats, o Options) error {
+	meta := o.Meta
 	p := &printer{w: w}
 	p.linef("### NextCore usage · %s", mdText(strings.Join(header(s, meta), " · ")))
 	p.line("")

@@ -129,7 +129,8 @@ func rankingTitle(r *report.ModelRanking) []string {
 }
 
 // RankingTable writes the ranking for a terminal.
-func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style, compare bool) error {
+func RankingTable(w io.Writer, r *report.ModelRanking, o Options) error {
+	meta, st, compare := o.Meta, o.Style, o.Compare
 	W := st.width()
 	p := &printer{w: w, limit: W}
 	p.title(st, withNote(rankingTitle(r), meta), W)
@@ -170,7 +171,8 @@ func RankingTable(w io.Writer, r *report.ModelRanking, meta Meta, st Style, comp
 }
 
 // RankingMarkdown writes the ranking as a Markdown table.
-func RankingMarkdown(w io.Writer, r *report.ModelRanking, compare bool) error {
+func RankingMarkdown(w io.Writer, r *report.ModelRanking, o Options) error {
+	compare := o.Compare
 	p := &printer{w: w}
 	p.linef("### NextCore %s", mdText(strings.Join(rankingTitle(r), " · ")))
 	p.line("")
@@ -189,7 +191,7 @@ func RankingMarkdown(w io.Writer, r *report.ModelRanking, compare bool) error {
 }
 
 // RankingCSV writes one row per model with raw numbers.
-func RankingCSV(w io.Writer, r *report.ModelRanking) error {
+func RankingCSV(w io.Writer, r *report.ModelRanking, _ Options) error {
 	rows := [][]string{{"model", "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens", "cost", "cost_share", "avg_cost_per_call"}}
 	for _, m := range RankingData(r).Models {
 		rows = append(rows, []string{m.Model, i64(m.Calls), i64(m.Successful), i64(m.Failed), num(m.SuccessRate),

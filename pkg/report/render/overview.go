@@ -23,7 +23,8 @@ func (st Style) shortTrend(c report.Number, riseIsGood bool) string {
 
 // Overview writes the dashboard's compact 2×2 widget: calls, tokens, cost
 // and success rate with their changes, for a shell prompt, a MOTD or tmux.
-func Overview(w io.Writer, s *report.Stats, st Style) error {
+func Overview(w io.Writer, s *report.Stats, o Options) error {
+	st := o.Style
 	p := &printer{w: w}
 	cur, prev := s.Current, s.Previous
 	cells := [4]string{

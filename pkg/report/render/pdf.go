@@ -83,7 +83,8 @@ func (d *pdfDoc) heading(title string, keep float64) {
 // block, metric cards, the daily trend, top models, the cost breakdown, the
 // quota and the insights, with page numbers and tables that carry their
 // header onto the next page.
-func StatsPDF(w io.Writer, s *report.Stats, meta Meta, opt PDFOptions) error {
+func StatsPDF(w io.Writer, s *report.Stats, o Options) error {
+	meta, opt := o.Meta, o.PDF
 	paper := A4
 	if opt.Paper == Letter {
 		paper = Letter

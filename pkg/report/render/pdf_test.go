@@ -46,7 +46,7 @@ func TestPDFSplitsTables(t *testing.T) {
 	s := manyModels(t)
 	var b bytes.Buffer
 	gen := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
-	if err := StatsPDF(&b, s, Meta{Source: "cache"}, PDFOptions{Generated: gen, Version: "test"}); err != nil {
+	if err := StatsPDF(&b, s, Options{Meta: Meta{Source: "cache"}, PDF: PDFOptions{Generated: gen, Version: "test"}}); err != nil {
 		t.Fatal(err)
 	}
 	pages := pdftest.Text(t, b.Bytes())
@@ -73,13 +73,13 @@ func TestPDFSplitsTables(t *testing.T) {
 	}
 	// The same input gives the same bytes.
 	var again bytes.Buffer
-	StatsPDF(&again, s, Meta{Source: "cache"}, PDFOptions{Generated: gen, Version: "test"})
+	StatsPDF(&again, s, Options{Meta: Meta{Source: "cache"}, PDF: PDFOptions{Generated: gen, Version: "test"}})
 	if !bytes.Equal(b.Bytes(), again.Bytes()) {
 		t.Error("two renderings of the same report differ")
 	}
 	// Letter is another size.
 	var letter bytes.Buffer
-	StatsPDF(&letter, s, Meta{Source: "cache"}, PDFOptions{Generated: gen, Paper: Letter})
+	StatsPDF(&letter, s, Options{Meta: Meta{Source: "cache"}, PDF: PDFOptions{Generated: gen, Paper: Letter}})
 	if !bytes.Contains(letter.Bytes(), []byte("/MediaBox [0 0 612.00 792.00]")) {
 		t.Error("--paper letter is not 8.5 × 11 in")
 	}

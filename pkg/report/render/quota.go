@@ -117,7 +117,8 @@ func quotaHeader(q *report.Quota, meta Meta) []string {
 }
 
 // QuotaTable writes the billing month with a bar per metric.
-func QuotaTable(w io.Writer, q *report.Quota, meta Meta, st Style) error {
+func QuotaTable(w io.Writer, q *report.Quota, o Options) error {
+	meta, st := o.Meta, o.Style
 	W := st.width()
 	p := &printer{w: w, limit: W}
 	p.title(st, quotaHeader(q, meta), W)
@@ -240,7 +241,8 @@ func paceSentence(q *report.Quota, lastDay string, shown bool) string {
 }
 
 // QuotaMarkdown writes the billing month as a Markdown table.
-func QuotaMarkdown(w io.Writer, q *report.Quota, meta Meta) error {
+func QuotaMarkdown(w io.Writer, q *report.Quota, o Options) error {
+	meta := o.Meta
 	p := &printer{w: w}
 	p.linef("### NextCore quota · %s", mdText(strings.Join(quotaHeader(q, meta), " · ")))
 	p.line("")
@@ -276,7 +278,7 @@ func levelText(l report.Level) string {
 }
 
 // QuotaCSV writes one row per metric.
-func QuotaCSV(w io.Writer, q *report.Quota) error {
+func QuotaCSV(w io.Writer, q *report.Quota, _ Options) error {
 	rows := [][]string{{"metric", "used", "limit", "percent", "level", "projected", "projectedLevel"}}
 	for _, m := range q.Metrics {
 		j := QuotaData(&report.Quota{Period: q.Period, Clock: q.Clock, WarnAt: q.WarnAt, Metrics: []report.QuotaMetric{m}}).Metrics[m.Key]

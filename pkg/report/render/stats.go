@@ -66,7 +66,8 @@ func (st Style) rateTrend(cur, prev *big.Rat) string {
 }
 
 // StatsTable writes the dashboard for a terminal or a log.
-func StatsTable(w io.Writer, s *report.Stats, meta Meta, st Style) error {
+func StatsTable(w io.Writer, s *report.Stats, o Options) error {
+	meta, st := o.Meta, o.Style
 	W := st.width()
 	p := &printer{w: w, limit: W}
 	p.title(st, header(s, meta), W)

@@ -155,7 +155,7 @@ func WriteJSON(w io.Writer, v any) error {
 }
 
 // StatsCSV writes the totals of both windows, one metric a row.
-func StatsCSV(w io.Writer, s *report.Stats) error {
+func StatsCSV(w io.Writer, s *report.Stats, _ Options) error {
 	cur, prev := s.Current, s.Previous
 	rows := [][]string{{"metric", "current", "previous", "change"}}
 	count := func(name string, c, p int64) {

@@ -22,6 +22,7 @@ const (
 	CSV      Format = "csv"
 	Markdown Format = "markdown"
 	PDF      Format = "pdf"
+	HTML     Format = "html"
 )
 
 // Formats are the formats a report renders, its default first.
