@@ -1,7 +1,10 @@
 package render
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -32,50 +35,116 @@ func latencyData(t source.Totals) *LatencyJSON {
 	return &LatencyJSON{p.Calls, r(p.P50), r(p.P90), r(p.P95), r(p.P99), r(p.Mean)}
 }
 
-// breakdownMetrics are a row's numbers, as JSON fields.
-func breakdownMetrics(t, prev, total source.Totals) map[string]any {
-	m := map[string]any{
-		"calls": t.Calls, "successful": t.Successful, "failed": t.Failed(),
-		"promptTokens": t.Prompt, "completionTokens": t.Completion, "tokens": t.Tokens(), "cost": t.Cost,
-		"share":    report.Number{},
-		"change":   report.Change(int64(t.Cost), int64(prev.Cost)),
-		"previous": map[string]any{"calls": prev.Calls, "cost": prev.Cost},
-		"latency":  latencyData(t),
-	}
+// GroupMetricsJSON are a group's numbers (a row's, or the total's).
+type GroupMetricsJSON struct {
+	Calls            int64              `json:"calls"`
+	Successful       int64              `json:"successful"`
+	Failed           int64              `json:"failed"`
+	SuccessRate      *report.Number     `json:"successRate,omitempty"` // absent without calls
+	PromptTokens     int64              `json:"promptTokens"`
+	CompletionTokens int64              `json:"completionTokens"`
+	Tokens           int64              `json:"tokens"`
+	Cost             source.USD         `json:"cost"`
+	Share            report.Number      `json:"share"`  // of the window's cost, in %
+	Change           report.Number      `json:"change"` // of the cost, against the previous window
+	Previous         PrevJSON           `json:"previous"`
+	Latency          *LatencyJSON       `json:"latency"`
+	Baseline         *groupBaselineJSON `json:"baseline,omitempty"`
+}
+
+func breakdownMetrics(t, prev, total source.Totals) GroupMetricsJSON {
+	m := GroupMetricsJSON{Calls: t.Calls, Successful: t.Successful, Failed: t.Failed(), PromptTokens: t.Prompt,
+		CompletionTokens: t.Completion, Tokens: t.Tokens(), Cost: t.Cost,
+		Change: report.Change(int64(t.Cost), int64(prev.Cost)), Previous: PrevJSON{prev.Calls, prev.Cost}, Latency: latencyData(t)}
 	if r := report.SuccessRate(t); r != nil {
-		m["successRate"] = report.Nearest(r)
+		n := report.Nearest(r)
+		m.SuccessRate = &n
 	}
 	if r := report.Percent(int64(t.Cost), int64(total.Cost)); r != nil {
-		m["share"] = report.Nearest(r)
+		m.Share = report.Nearest(r)
 	}
 	return m
 }
 
-// BreakdownData is the JSON of a breakdown: {"by": [...], "rows": [...],
-// "total": {...}}; each row names its group under each dimension's key.
-func BreakdownData(b *report.Breakdown) map[string]any {
-	by := make([]string, len(b.By))
+// GroupRowJSON is a group: its name under each dimension's key
+// ("model": "gpt-4o", "region": "eu-west"), then its numbers.
+type GroupRowJSON struct {
+	Names map[string]string
+	GroupMetricsJSON
+}
+
+// MarshalJSON writes the names and the numbers as one object.
+func (r GroupRowJSON) MarshalJSON() ([]byte, error) {
+	metrics, err := json.Marshal(r.GroupMetricsJSON)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for _, k := range slices.Sorted(maps.Keys(r.Names)) {
+		kj, _ := json.Marshal(k)
+		vj, err := jsonText(r.Names[k])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kj)
+		b.WriteByte(':')
+		b.Write(vj)
+		b.WriteByte(',')
+	}
+	b.Write(metrics[1:])
+	return b.Bytes(), nil
+}
+
+// jsonText is a string as JSON without HTML escaping: names round-trip
+// byte for byte.
+func jsonText(s string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// GroupsJSON is the JSON of a breakdown: {"by": [...], "rows": [...],
+// "total": {...}}.
+type GroupsJSON struct {
+	By              []string             `json:"by"`
+	Rows            []GroupRowJSON   `json:"rows"`
+	Total           GroupMetricsJSON `json:"total"`
+	Groups          int                  `json:"groups"` // rows before --limit
+	Tenant          string               `json:"tenant"`
+	Period          string               `json:"period"`
+	TimeZone        string               `json:"timeZone"`
+	AsOf            string               `json:"asOf"`
+	Window          WindowJSON           `json:"window"`
+	Filter          map[string][]string  `json:"filter"`
+	PreviousPartial bool                 `json:"previousPartial"`
+	DataStart       *string              `json:"dataStart"`
+}
+
+// BreakdownData is the JSON model of a breakdown.
+func BreakdownData(b *report.Breakdown) GroupsJSON {
+	out := GroupsJSON{By: make([]string, len(b.By)), Rows: make([]GroupRowJSON, 0, len(b.Rows)),
+		Total: breakdownMetrics(b.Total, b.Previous, b.Total), Groups: b.Count,
+		Tenant: b.Tenant, Period: string(b.Span.Period), TimeZone: b.Span.ZoneName(), AsOf: Timestamp(b.Clock.Now),
+		Window:          WindowJSON{Timestamp(b.Span.Current.Start), Timestamp(b.Span.Current.End), Timestamp(b.Span.Previous.Start), Timestamp(b.Span.Previous.End)},
+		Filter:          filterData(b.Filter),
+		PreviousPartial: report.PartlyCovered(b.Span, b.DataStart), DataStart: dataStartJSON(b.Span, b.DataStart)}
 	for i, d := range b.By {
-		by[i] = string(d)
+		out.By[i] = string(d)
 	}
-	rows := make([]map[string]any, 0, len(b.Rows))
 	for _, r := range b.Rows {
-		m := breakdownMetrics(r.Current, r.Previous, b.Total)
+		row := GroupRowJSON{Names: map[string]string{}, GroupMetricsJSON: breakdownMetrics(r.Current, r.Previous, b.Total)}
 		for i, d := range b.By {
-			m[string(d)] = r.Keys[i]
+			row.Names[string(d)] = r.Keys[i]
 		}
-		if bl := baselineOf(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost); bl != nil {
-			m["baseline"] = bl
-		}
-		rows = append(rows, m)
+		row.Baseline = baselineOf(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost)
+		out.Rows = append(out.Rows, row)
 	}
-	return map[string]any{
-		"by": by, "rows": rows, "total": breakdownMetrics(b.Total, b.Previous, b.Total),
-		"tenant": b.Tenant, "period": string(b.Span.Period), "timeZone": b.Span.ZoneName(), "asOf": Timestamp(b.Clock.Now),
-		"window": WindowJSON{Timestamp(b.Span.Current.Start), Timestamp(b.Span.Current.End), Timestamp(b.Span.Previous.Start), Timestamp(b.Span.Previous.End)},
-		"groups": b.Count, "filter": filterData(b.Filter),
-		"previousPartial": report.PartlyCovered(b.Span, b.DataStart), "dataStart": dataStartJSON(b.Span, b.DataStart),
-	}
+	return out
 }
 
 func filterData(f source.Filter) map[string][]string {
