@@ -31,8 +31,11 @@ func main() {
 	}
 	perDay := float64(*records) / 365 / 0.6 // growth 2 and quiet weekends average about 0.6 of the end rate
 	var all []source.Record
-	synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03},
-		func(r *source.Record) error { all = append(all, *r); return nil })
+	if err := synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03},
+		func(r *source.Record) error { all = append(all, *r); return nil }); err != nil {
+		fmt.Fprintln(os.Stderr, "nextcore-apisim:", err)
+		os.Exit(1)
+	}
 	srv := apitest.NewUnstarted(*token)
 	srv.Add(*tenant, all...)
 	srv.SetQuota(*tenant, `{"periodStart": null, "limits": {"apiCalls": 5000000, "tokens": null, "spend": 5000}}`)

@@ -127,7 +127,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 		if state, err = cache.Open(ctx, s.cachePath, a.cacheOptions(true)); err != nil {
 			return err
 		}
-		defer state.Close()
+		defer state.Close() //nolint:errcheck // the alerts sent were committed already
 	}
 	sent, err := state.AlertsSent(ctx, rs.tenant, period)
 	if err != nil {
@@ -264,7 +264,7 @@ func alertMessage(q *report.Quota, cs []crossing, from string, to []string, now 
 	}
 	text.WriteString("\n")
 	var quota strings.Builder
-	render.QuotaTable(&quota, q, render.Options{Style: render.Style{Width: 78}})
+	_ = render.QuotaTable(&quota, q, render.Options{Style: render.Style{Width: 78}}) // a Builder does not fail
 	text.WriteString(quota.String())
 	text.WriteString("\n-- \nSent by nextcore usage alert. Each alert is sent once per billing month.\n")
 	body := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;color:#111827">` +

@@ -37,7 +37,7 @@ what is wrong and how to rebuild it. It reads only: safe while a sync runs.`,
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer c.Close() //nolint:errcheck // checked only, nothing written
 			if err := c.Check(cmd.Context()); err != nil {
 				return err
 			}

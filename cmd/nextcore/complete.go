@@ -57,9 +57,9 @@ func (a *App) registerCompletions(root *cobra.Command) {
 				fn, ok := fixed[f.Name]
 				switch {
 				case f.Name == "by" && c.Name() == "top-models":
-					fn, ok = fixedValues("calls", "tokens", "cost"), true
+					fn = fixedValues("calls", "tokens", "cost")
 				case f.Name == "by":
-					fn, ok = fixedValues(byNames()...), true
+					fn = fixedValues(byNames()...)
 				case !ok:
 					fn = noFiles // free text: a number, a date, an address
 				}
@@ -123,7 +123,7 @@ func (a *App) completionCache(cmd *cobra.Command) (*cache.Cache, *settings, func
 		cancel()
 		return nil, nil, nil
 	}
-	return c, s, func() { c.Close(); cancel() }
+	return c, s, func() { _ = c.Close(); cancel() } // read only
 }
 
 // completeTenant completes the tenants the cache holds.

@@ -27,16 +27,16 @@ func (a *App) openDemo(ctx context.Context, s *settings) (*reportSource, error) 
 		return nil, err
 	}
 	if err := a.refreshDemo(ctx, c); err != nil {
-		c.Close()
+		_ = c.Close() // the error returned says what went wrong
 		return nil, err
 	}
 	meta := render.Meta{Source: "demo", Note: "demo data (synthetic tenant)"}
 	info, err := c.Info(ctx, demoTenant)
 	if err != nil {
-		c.Close()
+		_ = c.Close() // the error returned says what went wrong
 		return nil, err
 	}
-	return &reportSource{src: c, tenant: demoTenant, meta: meta, close: func() { c.Close() }, dataStart: info.Oldest}, nil
+	return &reportSource{src: c, tenant: demoTenant, meta: meta, close: func() { _ = c.Close() }, dataStart: info.Oldest}, nil
 }
 
 // refreshDemo generates the demo's records up to now: all 400 days on first

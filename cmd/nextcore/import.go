@@ -115,7 +115,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	if err == nil {
 		err = c.Publish(ctx)
 	}
-	c.Close()
+	_ = c.Close() // committed or rolled back above: nothing left to lose
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("import interrupted; nothing was stored: %w", context.Canceled)
@@ -247,7 +247,8 @@ func (rr *recordReader) read(ctx context.Context) error {
 		}
 		return nil
 	}
-	for _, in := range rr.inputs {
+	// Each file is closed once read, not when all are.
+	readOne := func(in importInput) error {
 		var r io.Reader = rr.stdin
 		name := "stdin"
 		if in.name != "-" {
@@ -255,7 +256,7 @@ func (rr *recordReader) read(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", in.name, unwrapPath(err))
 			}
-			defer f.Close()
+			defer f.Close() //nolint:errcheck // read only: nothing to lose
 			r, name = f, in.name
 		}
 		rd, err := file.NewReader(name, r, rr.format)
@@ -296,6 +297,12 @@ func (rr *recordReader) read(ctx context.Context) error {
 		}
 		done += rd.BytesRead()
 		rr.bytes.Store(done)
+		return nil
+	}
+	for _, in := range rr.inputs {
+		if err := readOne(in); err != nil {
+			return err
+		}
 	}
 	if len(batch) > 0 {
 		return send()

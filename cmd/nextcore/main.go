@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -29,9 +30,13 @@ func main() {
 	}
 	// NEXTCORE_CPUPROFILE=FILE writes a CPU profile, for performance work.
 	if path := os.Getenv("NEXTCORE_CPUPROFILE"); path != "" {
-		if f, err := os.Create(path); err == nil {
-			pprof.StartCPUProfile(f)
-			defer f.Close()
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+			defer f.Close() //nolint:errcheck // a profile, for performance work
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nextcore: NEXTCORE_CPUPROFILE:", err)
 		}
 	}
 	code := app.Run(ctx, os.Args[1:])

@@ -420,26 +420,26 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	}
 	tenants, err := c.Tenants(ctx)
 	if err != nil {
-		c.Close()
+		_ = c.Close() // the error returned says what went wrong
 		return nil, err
 	}
 	tenant := s.tenant
 	switch {
 	case len(tenants) == 0:
-		c.Close()
+		_ = c.Close() // the error returned says what went wrong
 		return nil, fmt.Errorf("no usage yet: the cache %s is empty. Import records with 'nextcore usage import FILE --tenant SLUG'", s.cachePath)
 	case tenant == "" && len(tenants) == 1:
 		tenant = tenants[0]
 	case tenant == "":
-		c.Close()
+		_ = c.Close() // the error returned says what went wrong
 		return nil, usagef("the cache holds several tenants (%s): choose one with --tenant", strings.Join(tenants, ", "))
 	case !contains(tenants, tenant):
-		c.Close()
+		_ = c.Close() // the error returned says what went wrong
 		return nil, fmt.Errorf("tenant %q has no usage in the cache %s (it holds: %s)", tenant, s.cachePath, strings.Join(tenants, ", "))
 	}
 	info, err := c.Info(ctx, tenant)
 	if err != nil {
-		c.Close()
+		_ = c.Close() // the error returned says what went wrong
 		return nil, err
 	}
 	meta := render.Meta{Source: "cache"}
@@ -448,7 +448,7 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	} else if !info.UpdatedAt.IsZero() {
 		meta.Note = "cache updated " + ago(a.now().Sub(info.UpdatedAt))
 	}
-	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { c.Close() }, dataStart: info.Oldest}, nil
+	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { _ = c.Close() } /* reports only read */, dataStart: info.Oldest}, nil
 }
 
 func contains(xs []string, x string) bool {
@@ -560,10 +560,10 @@ func writeFileMode(path string, overwrite bool, mode os.FileMode, write func(io.
 	if err != nil {
 		return 0, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}
-	defer os.Remove(tmp.Name())
+	defer os.Remove(tmp.Name()) //nolint:errcheck // gone already once renamed into place
 	cw := &countingWriter{w: tmp}
 	if err := write(cw); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // removed above; the write's error is what matters
 		return 0, fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -612,10 +612,13 @@ func (a *App) stepSummary(write func(io.Writer) error) error {
 		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", unwrapPath(err))
 	}
 	if err := write(f); err != nil {
-		f.Close()
+		_ = f.Close() // the write's error is what matters
 		return err
 	}
-	f.Write([]byte("\n"))
+	if _, err := f.Write([]byte("\n")); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", unwrapPath(err))
+	}
 	return f.Close()
 }
 

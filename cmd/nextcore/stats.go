@@ -172,6 +172,6 @@ func readBaseline(path string, read func(r io.Reader, label string) error) error
 	if err != nil {
 		return fmt.Errorf("--compare-to: %w", unwrapPathErr(path, err))
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read only
 	return read(f, filepath.Base(path))
 }

@@ -89,7 +89,7 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer c.Close() //nolint:errcheck // every page was committed with its position
 
 	now := a.now()
 	state, err := c.SyncState(ctx, s.tenant)

@@ -35,20 +35,34 @@ func ReadGroupBaseline(r io.Reader, label string, by []string) (*report.GroupBas
 		}
 	case by != nil && raw.Rows != nil:
 		var savedBy []string
-		json.Unmarshal(raw.By, &savedBy)
+		if err := json.Unmarshal(raw.By, &savedBy); err != nil {
+			return nil, fmt.Errorf("%s is not a breakdown JSON report: \"by\": %v", label, err)
+		}
 		if strings.Join(savedBy, ",") != strings.Join(by, ",") {
 			return nil, fmt.Errorf("%s is a breakdown by %s, not by %s", label, strings.Join(savedBy, " × "), strings.Join(by, " × "))
 		}
-		for _, row := range raw.Rows {
+		for i, row := range raw.Rows {
 			var keys []string
+			var g report.BaselineGroup
+			field := func(name string, into any) error {
+				if err := json.Unmarshal(row[name], into); err != nil {
+					return fmt.Errorf("%s is not a breakdown JSON report: row %d, %q: %v", label, i+1, name, err)
+				}
+				return nil
+			}
 			for _, d := range by {
 				var v string
-				json.Unmarshal(row[d], &v)
+				if err := field(d, &v); err != nil {
+					return nil, err
+				}
 				keys = append(keys, v)
 			}
-			var g report.BaselineGroup
-			json.Unmarshal(row["calls"], &g.Calls)
-			json.Unmarshal(row["cost"], &g.Cost)
+			if err := field("calls", &g.Calls); err != nil {
+				return nil, err
+			}
+			if err := field("cost", &g.Cost); err != nil {
+				return nil, err
+			}
 			b.Groups[strings.Join(keys, source.PivotSep)] = g
 		}
 	default:

@@ -88,7 +88,7 @@ func StatsGitHub(w io.Writer, s *report.Stats, _ Options) error {
 func comparisonSentence(s *report.Stats) string {
 	b := s.Baseline
 	c := report.Change(int64(s.Current.Cost), int64(b.Cost))
-	dir := "changed"
+	var dir string
 	switch {
 	case c.Null():
 		return fmt.Sprintf("Cost is %s; %s had none", report.USD2(s.Current.Cost), b.Label)

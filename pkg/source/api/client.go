@@ -230,7 +230,7 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, decode func([]byte) er
 		}
 		return &retryable{err: errors.New(describe(err, c.Timeout))}
 	}
-	defer resp.Body.Close()
+	defer resp.Body.Close() //nolint:errcheck // read whole below; a close error changes nothing
 	if resp.ContentLength > c.MaxBody {
 		if c.observe != nil {
 			c.observe(resp.StatusCode, -1)

@@ -18,15 +18,15 @@ const buildSuffix = ".building-"
 func build(ctx context.Context, path string, opt Options) (*Cache, error) {
 	RemoveAbandoned(path + buildSuffix) // the build file and its -journal
 	name := path + buildSuffix + strconv.Itoa(os.Getpid())
-	os.Remove(name) // left by an earlier Open in this process that was not closed
+	_ = os.Remove(name) // left by an earlier Open in this process that was not closed; usually absent
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create cache %s: %w", path, unwrapPath(err))
 	}
-	f.Close()
+	_ = f.Close() // empty: SQLite opens it again below
 	c, err := open(ctx, path, name, modeBuilding, opt)
 	if err != nil {
-		os.Remove(name)
+		_ = os.Remove(name) // the error returned says what went wrong
 		return nil, err
 	}
 	return c, nil
@@ -46,7 +46,7 @@ func RemoveAbandoned(prefix string) {
 		if err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
 			continue
 		}
-		os.Remove(m)
+		_ = os.Remove(m) // another process may have removed it first
 	}
 }
 
@@ -71,14 +71,14 @@ func (c *Cache) Publish(ctx context.Context) error {
 	c.building = ""
 	err := c.finishBuild(ctx, name)
 	if err != nil {
-		os.Remove(name)
+		_ = os.Remove(name) // the error above is what matters; the next build removes leftovers
 	}
 	return err
 }
 
 func (c *Cache) finishBuild(ctx context.Context, name string) error {
 	if _, err := c.db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
-		c.db.Close()
+		_ = c.db.Close() // the error returned says what went wrong
 		return c.wrap(fmt.Errorf("finish the cache: %w", err))
 	}
 	if err := c.db.Close(); err != nil {
@@ -101,9 +101,9 @@ func (c *Cache) finishBuild(ctx context.Context, name string) error {
 			return fmt.Errorf("put the cache in place at %s: %w", c.path, unwrapPath(err))
 		}
 	default:
-		os.Remove(name)
+		_ = os.Remove(name) // the cache is in place; a leftover is removed by the next build
 	}
-	syncFile(filepath.Dir(c.path)) // the new name, where folders can be synced
+	_ = syncFile(filepath.Dir(c.path)) // the new name, where folders can be synced (not all can)
 	return nil
 }
 
@@ -112,7 +112,7 @@ func syncFile(name string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened to sync only
 	return f.Sync()
 }
 

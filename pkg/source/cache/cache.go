@@ -109,7 +109,7 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 			return nil, fmt.Errorf("create cache: %w", err)
 		}
 		if f != nil {
-			f.Close()
+			_ = f.Close() // empty: SQLite opens it again below
 		}
 	case err != nil:
 		return nil, fmt.Errorf("open cache: %w", err)
@@ -147,7 +147,7 @@ func open(ctx context.Context, path, name string, mode int, opt Options) (*Cache
 		c.now = time.Now
 	}
 	if err := c.prepare(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the error above says what went wrong
 		return nil, err
 	}
 	return c, nil
@@ -177,7 +177,7 @@ func (c *Cache) Path() string { return c.path }
 func (c *Cache) Close() error {
 	err := c.db.Close()
 	if c.building != "" {
-		os.Remove(c.building)
+		_ = os.Remove(c.building) // a build never published; the next build removes leftovers
 		c.building = ""
 	}
 	return err

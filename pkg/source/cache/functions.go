@@ -71,7 +71,9 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 	}
 	for trs.Next() {
 		var id int64
-		trs.Scan(&id)
+		if err := trs.Scan(&id); err != nil {
+			return err
+		}
 		tenants = append(tenants, id)
 	}
 	trs.Close()
@@ -103,7 +105,7 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 		if w.upsertStmt != nil {
-			w.upsertStmt.Close()
+			_ = w.upsertStmt.Close() // the transaction it belonged to is over
 		}
 	}
 	return nil

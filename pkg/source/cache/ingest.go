@@ -90,7 +90,7 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close() // the error above says what went wrong
 		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
 	w := &Writer{c: c, ctx: ctx, tx: tx, conn: conn, acc: newRollupAcc(), byID: map[string]int{}}
@@ -801,7 +801,7 @@ func (w *Writer) Commit() error {
 // closeConn hands the writer's connection back to the pool.
 func (w *Writer) closeConn() {
 	if w.conn != nil {
-		w.conn.Close()
+		_ = w.conn.Close() // back to the pool; the transaction is over either way
 		w.conn = nil
 	}
 }
@@ -809,13 +809,13 @@ func (w *Writer) closeConn() {
 // closeStmts closes the writer's prepared statements.
 func (w *Writer) closeStmts() {
 	if w.plainStmt != nil {
-		w.plainStmt.Close()
+		_ = w.plainStmt.Close() // the transaction is over either way
 	}
 	if w.upsertStmt != nil {
-		w.upsertStmt.Close()
+		_ = w.upsertStmt.Close()
 	}
 	if w.conn != nil && (w.rawInsert != nil || w.rawUpsert != nil) {
-		w.conn.Raw(func(any) error {
+		_ = w.conn.Raw(func(any) error { // frees the raw statements; cannot fail
 			w.rawInsert.close()
 			w.rawUpsert.close()
 			return nil

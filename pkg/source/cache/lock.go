@@ -19,9 +19,9 @@ func syncHolder(cachePath string) (pid string, held bool) {
 	if err != nil {
 		return "", false
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened to look only
 	if err := lockFile(f); err == nil {
-		unlockFile(f)
+		_ = unlockFile(f) // closing the file releases it anyway
 		return "", false
 	}
 	data, _ := os.ReadFile(path)
@@ -43,18 +43,20 @@ func LockSync(cachePath string) (unlock func(), err error) {
 	}
 	if err := lockFile(f); err != nil {
 		data, _ := os.ReadFile(path)
-		f.Close()
+		_ = f.Close() // held by another: ours was never taken
 		holder := strings.TrimSpace(string(data))
 		if _, perr := strconv.Atoi(holder); perr == nil {
 			return nil, fmt.Errorf("%w (process %s); wait for it to finish", ErrSyncRunning, holder)
 		}
 		return nil, fmt.Errorf("%w; wait for it to finish", ErrSyncRunning)
 	}
-	f.Truncate(0)
-	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	// The holder's process id, for the message another sync shows; the
+	// lock holds without it.
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return func() {
-		f.Truncate(0)
-		unlockFile(f)
-		f.Close()
+		_ = f.Truncate(0)
+		_ = unlockFile(f)
+		_ = f.Close() // closing releases the lock whatever happened above
 	}, nil
 }

@@ -229,7 +229,7 @@ func (p *jsonParser) str() (string, error) {
 				return "", errors.New("malformed JSON: bad \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
+				var r2 rune
 				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
 					save := p.i
 					p.i += 2

@@ -59,7 +59,9 @@ type Server struct {
 // New starts a server whose only valid token is token, on a free loopback port.
 func New(token string) *Server {
 	s := NewUnstarted(token)
-	s.Start("")
+	if err := s.Start(""); err != nil {
+		panic("apitest: " + err.Error()) // no free loopback port: the test cannot run
+	}
 	return s
 }
 
@@ -78,8 +80,8 @@ func (s *Server) Start(addr string) error {
 		if err != nil {
 			return err
 		}
-		s.Server.Listener.Close()
-		s.Server.Listener = l
+		_ = s.Listener.Close() // the port httptest chose; ours replaces it
+		s.Listener = l
 	}
 	s.Server.Start()
 	return nil
@@ -149,9 +151,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				if tc, ok := conn.(*net.TCPConn); ok {
-					tc.SetLinger(0)
+					_ = tc.SetLinger(0) // a reset, as the fault asks; best effort
 				}
-				conn.Close()
+				_ = conn.Close()
 				return
 			}
 		}
@@ -170,7 +172,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.Status)
-		w.Write([]byte(body))
+		_, _ = w.Write([]byte(body))
 		return
 	}
 	if r.Header.Get("Authorization") != "Token "+s.Token {
@@ -224,7 +226,7 @@ func stream(w http.ResponseWriter, r *http.Request, f Fault) {
 	}
 	w.WriteHeader(http.StatusOK)
 	head := []byte(`{"next": null, "results": [`)
-	w.Write(head)
+	_, _ = w.Write(head)
 	sent := int64(len(head))
 	rec := []byte(`{"id": "x", "timestamp": "2026-11-20T00:00:00Z", "model": "m", "apiKey": "k", "status": "success", "promptTokens": 1, "completionTokens": 1, "cost": 0.1},`)
 	pad := bytes.Repeat([]byte(" "), 64<<10)
@@ -233,7 +235,7 @@ func stream(w http.ResponseWriter, r *http.Request, f Fault) {
 		if f.Endless {
 			chunk = rec
 		} else if rest := f.Huge - sent - 2; rest <= 0 {
-			w.Write([]byte("]}")[:min(2, f.Huge-sent)])
+			_, _ = w.Write([]byte("]}")[:min(2, f.Huge-sent)])
 			return
 		} else if rest < int64(len(chunk)) {
 			chunk = chunk[:rest]
@@ -248,7 +250,7 @@ func stream(w http.ResponseWriter, r *http.Request, f Fault) {
 func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write([]byte(body))
+	_, _ = w.Write([]byte(body))
 }
 
 // page answers a records request: start <= timestamp < end, after the
@@ -316,7 +318,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, tenant string, f F
 		body = body[:len(body)/2]
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(body)
+	_, _ = w.Write(body)
 }
 
 // Quota is a quota body for SetQuota.
