@@ -28,7 +28,7 @@ func PostJSON(ctx context.Context, url string, v any, userAgent string) error {
 	if err != nil {
 		return fmt.Errorf("webhook %s: %w", req.URL.Redacted(), err)
 	}
-	defer resp.Body.Close() //nolint:errcheck // drained below; the status says it all
+	defer resp.Body.Close()                                      //nolint:errcheck // drained below; the status says it all
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // drained so the connection is reused
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("webhook %s answered HTTP %d", req.URL.Redacted(), resp.StatusCode)

@@ -111,18 +111,18 @@ func jsonText(s string) ([]byte, error) {
 // GroupsJSON is the JSON of a breakdown: {"by": [...], "rows": [...],
 // "total": {...}}.
 type GroupsJSON struct {
-	By              []string             `json:"by"`
-	Rows            []GroupRowJSON   `json:"rows"`
-	Total           GroupMetricsJSON `json:"total"`
-	Groups          int                  `json:"groups"` // rows before --limit
-	Tenant          string               `json:"tenant"`
-	Period          string               `json:"period"`
-	TimeZone        string               `json:"timeZone"`
-	AsOf            string               `json:"asOf"`
-	Window          WindowJSON           `json:"window"`
-	Filter          map[string][]string  `json:"filter"`
-	PreviousPartial bool                 `json:"previousPartial"`
-	DataStart       *string              `json:"dataStart"`
+	By              []string            `json:"by"`
+	Rows            []GroupRowJSON      `json:"rows"`
+	Total           GroupMetricsJSON    `json:"total"`
+	Groups          int                 `json:"groups"` // rows before --limit
+	Tenant          string              `json:"tenant"`
+	Period          string              `json:"period"`
+	TimeZone        string              `json:"timeZone"`
+	AsOf            string              `json:"asOf"`
+	Window          WindowJSON          `json:"window"`
+	Filter          map[string][]string `json:"filter"`
+	PreviousPartial bool                `json:"previousPartial"`
+	DataStart       *string             `json:"dataStart"`
 }
 
 // BreakdownData is the JSON model of a breakdown.
