@@ -146,7 +146,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	if webhook != "" {
 		channels = append(channels, channel{"webhook", func(cs []crossing) error {
 			payload := map[string]any{"tenant": rs.tenant, "billingMonth": period, "alerts": cs, "quota": render.QuotaData(q)}
-			if err := notify.PostJSON(ctx, webhook, payload, "nextcore/"+version); err != nil {
+			if err := (notify.Webhook{URL: webhook, UserAgent: "nextcore/" + version, Client: a.HTTP}).Post(ctx, payload); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stderr, "posted %d alert(s) to the webhook\n", len(cs))

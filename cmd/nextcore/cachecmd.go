@@ -53,8 +53,5 @@ what is wrong and how to rebuild it. It reads only: safe while a sync runs.`,
 			return nil
 		},
 	})
-	for _, c := range append([]*cobra.Command{group}, group.Commands()...) {
-		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	}
 	return group
 }

@@ -80,9 +80,6 @@ history would keep them. Keys: ` + strings.Join(sortedKeys(), ", ") + `.`,
 			return withPrefix(sortedKeys(), prefix), cobra.ShellCompDirectiveNoFileComp
 		},
 	})
-	for _, c := range append([]*cobra.Command{group}, group.Commands()...) {
-		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	}
 	return group
 }
 

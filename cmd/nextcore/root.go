@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -63,6 +64,8 @@ type App struct {
 	Sleep   func(context.Context, time.Duration) error
 	// For tests: the ticker of --watch; it returns the channel and a stop.
 	Tick func(time.Duration) (<-chan time.Time, func())
+	// HTTP posts webhooks; a client with a 30 s timeout when nil.
+	HTTP *http.Client
 
 	flags globalFlags
 	// annotate: the report is written as GitHub annotations, so a failed
@@ -176,6 +179,7 @@ fills from files), or the API itself with --source api.`,
 		},
 	}
 	root.CompletionOptions.HiddenDefaultCmd = false
+	// Every command inherits it: a flag mistake is a usage error (exit 2).
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.flags.tenant, "tenant", "", "tenant slug (env NEXTCORE_TENANT, config tenant)")
@@ -203,9 +207,6 @@ fills from files), or the API itself with --source api.`,
 	}
 	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
 	root.AddCommand(usage, a.newCacheCmd(), a.newConfigCmd(), a.newVersionCmd(), a.newManCmd())
-	for _, c := range append([]*cobra.Command{root, usage}, usage.Commands()...) {
-		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	}
 	a.registerCompletions(root)
 	return root
 }
@@ -473,8 +474,8 @@ func ago(d time.Duration) string {
 	return strconv.Itoa(int(d.Hours()/24)) + " days ago"
 }
 
-// limits are the monthly limits: flags over the config file over the quota
-// that sync keeps in the cache.
+// configLimits are the monthly limits the config file sets (App.limits puts
+// the flags above them and the quota sync keeps below).
 func (s *settings) configLimits() (report.Limits, error) {
 	var l report.Limits
 	var err error

@@ -10,8 +10,23 @@ import (
 	"time"
 )
 
-// PostJSON sends v as JSON to a webhook and wants a 2xx answer.
-func PostJSON(ctx context.Context, url string, v any, userAgent string) error {
+// Webhook posts JSON to a URL and wants a 2xx answer.
+type Webhook struct {
+	URL       string
+	UserAgent string
+	// Client sends the request; one with a 30 s timeout when nil.
+	Client *http.Client
+}
+
+var webhookClient = &http.Client{Timeout: 30 * time.Second}
+
+// Post sends v as JSON.
+func (h Webhook) Post(ctx context.Context, v any) error {
+	client := h.Client
+	if client == nil {
+		client = webhookClient
+	}
+	url, userAgent := h.URL, h.UserAgent
 	body, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -24,7 +39,7 @@ func PostJSON(ctx context.Context, url string, v any, userAgent string) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("webhook %s: %w", req.URL.Redacted(), err)
 	}

@@ -37,7 +37,8 @@ func GroupsCSV(w io.Writer, column string, groups []report.Group, total source.T
 // calls its argument for every record, in order.
 func RecordsCSV(w io.Writer, each func(func(*source.Record) error) error) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(file.CSVHeader); err != nil {
+	header := file.CSVHeader()
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	numeric := map[string]bool{wire.FieldStatusCode: true, wire.FieldPrompt: true, wire.FieldCompletion: true, wire.FieldCost: true, wire.FieldLatency: true}
@@ -46,7 +47,7 @@ func RecordsCSV(w io.Writer, each func(func(*source.Record) error) error) error 
 	err := each(func(r *source.Record) error {
 		row = file.CSVRow(r, row)
 		for i, v := range row {
-			if !numeric[file.CSVHeader[i]] {
+			if !numeric[header[i]] {
 				row[i] = Neutralize(v)
 			}
 		}

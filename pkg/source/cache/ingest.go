@@ -726,8 +726,8 @@ func (rw *rollupWorker) count(recs []pending) error {
 	}
 }
 
-// finish takes the worker's last deltas, with any batches still ready, and
-// stops it.
+// finishRollups takes the rollup worker's last deltas, with any batches
+// still ready, and stops it.
 func (w *Writer) finishRollups() error {
 	rw := w.work
 	reply := make(chan [][]upsertRow, 1)

@@ -285,7 +285,7 @@ type csvReader struct {
 	line int // of the last row read
 }
 
-var allFields = append(append([]string{}, wire.RequiredFields...), wire.OptionalFields...)
+var allFields = append(wire.RequiredFields(), wire.OptionalFields()...)
 
 func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 	r := csv.NewReader(&lineLimit{r: br})
@@ -316,7 +316,7 @@ func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 		i, ok := seen[f]
 		if !ok {
 			i = -1
-			if k < len(wire.RequiredFields) {
+			if k < len(wire.RequiredFields()) {
 				missing = append(missing, f)
 			}
 		}
@@ -324,7 +324,7 @@ func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s:1: the CSV header lacks column(s) %s (the header must name the record fields: %s)",
-			name, strings.Join(missing, ", "), strings.Join(wire.RequiredFields, ","))
+			name, strings.Join(missing, ", "), strings.Join(wire.RequiredFields(), ","))
 	}
 	return c, nil
 }
@@ -361,7 +361,7 @@ func (c *csvReader) next(rec *source.Record) error {
 		if !utf8.ValidString(v) {
 			return &RecordError{File: c.name, Line: line, Field: c.keys[k], Reason: "not valid UTF-8"}
 		}
-		if v == "" && k >= len(wire.RequiredFields) {
+		if v == "" && k >= len(wire.RequiredFields()) {
 			continue // an empty optional cell is null
 		}
 		*c.f.Slot(c.keys[k]) = &v

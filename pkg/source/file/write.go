@@ -11,7 +11,10 @@ import (
 )
 
 // CSVHeader is the header row of a records CSV.
-var CSVHeader = []string{wire.FieldID, wire.FieldTimestamp, wire.FieldModel, wire.FieldAPIKey, wire.FieldUser, wire.FieldRegion, wire.FieldStatus, wire.FieldStatusCode, wire.FieldPrompt, wire.FieldCompletion, wire.FieldCost, wire.FieldLatency}
+func CSVHeader() []string {
+	return []string{wire.FieldID, wire.FieldTimestamp, wire.FieldModel, wire.FieldAPIKey, wire.FieldUser, wire.FieldRegion, wire.FieldStatus,
+		wire.FieldStatusCode, wire.FieldPrompt, wire.FieldCompletion, wire.FieldCost, wire.FieldLatency}
+}
 
 // CSVRow is r as a row under CSVHeader: raw values, empty for null.
 func CSVRow(r *source.Record, row []string) []string {
@@ -44,7 +47,7 @@ func NewWriter(w io.Writer, f Format) (*Writer, error) {
 	out := &Writer{w: w}
 	if f == CSV {
 		out.csv = csv.NewWriter(w)
-		if err := out.csv.Write(CSVHeader); err != nil {
+		if err := out.csv.Write(CSVHeader()); err != nil {
 			return nil, err
 		}
 	}

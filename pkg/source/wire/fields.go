@@ -40,10 +40,14 @@ const (
 )
 
 // RequiredFields must be present (and not null) in every record.
-var RequiredFields = []string{FieldID, FieldTimestamp, FieldModel, FieldAPIKey, FieldStatus, FieldPrompt, FieldCompletion, FieldCost}
+func RequiredFields() []string {
+	return []string{FieldID, FieldTimestamp, FieldModel, FieldAPIKey, FieldStatus, FieldPrompt, FieldCompletion, FieldCost}
+}
 
 // OptionalFields may be absent, null or (in CSV) empty.
-var OptionalFields = []string{FieldUser, FieldRegion, FieldStatusCode, FieldLatency}
+func OptionalFields() []string {
+	return []string{FieldUser, FieldRegion, FieldStatusCode, FieldLatency}
+}
 
 // Fields holds the raw text of each field of one record; a nil entry means
 // absent or null. Strings are already unquoted; numbers are their literal text.
@@ -86,7 +90,7 @@ func (f *Fields) Slot(name string) **string {
 
 // Record checks the fields and builds the record.
 func (f *Fields) Record(r *source.Record) error {
-	for _, name := range RequiredFields {
+	for _, name := range RequiredFields() {
 		if *f.Slot(name) == nil {
 			return badField(name, "missing")
 		}
