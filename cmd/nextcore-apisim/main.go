@@ -1,5 +1,5 @@
 // Command nextcore-apisim serves synthetic usage over the control-plane API
-// (api.md) on loopback, for benchmarks and manual trials of `nextcore usage
+// (docs/api.md) on loopback, for benchmarks and manual trials of `nextcore usage
 // sync` and `--source api`. It prints its URL, then serves until killed.
 //
 //	nextcore-apisim -records 1000000 -token secret -tenant acme -addr 127.0.0.1:8099

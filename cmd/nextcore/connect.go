@@ -11,7 +11,7 @@ import (
 
 // client builds the API client from the settings: URL from --api-url,
 // NEXTCORE_API_URL or config api_url; token from NEXTCORE_TOKEN, else config
-// token, else --token-file (api.md's order). The token is never printed.
+// token, else --token-file (docs/api.md's order). The token is never printed.
 func (a *App) client(s *settings) (*api.Client, error) {
 	if s.tenant == "" {
 		return nil, usagef("the API needs a tenant: pass --tenant SLUG (or set NEXTCORE_TENANT, or tenant in the config)")

@@ -24,7 +24,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
-// Exit codes (semantics.md).
+// Exit codes (docs/numbers.md).
 const (
 	exitOK          = 0
 	exitFailure     = 1

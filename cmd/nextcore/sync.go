@@ -17,7 +17,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
-// lateArrivals is how late a record may appear after its timestamp (api.md):
+// lateArrivals is how late a record may appear after its timestamp (docs/api.md):
 // each sync reads again from this long before the newest record it stored.
 const lateArrivals = 48 * time.Hour
 

@@ -1,4 +1,4 @@
-// Package report turns usage into the numbers of semantics.md: windows,
+// Package report turns usage into the numbers of docs/numbers.md: windows,
 // totals, changes, daily series, model rankings, quota and forecasts. Every
 // function here is a pure function of its inputs and the clock it is given.
 package report
@@ -70,7 +70,7 @@ type Range struct {
 	To     *Date // nil: today
 }
 
-// Resolve turns a range into windows on the clock, as semantics.md says:
+// Resolve turns a range into windows on the clock, as docs/numbers.md says:
 // a period of D days is [00:00 of today−(D−1), now), compared with
 // [00:00 of today−(2D−1), now − D days); dates A..B are [00:00 A, 00:00 B+1),
 // compared with the D days before A.

@@ -30,7 +30,7 @@ func date(s string) *Date {
 	return &d
 }
 
-// TestResolve checks windows computed by hand from semantics.md, across DST
+// TestResolve checks windows computed by hand from docs/numbers.md, across DST
 // changes and in zones with :30 and :45 offsets. All instants are in UTC.
 func TestResolve(t *testing.T) {
 	cases := []struct {

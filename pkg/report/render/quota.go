@@ -11,7 +11,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
-// QuotaJSON is the quota object of semantics.md.
+// QuotaJSON is the quota object of docs/numbers.md.
 type QuotaJSON struct {
 	PeriodStart string                     `json:"periodStart"`
 	PeriodEnd   string                     `json:"periodEnd"`

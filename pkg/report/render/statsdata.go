@@ -10,7 +10,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
-// StatsJSON is the dashboard's UsageStats object (semantics.md), with extra
+// StatsJSON is the dashboard's UsageStats object (docs/numbers.md), with extra
 // fields after the required ones.
 type StatsJSON struct {
 	Period     string           `json:"period"`

@@ -1,5 +1,5 @@
 // Package api is the client of the NextCore control-plane usage API
-// (api.md): raw usage records page by page, and the tenant's quota. It
+// (docs/api.md): raw usage records page by page, and the tenant's quota. It
 // retries what is worth retrying (429, 5xx, timeouts, broken connections,
 // garbled bodies) with exponential backoff and jitter, a bounded number of
 // times, and says plainly what to check when the server refuses.
@@ -149,7 +149,7 @@ type retryable struct {
 func (e *retryable) Error() string { return e.err.Error() }
 func (e *retryable) Unwrap() error { return e.err }
 
-// get fetches u and hands the body to decode, retrying as api.md says.
+// get fetches u and hands the body to decode, retrying as docs/api.md says.
 // decode may itself ask for a retry by returning a wire.SyntaxError.
 func (c *Client) get(ctx context.Context, u *url.URL, decode func([]byte) error) error {
 	var last error

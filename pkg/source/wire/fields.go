@@ -1,4 +1,4 @@
-// Package wire is the record format of the control-plane API (api.md): the
+// Package wire is the record format of the control-plane API (docs/api.md): the
 // fields of a usage record, how each is read and checked exactly, and the
 // JSON of a record and of a page of records. Files and the API share it.
 package wire
@@ -23,7 +23,7 @@ func badField(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// Field names of the record format (api.md), shared by JSON Lines and CSV.
+// Field names of the record format (docs/api.md), shared by JSON Lines and CSV.
 const (
 	FieldID         = "id"
 	FieldTimestamp  = "timestamp"

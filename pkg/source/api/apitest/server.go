@@ -1,4 +1,4 @@
-// Package apitest is an in-process control plane that follows api.md, for
+// Package apitest is an in-process control plane that follows docs/api.md, for
 // tests and benchmarks: records and quotas per tenant, token auth, cursor
 // pages, and faults to order (429 with Retry-After, 5xx, truncated bodies,
 // connection resets, slow answers, bad links).
