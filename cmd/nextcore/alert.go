@@ -15,6 +15,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/notify"
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
@@ -121,13 +122,15 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	}
 	all := crossings(q, thresholds)
 	period := q.Period.Start.Format("2006-01")
-	state, ok := rs.src.(*cache.Cache)
+	state, ok := rs.src.(source.AlertLog)
 	if !ok {
 		// Live from the API: what was sent is still kept in the cache file.
-		if state, err = cache.Open(ctx, s.cachePath, a.cacheOptions(true)); err != nil {
+		c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
+		if err != nil {
 			return err
 		}
-		defer state.Close() //nolint:errcheck // the alerts sent were committed already
+		defer c.Close() //nolint:errcheck // the alerts sent were committed already
+		state = c
 	}
 	sent, err := state.AlertsSent(ctx, rs.tenant, period)
 	if err != nil {

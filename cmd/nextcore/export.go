@@ -12,7 +12,6 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
-	"github.com/nextcore-ai/nextcore/pkg/source/api"
 )
 
 type exportOptions struct {
@@ -189,9 +188,9 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 func (a *App) recordsWriter(ctx context.Context, rs *reportSource, lister source.RecordLister, span report.Span, filter source.Filter) func(io.Writer) error {
 	return func(w io.Writer) error {
 		total := int64(-1)
-		if _, live := rs.src.(*api.Source); !live && len(filter) == 0 {
-			if g, err := rs.src.Aggregate(ctx, rs.tenant, source.DimAll, span.Current.Bounds()); err == nil {
-				total = g[0][""].Calls
+		if counter, ok := rs.src.(source.Counter); ok && len(filter) == 0 {
+			if n, err := counter.Count(ctx, rs.tenant, span.Current.Start.UnixNano(), span.Current.End.UnixNano()); err == nil {
+				total = n
 			}
 		}
 		bar := a.progress(total, "exporting")

@@ -11,8 +11,7 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
-	"github.com/nextcore-ai/nextcore/pkg/source/api"
-	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
 // quotaLimitFlags are the limits given on the command line.
@@ -174,24 +173,16 @@ func (a *App) limits(ctx context.Context, s *settings, rs *reportSource, fromFla
 		return report.Limits{}, err
 	}
 	var stored report.Limits
-	switch src := rs.src.(type) {
-	case *cache.Cache:
-		q, err := src.Quota(ctx, rs.tenant)
+	// Every limit given: no need to ask the source (the API would be a
+	// request).
+	if keeper, ok := rs.src.(source.LimitKeeper); ok && (fromFlags.Calls == nil || fromFlags.Tokens == nil || fromFlags.Spend == nil) {
+		l, known, err := keeper.Limits(ctx, rs.tenant)
 		if err != nil {
 			return report.Limits{}, err
 		}
-		if q != nil {
-			stored = report.Limits{Calls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}
+		if known {
+			stored = report.Limits{Calls: l.APICalls, Tokens: l.Tokens, Spend: l.Spend}
 		}
-	case *api.Source:
-		if fromFlags.Calls != nil && fromFlags.Tokens != nil && fromFlags.Spend != nil {
-			break // every limit given: no need to ask
-		}
-		q, err := src.Client.Quota(ctx)
-		if err != nil {
-			return report.Limits{}, err
-		}
-		stored = report.Limits{Calls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}
 	}
 	out := fromFlags
 	for _, l := range []report.Limits{fromConfig, stored} {

@@ -186,6 +186,32 @@ type Source interface {
 	Aggregate(ctx context.Context, tenant string, dim Dim, bounds []int64) ([]Groups, error)
 }
 
+// Limits are a tenant's monthly limits; nil is unlimited.
+type Limits struct {
+	APICalls *int64
+	Tokens   *int64
+	Spend    *USD
+}
+
+// LimitKeeper is a source that knows the tenant's monthly limits: those
+// the API states, or those a sync kept. ok is false when it knows none.
+type LimitKeeper interface {
+	Limits(ctx context.Context, tenant string) (l Limits, ok bool, err error)
+}
+
+// AlertLog is a source that remembers which budget alerts went out, so that
+// each goes once per billing month and channel.
+type AlertLog interface {
+	AlertsSent(ctx context.Context, tenant, period string) (map[string]bool, error)
+	MarkAlertsSent(ctx context.Context, tenant, period, channel string, alerts []string, at time.Time) error
+}
+
+// Counter is a source that counts a window's records cheaply (without
+// reading them), for a progress bar.
+type Counter interface {
+	Count(ctx context.Context, tenant string, start, end int64) (int64, error)
+}
+
 // Beginning is a source that can tell when a tenant's data begins: the
 // time of its oldest record, zero when it has none.
 type Beginning interface {

@@ -19,6 +19,18 @@ func (s *Source) Aggregate(ctx context.Context, tenant string, dim source.Dim, b
 	return source.AggregateOne(ctx, s, tenant, dim, bounds)
 }
 
+// Limits implements source.LimitKeeper with the API's quota endpoint.
+func (s *Source) Limits(ctx context.Context, tenant string) (source.Limits, bool, error) {
+	c := *s.Client
+	c.Tenant = tenant
+	q, err := c.Quota(ctx)
+	s.Client.Retried += c.Retried
+	if err != nil {
+		return source.Limits{}, false, err
+	}
+	return source.Limits{APICalls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}, true, nil
+}
+
 // Oldest implements source.Beginning with one record: the first the API
 // has for the tenant (records come in time order).
 func (s *Source) Oldest(ctx context.Context, tenant string) (time.Time, error) {

@@ -47,6 +47,24 @@ func (c *Cache) Quota(ctx context.Context, tenant string) (*Quota, error) {
 	return &q, nil
 }
 
+// Limits implements source.LimitKeeper: the limits the last sync stored.
+func (c *Cache) Limits(ctx context.Context, tenant string) (source.Limits, bool, error) {
+	q, err := c.Quota(ctx, tenant)
+	if err != nil || q == nil {
+		return source.Limits{}, false, err
+	}
+	return source.Limits{APICalls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}, true, nil
+}
+
+// Count implements source.Counter from the rollups.
+func (c *Cache) Count(ctx context.Context, tenant string, start, end int64) (int64, error) {
+	g, err := c.Aggregate(ctx, tenant, source.DimAll, []int64{start, end})
+	if err != nil {
+		return 0, err
+	}
+	return g[0][""].Calls, nil
+}
+
 // SetQuota stores the limits of tenant (created if new).
 func (c *Cache) SetQuota(ctx context.Context, tenant string, q Quota) error {
 	tx, err := c.db.BeginTx(ctx, nil)
