@@ -225,25 +225,6 @@ func TestHostileNames(t *testing.T) {
 	terminalSafe(t, "email text", strings.ReplaceAll(bodies["text/plain"], "\r", ""))
 }
 
-// stripSGR removes the colour sequences the renderers write.
-func stripSGR(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
-			j := i + 2
-			for j < len(s) && (s[j] == ';' || (s[j] >= '0' && s[j] <= '9')) {
-				j++
-			}
-			if j < len(s) && s[j] == 'm' {
-				i = j
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // strictCSV reads a report's CSV as a strict spreadsheet importer would:
 // every row as wide as the header, no text cell that starts a formula, and
 // every number column a plain number.

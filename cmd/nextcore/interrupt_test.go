@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -60,40 +58,6 @@ func TestInterruptedImportStoresNothing(t *testing.T) {
 	if dump(t, e.cachePath()) != before {
 		t.Error("an interrupted import changed the cache")
 	}
-}
-
-var built struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
-
-// buildNextcore builds the nextcore binary once for the tests that run it
-// as a real process (signals, kills). TestMain removes it.
-func buildNextcore(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "nextcore-test-bin-"); built.err != nil {
-			return
-		}
-		built.bin = filepath.Join(built.dir, "nextcore")
-		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.bin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
-	os.Exit(code)
 }
 
 // bigInput writes the fixture 200 times over under new ids (about 290,000

@@ -1,0 +1,150 @@
+// Output: how a report looks where it goes (colors, width), and files that
+// appear whole or not at all.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+)
+
+// style is how the report looks where it goes: colors only on a terminal
+// and only when nobody asked for none.
+func (a *App) style(toFile bool) render.Style {
+	color := a.StdoutTTY && !toFile && !a.flags.noColor && a.env("NO_COLOR") == "" && a.env("TERM") != "dumb"
+	return render.Style{Color: color, Width: a.columns(toFile)}
+}
+
+// columns is the width reports fit: the terminal's, else $COLUMNS, else 80
+// (a pipe or a file).
+func (a *App) columns(toFile bool) int {
+	if a.StdoutTTY && !toFile && a.Width > 0 {
+		return a.Width
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(a.env("COLUMNS"))); err == nil && n > 0 {
+		return n
+	}
+	return 80
+}
+
+// emit writes a report to standard output, or with -o to a file that appears
+// whole or not at all.
+func (a *App) emit(write func(w io.Writer, st render.Style) error) error {
+	if a.flags.output == "" || a.flags.output == "-" {
+		return write(a.Stdout, a.style(false))
+	}
+	_, err := writeFile(a.flags.output, true, func(w io.Writer) error { return write(w, a.style(true)) })
+	return err
+}
+
+// writeFile writes path through a temporary file in the same folder that is
+// renamed into place once whole, so a failed write never leaves half a
+// file. Without overwrite an existing path is refused, also when it appears
+// while writing. It returns the size written.
+func writeFile(path string, overwrite bool, write func(io.Writer) error) (int64, error) {
+	return writeFileMode(path, overwrite, 0o644, write)
+}
+
+// writeFileMode is writeFile with the new file's permissions.
+func writeFileMode(path string, overwrite bool, mode os.FileMode, write func(io.Writer) error) (int64, error) {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return 0, fmt.Errorf("cannot write %s: the folder %s does not exist", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return 0, fmt.Errorf("cannot write %s: it is a directory", path)
+		}
+		if !overwrite {
+			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
+		}
+	}
+	// The temporary file names this process, so that one a killed nextcore
+	// left is removed by the next write here.
+	prefix := "." + filepath.Base(path) + ".nextcore-"
+	cache.RemoveAbandoned(filepath.Join(dir, prefix))
+	tmp, err := os.CreateTemp(dir, prefix+strconv.Itoa(os.Getpid())+"-*.tmp")
+	if err != nil {
+		return 0, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+	}
+	defer os.Remove(tmp.Name()) //nolint:errcheck // gone already once renamed into place
+	cw := &countingWriter{w: tmp}
+	if err := write(cw); err != nil {
+		_ = tmp.Close() // removed above; the write's error is what matters
+		return 0, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
+		return 0, err
+	}
+	if overwrite {
+		return cw.n, os.Rename(tmp.Name(), path)
+	}
+	// A hard link fails if the name was taken meanwhile; where links are
+	// not supported, fall back to a rename after one more look.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
+		}
+		if _, serr := os.Stat(path); serr == nil {
+			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
+		}
+		return cw.n, os.Rename(tmp.Name(), path)
+	}
+	return cw.n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// stepSummary appends Markdown to $GITHUB_STEP_SUMMARY when it is set, so a
+// CI job's summary page shows the report.
+func (a *App) stepSummary(write func(io.Writer) error) error {
+	path := a.env("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", unwrapPath(err))
+	}
+	if err := write(f); err != nil {
+		_ = f.Close() // the write's error is what matters
+		return err
+	}
+	if _, err := f.Write([]byte("\n")); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", unwrapPath(err))
+	}
+	return f.Close()
+}
+
+// unwrapPathErr says "x.json: no such file" plainly.
+func unwrapPathErr(path string, err error) error {
+	return fmt.Errorf("%s: %w", path, unwrapPath(err))
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
