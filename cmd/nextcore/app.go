@@ -1,6 +1,7 @@
 // The program: App (its streams, environment and clock come in from
 // outside), the command tree, and the one place where errors become exit
 // codes.
+
 package main
 
 import (

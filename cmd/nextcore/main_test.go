@@ -2,6 +2,7 @@
 // nextcore run in-process as a terminal or a pipe, the binary built once for
 // the tests that need a real process, and golden files under
 // testdata/golden (go test ./cmd/nextcore -update rewrites them).
+
 package main
 
 import (

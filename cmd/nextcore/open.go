@@ -1,5 +1,6 @@
 // Opening the usage a report reads: the cache (or the demo's), or the API
 // live, with the tenant settled.
+
 package main
 
 import (

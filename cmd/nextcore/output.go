@@ -1,5 +1,6 @@
 // Output: how a report looks where it goes (colors, width), and files that
 // appear whole or not at all.
+
 package main
 
 import (

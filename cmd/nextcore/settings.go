@@ -1,5 +1,6 @@
 // Settings: the global flags, the environment and the config file resolved
 // once, in that order of precedence, for every command.
+
 package main
 
 import (
