@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
-	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 	"github.com/nextcore-ai/nextcore/pkg/source/file"
+	"github.com/nextcore-ai/nextcore/pkg/source/ingest"
 )
 
 type importOptions struct {
@@ -49,12 +47,6 @@ duplicate and changes nothing, so importing a file twice is harmless.`,
 	return cmd
 }
 
-// importInput is one file to import.
-type importInput struct {
-	name string
-	size int64 // -1 when unknown (standard input)
-}
-
 func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOptions, args []string) error {
 	s, err := a.settings(cmd)
 	if err != nil {
@@ -74,7 +66,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		return usagef("import needs a tenant: pass --tenant SLUG (or set NEXTCORE_TENANT, or tenant in the config)")
 	}
 	// Check every input before touching the cache.
-	var inputs []importInput
+	var inputs []ingest.Input
 	var total int64
 	stdin := false
 	for _, name := range args {
@@ -83,7 +75,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 				return usagef("standard input (-) can be read only once")
 			}
 			stdin = true
-			inputs = append(inputs, importInput{"-", -1})
+			inputs = append(inputs, ingest.Input{Name: "-", Size: -1})
 			continue
 		}
 		st, err := os.Stat(name)
@@ -95,7 +87,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		case st.IsDir():
 			return fmt.Errorf("%s is a directory; name the files in it (for example %s/*.jsonl)", name, name)
 		}
-		inputs = append(inputs, importInput{name, st.Size()})
+		inputs = append(inputs, ingest.Input{Name: name, Size: st.Size()})
 		total += st.Size()
 	}
 	if stdin {
@@ -111,7 +103,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		return err
 	}
 	started := time.Now()
-	res, err := a.importInto(ctx, c, s.tenant, inputs, total, format, opts.skipInvalid)
+	res, added, dups, err := a.importInto(ctx, c, s.tenant, inputs, total, format, opts.skipInvalid)
 	if err == nil {
 		err = c.Publish(ctx)
 	}
@@ -125,14 +117,14 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	elapsed := time.Since(started)
 	rate := ""
 	if secs := elapsed.Seconds(); secs > 0 {
-		rate = fmt.Sprintf(" (%s records/s)", report.Count(int64(float64(res.read)/secs)))
+		rate = fmt.Sprintf(" (%s records/s)", report.Count(int64(float64(res.Read)/secs)))
 	}
 	fmt.Fprintf(a.Stderr, "%s: %s added, %s duplicates, %s skipped, from %d file(s) in %s%s\n",
-		s.tenant, report.Count(res.added), report.Count(res.dups), report.Count(res.skipped), len(inputs),
+		s.tenant, report.Count(added), report.Count(dups), report.Count(res.Skipped), len(inputs),
 		elapsed.Round(time.Millisecond), rate)
-	for i, e := range res.skips {
+	for i, e := range res.Skips {
 		if i == 5 {
-			fmt.Fprintf(a.Stderr, "  … and %d more skipped\n", res.skipped-5)
+			fmt.Fprintf(a.Stderr, "  … and %d more skipped\n", res.Skipped-5)
 			break
 		}
 		fmt.Fprintf(a.Stderr, "  skipped %s\n", e)
@@ -140,56 +132,35 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	return nil
 }
 
-type importResult struct {
-	read, added, dups, skipped int64
-	skips                      []string
-}
-
-// importInto stores the inputs in one transaction: all or nothing. One
-// goroutine reads and checks the records while this one writes them, so the
-// two cores share the work.
-func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inputs []importInput, total int64,
-	format file.Format, skipInvalid bool) (*importResult, error) {
+// importInto stores the inputs in one transaction: all or nothing.
+func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inputs []ingest.Input, total int64,
+	format file.Format, skipInvalid bool) (res *ingest.Result, added, dups int64, err error) {
 	w, err := c.BeginWrite(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	defer w.Rollback()
 	bar := a.progress(total, "importing", progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30))
 	defer bar.Exit()
-
-	readCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	rr := &recordReader{inputs: inputs, format: format, skipInvalid: skipInvalid, stdin: a.Stdin, panicked: a.panicked,
-		batches: make(chan []source.Record, 4), free: make(chan []source.Record, 6)}
-	go rr.run(readCtx)
-	for batch := range rr.batches {
-		for i := range batch {
-			if err := w.Add(&batch[i]); err != nil {
-				stop()
-				for range rr.batches { // let the reader finish
-				}
-				return nil, err
-			}
-		}
-		rr.free <- batch[:0]
-		bar.Set64(rr.bytes.Load())
+	res, err = ingest.Read(ctx, inputs, w, ingest.Options{Format: format, SkipInvalid: skipInvalid, Stdin: a.Stdin,
+		Progress: func(n int64) { bar.Set64(n) }, Panicked: a.panicked})
+	var re *file.RecordError
+	if errors.As(err, &re) {
+		return nil, 0, 0, fmt.Errorf("%w; nothing was imported (fix the record, or pass --skip-invalid to import the rest)", err)
 	}
-	if rr.err != nil {
-		return nil, rr.err
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	// Ctrl-C also ends the program that feeds standard input, which looks
 	// like the end of the file: an interrupted import must not commit.
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	if err := w.Commit(); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	bar.Finish()
-	res := &rr.res
-	res.added, res.dups = w.Added, w.Duplicates
-	return res, nil
+	return res, w.Added, w.Duplicates, nil
 }
 
 // progress is a progress bar on standard error, shown on a terminal only
@@ -202,110 +173,4 @@ func (a *App) progress(total int64, desc string, opts ...progressbar.Option) *pr
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionClearOnFinish(),
 	}, opts...)...)
-}
-
-// recordReader reads the inputs in turn and hands their records over in
-// batches. Its err and res may be read once batches is closed.
-type recordReader struct {
-	inputs      []importInput
-	format      file.Format
-	skipInvalid bool
-	stdin       io.Reader
-	panicked    func(any) error // turns a panic of the reading goroutine into an error
-	batches     chan []source.Record
-	free        chan []source.Record // batches handed back for reuse
-	bytes       atomic.Int64         // bytes read so far, for progress
-	err         error
-	res         importResult
-}
-
-const readBatch = 512
-
-func (rr *recordReader) run(ctx context.Context) {
-	defer close(rr.batches)
-	defer func() {
-		if v := recover(); v != nil {
-			rr.err = rr.panicked(v)
-		}
-	}()
-	rr.err = rr.read(ctx)
-}
-
-func (rr *recordReader) read(ctx context.Context) error {
-	var done int64
-	batch := make([]source.Record, 0, readBatch)
-	send := func() error {
-		select {
-		case rr.batches <- batch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		select {
-		case batch = <-rr.free:
-		default:
-			batch = make([]source.Record, 0, readBatch)
-		}
-		return nil
-	}
-	// Each file is closed once read, not when all are.
-	readOne := func(in importInput) error {
-		var r io.Reader = rr.stdin
-		name := "stdin"
-		if in.name != "-" {
-			f, err := os.Open(in.name)
-			if err != nil {
-				return fmt.Errorf("%s: %w", in.name, unwrapPath(err))
-			}
-			defer f.Close() //nolint:errcheck // read only: nothing to lose
-			r, name = f, in.name
-		}
-		rd, err := file.NewReader(name, r, rr.format)
-		if err != nil {
-			return err
-		}
-		for {
-			batch = batch[:len(batch)+1]
-			rec := &batch[len(batch)-1]
-			err := rd.Next(rec)
-			if err != nil {
-				batch = batch[:len(batch)-1]
-			}
-			if err == io.EOF {
-				break
-			}
-			var re *file.RecordError
-			if errors.As(err, &re) {
-				if !rr.skipInvalid {
-					return fmt.Errorf("%w; nothing was imported (fix the record, or pass --skip-invalid to import the rest)", err)
-				}
-				rr.res.skipped++
-				if len(rr.res.skips) < 6 {
-					rr.res.skips = append(rr.res.skips, re.Error())
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			rr.res.read++
-			if len(batch) == readBatch {
-				rr.bytes.Store(done + rd.BytesRead())
-				if err := send(); err != nil {
-					return err
-				}
-			}
-		}
-		done += rd.BytesRead()
-		rr.bytes.Store(done)
-		return nil
-	}
-	for _, in := range rr.inputs {
-		if err := readOne(in); err != nil {
-			return err
-		}
-	}
-	if len(batch) > 0 {
-		return send()
-	}
-	return nil
 }

@@ -1,0 +1,187 @@
+// Package ingest reads record files (JSON Lines or CSV, or standard input)
+// and hands their records to a store, in order. One goroutine reads and
+// checks the records while the caller's writes them, so two cores share an
+// import.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/file"
+)
+
+// Input is one file to read; "-" is standard input.
+type Input struct {
+	Name string
+	Size int64 // -1 when unknown (standard input)
+}
+
+// Sink takes the records; a cache writer is one.
+type Sink interface {
+	Add(*source.Record) error
+}
+
+// Options say how to read.
+type Options struct {
+	Format      file.Format // "" finds it from each file's name or first character
+	SkipInvalid bool        // skip a record that breaks the format instead of failing
+	Stdin       io.Reader   // read for the input "-"
+	// Progress hears the bytes read so far, after each batch.
+	Progress func(bytesRead int64)
+	// Panicked turns a panic of the reading goroutine into an error; the
+	// panic is raised again without it.
+	Panicked func(any) error
+}
+
+// Result is what was read.
+type Result struct {
+	Read    int64    // valid records handed to the sink
+	Skipped int64    // invalid records skipped (SkipInvalid)
+	Skips   []string // the first few skipped records' errors
+}
+
+// A record that breaks the format fails the whole read unless SkipInvalid:
+// the error is a *file.RecordError naming the file, line and field.
+
+const batchSize = 512
+
+// Read reads the inputs in turn and adds their records to sink. It stops at
+// the first error: the sink's, a file's, or an invalid record's.
+func Read(ctx context.Context, inputs []Input, sink Sink, opt Options) (*Result, error) {
+	readCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	rr := &reader{inputs: inputs, opt: opt, batches: make(chan []source.Record, 4), free: make(chan []source.Record, 6)}
+	go rr.run(readCtx)
+	for batch := range rr.batches {
+		for i := range batch {
+			if err := sink.Add(&batch[i]); err != nil {
+				stop()
+				for range rr.batches { // let the reader finish
+				}
+				return nil, err
+			}
+		}
+		rr.free <- batch[:0]
+		if opt.Progress != nil {
+			opt.Progress(rr.bytes.Load())
+		}
+	}
+	if rr.err != nil {
+		return nil, rr.err
+	}
+	return &rr.res, nil
+}
+
+// reader reads the inputs in turn and hands their records over in batches.
+// Its err and res may be read once batches is closed.
+type reader struct {
+	inputs  []Input
+	opt     Options
+	batches chan []source.Record
+	free    chan []source.Record // batches handed back for reuse
+	bytes   atomic.Int64         // bytes read so far, for progress
+	err     error
+	res     Result
+}
+
+func (rr *reader) run(ctx context.Context) {
+	defer close(rr.batches)
+	defer func() {
+		if v := recover(); v != nil {
+			if rr.opt.Panicked == nil {
+				panic(v)
+			}
+			rr.err = rr.opt.Panicked(v)
+		}
+	}()
+	rr.err = rr.read(ctx)
+}
+
+func (rr *reader) read(ctx context.Context) error {
+	var done int64
+	batch := make([]source.Record, 0, batchSize)
+	send := func() error {
+		select {
+		case rr.batches <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case batch = <-rr.free:
+		default:
+			batch = make([]source.Record, 0, batchSize)
+		}
+		return nil
+	}
+	// Each file is closed once read, not when all are.
+	readOne := func(in Input) error {
+		r := rr.opt.Stdin
+		name := "stdin"
+		if in.Name != "-" {
+			f, err := os.Open(in.Name)
+			if err != nil {
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return fmt.Errorf("%s: %w", in.Name, err)
+			}
+			defer f.Close() //nolint:errcheck // read only: nothing to lose
+			r, name = f, in.Name
+		}
+		rd, err := file.NewReader(name, r, rr.opt.Format)
+		if err != nil {
+			return err
+		}
+		for {
+			batch = batch[:len(batch)+1]
+			rec := &batch[len(batch)-1]
+			err := rd.Next(rec)
+			if err != nil {
+				batch = batch[:len(batch)-1]
+			}
+			if err == io.EOF {
+				break
+			}
+			var re *file.RecordError
+			if errors.As(err, &re) {
+				if !rr.opt.SkipInvalid {
+					return err
+				}
+				rr.res.Skipped++
+				if len(rr.res.Skips) < 6 {
+					rr.res.Skips = append(rr.res.Skips, re.Error())
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			rr.res.Read++
+			if len(batch) == batchSize {
+				rr.bytes.Store(done + rd.BytesRead())
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+		done += rd.BytesRead()
+		rr.bytes.Store(done)
+		return nil
+	}
+	for _, in := range rr.inputs {
+		if err := readOne(in); err != nil {
+			return err
+		}
+	}
+	if len(batch) > 0 {
+		return send()
+	}
+	return nil
+}
