@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"math/big"
 	"sort"
 	"strings"
@@ -58,20 +57,6 @@ shows what would be sent, and sends and remembers nothing.`,
 	return cmd
 }
 
-// crossing is one alert: a metric past a threshold, or its forecast past 100 %.
-type crossing struct {
-	Key       string        `json:"key"` // metric:threshold or metric:forecast
-	Metric    string        `json:"metric"`
-	Kind      string        `json:"kind"` // threshold or forecast
-	Threshold report.Number `json:"threshold"`
-	Percent   report.Number `json:"percent"`
-	Used      report.Number `json:"used"`
-	Limit     report.Number `json:"limit"`
-	Projected report.Number `json:"projected"`
-	Text      string        `json:"message"`
-	metric    report.QuotaMetric
-}
-
 func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptions) error {
 	s, err := a.settings(cmd)
 	if err != nil {
@@ -120,7 +105,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	if err != nil {
 		return err
 	}
-	all := crossings(q, thresholds)
+	all := report.Alerts(q, thresholds)
 	period := q.Period.Start.Format("2006-01")
 	state, ok := rs.src.(source.AlertLog)
 	if !ok {
@@ -138,18 +123,21 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	}
 	type channel struct {
 		name string
-		send func([]crossing) error
+		send func([]report.Alert) error
 	}
 	var channels []channel
 	if len(to) > 0 {
-		channels = append(channels, channel{"email", func(cs []crossing) error {
-			return a.deliver(ctx, s, &opts.mail, alertMessage(q, cs, from, to, a.now().In(s.loc)), false)
+		channels = append(channels, channel{"email", func(cs []report.Alert) error {
+			m, err := alertMessage(q, cs, from, to, a.now().In(s.loc))
+			if err != nil {
+				return err
+			}
+			return a.deliver(ctx, s, &opts.mail, m, false)
 		}})
 	}
 	if webhook != "" {
-		channels = append(channels, channel{"webhook", func(cs []crossing) error {
-			payload := map[string]any{"tenant": rs.tenant, "billingMonth": period, "alerts": cs, "quota": render.QuotaData(q)}
-			if err := (notify.Webhook{URL: webhook, UserAgent: "nextcore/" + version, Client: a.HTTP}).Post(ctx, payload); err != nil {
+		channels = append(channels, channel{"webhook", func(cs []report.Alert) error {
+			if err := (notify.Webhook{URL: webhook, UserAgent: "nextcore/" + version, Client: a.HTTP}).Post(ctx, render.AlertData(q, cs)); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stderr, "posted %d alert(s) to the webhook\n", len(cs))
@@ -158,12 +146,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	}
 	var errs []error
 	for _, ch := range channels {
-		var todo []crossing
-		for _, c := range all {
-			if !sent[c.Key+"|"+ch.name] {
-				todo = append(todo, c)
-			}
-		}
+		todo := report.Unsent(all, sent, ch.name)
 		if len(todo) == 0 {
 			continue
 		}
@@ -212,75 +195,17 @@ func parseThresholds(s string) ([]*big.Rat, error) {
 	return out, nil
 }
 
-// crossings lists every alert the month has reached so far.
-func crossings(q *report.Quota, thresholds []*big.Rat) []crossing {
-	var out []crossing
-	for _, m := range q.Metrics {
-		if m.Limit == nil {
-			continue
-		}
-		base := crossing{Metric: m.Key, Percent: report.Nearest(m.Percent), metric: m,
-			Used: amount(m, m.Used), Limit: amount(m, *m.Limit), Projected: projectedAmount(m)}
-		for _, t := range thresholds {
-			if m.Percent.Cmp(t) >= 0 {
-				c := base
-				c.Kind, c.Threshold = "threshold", report.Nearest(t)
-				c.Key = m.Key + ":" + t.FloatString(0)
-				if !t.IsInt() {
-					c.Key = m.Key + ":" + report.Nearest(t).String()
-				}
-				c.Text = fmt.Sprintf("%s passed %s%% of the %s limit: %s", m.Label, c.Threshold, q.Period.Start.Format("January"), report.Pct(m.Percent))
-				out = append(out, c)
-			}
-		}
-		if m.ProjectedLevel == report.LevelExceeded {
-			c := base
-			c.Kind, c.Key = "forecast", m.Key+":forecast"
-			pp := new(big.Rat).Quo(m.Projected, new(big.Rat).SetInt64(*m.Limit))
-			c.Text = fmt.Sprintf("%s is on course for %s of the %s limit by month end", m.Label, report.Pct(pp.Mul(pp, big.NewRat(100, 1))), q.Period.Start.Format("January"))
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func amount(m report.QuotaMetric, v int64) report.Number {
-	return render.QuotaAmount(m, new(big.Rat).SetInt64(v))
-}
-
-func projectedAmount(m report.QuotaMetric) report.Number { return render.QuotaAmount(m, m.Projected) }
-
 // alertMessage is the email of a run's new alerts: the most severe in the
 // subject, all of them and the month's quota in the body.
-func alertMessage(q *report.Quota, cs []crossing, from string, to []string, now time.Time) notify.Message {
-	top := cs[len(cs)-1]
-	for _, c := range cs {
-		if c.Kind == "threshold" && (top.Kind == "forecast" || c.Threshold.Rat().Cmp(top.Threshold.Rat()) > 0) {
-			top = c
-		}
+func alertMessage(q *report.Quota, alerts []report.Alert, from string, to []string, now time.Time) (notify.Message, error) {
+	text, err := render.AlertText(q, alerts)
+	if err != nil {
+		return notify.Message{}, err
 	}
-	var text strings.Builder
-	var items strings.Builder
-	for _, c := range cs {
-		text.WriteString("• " + c.Text + "\n")
-		items.WriteString("<li>" + html.EscapeString(c.Text) + "</li>")
+	body, err := render.AlertHTML(q, alerts)
+	if err != nil {
+		return notify.Message{}, err
 	}
-	text.WriteString("\n")
-	var quota strings.Builder
-	_ = render.QuotaTable(&quota, q, render.Options{Style: render.Style{Width: 78}}) // a Builder does not fail
-	text.WriteString(quota.String())
-	text.WriteString("\n-- \nSent by nextcore usage alert. Each alert is sent once per billing month.\n")
-	body := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;color:#111827">` +
-		`<h2 style="font-size:18px;margin:0 0 8px">NextCore budget alert · ` + html.EscapeString(q.Tenant) + `</h2>` +
-		`<ul style="font-size:14px;line-height:1.5;color:#dc2626">` + items.String() + `</ul>` +
-		`<pre style="font-size:12px;background:#f3f4f6;padding:10px">` + html.EscapeString(quota.String()) + `</pre>` +
-		`<p style="font-size:11px;color:#9ca3af">Sent by nextcore usage alert. Each alert is sent once per billing month.</p></body></html>`
-	return notify.Message{
-		From: from, To: to,
-		Subject:   "NextCore alert · " + q.Tenant + " · " + top.Text,
-		Text:      text.String(),
-		HTML:      body,
-		Date:      now,
-		MessageID: messageID("alert", q.Tenant, from, now),
-	}
+	return notify.Message{From: from, To: to, Subject: render.AlertSubject(q, alerts), Text: text, HTML: body,
+		Date: now, MessageID: messageID("alert", q.Tenant, from, now)}, nil
 }
