@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,13 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
-	"github.com/nextcore-ai/nextcore/pkg/source/api"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/pull"
 )
-
-// lateArrivals is how late a record may appear after its timestamp (docs/api.md):
-// each sync reads again from this long before the newest record it stored.
-const lateArrivals = 48 * time.Hour
 
 // firstSyncDays reaches back far enough for the longest report (a year) and
 // the window it is compared with (the year before).
@@ -96,20 +91,12 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 	if err != nil {
 		return err
 	}
-	if state != nil && state.APIURL != client.Base.String() {
-		state = nil // another server: its position means nothing here
+	var sinceStart time.Time
+	if since != nil {
+		sinceStart = since.Start(s.loc)
 	}
-	var start time.Time
-	switch {
-	case since != nil:
-		start = since.Start(s.loc)
-	case state != nil && state.LastTS > 0:
-		start = time.Unix(0, state.LastTS).Add(-lateArrivals)
-	case state != nil:
-		start = state.WindowStart // a first sync cut short before it stored anything
-	default:
-		start = report.DateOf(now.In(s.loc)).AddDays(-firstSyncDays).Start(s.loc)
-	}
+	first := report.DateOf(now.In(s.loc)).AddDays(-firstSyncDays).Start(s.loc)
+	start, state := pull.Start(state, client.Base.String(), sinceStart, first)
 	st := cache.SyncState{APIURL: client.Base.String(), WindowStart: start, WindowEnd: now, StartedAt: now}
 	if state != nil {
 		st.LastTS = state.LastTS
@@ -123,7 +110,14 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 	began := time.Now()
 	var added, dups int64
 	if start.Before(now) {
-		added, dups, err = a.syncPages(ctx, c, client, s.tenant, &st, bar, began)
+		added, dups, err = pull.Pages(ctx, c, client, s.tenant, &st, pull.Options{Now: a.now, Panicked: a.panicked,
+			Page: func(added, dups, pages int64) {
+				if secs := time.Since(began).Seconds(); secs > 0 {
+					bar.Describe(fmt.Sprintf("syncing: %s records, %d pages, %s/s", report.Count(added+dups), pages,
+						report.Count(int64(float64(added+dups)/secs))))
+				}
+				bar.Add(1)
+			}})
 	} else {
 		st.Finished = true
 	}
@@ -171,82 +165,4 @@ func plural(n int64, word string) string {
 		return report.Count(n) + " " + strings.TrimSuffix(word, "y") + "ies"
 	}
 	return report.Count(n) + " " + word + "s"
-}
-
-// syncPages fetches the window page by page, on one goroutine, while this
-// one stores each page with the sync position in one transaction.
-func (a *App) syncPages(ctx context.Context, c *cache.Cache, client *api.Client, tenant string, st *cache.SyncState,
-	bar *progressbar.ProgressBar, began time.Time) (added, dups int64, err error) {
-	fetchCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	pages := make(chan api.Page, 2)
-	var fetchErr error
-	go func() {
-		defer close(pages)
-		defer func() {
-			if v := recover(); v != nil {
-				fetchErr = a.panicked(v)
-			}
-		}()
-		fetchErr = client.Records(fetchCtx, st.WindowStart, st.WindowEnd, func(p api.Page) error {
-			select {
-			case pages <- p:
-				return nil
-			case <-fetchCtx.Done():
-				return fetchCtx.Err()
-			}
-		})
-	}()
-	drain := func() {
-		stop()
-		for range pages {
-		}
-	}
-	for p := range pages {
-		w, err := c.BeginWrite(ctx, tenant)
-		if err != nil {
-			drain()
-			return added, dups, err
-		}
-		for i := range p.Records {
-			if err := w.Add(&p.Records[i]); err != nil {
-				w.Rollback()
-				drain()
-				return added, dups, err
-			}
-			if t := p.Records[i].Time; t > st.LastTS {
-				st.LastTS = t
-			}
-		}
-		next := *st
-		next.Pages++
-		next.Next = p.Next
-		next.Finished = p.Next == ""
-		next.UpdatedAt = a.now()
-		next.Records = added // the writer adds this page's new records at commit
-		w.SaveSync(next)
-		if err := w.Commit(); err != nil {
-			drain()
-			return added, dups, err
-		}
-		added += w.Added
-		dups += w.Duplicates
-		next.Records = added
-		*st = next
-		if secs := time.Since(began).Seconds(); secs > 0 {
-			bar.Describe(fmt.Sprintf("syncing: %s records, %d pages, %s/s", report.Count(added+dups), st.Pages,
-				report.Count(int64(float64(added+dups)/secs))))
-		}
-		bar.Add(1)
-	}
-	if fetchErr != nil {
-		return added, dups, fetchErr
-	}
-	if ctx.Err() != nil {
-		return added, dups, ctx.Err()
-	}
-	if !st.Finished {
-		return added, dups, errors.New("the API ended without a last page")
-	}
-	return added, dups, nil
 }

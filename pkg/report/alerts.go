@@ -8,8 +8,8 @@ import (
 // Alert is one budget alert of the billing month: a metric past a
 // threshold of its limit, or its month-end forecast past 100 %.
 type Alert struct {
-	Key       string   // metric:threshold, or metric:forecast; the same each run
-	Kind      string   // threshold or forecast
+	Key       string // metric:threshold, or metric:forecast; the same each run
+	Kind      string // threshold or forecast
 	Metric    QuotaMetric
 	Threshold *big.Rat // percent, for a threshold alert
 	Text      string
