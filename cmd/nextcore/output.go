@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/nextcore-ai/nextcore/pkg/atomicfile"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
-	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 // style is how the report looks where it goes: colors only on a terminal
@@ -55,63 +54,10 @@ func writeFile(path string, overwrite bool, write func(io.Writer) error) (int64,
 
 // writeFileMode is writeFile with the new file's permissions.
 func writeFileMode(path string, overwrite bool, mode os.FileMode, write func(io.Writer) error) (int64, error) {
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return 0, fmt.Errorf("cannot write %s: the folder %s does not exist", path, dir)
+	n, err := atomicfile.Write(path, atomicfile.Options{Overwrite: overwrite, Mode: mode}, write)
+	if errors.Is(err, atomicfile.ErrExists) {
+		return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
 	}
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return 0, fmt.Errorf("cannot write %s: it is a directory", path)
-		}
-		if !overwrite {
-			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
-		}
-	}
-	// The temporary file names this process, so that one a killed nextcore
-	// left is removed by the next write here.
-	prefix := "." + filepath.Base(path) + ".nextcore-"
-	cache.RemoveAbandoned(filepath.Join(dir, prefix))
-	tmp, err := os.CreateTemp(dir, prefix+strconv.Itoa(os.Getpid())+"-*.tmp")
-	if err != nil {
-		return 0, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
-	}
-	defer os.Remove(tmp.Name()) //nolint:errcheck // gone already once renamed into place
-	cw := &countingWriter{w: tmp}
-	if err := write(cw); err != nil {
-		_ = tmp.Close() // removed above; the write's error is what matters
-		return 0, fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", path, unwrapPath(err))
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return 0, err
-	}
-	if overwrite {
-		return cw.n, os.Rename(tmp.Name(), path)
-	}
-	// A hard link fails if the name was taken meanwhile; where links are
-	// not supported, fall back to a rename after one more look.
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
-		}
-		if _, serr := os.Stat(path); serr == nil {
-			return 0, fmt.Errorf("%s exists; pass --force to overwrite it", path)
-		}
-		return cw.n, os.Rename(tmp.Name(), path)
-	}
-	return cw.n, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
 	return n, err
 }
 

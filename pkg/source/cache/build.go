@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/atomicfile"
 )
 
 // buildSuffix names a cache being built: path + buildSuffix + the builder's
@@ -16,7 +17,7 @@ const buildSuffix = ".building-"
 
 // build opens a new cache for path in a file of its own beside it.
 func build(ctx context.Context, path string, opt Options) (*Cache, error) {
-	RemoveAbandoned(path + buildSuffix) // the build file and its -journal
+	atomicfile.RemoveAbandoned(path + buildSuffix) // the build file and its -journal
 	name := path + buildSuffix + strconv.Itoa(os.Getpid())
 	_ = os.Remove(name) // left by an earlier Open in this process that was not closed; usually absent
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -30,33 +31,6 @@ func build(ctx context.Context, path string, opt Options) (*Cache, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// RemoveAbandoned removes the files named prefix followed by a process id
-// (and, after a '-', anything) whose process has ended: what a killed
-// nextcore left half written. Files of running processes stay.
-func RemoveAbandoned(prefix string) {
-	matches, _ := filepath.Glob(escapeGlob(prefix) + "*")
-	for _, m := range matches {
-		rest := strings.TrimPrefix(m, prefix)
-		if i := strings.IndexByte(rest, '-'); i >= 0 {
-			rest = rest[:i]
-		}
-		pid, err := strconv.Atoi(rest)
-		if err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
-			continue
-		}
-		_ = os.Remove(m) // another process may have removed it first
-	}
-}
-
-// escapeGlob quotes the characters filepath.Match treats specially.
-func escapeGlob(s string) string {
-	if filepath.Separator == '\\' {
-		// Backslash separates folders there and cannot escape: bracket instead.
-		return strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]").Replace(s)
-	}
-	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
 }
 
 // Publish puts a cache opened with Build at its path, complete and in the
