@@ -16,8 +16,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nextcore-ai/nextcore/pkg/notify"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source/api"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 // Exit codes (docs/numbers.md).
@@ -36,6 +38,10 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// flagError is a package's complaint about a flag's value, named by the
+// flag: "--by: unknown dimension "x" (use …)".
+func flagError(flag string, err error) error { return usageError{fmt.Errorf("%s: %w", flag, err)} }
 
 // budgetError is a failed budget check: exit code 3.
 type budgetError struct{ msg string }
@@ -146,8 +152,35 @@ func (a *App) exitCode(err error) int {
 	case errors.Is(err, context.Canceled):
 		code = exitInterrupted
 	}
-	fmt.Fprintln(a.Stderr, "nextcore: "+render.Safe(err.Error()))
+	fmt.Fprintln(a.Stderr, "nextcore: "+render.Safe(err.Error()+hint(err)))
 	return code
+}
+
+// hint is what an error of a package leaves to the command line: the flag
+// that helps. Packages know no flags.
+func hint(err error) string {
+	var status *api.StatusError
+	switch {
+	case errors.Is(err, cache.ErrNewer):
+		return " or use another --cache"
+	case errors.Is(err, cache.ErrNotCache):
+		return "; pass another --cache"
+	case errors.Is(err, api.ErrGaveUp):
+		return ", or raise --retries"
+	case errors.Is(err, api.ErrCredentialsInURL):
+		return "; give the token with NEXTCORE_TOKEN or --token-file"
+	case errors.As(err, &status) && status.Status == http.StatusUnauthorized:
+		return ", or give another with NEXTCORE_TOKEN or --token-file"
+	case errors.As(err, &status) && status.Status == http.StatusForbidden:
+		return "; check --tenant, or use a token of that tenant"
+	case errors.As(err, &status) && status.Status == http.StatusNotFound:
+		return "; check --tenant and --api-url"
+	case errors.Is(err, notify.ErrTemporary):
+		return ", or wait longer with --mail-retry-for"
+	case errors.Is(err, notify.ErrNoSTARTTLS):
+		return " or pass --smtp-insecure to send in plain text"
+	}
+	return ""
 }
 
 func (a *App) newRootCmd() *cobra.Command {

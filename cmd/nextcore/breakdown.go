@@ -76,7 +76,7 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 		for _, b := range opts.by {
 			by, err := report.ParseBy(b)
 			if err != nil {
-				return usageError{err}
+				return flagError("--by", err)
 			}
 			if seen[by] {
 				return usagef("--by %s is given twice", by)
@@ -88,10 +88,10 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 			return usagef("--by day and --by hour: a breakdown takes one time dimension")
 		}
 		if bo.Filter, err = report.ParseFilter(opts.filter); err != nil {
-			return usageError{err}
+			return flagError("--filter", err)
 		}
 		if bo.Sort, err = report.ParseSort(opts.sort); err != nil {
-			return usageError{err}
+			return flagError("--sort", err)
 		}
 		if opts.limit < 0 {
 			return usagef("--limit must not be negative")

@@ -139,7 +139,7 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 		return usagef("--top must be at least 1")
 	}
 	if o.parsed, err = report.ParseFilter(o.filter); err != nil {
-		return usageError{err}
+		return flagError("--filter", err)
 	}
 	if o.kind == render.PDF && (out == "" || (out == "-" && stdoutTTY)) {
 		return usagef("a PDF needs a file: pass -o FILE.pdf")

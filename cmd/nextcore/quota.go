@@ -78,7 +78,7 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 		a.annotate = format == render.GitHub
 		if opts.failOn != "" {
 			if _, err := report.ParseFailOn(opts.failOn); err != nil {
-				return usageError{err}
+				return flagError("--fail-on", err)
 			}
 		}
 		warnAt, err := s.warnAt(opts.warnAt)
@@ -109,7 +109,8 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 			return err
 		}
 		err = a.emit(func(w io.Writer, st render.Style) error {
-			return render.QuotaReport().Render(format, w, q, render.Options{Meta: rs.meta, Style: st})
+			return render.QuotaReport().Render(format, w, q, render.Options{Meta: rs.meta, Style: st,
+				NoLimitsHint: ": pass --limit-calls, --limit-tokens or --limit-spend, or set limits in the config file"})
 		})
 		if err != nil {
 			return err

@@ -108,7 +108,7 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	if f.asOf != "" {
 		c, err := report.ParseAsOf(f.asOf, s.loc)
 		if err != nil {
-			return nil, usageError{err}
+			return nil, flagError("--as-of", err)
 		}
 		s.clock = c
 	} else {

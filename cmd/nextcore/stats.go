@@ -69,7 +69,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 				return err
 			}
 			if filter, err = report.ParseFilter(opts.filter); err != nil {
-				return usageError{err}
+				return flagError("--filter", err)
 			}
 			if opts.top < 1 {
 				return usagef("--top must be at least 1")

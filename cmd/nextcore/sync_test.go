@@ -442,3 +442,40 @@ func TestInterruptedSync(t *testing.T) {
 		t.Fatalf("after the resume: %d", calls)
 	}
 }
+
+// TestHintsNameTheFlags: packages know no flags; the command line adds the
+// one that helps to their errors.
+func TestHintsNameTheFlags(t *testing.T) {
+	e, srv := apiEnv(t)
+	notDB := filepath.Join(e.dir, "notes.txt")
+	os.WriteFile(notDB, []byte(strings.Repeat("not a database at all ", 300)), 0o600)
+	for _, c := range []struct {
+		name string
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{"401", map[string]string{"NEXTCORE_TOKEN": "wrong"}, nil, "The token came from NEXTCORE_TOKEN; check it, or give another with NEXTCORE_TOKEN or --token-file"},
+		{"404", map[string]string{"NEXTCORE_TENANT": "globex"}, nil, `knows no tenant "globex" (HTTP 404: Not found.); check --tenant and --api-url`},
+		{"gave up", map[string]string{"NEXTCORE_API_URL": "http://127.0.0.1:1"}, []string{"--retries", "0"}, "(cannot connect: connection refused); try again later, or raise --retries"},
+		{"credentials", map[string]string{"NEXTCORE_API_URL": "http://u:p@" + strings.TrimPrefix(srv.URL, "http://")}, nil, "the API URL must not hold credentials; give the token with NEXTCORE_TOKEN or --token-file"},
+		{"not a cache", map[string]string{"NEXTCORE_CACHE": notDB}, nil, "is not an SQLite database; move it away; pass another --cache"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			old := map[string]string{}
+			for k, v := range c.vars {
+				old[k] = e.vars[k]
+				e.vars[k] = v
+			}
+			defer func() {
+				for k, v := range old {
+					e.vars[k] = v
+				}
+			}()
+			r := e.run("", false, append([]string{"usage", "sync"}, c.args...)...)
+			if r.code == 0 || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("exit %d %q, want %q", r.code, r.stderr, c.want)
+			}
+		})
+	}
+}

@@ -57,10 +57,10 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 			return err
 		}
 		if filter, err = report.ParseFilter(opts.filter); err != nil {
-			return usageError{err}
+			return flagError("--filter", err)
 		}
 		if by, err = report.ParseOrdering(opts.by); err != nil {
-			return usageError{err}
+			return flagError("--by", err)
 		}
 		if opts.limit < 0 {
 			return usagef("--limit must not be negative")

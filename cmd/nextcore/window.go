@@ -29,7 +29,7 @@ func (w *windowFlags) span(clock report.Clock) (report.Span, error) {
 		}
 		p, err := report.ParsePeriod(w.period)
 		if err != nil {
-			return report.Span{}, usageError{err}
+			return report.Span{}, usagef("unknown period %q (use today, week, month or year, or --from/--to)", w.period)
 		}
 		r.Period = p
 	}
@@ -47,9 +47,12 @@ func (w *windowFlags) span(clock report.Clock) (report.Span, error) {
 		}
 		r.To = &d
 	}
+	if r.To != nil && r.From == nil {
+		return report.Span{}, usagef("--to needs --from")
+	}
 	span, err := report.Resolve(r, clock)
 	if err != nil {
-		return report.Span{}, usageError{err}
+		return report.Span{}, flagError("--from/--to", err)
 	}
 	return span, nil
 }

@@ -18,6 +18,16 @@ import (
 	mail "github.com/wneessen/go-mail"
 )
 
+// Errors the command line completes with the flag that helps.
+var (
+	// ErrTemporary: the server still refused for now when the retries ran
+	// out.
+	ErrTemporary = errors.New("try again later")
+	// ErrNoSTARTTLS: the server offers no encryption; sending in plain
+	// text needs the user's say-so.
+	ErrNoSTARTTLS = errors.New("no STARTTLS")
+)
+
 // SMTP says how to reach the mail server.
 type SMTP struct {
 	URL      *url.URL // smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (implicit TLS)
@@ -172,8 +182,8 @@ func Send(ctx context.Context, cfg SMTP, m Message) error {
 			if attempt == 0 {
 				tries = "1 try"
 			}
-			return fmt.Errorf("%w; the refusal was temporary (a 4xx reply, such as greylisting or a busy server) and still stood after %s over %s: try again later, or wait longer with --mail-retry-for",
-				refusal, tries, waited.Round(time.Second))
+			return fmt.Errorf("%w; the refusal was temporary (a 4xx reply, such as greylisting or a busy server) and still stood after %s over %s: %w",
+				refusal, tries, waited.Round(time.Second), ErrTemporary)
 		}
 		if cfg.Waiting != nil {
 			cfg.Waiting(refusal, wait)
@@ -292,7 +302,7 @@ func describeSMTP(err error, u *url.URL) error {
 	case strings.Contains(msg, "does not support SMTP AUTH"):
 		return fmt.Errorf("the mail server %s does not accept a login; leave user and password out of the SMTP URL", where)
 	case strings.Contains(msg, "STARTTLS") || strings.Contains(msg, "starttls"):
-		return fmt.Errorf("the mail server %s offers no STARTTLS; use smtps:// or pass --smtp-insecure to send in plain text", where)
+		return fmt.Errorf("the mail server %s offers %w; use smtps://", where, ErrNoSTARTTLS)
 	case errors.As(err, &op):
 		return fmt.Errorf("the connection to the mail server %s failed: %v", where, op.Err)
 	}

@@ -31,7 +31,7 @@ func ParseBy(s string) (By, error) {
 	case ByModel, ByKey, ByUser, ByRegion, ByStatus, ByDay, ByHour:
 		return b, nil
 	}
-	return "", fmt.Errorf("unknown --by %q (use model, key, user, region, status, day or hour)", s)
+	return "", fmt.Errorf("unknown dimension %q (use model, key, user, region, status, day or hour)", s)
 }
 
 func (b By) dim() (source.Dim, bool) {
@@ -103,7 +103,7 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 			continue
 		}
 		if timeBy != "" {
-			return nil, fmt.Errorf("--by %s and --by %s: a breakdown takes one time dimension", timeBy, b)
+			return nil, fmt.Errorf("%s and %s: a breakdown takes one time dimension", timeBy, b)
 		}
 		timeBy = b
 	}
@@ -240,7 +240,7 @@ func ParseSort(s string) (string, error) {
 	case "", "cost", "calls", "tokens", "name":
 		return s, nil
 	}
-	return "", fmt.Errorf("unknown --sort %q (use cost, calls, tokens or name)", s)
+	return "", fmt.Errorf("unknown order %q (use cost, calls, tokens or name)", s)
 }
 
 // ParseFilter reads --filter values: "model=gpt-4o,region=eu-west"; a key
@@ -251,11 +251,11 @@ func ParseFilter(specs []string) (source.Filter, error) {
 		for _, part := range strings.Split(spec, ",") {
 			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 			if !ok || k == "" {
-				return nil, fmt.Errorf("bad --filter %q (use name=value, such as model=gpt-4o,region=eu-west)", part)
+				return nil, fmt.Errorf("%q is not name=value (such as model=gpt-4o,region=eu-west)", part)
 			}
 			d, ok := DimOf(strings.ToLower(k))
 			if !ok {
-				return nil, fmt.Errorf("bad --filter %q: filter on model, key, user, region or status", part)
+				return nil, fmt.Errorf("%q: filter on model, key, user, region or status", part)
 			}
 			if v == None {
 				v = ""

@@ -128,7 +128,7 @@ func ParseAsOf(s string, loc *time.Location) (Clock, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return Clock{}, fmt.Errorf("bad --as-of %q (use a date such as 2026-11-23 or an RFC 3339 time such as 2026-11-23T18:00:00Z)", s)
+		return Clock{}, fmt.Errorf("bad time %q (use a date such as 2026-11-23 or an RFC 3339 time such as 2026-11-23T18:00:00Z)", s)
 	}
 	return ClockAt(t, loc), nil
 }

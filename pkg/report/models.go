@@ -32,7 +32,7 @@ func ParseOrdering(s string) (Ordering, error) {
 	case ByCalls, ByTokens, ByCost:
 		return o, nil
 	}
-	return "", fmt.Errorf("unknown --by %q (use calls, tokens or cost)", s)
+	return "", fmt.Errorf("unknown order %q (use calls, tokens or cost)", s)
 }
 
 // RankModels ranks the models of the current window.

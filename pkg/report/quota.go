@@ -219,7 +219,7 @@ func ParseFailOn(s string) (string, error) {
 	case "warning", "exceeded", "projected":
 		return s, nil
 	}
-	return "", fmt.Errorf("unknown --fail-on %q (use warning, exceeded or projected)", s)
+	return "", fmt.Errorf("unknown check %q (use warning, exceeded or projected)", s)
 }
 
 // Fails reports whether the quota fails a --fail-on check: warning (any

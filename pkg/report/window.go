@@ -4,6 +4,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ func ParsePeriod(s string) (Period, error) {
 	case Today, Week, Month, Year:
 		return p, nil
 	}
-	return "", fmt.Errorf("unknown period %q (use today, week, month or year, or --from/--to)", s)
+	return "", fmt.Errorf("unknown period %q (use today, week, month or year)", s)
 }
 
 // Window is a stretch of time [Start, End).
@@ -82,11 +83,11 @@ func Resolve(r Range, clock Clock) (Span, error) {
 			to = *r.To
 		}
 		if to.Before(*r.From) {
-			return Span{}, fmt.Errorf("--from %s is after --to %s", r.From, to)
+			return Span{}, fmt.Errorf("the first day %s is after the last %s", r.From, to)
 		}
 		d := r.From.DaysUntil(to) + 1
 		if d > 366*20 {
-			return Span{}, fmt.Errorf("--from %s to %s is more than 20 years", r.From, to)
+			return Span{}, fmt.Errorf("%s to %s is more than 20 years", r.From, to)
 		}
 		s := Span{Period: Custom, Location: loc,
 			Current:  Window{r.From.Start(loc), to.AddDays(1).Start(loc)},
@@ -98,7 +99,7 @@ func Resolve(r Range, clock Clock) (Span, error) {
 		return s, nil
 	}
 	if r.To != nil {
-		return Span{}, fmt.Errorf("--to needs --from")
+		return Span{}, errors.New("a range needs its first day")
 	}
 	p := r.Period
 	if p == "" {

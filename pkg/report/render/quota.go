@@ -204,7 +204,7 @@ func QuotaTable(w io.Writer, q *report.Quota, o Options) error {
 		para(yellow, "⚠ Approaching your monthly limits: "+strings.Join(warn, ", ")+".")
 	}
 	if unlimited {
-		para("", "No limits set: pass --limit-calls, --limit-tokens or --limit-spend, or set limits in the config file.")
+		para("", "No limits set"+o.NoLimitsHint+".")
 	}
 	return p.err
 }

@@ -13,6 +13,9 @@ type Options struct {
 	Style   Style      // a terminal's colors and width
 	Compare bool       // the previous window's columns (--compare)
 	PDF     PDFOptions // paper, when it was generated, the version
+	// NoLimitsHint follows "No limits set" under a quota without limits:
+	// how to set them, in the words of the program that renders.
+	NoLimitsHint string
 }
 
 // Renderer writes a report's model in one format: every format of every

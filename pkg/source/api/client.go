@@ -73,7 +73,7 @@ func New(base, tenant, token, tokenFrom, userAgent string) (*Client, error) {
 		return nil, fmt.Errorf("bad API URL %q (want an absolute http or https URL, such as https://cp.example.com)", base)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("the API URL must not hold credentials; give the token with NEXTCORE_TOKEN or --token-file")
+		return nil, ErrCredentialsInURL
 	}
 	u.RawQuery, u.Fragment = "", ""
 	transport := &http.Transport{
@@ -167,7 +167,7 @@ func (c *Client) get(ctx context.Context, u *url.URL, decode func([]byte) error)
 		}
 		last = r.err
 		if attempt >= c.Retries {
-			return fmt.Errorf("the API at %s did not answer properly after %s (%v); try again later, or raise --retries", c.Base.Host, plural(attempt+1, "attempt"), last)
+			return fmt.Errorf("the API at %s did not answer properly after %s (%v); %w", c.Base.Host, plural(attempt+1, "attempt"), last, ErrGaveUp)
 		}
 		wait := r.wait
 		if !r.asked {
@@ -312,18 +312,26 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// refusal turns a 4xx into a message that says what to check.
+// Errors the command line completes with the flag that helps.
+var (
+	// ErrGaveUp: the retries are spent (try again later, or allow more).
+	ErrGaveUp = errors.New("try again later")
+	// ErrCredentialsInURL: a token belongs elsewhere than the URL.
+	ErrCredentialsInURL = errors.New("the API URL must not hold credentials")
+)
+
+// refusal turns a 4xx into a message that says what went wrong.
 func (c *Client) refusal(status int, body []byte, u *url.URL) error {
 	detail := serverMessage(body)
 	where := c.Base.String()
 	var msg string
 	switch status {
 	case http.StatusUnauthorized:
-		msg = fmt.Sprintf("the API rejected the token (HTTP 401%s). The token came from %s; check it, or give another with NEXTCORE_TOKEN or --token-file", paren(detail), c.TokenFrom)
+		msg = fmt.Sprintf("the API rejected the token (HTTP 401%s). The token came from %s; check it", paren(detail), c.TokenFrom)
 	case http.StatusForbidden:
-		msg = fmt.Sprintf("the token has no access to tenant %q (HTTP 403%s); check --tenant, or use a token of that tenant", c.Tenant, paren(detail))
+		msg = fmt.Sprintf("the token has no access to tenant %q (HTTP 403%s)", c.Tenant, paren(detail))
 	case http.StatusNotFound:
-		msg = fmt.Sprintf("the API at %s knows no tenant %q (HTTP 404%s); check --tenant and --api-url", where, c.Tenant, paren(detail))
+		msg = fmt.Sprintf("the API at %s knows no tenant %q (HTTP 404%s)", where, c.Tenant, paren(detail))
 	case http.StatusBadRequest:
 		msg = fmt.Sprintf("the API refused the request (HTTP 400%s)", paren(detail))
 	default:

@@ -175,7 +175,7 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"401", "acme", "wrong", nil, 401, "the API rejected the token (HTTP 401: Invalid token.). The token came from NEXTCORE_TOKEN; check it"},
 		{"403", "forbidden", "secret", nil, 403, `the token has no access to tenant "forbidden" (HTTP 403: You do not have permission to perform this action.)`},
-		{"404", "globex", "secret", nil, 404, `knows no tenant "globex" (HTTP 404: Not found.); check --tenant and --api-url`},
+		{"404", "globex", "secret", nil, 404, `knows no tenant "globex" (HTTP 404: Not found.)`},
 		{"400", "acme", "secret", &apitest.Fault{Status: 400, Body: `{"start": ["Enter a valid date/time."], "end": ["Required."]}`}, 400,
 			"the API refused the request (HTTP 400: end: Required.; start: Enter a valid date/time.)"},
 	}

@@ -198,13 +198,13 @@ func (c *Cache) prepare(ctx context.Context) error {
 			return c.wrap(err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: %s is an SQLite database of another program; pass another --cache", ErrNotCache, c.path)
+			return fmt.Errorf("%w: %s is an SQLite database of another program", ErrNotCache, c.path)
 		}
 	} else if appID != applicationID {
-		return fmt.Errorf("%w: %s is an SQLite database of another program; pass another --cache", ErrNotCache, c.path)
+		return fmt.Errorf("%w: %s is an SQLite database of another program", ErrNotCache, c.path)
 	}
 	if version > SchemaVersion {
-		return fmt.Errorf("%w: %s has schema version %d, this nextcore reads up to %d; upgrade nextcore or use another --cache",
+		return fmt.Errorf("%w: %s has schema version %d, this nextcore reads up to %d; upgrade nextcore",
 			ErrNewer, c.path, version, SchemaVersion)
 	}
 	// WAL lets a cron job write while someone reads. The mode is kept in the
@@ -457,7 +457,7 @@ func (c *Cache) wrap(err error) error {
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_NOTADB:
-			return fmt.Errorf("%w: %s is not an SQLite database; move it away or pass another --cache", ErrNotCache, c.path)
+			return fmt.Errorf("%w: %s is not an SQLite database; move it away", ErrNotCache, c.path)
 		case sqlite3.SQLITE_CORRUPT:
 			return c.damaged(err.Error())
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
