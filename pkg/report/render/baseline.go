@@ -1,7 +1,10 @@
+// Saved reports read back for --compare-to, and their columns.
+
 package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -93,58 +96,17 @@ func ReadQuotaBaseline(r io.Reader, label string) (*report.QuotaBaseline, error)
 	return b, nil
 }
 
-// groupBaselineJSON is a group's values in the saved report and the change
-// of its cost since.
-type groupBaselineJSON struct {
-	Calls  int64         `json:"calls"`
-	Cost   source.USD    `json:"cost"`
-	Change report.Number `json:"change"`
-}
-
-func baselineOf(b *report.GroupBaseline, name string, cost source.USD) *groupBaselineJSON {
-	if b == nil {
-		return nil
+// ReadBaseline reads a saved `usage stats --format json` (or `export
+// --format json`) report to compare with.
+func ReadBaseline(r io.Reader, label string) (*report.Baseline, error) {
+	var js StatsJSON
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&js); err != nil {
+		return nil, fmt.Errorf("%s is not a stats JSON report: %v", label, err)
 	}
-	g := b.Groups[name]
-	return &groupBaselineJSON{g.Calls, g.Cost, report.Change(int64(cost), int64(g.Cost))}
-}
-
-// baselineCells are "then cost" and the change, for tables.
-func baselineCells(b *report.GroupBaseline, name string, cost source.USD) []string {
-	g := b.Groups[name]
-	return []string{report.USD2(g.Cost), report.ChangeText(report.Change(int64(cost), int64(g.Cost)))}
-}
-
-func baselineHeads(b *report.GroupBaseline) []string {
-	return []string{"cost in " + Safe(b.Label), "since"}
-}
-
-// quotaBaselineLine is "Compared with q.json (as of …): API calls 700 → 708 (+1.1%), …".
-func quotaBaselineLine(q *report.Quota) string {
-	b := q.Baseline
-	var parts []string
-	for _, m := range q.Metrics {
-		then, ok := b.Used[m.Key]
-		if !ok {
-			continue
-		}
-		now := new(big.Rat).SetInt64(m.Used)
-		thenV := then
-		if m.Money {
-			now.Quo(now, big.NewRat(source.NanosPerUSD, 1))
-		}
-		change := "new"
-		if thenV.Sign() != 0 {
-			c := new(big.Rat).Sub(now, thenV)
-			c.Quo(c, thenV).Mul(c, big.NewRat(100, 1))
-			change = report.ChangeText(report.Fixed(c, 1))
-		}
-		nowText := quotaValue(m, m.Used)
-		thenText := quotaRat(m, thenV)
-		if m.Money {
-			thenText = report.USDRat(thenV)
-		}
-		parts = append(parts, fmt.Sprintf("%s %s → %s (%s)", m.Noun(), thenText, nowText, change))
+	if js.Period == "" {
+		return nil, errors.New(label + " is not a stats JSON report (no period); save one with usage stats --format json")
 	}
-	return "Compared with " + Safe(b.Label) + " (as of " + b.AsOf + "): " + strings.Join(parts, ", ")
+	return &report.Baseline{Label: label, Period: js.Period, AsOf: js.AsOf, Calls: js.APICalls.Total,
+		Successful: js.APICalls.Successful, Tokens: js.Tokens.Total, Cost: js.Costs.Total}, nil
 }

@@ -83,21 +83,3 @@ func StatsGitHub(w io.Writer, s *report.Stats, _ Options) error {
 	}
 	return p.err
 }
-
-// comparisonSentence is "Cost went up 23.0% since baseline.json ($1.00 → $1.23)".
-func comparisonSentence(s *report.Stats) string {
-	b := s.Baseline
-	c := report.Change(int64(s.Current.Cost), int64(b.Cost))
-	var dir string
-	switch {
-	case c.Null():
-		return fmt.Sprintf("Cost is %s; %s had none", report.USD2(s.Current.Cost), b.Label)
-	case c.Rat().Sign() > 0:
-		dir = "went up " + strings.TrimPrefix(report.ChangeText(c), "+")
-	case c.Rat().Sign() < 0:
-		dir = "went down " + strings.TrimPrefix(report.ChangeText(c), "-")
-	default:
-		dir = "stayed the same"
-	}
-	return fmt.Sprintf("Cost %s since %s (%s → %s)", dir, b.Label, report.USD2(b.Cost), report.USD2(s.Current.Cost))
-}

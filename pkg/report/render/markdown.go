@@ -1,3 +1,6 @@
+// Markdown: GitHub-flavoured tables for pull requests and CI step
+// summaries; names escaped so that they never make a link or a column.
+
 package render
 
 import (
@@ -5,6 +8,9 @@ import (
 	"strings"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 )
 
 // StatsMarkdown writes the dashboard as Markdown, for a pull request comment
@@ -121,3 +127,139 @@ var mdLinks = strings.NewReplacer("://", "&#58;//", "www.", "www&#46;", "WWW.", 
 
 var mdEscaper = strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "<", "&lt;", ">", "&gt;", "&", "&amp;",
 	"|", "\\|", "[", "\\[", "]", "\\]", "~", "\\~", "\n", " ", "\r", " ")
+
+// BreakdownMarkdown writes the breakdown as a Markdown table.
+func BreakdownMarkdown(w io.Writer, b *report.Breakdown, _ Options) error {
+	p := &printer{w: w}
+	p.linef("### NextCore %s", mdText(strings.Join(breakdownTitle(b), " · ")))
+	p.line("")
+	var headers []string
+	var aligns []align
+	for _, d := range b.By {
+		headers, aligns = append(headers, string(d)), append(aligns, left)
+	}
+	partial := report.PartlyCovered(b.Span, b.DataStart)
+	for _, h := range breakdownNumbers {
+		if h == "change" && partial {
+			h = "change *"
+		}
+		headers, aligns = append(headers, h), append(aligns, right)
+	}
+	var rows [][]string
+	for _, r := range b.Rows {
+		rows = append(rows, append(append([]string{}, r.Keys...), breakdownCells(r.Current, r.Previous, b.Total)...))
+	}
+	total := make([]string, len(b.By))
+	total[0] = "**total**"
+	rows = append(rows, append(total, breakdownCells(b.Total, b.Previous, b.Total)...))
+	if p.err != nil {
+		return p.err
+	}
+	if err := markdownTable(w, headers, aligns, rows); err != nil {
+		return err
+	}
+	if partial {
+		p.line("")
+		p.line(mdText(partialNote(b.Span, b.DataStart)))
+	}
+	return p.err
+}
+
+// RankingMarkdown writes the ranking as a Markdown table.
+func RankingMarkdown(w io.Writer, r *report.ModelRanking, o Options) error {
+	compare := o.Compare
+	p := &printer{w: w}
+	p.linef("### NextCore %s", mdText(strings.Join(rankingTitle(r), " · ")))
+	p.line("")
+	if p.err != nil {
+		return p.err
+	}
+	h, al := rankingHead(r, compare)
+	if err := markdownTable(w, h, al, rankingRows(r, compare)); err != nil {
+		return err
+	}
+	if compare && report.PartlyCovered(r.Span, r.DataStart) {
+		p.line("")
+		p.line(mdText(partialNote(r.Span, r.DataStart)))
+	}
+	return p.err
+}
+
+// QuotaMarkdown writes the billing month as a Markdown table.
+func QuotaMarkdown(w io.Writer, q *report.Quota, o Options) error {
+	meta := o.Meta
+	p := &printer{w: w}
+	p.linef("### NextCore quota · %s", mdText(strings.Join(quotaHeader(q, meta), " · ")))
+	p.line("")
+	var rows [][]string
+	for _, m := range q.Metrics {
+		limit, pct, level, plevel := "no limit", "", "", ""
+		if m.Limit != nil {
+			limit, pct, level, plevel = quotaValue(m, *m.Limit), report.Pct(m.Percent), levelText(m.Level), levelText(m.ProjectedLevel)
+		}
+		rows = append(rows, []string{m.Label, quotaValue(m, m.Used), limit, pct, level, quotaRat(m, m.Projected), plevel})
+	}
+	if p.err == nil {
+		p.err = markdownTable(w, []string{"Metric", "Used", "Limit", "Used %", "Level", "Projected", "Projected level"},
+			[]align{left, right, right, right, left, right, left}, rows)
+	}
+	if q.Baseline != nil {
+		p.line("")
+		p.line(mdText(quotaBaselineLine(q)))
+	}
+	return p.err
+}
+
+func levelText(l report.Level) string {
+	switch l {
+	case report.LevelExceeded:
+		return "✗ exceeded"
+	case report.LevelWarning:
+		return "⚠ warning"
+	case report.LevelOK:
+		return "✓ ok"
+	}
+	return ""
+}
+
+// align is a column's alignment in a table.
+type align = tw.Align
+
+const (
+	left  = tw.AlignLeft
+	right = tw.AlignRight
+)
+
+// markdownTable writes a GitHub-flavoured Markdown table.
+func markdownTable(w io.Writer, headers []string, aligns []align, rows [][]string) error {
+	esc := func(s string) string {
+		// The renderers' own bold (a total row) stays bold.
+		if inner, ok := strings.CutPrefix(s, "**"); ok && len(inner) > 2 && strings.HasSuffix(inner, "**") {
+			return "**" + truncate(mdText(inner[:len(inner)-2]), docNameWidth) + "**"
+		}
+		return truncate(mdText(s), docNameWidth)
+	}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewMarkdown()),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+	)
+	hs := make([]string, len(headers))
+	for i, h := range headers {
+		hs[i] = esc(h)
+	}
+	t.Header(hs)
+	for _, r := range rows {
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = esc(c)
+		}
+		if err := t.Append(cells); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}

@@ -95,17 +95,3 @@ func BreakdownReport() Report[*report.Breakdown] {
 		{Table, BreakdownTable}, {JSON, breakdownJSON}, {CSV, BreakdownCSV}, {Markdown, BreakdownMarkdown},
 	}}
 }
-
-func statsJSON(w io.Writer, s *report.Stats, o Options) error {
-	return WriteJSON(w, StatsData(s, o.Meta))
-}
-
-func quotaJSON(w io.Writer, q *report.Quota, _ Options) error { return WriteJSON(w, QuotaData(q)) }
-
-func rankingJSON(w io.Writer, r *report.ModelRanking, _ Options) error {
-	return WriteJSON(w, RankingData(r))
-}
-
-func breakdownJSON(w io.Writer, b *report.Breakdown, _ Options) error {
-	return WriteJSON(w, BreakdownData(b))
-}

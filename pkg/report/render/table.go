@@ -1,9 +1,14 @@
+// Terminal: the dashboard, quota, ranking, breakdown and overview as a
+// terminal or a log shows them, fitted to a width (layout.go).
+
 package render
 
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,17 +17,279 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
-// Meta is what a report's header says besides the numbers: where they came
-// from and how fresh they are ("cache updated 4 min ago", "demo data").
-type Meta struct {
-	Source string // cache, api, demo
-	Note   string
+func ms(v float64) string {
+	if v < 0 {
+		return "–"
+	}
+	if v < 100 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return report.Count(int64(math.Round(v)))
 }
 
-// header is the parts of the dashboard's first line: "acme", "last 7
-// days", "Nov 14 – Nov 20, 2026 (Europe/Berlin)", a filter, the note.
-func header(s *report.Stats, meta Meta) []string {
-	return withNote(withFilter([]string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")"}, s.Filter), meta)
+// BreakdownTable writes the breakdown for a terminal; a breakdown by one
+// member dimension (a region, say) gets a bar of each row's calls.
+func BreakdownTable(w io.Writer, b *report.Breakdown, o Options) error {
+	meta, st, compare := o.Meta, o.Style, o.Compare
+	W := st.width()
+	p := &printer{w: w, limit: W}
+	p.title(st, withNote(breakdownTitle(b), meta), W)
+	p.line("")
+	if len(b.Rows) == 0 {
+		p.line("  No calls in this window.")
+		return p.err
+	}
+	partial := report.PartlyCovered(b.Span, b.DataStart)
+	t := &ttable{gap: 2, lead: " "}
+	for i, d := range b.By {
+		// Pivots lose their inner dimensions' names last but one.
+		t.cols = append(t.cols, column{head: string(d), name: true, drop: map[bool]int{true: 0, false: 1}[i == 0]})
+	}
+	chart := len(b.By) == 1 && b.By[0] != report.ByDay && b.By[0] != report.ByHour
+	if chart {
+		t.cols = append(t.cols, column{bar: true, barWidth: 16, min: 8, drop: 3})
+	}
+	// The least important columns go first: p99 and p95, prompt and the
+	// previous window's columns; calls, cost and share stay.
+	for _, c := range []struct {
+		head string
+		drop int
+	}{{"calls", 0}, {"success", 4}, {"tokens", 5}, {"cost", 0}, {"share", 0}, {"change", 2}, {"p50 ms", 6}, {"p95 ms", 7}, {"p99 ms", 8}} {
+		if c.head == "change" && partial {
+			c.head = "change*"
+		}
+		t.cols = append(t.cols, column{head: c.head, align: right, drop: c.drop})
+	}
+	if compare {
+		t.cols = append(t.cols, column{head: "prev calls", align: right, drop: 2}, column{head: "prev cost", align: right, drop: 2})
+	}
+	if b.Baseline != nil {
+		for _, h := range baselineHeads(b.Baseline) {
+			t.cols = append(t.cols, column{head: h, align: right, drop: 2})
+		}
+	}
+	var maxCalls int64
+	for _, r := range b.Rows {
+		maxCalls = max(maxCalls, r.Current.Calls)
+	}
+	for _, r := range b.Rows {
+		var row []tcell
+		for _, k := range r.Keys {
+			row = append(row, tcell{text: Safe(k)})
+		}
+		if chart {
+			row = append(row, tcell{color: blue, frac: float64(r.Current.Calls) / float64(max(maxCalls, 1))})
+		}
+		row = append(row, cells(breakdownCells(r.Current, r.Previous, b.Total))...)
+		if compare {
+			row = append(row, cells([]string{report.Count(r.Previous.Calls), report.USD2(r.Previous.Cost)})...)
+		}
+		if b.Baseline != nil {
+			row = append(row, cells(baselineCells(b.Baseline, strings.Join(r.Keys, source.PivotSep), r.Current.Cost))...)
+		}
+		t.rows = append(t.rows, row)
+	}
+	total := make([]tcell, len(b.By))
+	total[0] = tcell{text: "total", color: bold}
+	if chart {
+		total = append(total, tcell{})
+	}
+	total = append(total, cells(breakdownCells(b.Total, b.Previous, b.Total))...)
+	if compare {
+		total = append(total, cells([]string{report.Count(b.Previous.Calls), report.USD2(b.Previous.Cost)})...)
+	}
+	if b.Baseline != nil {
+		var then source.USD
+		for _, g := range b.Baseline.Groups {
+			then += g.Cost
+		}
+		total = append(total, cells([]string{report.USD2(then), report.ChangeText(report.Change(int64(b.Total.Cost), int64(then)))})...)
+	}
+	t.rows = append(t.rows, total)
+	left := t.render(p, st, W)
+	if len(b.Rows) < b.Count {
+		p.linef(" %d of %d groups; the total is of all.", len(b.Rows), b.Count)
+	}
+	if partial && !slices.Contains(left, "change*") {
+		partialLines(p, st, b.Span, b.DataStart, W)
+	}
+	leftOut(p, st, left, W)
+	return p.err
+}
+
+// cells are plain cells of texts.
+func cells(texts []string) []tcell {
+	out := make([]tcell, len(texts))
+	for i, t := range texts {
+		out[i] = tcell{text: t}
+	}
+	return out
+}
+
+// RankingTable writes the ranking for a terminal.
+func RankingTable(w io.Writer, r *report.ModelRanking, o Options) error {
+	meta, st, compare := o.Meta, o.Style, o.Compare
+	W := st.width()
+	p := &printer{w: w, limit: W}
+	p.title(st, withNote(rankingTitle(r), meta), W)
+	p.line("")
+	if len(r.Models) == 0 {
+		p.line("  No calls in this window.")
+		return p.err
+	}
+	heads, _ := rankingHead(r, compare)
+	// Left out first when narrow: prompt and completion (tokens stays),
+	// the success rate, the comparison columns, then the per-call average.
+	// Columns asked for with --compare or --compare-to stay longest.
+	drops := map[string]int{"prompt": 9, "completion": 9, "success": 7, "per call": 5, "% cost": 3, "prev calls": 4, "prev cost": 2}
+	t := &ttable{gap: 2, lead: " "}
+	for i, h := range heads {
+		c := column{head: h, align: right, drop: drops[h]}
+		switch {
+		case i == 0:
+			c.align, c.name = left, true
+		case i >= len(rankingHeaders) && c.drop == 0:
+			c.drop = 1
+		}
+		t.cols = append(t.cols, c)
+	}
+	for _, row := range rankingRows(r, compare) {
+		row[0] = Safe(row[0])
+		t.rows = append(t.rows, cells(row))
+	}
+	left := t.render(p, st, W)
+	if len(r.Models) < r.Count {
+		p.linef(" %d of %d models; total of all: %s calls, %s", len(r.Models), r.Count, report.Count(r.Total.Calls), report.USD2(r.Total.Cost))
+	}
+	if compare && report.PartlyCovered(r.Span, r.DataStart) && !slices.Contains(left, "cost change*") {
+		partialLines(p, st, r.Span, r.DataStart, W)
+	}
+	leftOut(p, st, left, W)
+	return p.err
+}
+
+// QuotaTable writes the billing month with a bar per metric.
+func QuotaTable(w io.Writer, q *report.Quota, o Options) error {
+	meta, st := o.Meta, o.Style
+	W := st.width()
+	p := &printer{w: w, limit: W}
+	p.title(st, quotaHeader(q, meta), W)
+	p.line("")
+	lastDay := report.DateOf(q.Period.End.Add(-1)).Format("Jan 2")
+	// When narrow, the forecast column goes first, then the gauge; the
+	// level note stays.
+	t := &ttable{gap: 3, indent: 2, noHead: true, cols: []column{
+		{}, {bar: true, track: true, barWidth: 24, drop: 1, what: "bars"}, {align: right}, {align: right},
+		{what: "month-end forecast", drop: 2}, {},
+	}}
+	for _, m := range q.Metrics {
+		proj := tcell{text: "→ " + quotaRat(m, m.Projected)}
+		if m.Limit == nil {
+			t.rows = append(t.rows, []tcell{{text: m.Label}, {text: "no limit", color: dim}, {text: quotaValue(m, m.Used)}, {}, proj, {}})
+			continue
+		}
+		pct := report.RatFloat(m.Percent)
+		color := blue
+		switch {
+		case pct >= 90:
+			color = red
+		case pct >= 75:
+			color = purple
+		}
+		note := tcell{}
+		switch {
+		case m.Level == report.LevelExceeded:
+			note = tcell{text: "✗ limit exceeded", color: red}
+		case m.ProjectedLevel == report.LevelExceeded && !m.ReachedAt.IsZero():
+			note = tcell{text: "✗ over by " + m.ReachedAt.Format("Jan 2"), color: red}
+		case m.ProjectedLevel == report.LevelExceeded:
+			note = tcell{text: "✗ projected over", color: red}
+		case m.Level == report.LevelWarning:
+			note = tcell{text: "⚠ warning", color: yellow}
+		}
+		t.rows = append(t.rows, []tcell{{text: m.Label}, {color: color, frac: min(pct, 100) / 100},
+			{text: quotaValue(m, m.Used) + " / " + quotaValue(m, *m.Limit)}, {text: report.Pct(m.Percent)}, proj, note})
+	}
+	left := t.render(p, st, W)
+	var warn, over []string
+	unlimited := true
+	for _, m := range q.Metrics {
+		if m.Limit == nil {
+			continue
+		}
+		unlimited = false
+		what := m.Noun() + " at " + report.Pct(m.Percent)
+		switch m.Level {
+		case report.LevelExceeded:
+			over = append(over, what)
+		case report.LevelWarning:
+			warn = append(warn, what)
+		}
+	}
+	para := func(color, text string) {
+		for i, l := range wrap(text, W-4, "") {
+			if i > 0 {
+				l = "  " + l
+			}
+			p.line("  " + st.paint(color, l))
+		}
+	}
+	if q.Baseline != nil {
+		p.line("")
+		para("", quotaBaselineLine(q))
+	}
+	if pace := paceSentence(q, lastDay, len(left) == 0 || !slices.Contains(left, "month-end forecast")); pace != "" {
+		p.line("")
+		para("", pace)
+	}
+	if len(left) > 0 {
+		p.line("")
+		leftOut(p, st, left, W)
+	}
+	if len(over) > 0 || len(warn) > 0 || unlimited {
+		p.line("")
+	}
+	if len(over) > 0 {
+		para(red, "✗ Over your monthly limits: "+strings.Join(over, ", ")+".")
+	}
+	if len(warn) > 0 {
+		para(yellow, "⚠ Approaching your monthly limits: "+strings.Join(warn, ", ")+".")
+	}
+	if unlimited {
+		para("", "No limits set"+o.NoLimitsHint+".")
+	}
+	return p.err
+}
+
+// paceSentence says what the two forecasts are: the bars' "→" is the
+// month's pace so far (said in full when the table had no room for it);
+// then the month end and the day a limit is reached at the last 7 days'
+// pace. "" when no metric has a limit.
+func paceSentence(q *report.Quota, lastDay string, shown bool) string {
+	month := q.Period.Start.Format("January")
+	first := "→ is the forecast for " + lastDay + " at " + month + "'s pace so far."
+	if !shown {
+		var at []string
+		for _, m := range q.Metrics {
+			at = append(at, m.Noun()+" "+quotaRat(m, m.Projected))
+		}
+		first = "At " + month + "'s pace so far, by " + lastDay + ": " + strings.Join(at, ", ") + "."
+	}
+	var pace []string
+	for _, m := range q.Metrics {
+		if m.Limit == nil {
+			continue
+		}
+		part := m.Noun() + " " + quotaRat(m, m.Pace7)
+		if !m.Reached7.IsZero() {
+			part += " (limit reached around " + m.Reached7.Format("Jan 2") + ")"
+		}
+		pace = append(pace, part)
+	}
+	if len(pace) == 0 {
+		return ""
+	}
+	return first + " At the last 7 days' pace, by " + lastDay + ": " + strings.Join(pace, ", ") + "."
 }
 
 // trend is a change as an arrow and a number: "▲ 12.5%", "▼ 3.2%", "= 0.0%",
@@ -194,28 +461,11 @@ func withMark(trend, mark string) string {
 	return trend + mark
 }
 
-// partialNote says why the changes are marked: the previous window starts
-// before the data does.
-func partialNote(span report.Span, dataStart time.Time) string {
-	return "* The previous period (from " + span.Previous.Start.Format("Jan 2, 2006") + ") is only partly covered: the data starts " +
-		dataStart.In(span.Current.Start.Location()).Format("Jan 2, 2006") + "."
-}
-
 // partialLines writes the note under a table whose changes are marked.
 func partialLines(p *printer, st Style, span report.Span, dataStart time.Time, W int) {
 	for _, l := range wrap(partialNote(span, dataStart), W-4, "  ") {
 		p.line("  " + st.paint(yellow, l))
 	}
-}
-
-// dataStartJSON is where the data begins, in the report's zone; nil when
-// unknown.
-func dataStartJSON(span report.Span, dataStart time.Time) *string {
-	if dataStart.IsZero() {
-		return nil
-	}
-	t := Timestamp(dataStart.In(span.Current.Start.Location()))
-	return &t
 }
 
 func toneColor(t report.Tone) string {
@@ -228,35 +478,6 @@ func toneColor(t report.Tone) string {
 		return yellow
 	}
 	return blue
-}
-
-// bucket is a row of the trend chart: a day, or a week or month of a long window.
-type bucket struct {
-	label  string
-	totals source.Totals
-	peak   bool
-}
-
-// trendRows are the rows of the trend chart: every day up to 62 days, each
-// month beyond (the calendar above them still shows every day).
-func trendRows(s *report.Stats) (string, []bucket) {
-	days := s.Daily
-	var rows []bucket
-	if len(days) <= 62 {
-		peak, _ := s.PeakDay()
-		for _, d := range days {
-			rows = append(rows, bucket{d.Date.Format("Mon Jan 02"), d.Totals, d.Date == peak.Date && d.Calls > 0})
-		}
-		return "DAILY USAGE", rows
-	}
-	for _, d := range days {
-		label := d.Date.Format("Jan 2006")
-		if len(rows) == 0 || rows[len(rows)-1].label != label {
-			rows = append(rows, bucket{label: label})
-		}
-		rows[len(rows)-1].totals.Add(d.Totals)
-	}
-	return "MONTHLY USAGE", rows
 }
 
 // calendar draws one cell per day, a row per weekday and a column per week,
@@ -414,4 +635,38 @@ func seconds(v float64) string {
 		return ms(v) + " ms"
 	}
 	return strconv.FormatFloat(v/1000, 'f', 1, 64) + " s"
+}
+
+// shortUSD is a dollar amount for a small space: $127, $45.20, $0.76.
+func shortUSD(u source.USD) string {
+	if u >= 100*source.NanosPerUSD {
+		return "$" + report.Count(int64((u+source.NanosPerUSD/2)/source.NanosPerUSD))
+	}
+	return report.USD2(u)
+}
+
+// shortTrend is "▲12.5%", "▼3.2%", "=0.0%", "new".
+func (st Style) shortTrend(c report.Number, riseIsGood bool) string {
+	return strings.ReplaceAll(st.trend(c, riseIsGood), " ", "")
+}
+
+// Overview writes the dashboard's compact 2×2 widget: calls, tokens, cost
+// and success rate with their changes, for a shell prompt, a MOTD or tmux.
+func Overview(w io.Writer, s *report.Stats, o Options) error {
+	st := o.Style
+	p := &printer{w: w}
+	cur, prev := s.Current, s.Previous
+	cells := [4]string{
+		"calls " + st.paint(blue+";1", report.Compact(cur.Calls)) + " " + st.shortTrend(report.Change(cur.Calls, prev.Calls), true),
+		"tokens " + st.paint(blue+";1", report.Compact(cur.Tokens())) + " " + st.shortTrend(report.Change(cur.Tokens(), prev.Tokens()), true),
+		"cost  " + st.paint(blue+";1", shortUSD(cur.Cost)) + " " + st.shortTrend(report.Change(int64(cur.Cost), int64(prev.Cost)), false),
+		"success " + st.paint(green+";1", report.Pct(report.SuccessRate(cur))),
+	}
+	w0 := max(width(cells[0]), width(cells[2])) + 3
+	p.line(padRight(cells[0], w0) + cells[1])
+	p.line(padRight(cells[2], w0) + cells[3])
+	if s.Baseline != nil {
+		p.line(comparisonSentence(s))
+	}
+	return p.err
 }
