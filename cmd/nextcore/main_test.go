@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nextcore-ai/nextcore/pkg/report/render/goldentest"
 	_ "modernc.org/sqlite"
 )
 
@@ -95,52 +96,18 @@ func importedInto(t *testing.T, path string) *env {
 	return e
 }
 
-// golden compares got with testdata/golden/NAME.golden. Escape bytes are
-// written as ␛ so that a reviewer sees colors in a golden file; an escape
-// printed as text (a backslash sequence) fails outright.
+// golden compares got with testdata/golden/NAME.golden (escapes shown as
+// ␛); a color code printed as text fails outright.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	if strings.Contains(got, `\x1b[`) || strings.Contains(got, `\u001b[`) {
 		t.Errorf("%s: a color code is printed as text", name)
 	}
-	got = strings.ReplaceAll(got, "\x1b", "␛")
-	path := filepath.Join("testdata", "golden", name+".golden")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/nextcore -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (run with -update to accept):\n%s", name, path, diff(string(want), got))
-	}
+	goldentest.Check(t, filepath.Join("testdata", "golden", name+".golden"), got, *update)
 }
 
 // diff shows the first lines that differ.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 8; i++ {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, a, c)
-			shown++
-		}
-	}
-	return b.String()
-}
+func diff(want, got string) string { return goldentest.Diff(want, got) }
 
 var built struct {
 	once sync.Once

@@ -6,6 +6,7 @@ package render
 import (
 	"io"
 	"strings"
+	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/olekukonko/tablewriter"
@@ -47,8 +48,7 @@ func StatsMarkdown(w io.Writer, s *report.Stats, o Options) error {
 		{"Success rate", report.Pct(rate), rateChange, ""},
 	})
 	if mark != "" {
-		p.line("")
-		p.line(mdText(partialNote(s.Span, s.DataStart)))
+		partialParagraph(p, s.Span, s.DataStart)
 	}
 	title, rows := trendRows(s)
 	p.line("")
@@ -159,8 +159,7 @@ func BreakdownMarkdown(w io.Writer, b *report.Breakdown, _ Options) error {
 		return err
 	}
 	if partial {
-		p.line("")
-		p.line(mdText(partialNote(b.Span, b.DataStart)))
+		partialParagraph(p, b.Span, b.DataStart)
 	}
 	return p.err
 }
@@ -179,8 +178,7 @@ func RankingMarkdown(w io.Writer, r *report.ModelRanking, o Options) error {
 		return err
 	}
 	if compare && report.PartlyCovered(r.Span, r.DataStart) {
-		p.line("")
-		p.line(mdText(partialNote(r.Span, r.DataStart)))
+		partialParagraph(p, r.Span, r.DataStart)
 	}
 	return p.err
 }
@@ -262,4 +260,10 @@ func markdownTable(w io.Writer, headers []string, aligns []align, rows [][]strin
 		}
 	}
 	return t.Render()
+}
+
+// partialParagraph says under a table why its changes are marked.
+func partialParagraph(p *printer, span report.Span, dataStart time.Time) {
+	p.line("")
+	p.line(mdText(partialNote(span, dataStart)))
 }

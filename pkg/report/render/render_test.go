@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render/goldentest"
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/file"
 )
@@ -83,26 +84,9 @@ func models(t *testing.T) (*report.Stats, *report.Quota, *report.ModelRanking, *
 	return stats, q, ranking, b
 }
 
-// golden compares got with testdata/golden/NAME.golden; escape bytes are
-// written as ␛.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	got = strings.ReplaceAll(got, "\x1b", "␛")
-	path := filepath.Join("testdata", "golden", name+".golden")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/report/render -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (run with -update to accept)", name, path)
-	}
+	goldentest.Check(t, filepath.Join("testdata", "golden", name+".golden"), got, *update)
 }
 
 // TestEveryFormat renders every format each report declares, from models

@@ -31,10 +31,7 @@ func ms(v float64) string {
 // member dimension (a region, say) gets a bar of each row's calls.
 func BreakdownTable(w io.Writer, b *report.Breakdown, o Options) error {
 	meta, st, compare := o.Meta, o.Style, o.Compare
-	W := st.width()
-	p := &printer{w: w, limit: W}
-	p.title(st, withNote(breakdownTitle(b), meta), W)
-	p.line("")
+	p, W := opening(w, st, withNote(breakdownTitle(b), meta))
 	if len(b.Rows) == 0 {
 		p.line("  No calls in this window.")
 		return p.err
@@ -129,10 +126,7 @@ func cells(texts []string) []tcell {
 // RankingTable writes the ranking for a terminal.
 func RankingTable(w io.Writer, r *report.ModelRanking, o Options) error {
 	meta, st, compare := o.Meta, o.Style, o.Compare
-	W := st.width()
-	p := &printer{w: w, limit: W}
-	p.title(st, withNote(rankingTitle(r), meta), W)
-	p.line("")
+	p, W := opening(w, st, withNote(rankingTitle(r), meta))
 	if len(r.Models) == 0 {
 		p.line("  No calls in this window.")
 		return p.err
@@ -171,10 +165,7 @@ func RankingTable(w io.Writer, r *report.ModelRanking, o Options) error {
 // QuotaTable writes the billing month with a bar per metric.
 func QuotaTable(w io.Writer, q *report.Quota, o Options) error {
 	meta, st := o.Meta, o.Style
-	W := st.width()
-	p := &printer{w: w, limit: W}
-	p.title(st, quotaHeader(q, meta), W)
-	p.line("")
+	p, W := opening(w, st, quotaHeader(q, meta))
 	lastDay := report.DateOf(q.Period.End.Add(-1)).Format("Jan 2")
 	// When narrow, the forecast column goes first, then the gauge; the
 	// level note stays.
@@ -335,10 +326,7 @@ func (st Style) rateTrend(cur, prev *big.Rat) string {
 // StatsTable writes the dashboard for a terminal or a log.
 func StatsTable(w io.Writer, s *report.Stats, o Options) error {
 	meta, st := o.Meta, o.Style
-	W := st.width()
-	p := &printer{w: w, limit: W}
-	p.title(st, header(s, meta), W)
-	p.line("")
+	p, W := opening(w, st, header(s, meta))
 	cur, prev := s.Current, s.Previous
 	if cur.Calls == 0 {
 		p.line("  No calls in this window.")
@@ -618,6 +606,16 @@ func (p *printer) line(s string) {
 	if p.err == nil {
 		_, p.err = io.WriteString(p.w, clipLine(s, p.limit)+"\n")
 	}
+}
+
+// opening starts a terminal report: a printer that fits the style's
+// width, the header, and a blank line.
+func opening(w io.Writer, st Style, header []string) (*printer, int) {
+	W := st.width()
+	p := &printer{w: w, limit: W}
+	p.title(st, header, W)
+	p.line("")
+	return p, W
 }
 
 // title writes a report's header, its parts on as few lines as fit.
