@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -73,15 +74,17 @@ func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
 	}
 	twice = append(twice, twice...)
 	write := func(raw bool) []string {
-		rawInserts = raw
-		defer func() { rawInserts = true }()
-		c := openTemp(t)
+		c, err := Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, SQLOnly: !raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
 		w, err := c.BeginWrite(context.Background(), "acme")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (w.rawInsert != nil) != raw {
-			t.Fatalf("raw statement in use: %v, want %v", w.rawInsert != nil, raw)
+		if _, isRaw := w.path.(*rawPath); isRaw != raw {
+			t.Fatalf("the raw binding in use: %v, want %v (go test ./pkg/source/cache/rawsqlite says why)", isRaw, raw)
 		}
 		w.Rollback()
 		for _, recs := range [][]source.Record{first, second, first} {
@@ -89,6 +92,10 @@ func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
 		}
 		if added, dups := store(t, c, "acme", twice); added != 300 || dups != 300 {
 			t.Errorf("ids twice in a batch: added %d, duplicates %d; want 300, 300", added, dups)
+		}
+		// The rollups count each stored record once: repeats count nowhere.
+		if err := c.Check(context.Background()); err != nil {
+			t.Errorf("raw=%v: %v", raw, err)
 		}
 		return tableDump(t, c)
 	}
@@ -225,5 +232,46 @@ func TestAbandonedBuildsRemoved(t *testing.T) {
 	names := dirNames(t, dir)
 	if !slices.Equal(names, []string{filepath.Base(alive)}) {
 		t.Fatalf("files after a new build: %v, want only the running build's", names)
+	}
+}
+
+// TestCancelStopsALongImport: a cancelled context stops a writer within a
+// batch, on the raw path as on database/sql, and nothing is stored.
+func TestCancelStopsALongImport(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 20*insertBatch, from, to)
+	for _, sqlOnly := range []bool{false, true} {
+		c, err := Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, SQLOnly: sqlOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		w, err := c.BeginWrite(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped := -1
+		for i := range recs {
+			if i == 5*insertBatch+7 {
+				cancel()
+			}
+			if err := w.Add(&recs[i]); err != nil {
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("sqlOnly=%v: %v, want context.Canceled", sqlOnly, err)
+				}
+				stopped = i
+				break
+			}
+		}
+		if stopped < 0 || stopped > 6*insertBatch {
+			t.Errorf("sqlOnly=%v: stopped at record %d, want within a batch of the cancel", sqlOnly, stopped)
+		}
+		cancel()
+		w.Rollback()
+		if g, err := c.Aggregate(context.Background(), "acme", source.DimAll, []int64{0, to.UnixNano()}); err == nil && g[0][""].Calls != 0 {
+			t.Errorf("sqlOnly=%v: %d records stored", sqlOnly, g[0][""].Calls)
+		}
+		c.Close()
 	}
 }

@@ -58,6 +58,7 @@ var (
 
 // Cache is an open cache file.
 type Cache struct {
+	sqlOnly   bool // Options.SQLOnly
 	db        *sql.DB
 	path      string
 	now       func() time.Time
@@ -78,6 +79,9 @@ type Options struct {
 	// upgraded from one schema version to another: it can take minutes
 	// on a large cache, once.
 	Upgrading func(from, to int)
+	// SQLOnly stores records through database/sql only, never the raw
+	// binding (rawsqlite): slower, the same rows. For comparing the two.
+	SQLOnly bool
 	// Build, with Create, builds a cache that does not exist yet in a
 	// file of its own beside path, written once without a journal, and puts
 	// it at path on Publish; Close without Publish leaves no file behind.
@@ -139,7 +143,7 @@ func open(ctx context.Context, path, name string, mode int, opt Options) (*Cache
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
-	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading, readOnly: mode == modeReadOnly}
+	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading, readOnly: mode == modeReadOnly, sqlOnly: opt.SQLOnly}
 	if mode == modeBuilding {
 		c.building = name
 	}

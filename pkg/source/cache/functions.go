@@ -78,7 +78,7 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 	}
 	trs.Close()
 	for _, tid := range tenants {
-		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, acc: newRollupAcc()}
+		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, acc: newRollupAcc(), path: &sqlPath{}}
 		// Chunks follow the records' key (ts, id), so none is read twice or
 		// skipped, however many share a timestamp.
 		afterTS, afterID := int64(-1<<62), ""
@@ -104,9 +104,7 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 		if err := w.flush(); err != nil {
 			return err
 		}
-		if w.upsertStmt != nil {
-			_ = w.upsertStmt.Close() // the transaction it belonged to is over
-		}
+		w.path.close(w)
 	}
 	return nil
 }

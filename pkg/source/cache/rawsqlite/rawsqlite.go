@@ -1,4 +1,16 @@
-package cache
+// Package rawsqlite binds statements straight to SQLite's C API (as
+// modernc.org/sqlite compiles it to Go), under a database/sql connection of
+// that driver. It is for the one loop where database/sql's work per
+// argument (checking, converting and copying every value, a C string per
+// text) costs more than SQLite's own: storing records and their rollups.
+//
+// It is fenced here because it depends on what the driver does not promise:
+// the names and types of its connection's unexported fields, and a
+// modernc.org/libc of the version the driver was built with. Of says when
+// they do not fit, and the cache then writes through database/sql (slower,
+// same results); the tests of this package fail, saying what to do, when a
+// dependency upgrade breaks either assumption.
+package rawsqlite
 
 import (
 	"errors"
@@ -11,62 +23,62 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// rawConn is the SQLite connection under a database/sql connection, used for
-// the one loop where database/sql's work per argument (checking, converting
-// and copying every value, a C string per text) costs more than SQLite's own:
-// inserting records. Everything else goes through database/sql.
-//
-// The driver does not export its handle, so rawOf finds it by name and type;
-// if a driver version keeps it elsewhere, rawOf says so and the writer uses
-// database/sql (slower, same results). A test makes sure the fast path is
-// the one taken.
-type rawConn struct {
+// Conn is the SQLite connection under a database/sql connection. Use it
+// only inside that connection's Raw, which keeps it for the caller.
+type Conn struct {
 	tls *libc.TLS
 	db  uintptr // sqlite3*
 }
 
 var tlsType = reflect.TypeFor[*libc.TLS]()
 
-// rawOf returns the SQLite handle of a modernc.org/sqlite driver connection.
-func rawOf(driverConn any) (rawConn, bool) {
+// Of returns the SQLite handle of a modernc.org/sqlite driver connection (the
+// argument of sql.Conn.Raw's function), or why it cannot.
+func Of(driverConn any) (Conn, error) {
 	v := reflect.ValueOf(driverConn)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return rawConn{}, false
+		return Conn{}, fmt.Errorf("the driver connection is a %T, not a pointer to a struct", driverConn)
 	}
 	s := v.Elem()
 	db, tls := s.FieldByName("db"), s.FieldByName("tls")
-	if !db.IsValid() || db.Kind() != reflect.Uintptr || !tls.IsValid() || tls.Type() != tlsType {
-		return rawConn{}, false
+	switch {
+	case !db.IsValid() || db.Kind() != reflect.Uintptr:
+		return Conn{}, fmt.Errorf("%s has no field db of type uintptr", s.Type())
+	case !tls.IsValid() || tls.Type() != tlsType:
+		return Conn{}, fmt.Errorf("%s has no field tls of type %s (a modernc.org/libc other than the driver's?)", s.Type(), tlsType)
 	}
-	r := rawConn{
+	c := Conn{
 		db:  *(*uintptr)(unsafe.Pointer(db.UnsafeAddr())),
 		tls: *(**libc.TLS)(unsafe.Pointer(tls.UnsafeAddr())),
 	}
-	return r, r.db != 0 && r.tls != nil
+	if c.db == 0 || c.tls == nil {
+		return Conn{}, errors.New("the driver connection is not open")
+	}
+	return c, nil
 }
 
 // err is SQLite's result code rc with its message for the last failed call
 // on the connection.
-func (c rawConn) err(rc int32) error {
-	return &rawError{code: int(rc), msg: libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))}
+func (c Conn) err(rc int32) error {
+	return &Error{code: int(rc), msg: libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))}
 }
 
-// rawError is an SQLite error, with its code as the driver's errors have.
-type rawError struct {
+// Error is an SQLite error, with its code as the driver's errors have.
+type Error struct {
 	code int
 	msg  string
 }
 
-func (e *rawError) Error() string { return fmt.Sprintf("%s (%d)", e.msg, e.code) }
+func (e *Error) Error() string { return fmt.Sprintf("%s (%d)", e.msg, e.code) }
 
 // Code is the SQLite result code.
-func (e *rawError) Code() int { return e.code }
+func (e *Error) Code() int { return e.code }
 
-// rawStmt is a prepared statement with its arguments bound by position.
+// Stmt is a prepared statement with its arguments bound by position.
 // Text is copied into one buffer per execution and bound without another
 // copy; the buffer stays pinned until the statement is reset.
-type rawStmt struct {
-	c      rawConn
+type Stmt struct {
+	c      Conn
 	p      uintptr // sqlite3_stmt*
 	out    uintptr // where prepare writes the statement
 	text   []byte
@@ -74,8 +86,9 @@ type rawStmt struct {
 	pinned bool
 }
 
-func (c rawConn) prepare(query string) (*rawStmt, error) {
-	s := &rawStmt{c: c}
+// Prepare prepares query.
+func (c Conn) Prepare(query string) (*Stmt, error) {
+	s := &Stmt{c: c}
 	z := append([]byte(query), 0)
 	s.pin.Pin(&z[0])
 	s.pin.Pin(&s.out)
@@ -88,9 +101,9 @@ func (c rawConn) prepare(query string) (*rawStmt, error) {
 	return s, nil
 }
 
-// reserve makes room for n bytes of text in this execution, before any text
+// Reserve makes room for n bytes of text in this execution, before any text
 // is bound (the buffer must not move once bound).
-func (s *rawStmt) reserve(n int) {
+func (s *Stmt) Reserve(n int) {
 	if s.pinned {
 		s.pin.Unpin()
 	}
@@ -102,22 +115,22 @@ func (s *rawStmt) reserve(n int) {
 	s.pinned = true
 }
 
-func (s *rawStmt) int64(i int, v int64) error {
+func (s *Stmt) Int64(i int, v int64) error {
 	if rc := sqlite3.Xsqlite3_bind_int64(s.c.tls, s.p, int32(i), v); rc != sqlite3.SQLITE_OK {
 		return s.c.err(rc)
 	}
 	return nil
 }
 
-func (s *rawStmt) null(i int) error {
+func (s *Stmt) Null(i int) error {
 	if rc := sqlite3.Xsqlite3_bind_null(s.c.tls, s.p, int32(i)); rc != sqlite3.SQLITE_OK {
 		return s.c.err(rc)
 	}
 	return nil
 }
 
-// str binds v, which must fit in the room reserved.
-func (s *rawStmt) str(i int, v string) error {
+// Str binds v, which must fit in the room reserved.
+func (s *Stmt) Str(i int, v string) error {
 	p, err := s.place(v)
 	if err != nil {
 		return err
@@ -129,11 +142,11 @@ func (s *rawStmt) str(i int, v string) error {
 	return nil
 }
 
-// blob binds b, which must fit in the room reserved; nil is NULL, as
+// Blob binds b, which must fit in the room reserved; nil is NULL, as
 // database/sql binds it.
-func (s *rawStmt) blob(i int, b []byte) error {
+func (s *Stmt) Blob(i int, b []byte) error {
 	if b == nil {
-		return s.null(i)
+		return s.Null(i)
 	}
 	p, err := s.place(unsafe.String(unsafe.SliceData(b), len(b))) // copied by place
 	if err != nil {
@@ -146,7 +159,7 @@ func (s *rawStmt) blob(i int, b []byte) error {
 }
 
 // place copies v into the reserved room and returns where it is.
-func (s *rawStmt) place(v string) (uintptr, error) {
+func (s *Stmt) place(v string) (uintptr, error) {
 	if len(s.text)+len(v) > cap(s.text) {
 		return 0, errors.New("bind buffer too small")
 	}
@@ -158,8 +171,8 @@ func (s *rawStmt) place(v string) (uintptr, error) {
 	return uintptr(unsafe.Pointer(&s.text[at])), nil
 }
 
-// reset forgets an execution that was not run.
-func (s *rawStmt) reset() {
+// Reset forgets an execution that was not run.
+func (s *Stmt) Reset() {
 	sqlite3.Xsqlite3_reset(s.c.tls, s.p)
 	if s.pinned {
 		s.pin.Unpin()
@@ -167,19 +180,19 @@ func (s *rawStmt) reset() {
 	}
 }
 
-// exec runs the statement to its end and returns how many rows it changed.
-func (s *rawStmt) exec() (int64, error) {
+// Exec runs the statement to its end and returns how many rows it changed.
+func (s *Stmt) Exec() (int64, error) {
 	rc := sqlite3.Xsqlite3_step(s.c.tls, s.p)
 	n := int64(sqlite3.Xsqlite3_changes(s.c.tls, s.c.db))
 	var err error
 	if rc != sqlite3.SQLITE_DONE {
 		err = s.c.err(rc)
 	}
-	s.reset()
+	s.Reset()
 	return n, err
 }
 
-func (s *rawStmt) close() {
+func (s *Stmt) Close() {
 	if s == nil || s.p == 0 {
 		return
 	}

@@ -1,0 +1,111 @@
+package rawsqlite
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+// TestFitsTheDriver binds through a real connection of the driver and reads
+// the row back through database/sql. When it fails after a dependency
+// upgrade, imports still work but slowly (through database/sql): update Of
+// to the driver's new connection type, or pin the driver back.
+func TestFitsTheDriver(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE t (n INTEGER, s TEXT, b BLOB, z INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		c, err := Of(dc)
+		if err != nil {
+			t.Fatalf("the raw binding does not fit this modernc.org/sqlite: %v.\n"+
+				"Imports fall back to database/sql, several times slower. Update rawsqlite.Of to the driver's connection, "+
+				"or keep the driver at the version go.mod had.", err)
+		}
+		s, err := c.Prepare("INSERT INTO t VALUES (?, ?, ?, ?)")
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		s.Reserve(len("héllo\x00") + 3)
+		for _, bind := range []error{s.Int64(1, -42), s.Str(2, "héllo\x00"), s.Blob(3, []byte{1, 2, 3}), s.Null(4)} {
+			if bind != nil {
+				return bind
+			}
+		}
+		n, err := s.Exec()
+		if n != 1 {
+			t.Errorf("%d rows changed", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	var str string
+	var b []byte
+	var z sql.NullInt64
+	if err := db.QueryRow("SELECT n, s, b, z FROM t").Scan(&n, &str, &b, &z); err != nil {
+		t.Fatal(err)
+	}
+	if n != -42 || str != "héllo\x00" || string(b) != "\x01\x02\x03" || z.Valid {
+		t.Errorf("read back %d %q %v %v", n, str, b, z)
+	}
+}
+
+// TestLibcIsTheDrivers: modernc.org/sqlite is compiled against one version
+// of modernc.org/libc, and the raw binding calls into both; a go.mod that
+// lets them drift (a go get -u) must fail here, not in a user's import.
+func TestLibcIsTheDrivers(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	list := func(mod, format string) string {
+		out, err := exec.Command("go", "list", "-m", "-f", format, mod).Output()
+		if err != nil {
+			t.Fatalf("go list -m %s: %v", mod, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	sqliteVersion, goMod, _ := strings.Cut(list("modernc.org/sqlite", "{{.Version}} {{.GoMod}}"), " ")
+	libcVersion := list("modernc.org/libc", "{{.Version}}")
+	f, err := os.Open(goMod)
+	if err != nil {
+		t.Fatalf("modernc.org/sqlite %s's go.mod: %v", sqliteVersion, err)
+	}
+	defer f.Close()
+	want := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		for i := 0; i+1 < len(fields); i++ {
+			if fields[i] == "modernc.org/libc" {
+				want = fields[i+1]
+			}
+		}
+	}
+	if want == "" {
+		t.Fatalf("modernc.org/sqlite %s's go.mod names no modernc.org/libc", sqliteVersion)
+	}
+	if libcVersion != want {
+		t.Errorf("modernc.org/libc is %s, but modernc.org/sqlite %s is built for %s: run go get modernc.org/libc@%s",
+			libcVersion, sqliteVersion, want, want)
+	}
+}

@@ -1,0 +1,343 @@
+// Rollups: the sums by bucket and dimension kept in step with the records,
+// counted on a goroutine of their own while the writer stores records.
+
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// Bucket lengths, in seconds. A rollup row's level is its bucket length.
+const (
+	Quarter = 900
+	Hour    = 3600
+	Day     = 86400
+)
+
+// rollupKey names one rollup row of a tenant.
+type rollupKey struct {
+	dim    source.Dim
+	level  int32
+	bucket int64 // Unix seconds
+	member int64
+}
+
+// maxPendingBytes bounds the rollup deltas held in memory before they are
+// written (still inside the import's transaction), as estimated from their
+// rows and the buckets of their latency histograms. Input in time order
+// fills it with hours that are done; input in any other order finds most
+// of its rows still there, and writes each once rather than once per visit.
+const maxPendingBytes = 24 << 20
+
+// Estimated memory of a delta row and of a histogram bucket.
+const rowBytes, bucketBytes = 640, 40
+
+// rollupAcc gathers the rollup deltas of the records stored.
+type rollupAcc struct {
+	hour   hourSlots
+	deltas map[rollupKey]*source.Totals
+	bytes  int // estimated size of deltas
+}
+
+func newRollupAcc() *rollupAcc {
+	return &rollupAcc{hour: hourSlots{hour: -1}, deltas: map[rollupKey]*source.Totals{}}
+}
+
+// full reports whether the deltas should be written out.
+func (a *rollupAcc) full() bool { return a.bytes >= maxPendingBytes }
+
+// count adds a stored record to the finest rollup buckets: quarter hours for
+// all calls, hours for each dimension.
+func (a *rollupAcc) count(p *pending) {
+	r := &p.r
+	sec := floorDiv(r.Time, int64(time.Second))
+	hour := floorDiv(sec, Hour) * Hour
+	h := &a.hour
+	if hour != h.hour {
+		a.spill()
+		h.hour = hour
+	}
+	q := (sec - hour) / Quarter
+	h.quarters[q].AddCounts(r)
+	if r.LatencyMs >= 0 {
+		h.quarterLat[q].Record(r.LatencyMs)
+	}
+	for i, id := range p.ids {
+		m := h.members[i]
+		if int(id) >= len(m) {
+			m = append(m, make([]source.Totals, int(id)+1-len(m))...)
+			h.members[i] = m
+			h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
+		}
+		m[id].AddCounts(r)
+		if r.LatencyMs >= 0 {
+			c := h.memberLat[i][id]
+			if c == nil {
+				c = &source.LatencyCounter{}
+				h.memberLat[i][id] = c
+			}
+			c.Record(r.LatencyMs)
+		}
+	}
+}
+
+// hourSlots are the current hour's totals by dimension and member id.
+// Records mostly come in time order, so counting one is a few slice updates;
+// the hour's totals move to the rollup deltas when another hour begins.
+type hourSlots struct {
+	hour       int64 // Unix seconds
+	quarters   [Hour / Quarter]source.Totals
+	quarterLat [Hour / Quarter]source.LatencyCounter
+	members    [5][]source.Totals // by dimension (source.Dims()), then member id
+	memberLat  [5][]*source.LatencyCounter
+}
+
+// spill moves the current hour's totals into the rollup deltas.
+func (a *rollupAcc) spill() {
+	h := &a.hour
+	for q := range h.quarters {
+		if h.quarters[q].Calls > 0 {
+			h.quarters[q].Latency = h.quarterLat[q].Drain()
+			a.addDelta(rollupKey{source.DimAll, Quarter, h.hour + int64(q)*Quarter, 0}, &h.quarters[q])
+			h.quarters[q] = source.Totals{}
+		}
+	}
+	for i, d := range source.Dims() {
+		for id := range h.members[i] {
+			if t := &h.members[i][id]; t.Calls > 0 {
+				if c := h.memberLat[i][id]; c != nil {
+					t.Latency = c.Drain()
+				}
+				a.addDelta(rollupKey{d, Hour, h.hour, int64(id)}, t)
+				*t = source.Totals{}
+			}
+		}
+	}
+}
+
+func (a *rollupAcc) addDelta(k rollupKey, t *source.Totals) {
+	d := a.deltas[k]
+	if d == nil {
+		c := *t // t's histogram was just drained for it: take it over
+		a.deltas[k] = &c
+		a.bytes += rowBytes + bucketBytes*c.Latency.Buckets()
+		return
+	}
+	before := d.Latency.Buckets()
+	d.Add(*t)
+	a.bytes += bucketBytes * (d.Latency.Buckets() - before)
+}
+
+// upsertBatch is how many rollup rows one upsert statement carries.
+const upsertBatch = 256
+
+func upsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO rollups (tenant, dim, level, bucket, member, calls, ok, prompt, completion, cost,
+		small_calls, small_tokens, small_cost, lat_n, lat_sum, lat_hist) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(` ON CONFLICT (tenant, dim, level, bucket, member) DO UPDATE SET
+		calls = calls + excluded.calls, ok = ok + excluded.ok,
+		prompt = prompt + excluded.prompt, completion = completion + excluded.completion,
+		cost = cost + excluded.cost, small_calls = small_calls + excluded.small_calls,
+		small_tokens = small_tokens + excluded.small_tokens, small_cost = small_cost + excluded.small_cost,
+		lat_n = lat_n + excluded.lat_n, lat_sum = lat_sum + excluded.lat_sum,
+		lat_hist = nextcore_latency_merge(lat_hist, excluded.lat_hist)`)
+	return b.String()
+}
+
+// upsertRow is a rollup delta to add to the cache (the writer adds the
+// tenant).
+type upsertRow struct {
+	key  rollupKey
+	t    source.Totals // its Latency is in hist, encoded
+	hist []byte
+}
+
+// take spills the current hour and turns the deltas gathered so far, the
+// finest buckets as counted and the coarser ones derived from them, into
+// batches of upsert rows, leaving none behind.
+func (a *rollupAcc) take() [][]upsertRow {
+	a.spill()
+	coarse := map[rollupKey]*source.Totals{}
+	up := func(k rollupKey, level int32, t *source.Totals) {
+		k.level = level
+		k.bucket = floorDiv(k.bucket, int64(level)) * int64(level)
+		c := coarse[k]
+		if c == nil {
+			c = &source.Totals{}
+			coarse[k] = c
+		}
+		c.Add(*t)
+	}
+	for k, t := range a.deltas {
+		if k.level == Quarter {
+			up(k, Hour, t)
+		}
+		up(k, Day, t)
+	}
+	var batches [][]upsertRow
+	var rows []upsertRow
+	for _, m := range []map[rollupKey]*source.Totals{a.deltas, coarse} {
+		for k, t := range m {
+			if rows == nil {
+				rows = make([]upsertRow, 0, upsertBatch)
+			}
+			row := upsertRow{key: k, t: *t, hist: t.Latency.MarshalBinary()}
+			row.t.Latency = nil
+			rows = append(rows, row)
+			if len(rows) == upsertBatch {
+				batches, rows = append(batches, rows), nil
+			}
+		}
+	}
+	if rows != nil {
+		batches = append(batches, rows)
+	}
+	clear(a.deltas)
+	a.bytes = 0
+	return batches
+}
+
+// execUpserts writes batches made by take into the transaction.
+func (w *Writer) execUpserts(batches [][]upsertRow) error {
+	for _, b := range batches {
+		if err := w.path.upsert(w, b); err != nil {
+			return w.c.wrap(fmt.Errorf("update rollups: %w", err))
+		}
+	}
+	return nil
+}
+
+// upsertCols is how many parameters an upsert row has.
+const upsertCols = 16
+
+// flush writes out the deltas gathered so far, on this goroutine.
+func (w *Writer) flush() error { return w.execUpserts(w.acc.take()) }
+
+// rollupWorker counts stored records into rollups on a goroutine of its own,
+// so that the goroutine writing to SQLite does nothing else. Messages keep
+// their order; ready carries upsert batches for the writer to execute.
+type rollupWorker struct {
+	msgs  chan rollupMsg
+	ready chan [][]upsertRow
+	free  chan []pending // record buffers the worker is done with
+	done  chan struct{}
+	ended bool
+}
+
+type rollupMsg struct {
+	recs  []pending
+	reply chan [][]upsertRow // a flush: the rest of the deltas come back here
+}
+
+func startRollupWorker(acc *rollupAcc) *rollupWorker {
+	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan [][]upsertRow, 4), free: make(chan []pending, 10), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case m := <-rw.msgs:
+				if m.reply != nil {
+					m.reply <- acc.take()
+					continue
+				}
+				for i := range m.recs {
+					acc.count(&m.recs[i])
+				}
+				select {
+				case rw.free <- m.recs[:0]:
+				default:
+				}
+				if acc.full() {
+					select {
+					case rw.ready <- acc.take():
+					case <-rw.done:
+						return
+					}
+				}
+			case <-rw.done:
+				return
+			}
+		}
+	}()
+	return rw
+}
+
+// count hands a copy of the new records to the worker.
+func (rw *rollupWorker) count(recs []pending) error {
+	var buf []pending
+	select {
+	case buf = <-rw.free:
+	default:
+	}
+	m := rollupMsg{recs: append(buf, recs...)}
+	select {
+	case rw.msgs <- m:
+		return nil
+	case <-rw.done:
+		return errors.New("the import was stopped")
+	}
+}
+
+// finishRollups takes the rollup worker's last deltas, with any batches
+// still ready, and stops it.
+func (w *Writer) finishRollups() error {
+	rw := w.work
+	reply := make(chan [][]upsertRow, 1)
+	sent := false
+	for {
+		var msgs chan rollupMsg
+		if !sent {
+			msgs = rw.msgs
+		}
+		select {
+		case msgs <- rollupMsg{reply: reply}:
+			sent = true
+		case b := <-rw.ready:
+			if err := w.execUpserts(b); err != nil {
+				return err
+			}
+		case b := <-reply:
+			// Batches the worker made ready before the reply may still wait.
+			rw.stop()
+			for {
+				select {
+				case r := <-rw.ready:
+					if err := w.execUpserts(r); err != nil {
+						return err
+					}
+					continue
+				default:
+				}
+				break
+			}
+			return w.execUpserts(b)
+		}
+	}
+}
+
+func (rw *rollupWorker) stop() {
+	if !rw.ended {
+		rw.ended = true
+		close(rw.done)
+	}
+}
+
+// floorDiv divides rounding toward minus infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}

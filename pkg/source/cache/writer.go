@@ -1,0 +1,337 @@
+// The writer: records added in one transaction, in batches, each id once.
+
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// insertBatch is how many records one INSERT statement carries: enough to
+// spread the cost of a statement over many rows, few enough to stay far
+// below SQLite's limit on parameters.
+const insertBatch = 512
+
+const recordCols = 13
+
+// Writer adds records to the cache in one transaction: either everything it
+// was given is stored, or (on Rollback, an error, or a crash) nothing is.
+type Writer struct {
+	c      *Cache
+	ctx    context.Context
+	tx     *sql.Tx
+	tenant int64
+	names  *dictionary
+	acc    *rollupAcc // the rollup deltas; the worker's while it runs
+
+	batch   []pending // records waiting for the next INSERT
+	args    []any
+	conn    *sql.Conn      // the connection of tx, when the writer began it
+	path    writePath      // how full batches and rollup rows are stored
+	byID    map[string]int // batch index of each id
+	uniq    []int          // batch indexes of the records to insert
+	uniqBuf []int          // uniq's storage when dedupe made it
+	all     []int          // 0 … insertBatch-1
+	whole   bool           // uniq is all: the batch goes as it is
+	counted []pending      // new records of the last INSERT, for the rollups
+	work    *rollupWorker
+	sync    *SyncState // written with the commit
+
+	// Added and Duplicates count the records given to Add.
+	Added, Duplicates int64
+}
+
+// pending is a record waiting to be inserted, with its dictionary ids.
+type pending struct {
+	r   source.Record
+	ids [5]int64
+}
+
+// BeginWrite starts adding records for tenant (created if new).
+func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) {
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		_ = conn.Close() // the error above says what went wrong
+		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
+	}
+	w := &Writer{c: c, ctx: ctx, tx: tx, conn: conn, acc: newRollupAcc(), byID: map[string]int{}}
+	if err := w.begin(tenant); err != nil {
+		w.Rollback()
+		return nil, c.wrap(err)
+	}
+	w.work = startRollupWorker(w.acc)
+	return w, nil
+}
+
+func (w *Writer) begin(tenant string) error {
+	var err error
+	if w.tenant, err = tenantID(w.ctx, w.tx, tenant, true); err != nil {
+		return err
+	}
+	if w.names, err = loadDictionary(w.ctx, w.tx); err != nil {
+		return err
+	}
+	if !w.c.sqlOnly {
+		if w.path, err = newRawPath(w); err != nil {
+			return err
+		}
+	}
+	if w.path == nil {
+		w.path, err = newSQLPath(w)
+	}
+	return err
+}
+
+// insertSQL inserts n records and skips those whose id is stored; with
+// returning, it gives back the ids it stored.
+func insertSQL(n int, returning bool) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	if returning {
+		b.WriteString(" RETURNING id")
+	}
+	return b.String()
+}
+
+// Add queues r to be stored unless a record with its id is already stored
+// for the tenant. Records are written in batches; Commit writes the rest.
+func (w *Writer) Add(r *source.Record) error {
+	p := pending{r: *r}
+	for i, d := range source.Dims() {
+		id, err := w.names.id(w.ctx, w.tx, d, r.Member(d))
+		if err != nil {
+			return w.c.wrap(err)
+		}
+		p.ids[i] = id
+	}
+	w.batch = append(w.batch, p)
+	if len(w.batch) == insertBatch {
+		return w.insert()
+	}
+	return nil
+}
+
+// insert writes the queued records and counts the new ones into the rollups.
+//
+// The usual batch is all new (a first import) or all stored (an import run
+// again): a plain INSERT says which by its row count alone. Only a batch that
+// is partly stored is undone and written again with RETURNING, to learn
+// which of its records are new.
+func (w *Writer) insert() error {
+	if len(w.batch) == 0 {
+		return nil
+	}
+	w.counted = w.counted[:0]
+	var added int
+	var err error
+	if len(w.batch) == insertBatch {
+		added, err = w.insertCounted(func() (int64, error) { return w.path.insertFull(w) })
+	} else {
+		w.dedupe()
+		added, err = w.insertCounted(w.insertSome)
+	}
+	if err != nil {
+		return w.c.wrap(fmt.Errorf("store records: %w", err))
+	}
+	w.Added += int64(added)
+	w.Duplicates += int64(len(w.batch) - added)
+	w.batch = w.batch[:0]
+	if len(w.counted) > 0 {
+		if err := w.work.count(w.counted); err != nil {
+			return err
+		}
+	}
+	// Rollup upserts the worker has made ready go into the transaction now.
+	for {
+		select {
+		case b := <-w.work.ready:
+			if err := w.execUpserts(b); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
+		return nil
+	}
+}
+
+// dedupe lists in w.uniq the batch indexes of the first record of each id,
+// with w.byID mapping ids to them.
+func (w *Writer) dedupe() {
+	w.whole = false
+	w.uniq = w.uniqBuf[:0]
+	clear(w.byID)
+	for i := range w.batch {
+		r := &w.batch[i].r
+		if _, dup := w.byID[r.ID]; dup {
+			continue // the same id earlier in this batch
+		}
+		w.byID[r.ID] = i
+		w.uniq = append(w.uniq, i)
+	}
+	w.uniqBuf = w.uniq
+}
+
+// plainArgs are the INSERT arguments of the records at w.uniq.
+func (w *Writer) plainArgs() []any {
+	w.args = w.args[:0]
+	for _, i := range w.uniq {
+		p := &w.batch[i]
+		r := &p.r
+		var code, latency any
+		if r.StatusCode != 0 {
+			code = r.StatusCode
+		}
+		if r.LatencyMs >= 0 {
+			latency = r.LatencyMs
+		}
+		ok := 0
+		if r.Success {
+			ok = 1
+		}
+		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok,
+			code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
+	}
+	return w.args
+}
+
+// insertSome writes the records at w.uniq (fewer than a full batch)
+// through database/sql.
+func (w *Writer) insertSome() (int64, error) {
+	res, err := w.tx.ExecContext(w.ctx, insertSQL(len(w.uniq), false), w.plainArgs()...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// insertCounted runs one INSERT of the records at w.uniq in a savepoint and
+// counts the new ones. A batch partly stored already is undone and written
+// again through database/sql with RETURNING, to learn which are new.
+func (w *Writer) insertCounted(insert func() (int64, error)) (int, error) {
+	if _, err := w.tx.ExecContext(w.ctx, "SAVEPOINT batch"); err != nil {
+		return 0, err
+	}
+	stored, err := insert()
+	if err != nil {
+		return 0, err
+	}
+	n := len(w.uniq) // insert chose them: the batch, or its first of each id
+	switch stored {
+	case int64(n):
+		for _, i := range w.uniq {
+			w.counted = append(w.counted, w.batch[i])
+		}
+	case 0:
+	default:
+		if _, err := w.tx.ExecContext(w.ctx, "ROLLBACK TO batch"); err != nil {
+			return 0, err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, "RELEASE batch"); err != nil {
+			return 0, err
+		}
+		if w.whole {
+			w.dedupe() // the batch was sent as it was
+		}
+		return w.insertReturning()
+	}
+	_, err = w.tx.ExecContext(w.ctx, "RELEASE batch")
+	return int(stored), err
+}
+
+// insertReturning writes w.args and counts the records that the cache says
+// it stored.
+func (w *Writer) insertReturning() (int, error) {
+	rows, err := w.tx.QueryContext(w.ctx, insertSQL(len(w.uniq), true), w.plainArgs()...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	added := 0
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return 0, err
+		}
+		i, ok := w.byID[id]
+		if !ok {
+			return 0, fmt.Errorf("the cache returned an unknown id")
+		}
+		w.counted = append(w.counted, w.batch[i])
+		added++
+	}
+	return added, rows.Err()
+}
+
+// Commit writes what is queued and makes everything added visible at once.
+func (w *Writer) Commit() error {
+	if err := w.insert(); err != nil {
+		w.Rollback()
+		return err
+	}
+	if err := w.finishRollups(); err != nil {
+		w.Rollback()
+		return err
+	}
+	now := w.c.now()
+	if _, err := w.tx.ExecContext(w.ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", now.UnixNano(), w.tenant); err != nil {
+		w.Rollback()
+		return w.c.wrap(err)
+	}
+	if err := w.writeSync(now); err != nil {
+		w.Rollback()
+		return w.c.wrap(fmt.Errorf("save the sync position: %w", err))
+	}
+	w.closeStmts()
+	err := w.tx.Commit()
+	w.closeConn()
+	if err != nil {
+		return w.c.wrap(fmt.Errorf("commit to the cache: %w", err))
+	}
+	return nil
+}
+
+// closeConn hands the writer's connection back to the pool.
+func (w *Writer) closeConn() {
+	if w.conn != nil {
+		_ = w.conn.Close() // back to the pool; the transaction is over either way
+		w.conn = nil
+	}
+}
+
+// closeStmts closes the writer's prepared statements.
+func (w *Writer) closeStmts() {
+	if w.path != nil {
+		w.path.close(w)
+		w.path = nil
+	}
+}
+
+// Rollback forgets everything added. It is safe to call after Commit.
+func (w *Writer) Rollback() error {
+	if w.work != nil {
+		w.work.stop()
+	}
+	w.closeStmts()
+	err := w.tx.Rollback()
+	w.closeConn()
+	if err == sql.ErrTxDone {
+		return nil
+	}
+	return err
+}
