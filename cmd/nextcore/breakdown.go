@@ -64,7 +64,7 @@ func registerFilter(cmd *cobra.Command, into *[]string) {
 func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakdownOptions) error {
 	bo := report.BreakdownOptions{Limit: opts.limit}
 	var format render.Format
-	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+	wd, err := a.openWindowed(ctx, cmd, &opts.window, func(*settings) error {
 		var err error
 		if format, err = opts.format.parse(); err != nil {
 			return err
@@ -118,7 +118,7 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 	}); err != nil {
 		return err
 	}
-	return a.emit(func(w io.Writer, st render.Style) error {
+	return a.emit(s, func(w io.Writer, st render.Style) error {
 		return render.BreakdownReport().Render(format, w, b, render.Options{Meta: rs.meta, Style: st, Compare: opts.compare})
 	})
 }

@@ -16,7 +16,7 @@ func (a *App) client(s *settings) (*api.Client, error) {
 	if s.tenant == "" {
 		return nil, usagef("the API needs a tenant: pass --tenant SLUG (or set NEXTCORE_TENANT, or tenant in the config)")
 	}
-	base := firstOf(a.flags.apiURL, a.env("NEXTCORE_API_URL"), s.cfg.APIURL)
+	base := s.apiURL
 	if base == "" {
 		return nil, usagef("no API URL: pass --api-url, set NEXTCORE_API_URL, or api_url in the config")
 	}
@@ -28,8 +28,8 @@ func (a *App) client(s *settings) (*api.Client, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	c.Retries = a.flags.retries
-	c.Timeout = a.flags.timeout
+	c.Retries = s.retries
+	c.Timeout = s.timeout
 	c.Debug = a.debugf
 	a.debugf("API %s, tenant %s, token from %s", c.Base.Redacted(), s.tenant, from)
 	return c, nil
@@ -37,7 +37,7 @@ func (a *App) client(s *settings) (*api.Client, error) {
 
 func (a *App) token(s *settings) (token, from string, err error) {
 	if t := strings.TrimSpace(a.env("NEXTCORE_TOKEN")); t != "" {
-		if a.flags.tokenFile != "" {
+		if s.tokenFile != "" {
 			a.warn("NEXTCORE_TOKEN is set, so --token-file is not used")
 		}
 		return t, "NEXTCORE_TOKEN", nil
@@ -45,16 +45,16 @@ func (a *App) token(s *settings) (token, from string, err error) {
 	if t := strings.TrimSpace(s.cfg.Token); t != "" {
 		return t, "the config file " + s.cfg.path, nil
 	}
-	if a.flags.tokenFile != "" {
-		data, err := os.ReadFile(a.flags.tokenFile)
+	if s.tokenFile != "" {
+		data, err := os.ReadFile(s.tokenFile)
 		if err != nil {
 			return "", "", fmt.Errorf("read --token-file: %w", unwrapPath(err))
 		}
 		t := strings.TrimSpace(string(data))
 		if t == "" || strings.ContainsAny(t, "\r\n") {
-			return "", "", fmt.Errorf("--token-file %s must hold the token alone on one line", a.flags.tokenFile)
+			return "", "", fmt.Errorf("--token-file %s must hold the token alone on one line", s.tokenFile)
 		}
-		return t, "--token-file " + a.flags.tokenFile, nil
+		return t, "--token-file " + s.tokenFile, nil
 	}
 	return "", "", usagef("no API token: set NEXTCORE_TOKEN, token in the config, or pass --token-file PATH")
 }

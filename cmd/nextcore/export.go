@@ -72,8 +72,11 @@ JSON to standard output.`,
 }
 
 func (a *App) runExport(ctx context.Context, cmd *cobra.Command, opts *exportOptions) error {
-	out := a.flags.output
-	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error { return opts.check(out, a.StdoutTTY) })
+	var out string
+	wd, err := a.openWindowed(ctx, cmd, &opts.window, func(s *settings) error {
+		out = s.output
+		return opts.check(out, a.StdoutTTY)
+	})
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func (a *App) deliver(ctx context.Context, s *settings, mf *mailFlags, m notify.
 		if err := notify.WriteEML(&b, m); err != nil {
 			return err
 		}
-		if out := a.flags.output; out != "" && out != "-" {
+		if out := s.output; out != "" && out != "-" {
 			if _, err := writeFile(out, true, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
 				return err
 			}

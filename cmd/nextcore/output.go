@@ -17,8 +17,8 @@ import (
 
 // style is how the report looks where it goes: colors only on a terminal
 // and only when nobody asked for none.
-func (a *App) style(toFile bool) render.Style {
-	color := a.StdoutTTY && !toFile && !a.flags.noColor && a.env("NO_COLOR") == "" && a.env("TERM") != "dumb"
+func (a *App) style(s *settings, toFile bool) render.Style {
+	color := a.StdoutTTY && !toFile && !s.noColor && a.env("NO_COLOR") == "" && a.env("TERM") != "dumb"
 	return render.Style{Color: color, Width: a.columns(toFile)}
 }
 
@@ -36,11 +36,11 @@ func (a *App) columns(toFile bool) int {
 
 // emit writes a report to standard output, or with -o to a file that appears
 // whole or not at all.
-func (a *App) emit(write func(w io.Writer, st render.Style) error) error {
-	if a.flags.output == "" || a.flags.output == "-" {
-		return write(a.Stdout, a.style(false))
+func (a *App) emit(s *settings, write func(w io.Writer, st render.Style) error) error {
+	if s.output == "" || s.output == "-" {
+		return write(a.Stdout, a.style(s, false))
 	}
-	_, err := writeFile(a.flags.output, true, func(w io.Writer) error { return write(w, a.style(true)) })
+	_, err := writeFile(s.output, true, func(w io.Writer) error { return write(w, a.style(s, true)) })
 	return err
 }
 

@@ -38,9 +38,9 @@ lines, for a shell prompt, a MOTD or a tmux status line.`,
 }
 
 func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overviewOptions) error {
-	return a.watchLoop(ctx, opts.watch, func() error {
+	return a.watchLoop(ctx, cmd, opts.watch, func() error {
 		var format render.Format
-		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() (err error) {
+		wd, err := a.openWindowed(ctx, cmd, &opts.window, func(*settings) (err error) {
 			format, err = opts.format.parse()
 			return err
 		})
@@ -59,7 +59,7 @@ func (a *App) runOverview(ctx context.Context, cmd *cobra.Command, opts *overvie
 		}); err != nil {
 			return err
 		}
-		return a.emit(func(w io.Writer, st render.Style) error {
+		return a.emit(s, func(w io.Writer, st render.Style) error {
 			return render.OverviewReport().Render(format, w, stats, render.Options{Meta: rs.meta, Style: st})
 		})
 	})

@@ -66,7 +66,7 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 	if opts.watch.every > 0 && (opts.failOn != "") {
 		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --fail-on)")
 	}
-	return a.watchLoop(ctx, opts.watch, func() error {
+	return a.watchLoop(ctx, cmd, opts.watch, func() error {
 		s, err := a.settings(cmd)
 		if err != nil {
 			return err
@@ -108,7 +108,7 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 		}); err != nil {
 			return err
 		}
-		err = a.emit(func(w io.Writer, st render.Style) error {
+		err = a.emit(s, func(w io.Writer, st render.Style) error {
 			return render.QuotaReport().Render(format, w, q, render.Options{Meta: rs.meta, Style: st,
 				NoLimitsHint: ": pass --limit-calls, --limit-tokens or --limit-spend, or set limits in the config file"})
 		})

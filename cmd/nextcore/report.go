@@ -58,7 +58,7 @@ permanent one fails with the server's reply. --dry-run writes the message
 func (a *App) runReport(ctx context.Context, cmd *cobra.Command, opts *reportOptions) error {
 	var attach []string
 	var to []string
-	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+	wd, err := a.openWindowed(ctx, cmd, &opts.window, func(*settings) error {
 		for _, x := range strings.Split(opts.attach, ",") {
 			switch x = strings.TrimSpace(strings.ToLower(x)); x {
 			case "":

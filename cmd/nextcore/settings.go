@@ -36,6 +36,14 @@ type settings struct {
 	clock     report.Clock
 	demo      bool
 	source    string // cache or api
+
+	output    string // -o: a file, "-" or "" for standard output
+	noColor   bool
+	asOfGiven bool // --as-of: the clock stands still
+	apiURL    string
+	tokenFile string
+	retries   int
+	timeout   time.Duration
 }
 
 func (a *App) env(key string) string {
@@ -56,7 +64,8 @@ func firstOf(vals ...string) string {
 
 func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	f := a.flags
-	s := &settings{demo: f.demo}
+	s := &settings{demo: f.demo, output: f.output, noColor: f.noColor, asOfGiven: f.asOf != "", tokenFile: f.tokenFile,
+		retries: f.retries, timeout: f.timeout}
 	cfgPath := firstOf(f.config, a.env("NEXTCORE_CONFIG"))
 	explicit := cfgPath != ""
 	if cfgPath == "" {
@@ -89,6 +98,7 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	if s.tenant != "" && !validSlug(s.tenant) {
 		return nil, usagef("bad tenant %q (a slug of a-z, 0-9 and -)", s.tenant)
 	}
+	s.apiURL = firstOf(f.apiURL, a.env("NEXTCORE_API_URL"), cfg.APIURL)
 	s.cachePath = firstOf(f.cache, a.env("NEXTCORE_CACHE"), cfg.Cache)
 	if s.cachePath == "" {
 		s.cachePath = defaultCachePath(a.env, "usage.db")

@@ -59,11 +59,11 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 	if opts.watch.every > 0 && (opts.maxIncrease != "") {
 		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --max-increase)")
 	}
-	return a.watchLoop(ctx, opts.watch, func() error {
+	return a.watchLoop(ctx, cmd, opts.watch, func() error {
 		var maxIncrease *big.Rat
 		var filter source.Filter
 		var format render.Format
-		wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+		wd, err := a.openWindowed(ctx, cmd, &opts.window, func(*settings) error {
 			var err error
 			if format, err = opts.format.parse(); err != nil {
 				return err
@@ -99,7 +99,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 		}); err != nil {
 			return err
 		}
-		err = a.emit(func(w io.Writer, st render.Style) error {
+		err = a.emit(s, func(w io.Writer, st render.Style) error {
 			return render.StatsReport().Render(format, w, stats, render.Options{Meta: rs.meta, Style: st, PDF: a.pdfOptions(s, "")})
 		})
 		if err != nil {

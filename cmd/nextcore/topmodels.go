@@ -51,7 +51,7 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 	var by report.Ordering
 	var filter source.Filter
 	var format render.Format
-	wd, err := a.openWindowed(ctx, cmd, &opts.window, func() error {
+	wd, err := a.openWindowed(ctx, cmd, &opts.window, func(*settings) error {
 		var err error
 		if format, err = opts.format.parse(); err != nil {
 			return err
@@ -83,7 +83,7 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 	}); err != nil {
 		return err
 	}
-	return a.emit(func(w io.Writer, st render.Style) error {
+	return a.emit(s, func(w io.Writer, st render.Style) error {
 		return render.RankingReport().Render(format, w, r, render.Options{Meta: rs.meta, Style: st, Compare: opts.compare})
 	})
 }

@@ -21,17 +21,21 @@ func (w *watchFlag) register(cmd *cobra.Command) {
 // watchLoop runs draw once, or with --watch every interval until the
 // context ends (Ctrl-C), which is a clean exit. On a terminal each report
 // replaces the last; in a pipe each follows the last under a time stamp.
-func (a *App) watchLoop(ctx context.Context, w watchFlag, draw func() error) error {
+func (a *App) watchLoop(ctx context.Context, cmd *cobra.Command, w watchFlag, draw func() error) error {
 	if w.every == 0 {
 		return draw()
 	}
 	if w.every < time.Second {
 		return usagef("--watch must be at least 1s")
 	}
-	if a.flags.output != "" && a.flags.output != "-" {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	if s.output != "" && s.output != "-" {
 		return usagef("--watch writes to the terminal; drop -o")
 	}
-	if a.flags.asOf != "" {
+	if s.asOfGiven {
 		return usagef("--watch follows the clock; drop --as-of")
 	}
 	tick := a.Tick

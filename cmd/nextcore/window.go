@@ -67,12 +67,12 @@ type windowed struct {
 
 // openWindowed settles the settings and the window, checks the command's own
 // flags (check, before anything is opened), and opens the source.
-func (a *App) openWindowed(ctx context.Context, cmd *cobra.Command, w *windowFlags, check func() error) (*windowed, error) {
+func (a *App) openWindowed(ctx context.Context, cmd *cobra.Command, w *windowFlags, check func(*settings) error) (*windowed, error) {
 	s, err := a.settings(cmd)
 	if err != nil {
 		return nil, err
 	}
-	if err := check(); err != nil {
+	if err := check(s); err != nil {
 		return nil, err
 	}
 	span, err := w.span(s.clock)
