@@ -1,0 +1,272 @@
+// Package pricing is the price book (docs/ledger.md §3): per model, dated
+// price periods for each kind of token, aliases, fallbacks, batch and
+// long-context prices and service tiers; the lookup of a record's model and
+// day; and exact priced cost, summed exactly and rounded once, at the end,
+// to the nano-dollar.
+package pricing
+
+import (
+	"math/big"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// Dec is an exact decimal with nine places: a price in USD per million
+// tokens, or a batch factor, times 10⁹.
+type Dec int64
+
+// decScale is Dec's 10⁹.
+const decScale = 1_000_000_000
+
+// String writes d as a plain decimal: "2.5", "0.075", "15".
+func (d Dec) String() string {
+	return source.USD(d).Decimal()
+}
+
+// Components are the prices of the kinds of tokens, USD per million; nil is
+// not given (and falls back, see Period).
+type Components struct {
+	Input, CacheRead, CacheWrite, CacheWrite1h, Output *Dec
+}
+
+// Above is the long-context prices of a period: for a request whose input
+// exceeds Tokens.
+type Above struct {
+	Tokens int64
+	Components
+}
+
+// Period is the prices from a day (UTC) on, until the next period.
+type Period struct {
+	From time.Time // UTC midnight
+	Components
+	BatchFactor *Dec
+	Above       *Above
+	Tiers       map[string]Components // priority, flex, …
+}
+
+// Model is a price book entry.
+type Model struct {
+	Name     string
+	Provider string
+	Aliases  []string
+	Periods  []Period // by From, ascending
+}
+
+// Book is the price book: the snapshot built in, with a user's price file
+// over it.
+type Book struct {
+	models  map[string]*Model
+	aliases map[string]string // alias → model
+	// Snapshot is the date of the built-in prices; Files the price files
+	// read over them.
+	Snapshot string
+	Files    []string
+}
+
+// NewBook makes an empty book.
+func NewBook() *Book { return &Book{models: map[string]*Model{}, aliases: map[string]string{}} }
+
+// Models are the book's entries, by name.
+func (b *Book) Models() []*Model {
+	out := make([]*Model, 0, len(b.models))
+	for _, m := range b.models {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Len is how many models the book prices.
+func (b *Book) Len() int { return len(b.models) }
+
+// Put adds or replaces a model (a later source wins per model).
+func (b *Book) Put(m *Model) {
+	if old, ok := b.models[m.Name]; ok {
+		for _, a := range old.Aliases {
+			if b.aliases[a] == m.Name {
+				delete(b.aliases, a)
+			}
+		}
+	}
+	b.models[m.Name] = m
+	for _, a := range m.Aliases {
+		b.aliases[a] = m.Name
+	}
+}
+
+// dateSuffix is a trailing date on a model name: -20241022, -2024-10-22,
+// @20241022.
+var dateSuffix = regexp.MustCompile(`(-\d{8}|-\d{4}-\d{2}-\d{2}|@\d{8})$`)
+
+// Lookup finds a record's model: the exact name, then an alias, then the
+// name without a trailing date.
+func (b *Book) Lookup(name string) (*Model, bool) {
+	if m, ok := b.models[name]; ok {
+		return m, true
+	}
+	if to, ok := b.aliases[name]; ok {
+		return b.models[to], true
+	}
+	if base := dateSuffix.ReplaceAllString(name, ""); base != name {
+		return b.Lookup(base)
+	}
+	return nil, false
+}
+
+// Period is the prices in force on the UTC day of t: the last period whose
+// From is on or before it.
+func (m *Model) Period(t time.Time) (*Period, bool) {
+	day := t.UTC().Truncate(24 * time.Hour)
+	i := sort.Search(len(m.Periods), func(i int) bool { return m.Periods[i].From.After(day) })
+	if i == 0 {
+		return nil, false
+	}
+	return &m.Periods[i-1], true
+}
+
+// Tokens are the kinds of tokens a record bills.
+type Tokens struct {
+	Input, CacheRead, CacheWrite, CacheWrite1h, Output int64
+}
+
+// rates are a period's five prices after the fallbacks.
+type rates [5]Dec
+
+func or(p *Dec, fallback Dec) Dec {
+	if p != nil {
+		return *p
+	}
+	return fallback
+}
+
+// resolve applies the fallbacks: cacheRead → input, cacheWrite → input,
+// cacheWrite1h → cacheWrite; an unset input or output is 0 (a model priced
+// for one direction only, as embeddings are).
+func (c Components) resolve(base *rates) rates {
+	var r rates
+	if base != nil {
+		r = *base
+	}
+	r[0] = or(c.Input, r[0])
+	if base == nil {
+		r[1] = or(c.CacheRead, r[0])
+		r[2] = or(c.CacheWrite, r[0])
+		r[3] = or(c.CacheWrite1h, r[2])
+	} else {
+		// Within a tier or the long-context prices: missing components fall
+		// back within them first (cacheRead → their input), then to the
+		// period's.
+		r[1] = or(c.CacheRead, ifSet(c.Input, r[1]))
+		r[2] = or(c.CacheWrite, ifSet(c.Input, r[2]))
+		r[3] = or(c.CacheWrite1h, ifSet(c.CacheWrite, ifSet(c.Input, r[3])))
+	}
+	r[4] = or(c.Output, r[4])
+	return r
+}
+
+func ifSet(p *Dec, fallback Dec) Dec {
+	if p != nil {
+		return *p
+	}
+	return fallback
+}
+
+// DefaultBatchFactor applies where a period gives none.
+const DefaultBatchFactor Dec = decScale / 2
+
+// Use says how a record is billed besides its tokens.
+type Use struct {
+	Batch       bool
+	Tier        string // "" or standard: the period's prices
+	LongContext bool   // the period's long-context prices, when it has them
+}
+
+// Rates are the prices that apply to a use of a period, and whether its tier
+// was known (a tier the period lacks is priced at the period's prices).
+func (p *Period) Rates(u Use) (r rates, batchFactor Dec, tierKnown bool) {
+	base := p.Components.resolve(nil)
+	r = base
+	tierKnown = true
+	if u.LongContext && p.Above != nil {
+		r = p.Above.Components.resolve(&base)
+	}
+	if u.Tier != "" && u.Tier != "standard" {
+		t, ok := p.Tiers[u.Tier]
+		if ok {
+			r = t.resolve(&r)
+		} else {
+			tierKnown = false
+		}
+	}
+	return r, or(p.BatchFactor, DefaultBatchFactor), tierKnown
+}
+
+// Amount is an exact sum of priced costs, kept as nano-dollars × 10¹⁵ (a
+// price's 10⁹ scale × a batch factor's 10⁹ ÷ the million tokens a price is
+// for), rounded only by Nano.
+type Amount struct{ n big.Int }
+
+var (
+	millionth = big.NewInt(1_000_000)     // prices are per million tokens
+	unitScale = big.NewInt(1_000_000_000) // a factor of 1 at Dec's scale
+	amountDen = new(big.Int).Mul(millionth, unitScale)
+)
+
+// Add adds the cost of tokens at rates, times the batch factor when batch.
+func (a *Amount) Add(t Tokens, r rates, batch bool, batchFactor Dec) {
+	var sum, term big.Int
+	for i, n := range [5]int64{t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output} {
+		if n == 0 || r[i] == 0 {
+			continue
+		}
+		term.SetInt64(n)
+		term.Mul(&term, big.NewInt(int64(r[i])))
+		sum.Add(&sum, &term)
+	}
+	if batch {
+		sum.Mul(&sum, big.NewInt(int64(batchFactor)))
+	} else {
+		sum.Mul(&sum, unitScale)
+	}
+	a.n.Add(&a.n, &sum)
+}
+
+// AddAmount adds another sum.
+func (a *Amount) AddAmount(o *Amount) { a.n.Add(&a.n, &o.n) }
+
+// Nano is the sum rounded to the nano-dollar, halves away from zero: the
+// one rounding of a priced amount.
+func (a *Amount) Nano() source.USD {
+	var q, r big.Int
+	q.QuoRem(&a.n, amountDen, &r)
+	r.Abs(&r)
+	r.Mul(&r, big.NewInt(2))
+	if r.Cmp(amountDen) >= 0 {
+		if a.n.Sign() < 0 {
+			q.Sub(&q, big.NewInt(1))
+		} else {
+			q.Add(&q, big.NewInt(1))
+		}
+	}
+	return source.USD(q.Int64())
+}
+
+// Cost is what tokens cost under the book on t's UTC day: exact, with ok
+// false when the model has no price then.
+func (b *Book) Cost(model string, t time.Time, tokens Tokens, u Use) (cost Amount, ok bool) {
+	m, found := b.Lookup(model)
+	if !found {
+		return cost, false
+	}
+	p, found := m.Period(t)
+	if !found {
+		return cost, false
+	}
+	r, bf, _ := p.Rates(u)
+	cost.Add(tokens, r, u.Batch, bf)
+	return cost, true
+}

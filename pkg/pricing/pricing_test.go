@@ -1,0 +1,199 @@
+package pricing
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+const book = `models:
+  gpt-4o:
+    provider: openai
+    aliases: [gpt-4o-latest]
+    prices:
+      - from: 2024-10-01
+        input: 2.5
+        cacheRead: 1.25
+        output: 10
+        batchFactor: 0.5
+      - from: 2024-05-13
+        input: 5
+        output: 15
+  claude-sonnet:
+    provider: anthropic
+    prices:
+      - from: 2024-01-01
+        input: 3
+        cacheRead: 0.3
+        cacheWrite: 3.75
+        cacheWrite1h: 6
+        output: 15
+        above: {tokens: 200000, input: 6, output: 22.5}
+        tiers:
+          priority: {input: 5.1}
+  embed-small:
+    prices:
+      - from: 2024-01-01
+        input: 0.02
+  half:
+    prices:
+      - {from: 2024-01-01, input: 0.0025}
+  tiny:
+    prices:
+      - from: 2024-01-01
+        input: 0.000000001
+        output: 0.000000003
+`
+
+func testBook(t *testing.T) *Book {
+	t.Helper()
+	ms, err := Parse("book.yaml", []byte(book))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBook()
+	for _, m := range ms {
+		b.Put(m)
+	}
+	return b
+}
+
+// TestCost: hand-computed priced costs for every kind of token, fallback,
+// period edge, batch, alias, date suffix, long context, tier and rounding.
+func TestCost(t *testing.T) {
+	b := testBook(t)
+	m := int64(1_000_000)
+	for _, c := range []struct {
+		name   string
+		model  string
+		at     string
+		tokens Tokens
+		use    Use
+		want   source.USD // nano-dollars
+		ok     bool
+	}{
+		// 1M input × $2.5 + 1M cache read × $1.25 + 1M output × $10
+		{"every kind", "gpt-4o", "2024-10-01T00:00:00Z", Tokens{Input: m, CacheRead: m, Output: m}, Use{}, 13_750_000_000, true},
+		// the day before the change: the old period ($5, cache read falls back to input)
+		{"period edge before", "gpt-4o", "2024-09-30T23:59:59.999Z", Tokens{Input: m, CacheRead: m, Output: m}, Use{}, 25_000_000_000, true},
+		{"period edge on the day", "gpt-4o", "2024-10-01T00:00:00Z", Tokens{Input: 1000}, Use{}, 2_500_000, true},
+		{"before any period", "gpt-4o", "2024-05-12T23:59:59Z", Tokens{Input: 1000}, Use{}, 0, false},
+		// batch: half of 1M × $10
+		{"batch", "gpt-4o", "2025-01-01T00:00:00Z", Tokens{Output: m}, Use{Batch: true}, 5_000_000_000, true},
+		// the default batch factor 0.5 where the period gives none
+		{"batch default", "gpt-4o", "2024-06-01T00:00:00Z", Tokens{Output: m}, Use{Batch: true}, 7_500_000_000, true},
+		{"alias", "gpt-4o-latest", "2025-01-01T00:00:00Z", Tokens{Input: 1}, Use{}, 2_500, true}, // 1 token × $2.5/M
+		{"date suffix", "gpt-4o-2024-08-06", "2025-01-01T00:00:00Z", Tokens{Input: 2}, Use{}, 5_000, true},
+		{"date suffix compact", "gpt-4o-20240806", "2025-01-01T00:00:00Z", Tokens{Input: 2}, Use{}, 5_000, true},
+		{"at suffix", "claude-sonnet@20250101", "2025-01-01T00:00:00Z", Tokens{Input: 1}, Use{}, 3_000, true},
+		// 1 token × $0.0025/M = 2.5 nano: a tie, rounded away from zero
+		{"a tie", "half", "2025-01-01T00:00:00Z", Tokens{Input: 1}, Use{}, 3, true},
+		// cache writes: 5 min × $3.75, 1 h × $6
+		{"cache writes", "claude-sonnet", "2025-01-01T00:00:00Z", Tokens{CacheWrite: m, CacheWrite1h: m}, Use{}, 9_750_000_000, true},
+		// long context: input $6; cache read falls back to its input ($6); output $22.5
+		{"long context", "claude-sonnet", "2025-01-01T00:00:00Z", Tokens{Input: m, CacheRead: m, Output: m}, Use{LongContext: true}, 34_500_000_000, true},
+		// priority tier: input $5.1, output the period's $15
+		{"tier", "claude-sonnet", "2025-01-01T00:00:00Z", Tokens{Input: m, Output: m}, Use{Tier: "priority"}, 20_100_000_000, true},
+		{"unknown tier", "claude-sonnet", "2025-01-01T00:00:00Z", Tokens{Input: m}, Use{Tier: "flex"}, 3_000_000_000, true},
+		{"input only", "embed-small", "2025-01-01T00:00:00Z", Tokens{Input: m, Output: m}, Use{}, 20_000_000, true},
+		// a price of 10⁻¹⁵ $/token: 499,999 tokens are 0.499999 nano → 0; 500,000 → 1 (half away from zero)
+		{"rounds down", "tiny", "2025-01-01T00:00:00Z", Tokens{Input: 499_999}, Use{}, 0, true},
+		{"rounds a half up", "tiny", "2025-01-01T00:00:00Z", Tokens{Input: 500_000}, Use{}, 1, true},
+		{"unknown model", "gpt-5-turbo", "2025-01-01T00:00:00Z", Tokens{Input: m}, Use{}, 0, false},
+	} {
+		got, ok := b.Cost(c.model, day(c.at), c.tokens, c.use)
+		if ok != c.ok || got.Nano() != c.want {
+			t.Errorf("%s: %d nano (%v), want %d (%v)", c.name, got.Nano(), ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestSumsRoundOnce: amounts add exactly and round once: three records of
+// 0.4 nano each are 1 nano, not 0.
+func TestSumsRoundOnce(t *testing.T) {
+	b := testBook(t)
+	var total Amount
+	for range 3 {
+		c, _ := b.Cost("tiny", day("2025-01-01T00:00:00Z"), Tokens{Input: 400_000}, Use{})
+		if c.Nano() != 0 {
+			t.Fatalf("one record: %d", c.Nano())
+		}
+		total.AddAmount(&c)
+	}
+	if total.Nano() != 1 {
+		t.Errorf("three records: %d nano, want 1", total.Nano())
+	}
+}
+
+// TestBadPriceFiles: one clear error each, naming the file and line.
+func TestBadPriceFiles(t *testing.T) {
+	for _, c := range []struct {
+		name, file, want string
+	}{
+		{"unknown key", "models:\n  m:\n    prices:\n      - from: 2024-01-01\n        inptu: 1\n", `book.yaml:5: unknown key "inptu" in a price period of "m"`},
+		{"negative", "models:\n  m:\n    prices:\n      - from: 2024-01-01\n        input: -1\n", `book.yaml:5: a price period of "m": input is negative: -1`},
+		{"same from", "models:\n  m:\n    prices:\n      - {from: 2024-01-01, input: 1}\n      - {from: 2024-01-01, input: 2}\n", `book.yaml:5: model "m": two periods from 2024-01-01 (the other at line 4)`},
+		{"alias itself", "models:\n  m:\n    aliases: [m]\n    prices:\n      - {from: 2024-01-01, input: 1}\n", `the alias "m" is the model itself`},
+		{"alias two", "models:\n  a:\n    aliases: [x]\n    prices: [{from: 2024-01-01, input: 1}]\n  b:\n    aliases: [x]\n    prices: [{from: 2024-01-01, input: 1}]\n", `the alias "x" points at two models, "a" and "b"`},
+		{"bad date", "models:\n  m:\n    prices:\n      - {from: 2024-13-01, input: 1}\n", `from must be a date`},
+		{"too precise", "models:\n  m:\n    prices:\n      - {from: 2024-01-01, input: 0.0000000001}\n", `not a decimal with at most nine places`},
+		{"no from", "models:\n  m:\n    prices:\n      - {input: 1}\n", `has no from`},
+		{"top level", "model:\n  m: {}\n", `unknown key "model" in the price file`},
+		{"json too", `{"models": {"m": {"prices": [{"from": "2024-01-01", "input": 1, "bogus": 2}]}}}`, `unknown key "bogus"`},
+	} {
+		_, err := Parse("book.yaml", []byte(c.file))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: the error is not one line: %q", c.name, err)
+		}
+	}
+}
+
+// TestLoadSnapshotAndFile: the built-in snapshot prices the big models, and
+// a price file over it wins per model.
+func TestLoadSnapshotAndFile(t *testing.T) {
+	b, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Snapshot == "" || b.Len() < 1000 {
+		t.Fatalf("snapshot %q with %d models", b.Snapshot, b.Len())
+	}
+	for _, name := range []string{"gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet-20241022", "claude-3-5-sonnet", "o3-mini"} {
+		if _, ok := b.Lookup(name); !ok {
+			t.Errorf("the snapshot has no price for %s", name)
+		}
+	}
+	// gpt-4o per the table: $2.5 in, $1.25 cached, $10 out, batch half.
+	c, ok := b.Cost("gpt-4o", day("2026-01-01T00:00:00Z"), Tokens{Input: 1_000_000, CacheRead: 1_000_000, Output: 1_000_000}, Use{Batch: true})
+	if !ok || c.Nano() != 6_875_000_000 {
+		t.Errorf("gpt-4o batch: %d nano, %v", c.Nano(), ok)
+	}
+	path := filepath.Join(t.TempDir(), "prices.yaml")
+	os.WriteFile(path, []byte("models:\n  gpt-4o:\n    prices:\n      - {from: 2020-01-01, input: 1, output: 2}\n"), 0o600)
+	b, err = Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ = b.Cost("gpt-4o", day("2026-01-01T00:00:00Z"), Tokens{Input: 1_000_000}, Use{})
+	if c.Nano() != 1_000_000_000 {
+		t.Errorf("the price file did not win: %d", c.Nano())
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "none.yaml")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
+	}
+}

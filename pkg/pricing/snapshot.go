@@ -1,0 +1,137 @@
+package pricing
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// snapshotJSON is the price book built in: the public LiteLLM price table
+// converted by cmd/nextcore-prices (go run ./cmd/nextcore-prices -date DAY
+// -o pkg/pricing/snapshot.json model_prices_and_context_window.json).
+//
+//go:embed snapshot.json
+var snapshotJSON []byte
+
+type snapshotFile struct {
+	Date   string                   `json:"date"`
+	Source string                   `json:"source"`
+	Models map[string]snapshotModel `json:"models"`
+}
+
+type snapshotModel struct {
+	Provider string           `json:"provider"`
+	Aliases  []string         `json:"aliases"`
+	Prices   []snapshotPeriod `json:"prices"`
+}
+
+type snapshotComponents struct {
+	Input        string `json:"input"`
+	CacheRead    string `json:"cacheRead"`
+	CacheWrite   string `json:"cacheWrite"`
+	CacheWrite1h string `json:"cacheWrite1h"`
+	Output       string `json:"output"`
+}
+
+type snapshotPeriod struct {
+	From        string `json:"from"`
+	BatchFactor string `json:"batchFactor"`
+	snapshotComponents
+	Above *struct {
+		Tokens int64 `json:"tokens"`
+		snapshotComponents
+	} `json:"above"`
+	Tiers map[string]snapshotComponents `json:"tiers"`
+}
+
+var snapshot struct {
+	once   sync.Once
+	models []*Model
+	date   string
+	err    error
+}
+
+// loadSnapshot decodes the built-in prices once (encoding/json on typed
+// structs: a few milliseconds, and only for reports that price).
+func loadSnapshot() ([]*Model, string, error) {
+	snapshot.once.Do(func() {
+		var f snapshotFile
+		if err := json.Unmarshal(snapshotJSON, &f); err != nil {
+			snapshot.err = fmt.Errorf("the built-in price book is damaged: %w", err)
+			return
+		}
+		for name, sm := range f.Models {
+			m := &Model{Name: name, Provider: sm.Provider, Aliases: sm.Aliases}
+			for _, sp := range sm.Prices {
+				from, err := time.Parse(time.DateOnly, sp.From)
+				if err != nil {
+					snapshot.err = fmt.Errorf("the built-in price book: %s: bad from %q", name, sp.From)
+					return
+				}
+				p := Period{From: from, Components: sp.snapshotComponents.components(), BatchFactor: optDec(sp.BatchFactor)}
+				if sp.Above != nil {
+					p.Above = &Above{Tokens: sp.Above.Tokens, Components: sp.Above.snapshotComponents.components()}
+				}
+				for tier, c := range sp.Tiers {
+					if p.Tiers == nil {
+						p.Tiers = map[string]Components{}
+					}
+					p.Tiers[tier] = c.components()
+				}
+				m.Periods = append(m.Periods, p)
+			}
+			snapshot.models = append(snapshot.models, m)
+		}
+		snapshot.date = f.Date
+	})
+	return snapshot.models, snapshot.date, snapshot.err
+}
+
+func (c snapshotComponents) components() Components {
+	return Components{Input: optDec(c.Input), CacheRead: optDec(c.CacheRead), CacheWrite: optDec(c.CacheWrite),
+		CacheWrite1h: optDec(c.CacheWrite1h), Output: optDec(c.Output)}
+}
+
+func optDec(s string) *Dec {
+	if s == "" {
+		return nil
+	}
+	u, err := source.ParseUSD(s)
+	if err != nil {
+		return nil
+	}
+	d := Dec(u)
+	return &d
+}
+
+// Load is the price book: the built-in snapshot, then each price file over
+// it (a later source wins per model). A file with an error is refused whole.
+func Load(files ...string) (*Book, error) {
+	models, date, err := loadSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	b := NewBook()
+	b.Snapshot = date
+	for _, m := range models {
+		b.Put(m)
+	}
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		ms, err := ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			b.Put(m)
+		}
+		b.Files = append(b.Files, f)
+	}
+	return b, nil
+}
