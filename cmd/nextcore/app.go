@@ -216,6 +216,7 @@ fills from files), or the API itself with --source api.`,
 	pf.StringVar(&a.flags.tokenFile, "token-file", "", "file holding the API token (when NEXTCORE_TOKEN and config token are unset)")
 	pf.IntVar(&a.flags.retries, "retries", api.DefaultRetries, "API retries after a failed attempt (429, 5xx, timeouts)")
 	pf.DurationVar(&a.flags.timeout, "timeout", api.DefaultTimeout, "longest wait for one API answer")
+	pf.StringVar(&a.flags.prices, "prices", "", "a price file (YAML or JSON) over the built-in price book (config pricing.file)")
 	pf.BoolVar(&a.flags.debug, "debug", false, "log settings, API requests and mail delivery to standard error (never secrets; also NEXTCORE_DEBUG=1)")
 
 	usage := &cobra.Command{
@@ -227,7 +228,7 @@ fills from files), or the API itself with --source api.`,
 		},
 	}
 	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
-	root.AddCommand(usage, a.newCacheCmd(), a.newConfigCmd(), a.newVersionCmd(), a.newManCmd())
+	root.AddCommand(usage, a.newCacheCmd(), a.newConfigCmd(), a.newPricingCmd(), a.newVersionCmd(), a.newManCmd())
 	a.registerCompletions(root)
 	return root
 }

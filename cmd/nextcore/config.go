@@ -15,15 +15,16 @@ import (
 
 // Config is the config file: $XDG_CONFIG_HOME/nextcore/config.yaml.
 type Config struct {
-	Tenant   string       `yaml:"tenant"`
-	APIURL   string       `yaml:"api_url"`
-	Token    string       `yaml:"token"`
-	Timezone string       `yaml:"timezone"`
-	Cache    string       `yaml:"cache"`
-	Limits   ConfigLimits `yaml:"limits"`
-	WarnAt   string       `yaml:"warn_at"`
-	SMTP     ConfigSMTP   `yaml:"smtp"`
-	Alerts   ConfigAlerts `yaml:"alerts"`
+	Tenant   string        `yaml:"tenant"`
+	APIURL   string        `yaml:"api_url"`
+	Token    string        `yaml:"token"`
+	Timezone string        `yaml:"timezone"`
+	Cache    string        `yaml:"cache"`
+	Limits   ConfigLimits  `yaml:"limits"`
+	WarnAt   string        `yaml:"warn_at"`
+	SMTP     ConfigSMTP    `yaml:"smtp"`
+	Alerts   ConfigAlerts  `yaml:"alerts"`
+	Pricing  ConfigPricing `yaml:"pricing"`
 
 	path     string   // where it was read from, "" for none
 	warnings []string // for standard error
@@ -43,6 +44,11 @@ type ConfigSMTP struct {
 	To       []string `yaml:"to"`   // default recipients
 	Insecure bool     `yaml:"insecure"`
 	RetryFor string   `yaml:"retry_for"` // how long temporary refusals are tried again, such as 10m
+}
+
+// ConfigPricing is the user's price book over the built-in one.
+type ConfigPricing struct {
+	File string `yaml:"file"` // a price file (YAML or JSON)
 }
 
 // ConfigAlerts are the budget alerts' defaults.

@@ -30,6 +30,7 @@ var configKeys = map[string]struct {
 	"limits.api_calls": {}, "limits.tokens": {}, "limits.spend": {},
 	"smtp.url": {}, "smtp.from": {}, "smtp.to": {list: true}, "smtp.insecure": {}, "smtp.retry_for": {},
 	"alerts.thresholds": {list: true}, "alerts.email": {list: true}, "alerts.webhook": {},
+	"pricing.file": {},
 }
 
 func (a *App) newConfigCmd() *cobra.Command {

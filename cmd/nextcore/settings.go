@@ -21,7 +21,7 @@ import (
 type globalFlags struct {
 	tenant, cache, tz, asOf, config, output string
 	noColor, demo, debug                    bool
-	apiURL, tokenFile, source               string
+	apiURL, tokenFile, source, prices       string
 	retries                                 int
 	timeout                                 time.Duration
 }
@@ -44,6 +44,7 @@ type settings struct {
 	tokenFile string
 	retries   int
 	timeout   time.Duration
+	prices    string // a price file: --prices, else config pricing.file
 }
 
 func (a *App) env(key string) string {
@@ -99,6 +100,7 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 		return nil, usagef("bad tenant %q (a slug of a-z, 0-9 and -)", s.tenant)
 	}
 	s.apiURL = firstOf(f.apiURL, a.env("NEXTCORE_API_URL"), cfg.APIURL)
+	s.prices = firstOf(f.prices, cfg.Pricing.File)
 	s.cachePath = firstOf(f.cache, a.env("NEXTCORE_CACHE"), cfg.Cache)
 	if s.cachePath == "" {
 		s.cachePath = defaultCachePath(a.env, "usage.db")

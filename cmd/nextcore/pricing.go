@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
+	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+func (a *App) newPricingCmd() *cobra.Command {
+	group := &cobra.Command{
+		Use:   "pricing",
+		Short: "The price book: list it, show a model's prices, check the cache's models",
+		Long: `The price book prices tokens where a record carries no cost, and every record
+with --cost priced. It is a snapshot of the public LiteLLM price table built
+into nextcore (its date shows in pricing list), with your price file over it
+(--prices FILE, or pricing.file in the config; YAML or JSON; a later source
+wins per model). Prices are USD per million tokens, in dated periods.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	var listFormat formatFlag
+	list := &cobra.Command{
+		Use:   "list [TEXT]",
+		Short: "List the models the price book prices (those whose name holds TEXT)",
+		Example: `  nextcore pricing list claude
+  nextcore pricing list --format json > prices.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runPricingList(cmd, &listFormat, args)
+		},
+	}
+	listFormat.register(list, render.PriceListReport().Formats()...)
+	show := &cobra.Command{
+		Use:     "show MODEL",
+		Short:   "Show a model's prices, every period, and how its name was found",
+		Example: `  nextcore pricing show gpt-4o-2024-08-06`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runPricingShow(cmd, args[0])
+		},
+	}
+	var failOn string
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "List the models in the cache that have no price, with the calls and cost they carry",
+		Example: `  nextcore pricing check
+  nextcore pricing check --prices prices.yaml --fail-on unpriced`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runPricingCheck(cmd.Context(), cmd, failOn)
+		},
+	}
+	check.Flags().StringVar(&failOn, "fail-on", "", "exit 3 when a model has no price: unpriced")
+	check.RegisterFlagCompletionFunc("fail-on", fixedValues("unpriced"))
+	group.AddCommand(list, show, check)
+	return group
+}
+
+// book is the price book of the settings: the snapshot and the price file.
+func (a *App) book(s *settings) (*pricing.Book, error) {
+	b, err := pricing.Load(s.prices)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return b, nil
+}
+
+func (a *App) runPricingList(cmd *cobra.Command, ff *formatFlag, args []string) error {
+	format, err := ff.parse()
+	if err != nil {
+		return err
+	}
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	b, err := a.book(s)
+	if err != nil {
+		return err
+	}
+	l := &render.PriceList{Book: b}
+	for _, m := range b.Models() {
+		if len(args) == 0 || strings.Contains(m.Name, args[0]) {
+			l.Models = append(l.Models, m)
+		}
+	}
+	return a.emit(s, func(w io.Writer, st render.Style) error {
+		return render.PriceListReport().Render(format, w, l, render.Options{Style: st})
+	})
+}
+
+func (a *App) runPricingShow(cmd *cobra.Command, name string) error {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	b, err := a.book(s)
+	if err != nil {
+		return err
+	}
+	m, ok := b.Lookup(name)
+	if !ok {
+		return fmt.Errorf("the price book has no price for %q (nextcore pricing list shows what it has; a price file adds it)", name)
+	}
+	return a.emit(s, func(w io.Writer, _ render.Style) error {
+		how := ""
+		switch {
+		case m.Name == name:
+		case slices.Contains(m.Aliases, name):
+			how = " (an alias)"
+		default:
+			how = " (its name without the date)"
+		}
+		fmt.Fprintf(w, "%s is priced as %s%s", name, m.Name, how)
+		if m.Provider != "" {
+			fmt.Fprintf(w, ", provider %s", m.Provider)
+		}
+		fmt.Fprintln(w, "; USD per million tokens:")
+		for i := len(m.Periods) - 1; i >= 0; i-- {
+			p := m.Periods[i]
+			r, bf, _ := p.Rates(pricing.Use{})
+			fmt.Fprintf(w, "  from %s: input %s, cache read %s, cache write %s, cache write 1 h %s, output %s; batch ×%s\n",
+				p.From.Format(time.DateOnly), r[0], r[1], r[2], r[3], r[4], bf)
+			if p.Above != nil {
+				lr, _, _ := p.Rates(pricing.Use{LongContext: true})
+				fmt.Fprintf(w, "    above %s input tokens: input %s, cache read %s, cache write %s, cache write 1 h %s, output %s\n",
+					report.Count(p.Above.Tokens), lr[0], lr[1], lr[2], lr[3], lr[4])
+			}
+			tiers := make([]string, 0, len(p.Tiers))
+			for t := range p.Tiers {
+				tiers = append(tiers, t)
+			}
+			slices.Sort(tiers)
+			for _, t := range tiers {
+				tr, _, _ := p.Rates(pricing.Use{Tier: t})
+				fmt.Fprintf(w, "    tier %s: input %s, cache read %s, cache write %s, cache write 1 h %s, output %s\n",
+					t, tr[0], tr[1], tr[2], tr[3], tr[4])
+			}
+		}
+		fmt.Fprintln(w, "  source:", strings.Join(append([]string{"built-in snapshot of " + b.Snapshot}, b.Files...), " + "))
+		return nil
+	})
+}
+
+func (a *App) runPricingCheck(ctx context.Context, cmd *cobra.Command, failOn string) error {
+	if failOn != "" && failOn != "unpriced" {
+		return usagef("--fail-on: unknown check %q (use unpriced)", failOn)
+	}
+	s, err := a.settings(cmd)
+	if err != nil {
+		return err
+	}
+	b, err := a.book(s)
+	if err != nil {
+		return err
+	}
+	rs, err := a.openSource(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer rs.close()
+	groups, err := rs.src.Aggregate(ctx, rs.tenant, source.DimModel, []int64{math.MinInt64, math.MaxInt64})
+	if err != nil {
+		return err
+	}
+	var missing []report.Group
+	priced := 0
+	for _, g := range report.SortGroups(groups[0], report.ByCalls) {
+		if _, ok := b.Lookup(g.Name); ok {
+			priced++
+		} else {
+			missing = append(missing, g)
+		}
+	}
+	err = a.emit(s, func(w io.Writer, _ render.Style) error {
+		fmt.Fprintf(w, "%s: %d of %d models in the cache have a price (%s)\n", rs.tenant, priced, priced+len(missing),
+			"built-in snapshot of "+strings.Join(append([]string{b.Snapshot}, b.Files...), " + "))
+		for _, g := range missing {
+			fmt.Fprintf(w, "  no price: %s — %s calls, %s tokens, %s reported\n", render.Safe(g.Name), report.Count(g.Calls), report.Count(g.Tokens()), report.USD2(g.Cost))
+		}
+		if len(missing) > 0 {
+			fmt.Fprintln(w, "  Add them to a price file (--prices FILE, or pricing.file in the config).")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if failOn == "unpriced" && len(missing) > 0 {
+		return budgetError{fmt.Sprintf("price check failed (--fail-on unpriced): %d model(s) without a price", len(missing))}
+	}
+	return nil
+}

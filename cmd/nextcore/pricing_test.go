@@ -1,0 +1,53 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPricingCommands: list, show (with how the name was found), check of
+// the cache's models, a price file that fixes a missing price, and a bad
+// price file refused in one line with exit 2.
+func TestPricingCommands(t *testing.T) {
+	e := imported(t)
+	r := e.run("", false, "pricing", "list", "gpt-4o-mini")
+	if r.code != 0 || !strings.Contains(r.stdout, "built-in snapshot of 2026-03-03") || !strings.Contains(r.stdout, "gpt-4o-mini") {
+		t.Errorf("list: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	fits(t, "pricing list", e.run("", false, "pricing", "list").stdout, 80)
+	r = e.run("", false, "pricing", "show", "claude-3-5-sonnet")
+	if r.code != 0 || !strings.Contains(r.stdout, "claude-3-5-sonnet is priced as claude-3-5-sonnet-20241022 (an alias)") ||
+		!strings.Contains(r.stdout, "input 3, cache read 0.3, cache write 3.75, cache write 1 h 6, output 15") {
+		t.Errorf("show: %q %q", r.stdout, r.stderr)
+	}
+	if r = e.run("", false, "pricing", "show", "no-such-model"); r.code != 1 || !strings.Contains(r.stderr, `no price for "no-such-model"`) {
+		t.Errorf("show unknown: %d %q", r.code, r.stderr)
+	}
+	r = e.run("", false, "pricing", "check", "--fail-on", "unpriced")
+	if r.code != 3 || !strings.Contains(r.stdout, "no price: llama-3.1-70b") || !strings.Contains(r.stdout, "no price: mistral-large") {
+		t.Fatalf("check: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	prices := filepath.Join(e.dir, "prices.yaml")
+	os.WriteFile(prices, []byte("models:\n  llama-3.1-70b:\n    provider: meta\n    prices:\n      - {from: 2024-07-23, input: 0.88, output: 0.88}\n"+
+		"  mistral-large:\n    aliases: [mistral-large-latest]\n    prices:\n      - {from: 2024-02-26, input: 2, output: 6}\n"), 0o600)
+	r = e.run("", false, "pricing", "check", "--fail-on", "unpriced", "--prices", prices)
+	if r.code != 0 || !strings.Contains(r.stdout, "10 of 10 models in the cache have a price") {
+		t.Errorf("check with a price file: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(e.dir, "bad.yaml")
+	os.WriteFile(bad, []byte("models:\n  m:\n    prices:\n      - {from: 2024-01-01, input: -2}\n"), 0o600)
+	before := dump(t, e.cachePath())
+	r = e.run("", false, "pricing", "check", "--prices", bad)
+	if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "bad.yaml:4: a price period of \"m\": input is negative: -2") {
+		t.Errorf("bad price file: %d %q", r.code, r.stderr)
+	}
+	if dump(t, e.cachePath()) != before {
+		t.Error("a bad price file changed the cache")
+	}
+	r = e.run("", false, "pricing", "list", "--format", "json", "--prices", prices, "mistral")
+	if r.code != 0 || !strings.Contains(r.stdout, `"mistral-large": {`) || !strings.Contains(r.stdout, `"aliases": [`) {
+		t.Errorf("list json: %q", r.stdout)
+	}
+}
