@@ -45,6 +45,7 @@ func (a *App) registerCompletions(root *cobra.Command) {
 		"config":       fileExt("yaml", "yml"),
 		"cache":        fileExt("db", "sqlite", "sqlite3"),
 		"token-file":   files,
+		"prices":       fileExt("yaml", "yml", "json"),
 		"output":       files,
 	}
 	var walk func(c *cobra.Command)

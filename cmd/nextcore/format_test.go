@@ -26,6 +26,7 @@ func TestFormatsDeclared(t *testing.T) {
 		{[]string{"usage", "breakdown", "--by", "model"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "quota"}, []string{"table", "json", "csv", "markdown", "github"}},
 		{[]string{"usage", "export"}, []string{"csv", "pdf", "json", "html"}},
+		{[]string{"usage", "reconcile"}, []string{"table", "json", "csv", "markdown"}},
 	} {
 		name := strings.Join(c.cmd[:2], " ")
 		help := e.run("", false, append(c.cmd[:2:2], "--help")...).stdout

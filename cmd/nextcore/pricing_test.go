@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,5 +50,51 @@ func TestPricingCommands(t *testing.T) {
 	r = e.run("", false, "pricing", "list", "--format", "json", "--prices", prices, "mistral")
 	if r.code != 0 || !strings.Contains(r.stdout, `"mistral-large": {`) || !strings.Contains(r.stdout, `"aliases": [`) {
 		t.Errorf("list json: %q", r.stdout)
+	}
+}
+
+// TestReconcileCommand: the fixture's costs against a price book that
+// prices one model 20% under what the records report: those rows are
+// flagged, --fail-on mismatch exits 3, and the JSON says the same.
+func TestReconcileCommand(t *testing.T) {
+	e := imported(t)
+	window := []string{"usage", "reconcile", "--period", "week", "--tz", "UTC", "--as-of", "2026-11-23"}
+	r := e.run("", false, window...)
+	if r.code != 0 || !strings.Contains(r.stdout, "day × model rows differ by more than 1% and $0.01") {
+		t.Fatalf("reconcile: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	prices := filepath.Join(e.dir, "prices.yaml")
+	// gpt-4o at $2 in and $8 out: 20% under the snapshot's $2.5 and $10.
+	os.WriteFile(prices, []byte("models:\n  gpt-4o:\n    prices:\n      - {from: 2024-01-01, input: 2, output: 8}\n"), 0o600)
+	r = e.run("", false, append(window, "--prices", prices, "--fail-on", "mismatch", "--format", "json")...)
+	if r.code != 3 || !strings.Contains(r.stderr, "reconciliation failed (--fail-on mismatch)") {
+		t.Fatalf("mismatch: %d %q", r.code, r.stderr)
+	}
+	var js struct {
+		Rows []struct {
+			Model    string
+			Reported float64
+			Priced   *float64
+			Ratio    *float64
+			Flagged  bool
+		}
+		Flagged  int
+		Unpriced []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range js.Rows {
+		switch {
+		case row.Model == "gpt-4o" && row.Priced != nil && row.Reported-*row.Priced > 0.0100001 && !row.Flagged:
+			t.Errorf("a gpt-4o row 25%% and over a cent over is not flagged: %+v", row)
+		case row.Model == "gpt-4o" && row.Priced != nil && row.Reported-*row.Priced < 0.0099999 && row.Flagged:
+			t.Errorf("a gpt-4o row under a cent over is flagged: %+v", row)
+		case row.Model != "gpt-4o" && row.Flagged:
+			t.Errorf("a row at list price is flagged: %+v", row)
+		}
+	}
+	if js.Flagged == 0 || len(js.Unpriced) != 2 {
+		t.Errorf("flagged %d, unpriced %v", js.Flagged, js.Unpriced)
 	}
 }

@@ -22,6 +22,7 @@ var widthReports = [][]string{
 	{"usage", "breakdown", "--by", "key", "--by", "user"},
 	{"usage", "quota", "--limit-calls", "1500", "--limit-spend", "4"},
 	{"usage", "quota"},
+	{"usage", "reconcile", "--period", "week"},
 }
 
 // fits fails when a line of out is wider than W columns once the color

@@ -1,0 +1,189 @@
+package report
+
+import (
+	"context"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// ReconRow is one day (in the report's zone) and model: the cost the
+// records report against what the price book says their tokens cost.
+type ReconRow struct {
+	Date     Date
+	Model    string
+	Calls    int64
+	Reported source.USD
+	Priced   source.USD // rounded once, from the exact sum
+	Unpriced bool       // the model has no price that day: nothing to compare
+	Flagged  bool
+	// Explanations are what the row can say of itself: a price period
+	// changed inside the day, the model has no price.
+	Explanations []string
+}
+
+// Difference is reported − priced.
+func (r ReconRow) Difference() source.USD { return r.Reported - r.Priced }
+
+// Ratio is reported ÷ priced; nil when nothing was priced.
+func (r ReconRow) Ratio() *big.Rat {
+	if r.Unpriced || r.Priced == 0 {
+		return nil
+	}
+	return big.NewRat(int64(r.Reported), int64(r.Priced))
+}
+
+// Reconciliation is usage reconcile: every day × model of the window.
+type Reconciliation struct {
+	Tenant    string
+	Span      Span
+	Clock     Clock
+	Tolerance *big.Rat // percent
+	Rows      []ReconRow
+	Reported  source.USD // of the rows that could be priced
+	Priced    source.USD // of the same rows, rounded once
+	// UnpricedReported is what the rows of models without a price report.
+	UnpricedReported source.USD
+	Flagged          int
+	Unpriced         []string // models without a price
+	Book             *pricing.Book
+}
+
+// minDifference is the least difference flagged whatever the tolerance.
+const minDifference = source.USD(source.NanosPerUSD / 100) // $0.01
+
+// Reconcile sets, per day and model, the records' reported cost against
+// their priced cost (docs/ledger.md §5). Each day is cut at UTC midnights,
+// where price periods change, so that every piece is priced at its own
+// day's prices; sums are exact and rounded once per row.
+func Reconcile(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, book *pricing.Book, tolerance *big.Rat) (*Reconciliation, error) {
+	// The window's day bounds, and every UTC midnight inside it.
+	type piece struct {
+		day    int // index in span.Days
+		utcDay time.Time
+	}
+	dayBounds := span.DayBounds()
+	var bounds []int64
+	var pieces []piece
+	for i := 0; i+1 < len(dayBounds); i++ {
+		start, end := dayBounds[i], dayBounds[i+1]
+		cut := start
+		for cut < end {
+			t := time.Unix(0, cut).UTC()
+			next := t.Truncate(24*time.Hour).AddDate(0, 0, 1).UnixNano()
+			bounds = append(bounds, cut)
+			pieces = append(pieces, piece{i, t.Truncate(24 * time.Hour)})
+			cut = min(next, end)
+		}
+	}
+	bounds = append(bounds, dayBounds[len(dayBounds)-1])
+	r := &Reconciliation{Tenant: tenant, Span: span, Clock: clock, Tolerance: tolerance, Book: book}
+	if len(pieces) == 0 {
+		return r, nil
+	}
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{{Dim: source.DimModel, Bounds: bounds}})
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		day   int
+		model string
+	}
+	type acc struct {
+		row     ReconRow
+		priced  pricing.Amount
+		periods map[*pricing.Period]bool
+	}
+	rows := map[key]*acc{}
+	var total pricing.Amount
+	unpriced := map[string]bool{}
+	for i, p := range pieces {
+		for model, t := range res[0][i] {
+			if t.Calls == 0 && t.Cost == 0 {
+				continue
+			}
+			k := key{p.day, model}
+			a := rows[k]
+			if a == nil {
+				a = &acc{row: ReconRow{Date: span.Days[p.day], Model: model}, periods: map[*pricing.Period]bool{}}
+				rows[k] = a
+			}
+			a.row.Calls += t.Calls
+			a.row.Reported += t.Cost
+			m, ok := book.Lookup(model)
+			var per *pricing.Period
+			if ok {
+				per, ok = m.Period(p.utcDay)
+			}
+			if !ok {
+				a.row.Unpriced = true
+				unpriced[model] = true
+				continue
+			}
+			a.periods[per] = true
+			rates, bf, _ := per.Rates(pricing.Use{})
+			// Records v1: the prompt is uncached input, the completion output.
+			a.priced.Add(pricing.Tokens{Input: t.Prompt, Output: t.Completion}, rates, false, bf)
+		}
+	}
+	for _, a := range rows {
+		row := a.row
+		if row.Unpriced {
+			row.Explanations = append(row.Explanations, "no price for this model on this day")
+		} else {
+			row.Priced = a.priced.Nano()
+			total.AddAmount(&a.priced)
+			if len(a.periods) > 1 {
+				row.Explanations = append(row.Explanations, "the price changed during the day")
+			}
+			diff := row.Difference()
+			if diff < 0 {
+				diff = -diff
+			}
+			// Flagged when the difference is over both the tolerance (of the
+			// priced cost) and a cent.
+			over := new(big.Rat).Mul(big.NewRat(int64(row.Priced), 1), tolerance)
+			over.Quo(over, big.NewRat(100, 1))
+			row.Flagged = diff > minDifference && big.NewRat(int64(diff), 1).Cmp(over) > 0
+			if row.Flagged {
+				r.Flagged++
+			}
+		}
+		if row.Unpriced {
+			r.UnpricedReported += row.Reported
+		} else {
+			r.Reported += row.Reported
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	r.Priced = total.Nano()
+	for m := range unpriced {
+		r.Unpriced = append(r.Unpriced, m)
+	}
+	sort.Strings(r.Unpriced)
+	sort.Slice(r.Rows, func(i, j int) bool {
+		a, b := r.Rows[i], r.Rows[j]
+		da, db := abs(a.Difference()), abs(b.Difference())
+		if a.Unpriced != b.Unpriced {
+			return !a.Unpriced // rows that could be compared first
+		}
+		if da != db {
+			return da > db
+		}
+		if a.Date != b.Date {
+			return a.Date.Before(b.Date)
+		}
+		return a.Model < b.Model
+	})
+	return r, nil
+}
+
+func abs(u source.USD) source.USD {
+	if u < 0 {
+		return -u
+	}
+	return u
+}

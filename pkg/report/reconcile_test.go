@@ -1,0 +1,97 @@
+package report
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+const reconBook = `models:
+  gpt-4o:
+    prices:
+      - {from: 2024-05-13, input: 5, output: 15}
+      - {from: 2024-10-01, input: 2.5, output: 10}
+  cheap:
+    prices:
+      - {from: 2024-01-01, input: 1, output: 2}
+`
+
+func rec2(id, at, model string, prompt, completion int64, cost string) source.Record {
+	t, _ := time.Parse(time.RFC3339Nano, at)
+	c, _ := source.ParseUSD(cost)
+	return source.Record{ID: id, Time: t.UnixNano(), Model: model, APIKey: "k", Success: true, PromptTokens: prompt, CompletionTokens: completion, Cost: c, LatencyMs: -1}
+}
+
+// TestReconcile: hand-computed rows. The Berlin day of Oct 1, 2024 begins
+// on Sep 30 at 22:00 UTC, so its first two hours are priced at September's
+// prices and the rest at October's.
+func TestReconcile(t *testing.T) {
+	ms, err := pricing.Parse("book.yaml", []byte(reconBook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := pricing.NewBook()
+	for _, m := range ms {
+		book.Put(m)
+	}
+	recs := []source.Record{
+		// Sep 30 23:30 UTC (Oct 1 01:30 in Berlin): 1,000 in × $5/M + 1,000 out × $15/M = $0.02
+		rec2("a", "2024-09-30T23:30:00Z", "gpt-4o", 1000, 1000, "0.02"),
+		// Oct 1 00:30 UTC: 1,000 × $2.5/M + 1,000 × $10/M = $0.0125; reported $0.0125
+		rec2("b", "2024-10-01T00:30:00Z", "gpt-4o", 1000, 1000, "0.0125"),
+		// cheap on Oct 1: priced 1M × $1 + 1M × $2 = $3; reported $3.50 (16.7% over: flagged)
+		rec2("c", "2024-10-01T10:00:00Z", "cheap", 1_000_000, 1_000_000, "3.5"),
+		// cheap on Oct 2: priced $3; reported $3.02 (0.67%: within 1%)
+		rec2("d", "2024-10-02T10:00:00Z", "cheap", 1_000_000, 1_000_000, "3.02"),
+		// a model without a price
+		rec2("e", "2024-10-02T11:00:00Z", "mystery", 10, 10, "0.7"),
+	}
+	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	clock, _ := ParseAsOf("2024-10-02", loc)
+	from, to := Date{2024, 10, 1}, Date{2024, 10, 2}
+	span, err := Resolve(Range{From: &from, To: &to}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Reconcile(context.Background(), src, "t", span, clock, book, big.NewRat(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		date             string
+		model            string
+		reported, priced source.USD
+		flagged          bool
+		unpriced         bool
+		explanations     int
+	}
+	wants := []want{
+		{"2024-10-01", "cheap", 3_500_000_000, 3_000_000_000, true, false, 0},
+		{"2024-10-02", "cheap", 3_020_000_000, 3_000_000_000, true, false, 0}, // $0.02 > $0.01 but 0.67% < 1%: not flagged
+		{"2024-10-01", "gpt-4o", 32_500_000, 32_500_000, false, false, 1},
+		{"2024-10-02", "mystery", 700_000_000, 0, false, true, 1},
+	}
+	wants[1].flagged = false
+	if len(r.Rows) != len(wants) {
+		t.Fatalf("%d rows: %+v", len(r.Rows), r.Rows)
+	}
+	for i, w := range wants {
+		row := r.Rows[i]
+		if row.Date.String() != w.date || row.Model != w.model || row.Reported != w.reported || row.Priced != w.priced ||
+			row.Flagged != w.flagged || row.Unpriced != w.unpriced || len(row.Explanations) != w.explanations {
+			t.Errorf("row %d: %+v, want %+v", i, row, w)
+		}
+	}
+	if r.Flagged != 1 || r.Reported != 6_552_500_000 || r.Priced != 6_032_500_000 || r.UnpricedReported != 700_000_000 ||
+		len(r.Unpriced) != 1 || r.Unpriced[0] != "mystery" {
+		t.Errorf("totals: flagged %d reported %d priced %d unpriced %d %v", r.Flagged, r.Reported, r.Priced, r.UnpricedReported, r.Unpriced)
+	}
+	if r.Rows[2].Explanations[0] != "the price changed during the day" {
+		t.Errorf("explanation %q", r.Rows[2].Explanations)
+	}
+}
