@@ -22,11 +22,13 @@ type PriceList struct {
 }
 
 func bookSource(b *pricing.Book) string {
-	s := "built-in snapshot of " + b.Snapshot + " (the public LiteLLM price table)"
-	if len(b.Files) > 0 {
-		s += " + " + strings.Join(b.Files, " + ")
-	}
-	return s
+	return strings.Join(bookParts(b), " + ")
+}
+
+// bookParts are where the book's prices come from: the snapshot, then the
+// price files.
+func bookParts(b *pricing.Book) []string {
+	return append([]string{"built-in snapshot of " + b.Snapshot + " (LiteLLM)"}, b.Files...)
 }
 
 func decOr(d *pricing.Dec, fallback string) string {
@@ -38,7 +40,7 @@ func decOr(d *pricing.Dec, fallback string) string {
 
 // PriceListTable lists the prices in force now: USD per million tokens.
 func PriceListTable(w io.Writer, l *PriceList, o Options) error {
-	p, W := opening(w, o.Style, []string{"price book", bookSource(l.Book), strconv.Itoa(l.Book.Len()) + " models", "USD per million tokens"})
+	p, W := opening(w, o.Style, append(append([]string{"price book"}, bookParts(l.Book)...), strconv.Itoa(l.Book.Len())+" models", "USD per million tokens"))
 	t := &ttable{gap: 2, lead: " ", cols: []column{{head: "model", name: true}, {head: "provider", drop: 3},
 		{head: "input", align: right}, {head: "cache read", align: right, drop: 2}, {head: "cache write", align: right, drop: 2},
 		{head: "output", align: right}, {head: "batch", align: right, drop: 1}, {head: "since", drop: 4}}}

@@ -85,7 +85,7 @@ func ReconcileTable(w io.Writer, r *report.Reconciliation, o Options) error {
 		case "date", "flag", "note":
 			c.align = left
 		case "model":
-			c.align, c.name = left, true
+			c.align, c.name, c.min = left, true, 8
 		}
 		c.drop = map[string]int{"note": 5, "ratio": 3, "calls": 4}[h]
 		t.cols = append(t.cols, c)
