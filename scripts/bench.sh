@@ -68,6 +68,8 @@ row "usage top-models --period month" "$(best nc usage top-models --period month
   "$(best sq "SELECT model, count(*), sum(status='success'), sum(promptTokens), sum(completionTokens), sum(cost) FROM raw WHERE timestamp >= '$m0' AND timestamp < '$y1' GROUP BY model")"
 row "usage breakdown --by region --period year" "$(best nc usage breakdown --by region --period year)" \
   "$(best sq "SELECT region, count(*), sum(status='success'), sum(promptTokens+completionTokens), sum(cost), avg(latencyMs) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1' GROUP BY region")"
+row "usage reconcile --period year (day × model, priced from the book)" "$(best nc usage reconcile --period year)" \
+  "$(best sq "SELECT date(timestamp), model, count(*), sum(promptTokens), sum(completionTokens), sum(cost) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1' GROUP BY 1, 2")"
 row "usage stats --period today" "$(best nc usage stats --period today)" \
   "$(best sq "SELECT model, count(*), sum(cost) FROM raw WHERE timestamp >= '$d0' AND timestamp < '$y1' GROUP BY model")"
 awk -v n="$records" -v s="$imp_s" -v kb="$imp_kb" 'BEGIN { printf "| import into an empty cache | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
