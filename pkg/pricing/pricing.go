@@ -133,8 +133,9 @@ type Tokens struct {
 	Input, CacheRead, CacheWrite, CacheWrite1h, Output int64
 }
 
-// rates are a period's five prices after the fallbacks.
-type rates [5]Dec
+// Rates are a period's five prices after the fallbacks, in the order of
+// Tokens: input, cache read, cache write, cache write 1 h, output.
+type Rates [5]Dec
 
 func or(p *Dec, fallback Dec) Dec {
 	if p != nil {
@@ -146,8 +147,8 @@ func or(p *Dec, fallback Dec) Dec {
 // resolve applies the fallbacks: cacheRead → input, cacheWrite → input,
 // cacheWrite1h → cacheWrite; an unset input or output is 0 (a model priced
 // for one direction only, as embeddings are).
-func (c Components) resolve(base *rates) rates {
-	var r rates
+func (c Components) resolve(base *Rates) Rates {
+	var r Rates
 	if base != nil {
 		r = *base
 	}
@@ -187,7 +188,7 @@ type Use struct {
 
 // Rates are the prices that apply to a use of a period, and whether its tier
 // was known (a tier the period lacks is priced at the period's prices).
-func (p *Period) Rates(u Use) (r rates, batchFactor Dec, tierKnown bool) {
+func (p *Period) Rates(u Use) (r Rates, batchFactor Dec, tierKnown bool) {
 	base := p.Components.resolve(nil)
 	r = base
 	tierKnown = true
@@ -216,8 +217,8 @@ var (
 	amountDen = new(big.Int).Mul(millionth, unitScale)
 )
 
-// Add adds the cost of tokens at rates, times the batch factor when batch.
-func (a *Amount) Add(t Tokens, r rates, batch bool, batchFactor Dec) {
+// Add adds the cost of tokens at rates r, times the batch factor when batch.
+func (a *Amount) Add(t Tokens, r Rates, batch bool, batchFactor Dec) {
 	var sum, term big.Int
 	for i, n := range [5]int64{t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output} {
 		if n == 0 || r[i] == 0 {
