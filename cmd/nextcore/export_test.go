@@ -121,7 +121,8 @@ func TestExportCSVMatchesStats(t *testing.T) {
 		}
 	}
 	records := export("records")
-	if len(records)-1 != int(stats.APICalls.Total) || strings.Join(records[0], ",") != "id,timestamp,model,apiKey,user,region,status,statusCode,promptTokens,completionTokens,cost,latencyMs" {
+	if len(records)-1 != int(stats.APICalls.Total) || strings.Join(records[0], ",") != "id,timestamp,model,apiKey,user,region,status,statusCode,promptTokens,completionTokens,cost,latencyMs,"+
+		"requests,inputTokens,cacheReadTokens,cacheWriteTokens,cacheWrite1hTokens,outputTokens,reasoningTokens,project,tags,provider,batch,serviceTier,longContext" {
 		t.Fatalf("records: %d rows, header %v", len(records)-1, records[0])
 	}
 	var cost source.USD

@@ -236,7 +236,9 @@ func strictCSV(t *testing.T, what, out string) {
 		t.Fatalf("%s: %v", what, err)
 	}
 	text := map[string]bool{"model": true, "key": true, "user": true, "region": true, "status": true, "day": true, "hour": true,
-		"id": true, "timestamp": true, "apiKey": true, "date": true, "metric": true, "level": true, "projectedLevel": true}
+		"id": true, "timestamp": true, "apiKey": true, "date": true, "metric": true, "level": true, "projectedLevel": true,
+		"project": true, "tags": true, "provider": true, "serviceTier": true}
+	boolean := map[string]bool{"batch": true, "longContext": true}
 	number := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 	for _, row := range rows[1:] {
 		for j, cell := range row {
@@ -244,7 +246,9 @@ func strictCSV(t *testing.T, what, out string) {
 			switch {
 			case text[col] && cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])):
 				t.Errorf("%s: %s cell %q starts a formula", what, col, cell)
-			case !text[col] && cell != "" && !number.MatchString(cell):
+			case boolean[col] && cell != "" && cell != "true" && cell != "false":
+				t.Errorf("%s: %s cell %q is not a boolean", what, col, cell)
+			case !text[col] && !boolean[col] && cell != "" && !number.MatchString(cell):
 				t.Errorf("%s: %s cell %q is not a number", what, col, cell)
 			}
 		}

@@ -22,6 +22,34 @@ type Record struct {
 	CompletionTokens int64 // ≥ 0
 	Cost             USD
 	LatencyMs        int64 // -1 when the API gave none
+
+	// The ledger (records v2, docs/ledger.md). Every field's zero value is
+	// what a v1 record means, but for Requests, which a v1 record sets to 1.
+	Requests     int64 // calls this record stands for; 0: a bucket that does not count them
+	CacheRead    int64 // of PromptTokens: input served from a prompt cache
+	CacheWrite   int64 // of PromptTokens: input written to a cache (5 min or unspecified)
+	CacheWrite1h int64 // of PromptTokens: input written to a 1-hour cache
+	Reasoning    int64 // of CompletionTokens: output that was reasoning
+	Project      string
+	Provider     string // "" when the source gave none
+	Tags         []string
+	ServiceTier  string // "" or "standard": the period's prices
+	Batch        bool
+	LongContext  int8 // 0: derive from the input; 1: long-context prices; -1: not
+	Unknown      bool // status not known (Success is false)
+	NoCost       bool // the source reported no cost: Cost is 0, priced from the book
+}
+
+// Input is the input tokens billed at the uncached input price.
+func (r *Record) Input() int64 {
+	return r.PromptTokens - r.CacheRead - r.CacheWrite - r.CacheWrite1h
+}
+
+// V2 reports whether r carries anything a v1 record cannot say.
+func (r *Record) V2() bool {
+	return r.Requests != 1 || r.CacheRead != 0 || r.CacheWrite != 0 || r.CacheWrite1h != 0 ||
+		r.Reasoning != 0 || r.Project != "" || r.Provider != "" || len(r.Tags) != 0 ||
+		r.ServiceTier != "" || r.Batch || r.LongContext != 0 || r.Unknown || r.NoCost
 }
 
 // Tokens is prompt plus completion tokens.

@@ -306,9 +306,9 @@ func TestPageShapes(t *testing.T) {
 	}
 	want := []source.Record{
 		{ID: "a", Time: time.Date(2026, 11, 20, 8, 15, 12, 345_000_000, time.UTC).UnixNano(), Model: "Модель: «x»/y", APIKey: "=HYPERLINK(1)",
-			PromptTokens: 10, Cost: 1, LatencyMs: -1},
+			PromptTokens: 10, Cost: 1, LatencyMs: -1, Requests: 1},
 		{ID: "b", Time: time.Date(2026, 11, 20, 13, 45, 12, 0, time.UTC).UnixNano(), Model: "m", APIKey: "k", Success: true,
-			PromptTokens: 1, CompletionTokens: 2, Cost: 1_500_000_000, LatencyMs: -1},
+			PromptTokens: 1, CompletionTokens: 2, Cost: 1_500_000_000, LatencyMs: -1, Requests: 1},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v", got)

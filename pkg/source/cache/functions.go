@@ -129,6 +129,7 @@ func rebuildChunk(ctx context.Context, tx *sql.Tx, tid, afterTS int64, afterID s
 			return nil, err
 		}
 		rec.LatencyMs = -1
+		rec.Requests = 1 // the cache keeps v1 records
 		if lat.Valid {
 			rec.LatencyMs = lat.Int64
 		}

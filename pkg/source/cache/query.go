@@ -229,6 +229,7 @@ func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.D
 			return err
 		}
 		r.LatencyMs = -1
+		r.Requests = 1 // the cache keeps v1 records
 		if lat.Valid {
 			r.LatencyMs = lat.Int64
 		}
@@ -321,6 +322,7 @@ func eachRow(ctx context.Context, tx *sql.Tx, names *dictionary, where string, a
 		r.Region = names.names[source.DimRegion][region]
 		r.StatusCode = int(code.Int64)
 		r.LatencyMs = -1
+		r.Requests = 1 // the cache keeps v1 records
 		if lat.Valid {
 			r.LatencyMs = lat.Int64
 		}

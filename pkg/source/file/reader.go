@@ -285,7 +285,7 @@ type csvReader struct {
 	line int // of the last row read
 }
 
-var allFields = append(wire.RequiredFields(), wire.OptionalFields()...)
+var allFields = append(wire.HeaderFields(), wire.OptionalFields()...)
 
 func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 	r := csv.NewReader(&lineLimit{r: br})
@@ -316,15 +316,19 @@ func newCSVReader(name string, br *bufio.Reader) (*csvReader, error) {
 		i, ok := seen[f]
 		if !ok {
 			i = -1
-			if k < len(wire.RequiredFields()) {
+			if k < len(wire.HeaderFields()) {
 				missing = append(missing, f)
 			}
 		}
 		c.cols[k] = i
 	}
+	if m := wire.TokenColumnsMissing(func(f string) bool { _, ok := seen[f]; return ok }); m != "" {
+		missing = append(missing, m)
+	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%s:1: the CSV header lacks column(s) %s (the header must name the record fields: %s)",
-			name, strings.Join(missing, ", "), strings.Join(wire.RequiredFields(), ","))
+		return nil, fmt.Errorf("%s:1: the CSV header lacks column(s) %s (the header must name the record fields: %s, and %s,%s or %s,%s)",
+			name, strings.Join(missing, ", "), strings.Join(wire.HeaderFields(), ","),
+			wire.FieldPrompt, wire.FieldCompletion, wire.FieldInput, wire.FieldOutput)
 	}
 	return c, nil
 }
@@ -349,7 +353,7 @@ func (c *csvReader) next(rec *source.Record) error {
 	if len(row) == 1 && row[0] == "" {
 		return c.next(rec) // a blank line
 	}
-	c.f = wire.Fields{}
+	c.f = wire.Fields{StatusSeen: true} // the header names the column; an empty cell is null
 	for k, col := range c.cols {
 		if col < 0 {
 			continue
@@ -361,8 +365,8 @@ func (c *csvReader) next(rec *source.Record) error {
 		if !utf8.ValidString(v) {
 			return &RecordError{File: c.name, Line: line, Field: c.keys[k], Reason: "not valid UTF-8"}
 		}
-		if v == "" && k >= len(wire.RequiredFields()) {
-			continue // an empty optional cell is null
+		if v == "" && (k >= len(wire.HeaderFields()) || c.keys[k] == wire.FieldStatus) {
+			continue // an empty optional cell is null (a status unknown)
 		}
 		*c.f.Slot(c.keys[k]) = &v
 	}

@@ -10,28 +10,49 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/source/wire"
 )
 
-// CSVHeader is the header row of a records CSV.
+// CSVHeader is the header row of a records CSV: the v1 fields, then the
+// ledger's (docs/ledger.md), so that a spreadsheet sees one shape.
 func CSVHeader() []string {
 	return []string{wire.FieldID, wire.FieldTimestamp, wire.FieldModel, wire.FieldAPIKey, wire.FieldUser, wire.FieldRegion, wire.FieldStatus,
-		wire.FieldStatusCode, wire.FieldPrompt, wire.FieldCompletion, wire.FieldCost, wire.FieldLatency}
+		wire.FieldStatusCode, wire.FieldPrompt, wire.FieldCompletion, wire.FieldCost, wire.FieldLatency,
+		wire.FieldRequests, wire.FieldInput, wire.FieldCacheRead, wire.FieldCacheWrite, wire.FieldCacheWrite1h,
+		wire.FieldOutput, wire.FieldReasoning, wire.FieldProject, wire.FieldTags, wire.FieldProvider,
+		wire.FieldBatch, wire.FieldServiceTier, wire.FieldLongContext}
 }
 
 // CSVRow is r as a row under CSVHeader: raw values, empty for null.
 func CSVRow(r *source.Record, row []string) []string {
 	row = row[:0]
 	status := source.StatusError
-	if r.Success {
+	switch {
+	case r.Unknown:
+		status = ""
+	case r.Success:
 		status = source.StatusSuccess
 	}
-	code, lat := "", ""
+	code, lat, cost := "", "", ""
 	if r.StatusCode != 0 {
 		code = strconv.Itoa(r.StatusCode)
 	}
 	if r.LatencyMs >= 0 {
 		lat = strconv.FormatInt(r.LatencyMs, 10)
 	}
+	if !r.NoCost {
+		cost = r.Cost.Decimal()
+	}
+	long := ""
+	switch r.LongContext {
+	case 1:
+		long = "true"
+	case -1:
+		long = "false"
+	}
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	return append(row, r.ID, time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano), r.Model, r.APIKey, r.User, r.Region,
-		status, code, strconv.FormatInt(r.PromptTokens, 10), strconv.FormatInt(r.CompletionTokens, 10), r.Cost.Decimal(), lat)
+		status, code, n(r.PromptTokens), n(r.CompletionTokens), cost, lat,
+		n(r.Requests), n(r.Input()), n(r.CacheRead), n(r.CacheWrite), n(r.CacheWrite1h),
+		n(r.CompletionTokens), n(r.Reasoning), r.Project, wire.JoinTags(r.Tags), r.Provider,
+		strconv.FormatBool(r.Batch), r.ServiceTier, long)
 }
 
 // Writer writes records as JSON Lines or CSV.

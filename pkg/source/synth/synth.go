@@ -121,11 +121,12 @@ func Generate(cfg Config, emit func(*source.Record) error) error {
 			seq++
 			m := Models[pickModel(rng)]
 			r = source.Record{
-				ID:     fmt.Sprintf("req_%013x%06x", uint64(t/int64(time.Millisecond)), seq&0xffffff),
-				Time:   t,
-				Model:  m.Name,
-				APIKey: keys[pickKey(rng)],
-				Region: regions[pickRegion(rng)],
+				ID:       fmt.Sprintf("req_%013x%06x", uint64(t/int64(time.Millisecond)), seq&0xffffff),
+				Time:     t,
+				Model:    m.Name,
+				APIKey:   keys[pickKey(rng)],
+				Region:   regions[pickRegion(rng)],
+				Requests: 1,
 			}
 			if rng.Float64() > 0.04 {
 				r.User = users[int(math.Min(float64(len(users)-1), math.Abs(rng.NormFloat64())*6))]

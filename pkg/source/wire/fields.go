@@ -23,7 +23,8 @@ func badField(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// Field names of the record format (docs/api.md), shared by JSON Lines and CSV.
+// Field names of the record format (docs/api.md, docs/ledger.md), shared by
+// JSON Lines and CSV.
 const (
 	FieldID         = "id"
 	FieldTimestamp  = "timestamp"
@@ -37,23 +38,79 @@ const (
 	FieldCompletion = "completionTokens"
 	FieldCost       = "cost"
 	FieldLatency    = "latencyMs"
+
+	// Records v2 (the ledger).
+	FieldRequests     = "requests"
+	FieldInput        = "inputTokens"
+	FieldCacheRead    = "cacheReadTokens"
+	FieldCacheWrite   = "cacheWriteTokens"
+	FieldCacheWrite1h = "cacheWrite1hTokens"
+	FieldOutput       = "outputTokens"
+	FieldReasoning    = "reasoningTokens"
+	FieldProject      = "project"
+	FieldTags         = "tags"
+	FieldProvider     = "provider"
+	FieldBatch        = "batch"
+	FieldServiceTier  = "serviceTier"
+	FieldLongContext  = "longContext"
 )
 
-// RequiredFields must be present (and not null) in every record.
-func RequiredFields() []string {
-	return []string{FieldID, FieldTimestamp, FieldModel, FieldAPIKey, FieldStatus, FieldPrompt, FieldCompletion, FieldCost}
+// Limits of a record's tags (docs/ledger.md).
+const (
+	MaxTags   = 32
+	MaxTagLen = 256
+)
+
+// HeaderFields are the fields a CSV header must name. Tokens come as the v1
+// pair (promptTokens, completionTokens) or as the v2 kinds, so the header is
+// checked for them apart (TokenColumnsMissing).
+func HeaderFields() []string {
+	return []string{FieldID, FieldTimestamp, FieldModel, FieldAPIKey, FieldStatus}
 }
 
-// OptionalFields may be absent, null or (in CSV) empty.
+// OptionalFields may be absent, null or (in CSV) empty. The token fields are
+// among them: Record checks that a record carries one of their forms.
 func OptionalFields() []string {
-	return []string{FieldUser, FieldRegion, FieldStatusCode, FieldLatency}
+	return []string{FieldUser, FieldRegion, FieldStatusCode, FieldPrompt, FieldCompletion, FieldCost, FieldLatency,
+		FieldRequests, FieldInput, FieldCacheRead, FieldCacheWrite, FieldCacheWrite1h, FieldOutput, FieldReasoning,
+		FieldProject, FieldTags, FieldProvider, FieldBatch, FieldServiceTier, FieldLongContext}
 }
+
+// TokenColumnsMissing names what a CSV header lacks to carry tokens, or ""
+// when it has the v1 pair or the v2 input and output columns.
+func TokenColumnsMissing(has func(string) bool) string {
+	if has(FieldPrompt) && has(FieldCompletion) {
+		return ""
+	}
+	if has(FieldInput) && has(FieldOutput) {
+		return ""
+	}
+	if has(FieldPrompt) || has(FieldInput) {
+		if !has(FieldCompletion) && !has(FieldOutput) {
+			return FieldCompletion
+		}
+		return ""
+	}
+	return FieldPrompt + ", " + FieldCompletion
+}
+
+// BoolField reports whether the field named name holds a boolean.
+func BoolField(name string) bool { return name == FieldBatch || name == FieldLongContext }
 
 // Fields holds the raw text of each field of one record; a nil entry means
 // absent or null. Strings are already unquoted; numbers are their literal text.
 type Fields struct {
 	id, timestamp, model, apiKey, user, region, status *string
 	statusCode, prompt, completion, cost, latency      *string
+
+	requests, input, cacheRead, cacheWrite, cacheWrite1h, output, reasoning *string
+	project, tags, provider, batch, serviceTier, longContext                *string
+
+	// StatusSeen is set when the record names its status, even as null
+	// (unknown); a record without the field is missing it.
+	StatusSeen bool
+	// TagList holds tags read as a JSON array; tags holds them as CSV text.
+	TagList []string
 }
 
 // Slot is where the field named name is kept, or nil for a field the format
@@ -84,13 +141,58 @@ func (f *Fields) Slot(name string) **string {
 		return &f.cost
 	case FieldLatency:
 		return &f.latency
+	case FieldRequests:
+		return &f.requests
+	case FieldInput:
+		return &f.input
+	case FieldCacheRead:
+		return &f.cacheRead
+	case FieldCacheWrite:
+		return &f.cacheWrite
+	case FieldCacheWrite1h:
+		return &f.cacheWrite1h
+	case FieldOutput:
+		return &f.output
+	case FieldReasoning:
+		return &f.reasoning
+	case FieldProject:
+		return &f.project
+	case FieldTags:
+		return &f.tags
+	case FieldProvider:
+		return &f.provider
+	case FieldBatch:
+		return &f.batch
+	case FieldServiceTier:
+		return &f.serviceTier
+	case FieldLongContext:
+		return &f.longContext
 	}
 	return nil
 }
 
+// maxTokens bounds each token count so that sums of a record's kinds, and
+// of many records, cannot overflow.
+const maxTokens = math.MaxInt64 / 16
+
+// optCount reads an optional count: 0 and false when absent.
+func optCount(name string, v *string) (int64, bool, error) {
+	if v == nil {
+		return 0, false, nil
+	}
+	n, err := parseCount(*v)
+	if err != nil {
+		return 0, false, badField(name, "%v: %q", err, clip(*v))
+	}
+	if n > maxTokens {
+		return 0, false, badField(name, "too large: %q", clip(*v))
+	}
+	return n, true, nil
+}
+
 // Record checks the fields and builds the record.
 func (f *Fields) Record(r *source.Record) error {
-	for _, name := range RequiredFields() {
+	for _, name := range []string{FieldID, FieldTimestamp, FieldModel, FieldAPIKey} {
 		if *f.Slot(name) == nil {
 			return badField(name, "missing")
 		}
@@ -111,13 +213,17 @@ func (f *Fields) Record(r *source.Record) error {
 	r.APIKey = *f.apiKey
 	r.User = deref(f.user)
 	r.Region = deref(f.region)
-	switch *f.status {
-	case source.StatusSuccess:
+	r.Success, r.Unknown = false, false
+	switch {
+	case f.status == nil && f.StatusSeen:
+		r.Unknown = true
+	case f.status == nil:
+		return badField(FieldStatus, "missing")
+	case *f.status == source.StatusSuccess:
 		r.Success = true
-	case source.StatusError:
-		r.Success = false
+	case *f.status == source.StatusError:
 	default:
-		return badField(FieldStatus, "unknown status %q (want success or error)", clip(*f.status))
+		return badField(FieldStatus, "unknown status %q (want success, error or null)", clip(*f.status))
 	}
 	r.StatusCode = 0
 	if f.statusCode != nil {
@@ -127,23 +233,20 @@ func (f *Fields) Record(r *source.Record) error {
 		}
 		r.StatusCode = int(n)
 	}
-	if r.PromptTokens, err = parseCount(*f.prompt); err != nil {
-		return badField(FieldPrompt, "%v: %q", err, clip(*f.prompt))
+	if err := f.tokens(r); err != nil {
+		return err
 	}
-	if r.CompletionTokens, err = parseCount(*f.completion); err != nil {
-		return badField(FieldCompletion, "%v: %q", err, clip(*f.completion))
+	r.Cost, r.NoCost = 0, f.cost == nil
+	if f.cost != nil {
+		cost, err := source.ParseUSD(*f.cost)
+		if err != nil {
+			return badField(FieldCost, "%v: %q", err, clip(*f.cost))
+		}
+		if cost < 0 {
+			return badField(FieldCost, "negative cost: %q", clip(*f.cost))
+		}
+		r.Cost = cost
 	}
-	if r.PromptTokens > math.MaxInt64/2 || r.CompletionTokens > math.MaxInt64/2 {
-		return badField(FieldPrompt, "token count too large")
-	}
-	cost, err := source.ParseUSD(*f.cost)
-	if err != nil {
-		return badField(FieldCost, "%v: %q", err, clip(*f.cost))
-	}
-	if cost < 0 {
-		return badField(FieldCost, "negative cost: %q", clip(*f.cost))
-	}
-	r.Cost = cost
 	r.LatencyMs = -1
 	if f.latency != nil {
 		ms, err := parseLatency(*f.latency)
@@ -152,7 +255,198 @@ func (f *Fields) Record(r *source.Record) error {
 		}
 		r.LatencyMs = ms
 	}
+	return f.ledger(r)
+}
+
+// tokens reads the token counts in either form, checking that the v1 pair
+// and the v2 kinds agree when a record carries both (docs/ledger.md §1).
+func (f *Fields) tokens(r *source.Record) error {
+	var counts [8]int64
+	var has [8]bool
+	for i, x := range []struct {
+		name string
+		v    *string
+	}{
+		{FieldPrompt, f.prompt}, {FieldCompletion, f.completion},
+		{FieldInput, f.input}, {FieldCacheRead, f.cacheRead}, {FieldCacheWrite, f.cacheWrite},
+		{FieldCacheWrite1h, f.cacheWrite1h}, {FieldOutput, f.output}, {FieldReasoning, f.reasoning},
+	} {
+		n, ok, err := optCount(x.name, x.v)
+		if err != nil {
+			return err
+		}
+		counts[i], has[i] = n, ok
+	}
+	prompt, completion := counts[0], counts[1]
+	input, cacheRead, cacheWrite, cacheWrite1h, output, reasoning := counts[2], counts[3], counts[4], counts[5], counts[6], counts[7]
+	cached := cacheRead + cacheWrite + cacheWrite1h
+	switch {
+	case has[0] && has[2]:
+		if input+cached != prompt {
+			return badField(FieldPrompt, "promptTokens %d is not inputTokens + cache tokens (%d + %d = %d)",
+				prompt, input, cached, input+cached)
+		}
+	case has[0]:
+		if cached > prompt {
+			return badField(FieldPrompt, "promptTokens %d is less than the cache tokens (%d)", prompt, cached)
+		}
+	case has[2]:
+		prompt = input + cached
+	case has[3] || has[4] || has[5]:
+		return badField(FieldInput, "missing (cache tokens need inputTokens or promptTokens beside them)")
+	default:
+		return badField(FieldPrompt, "missing (give promptTokens or inputTokens)")
+	}
+	switch {
+	case has[1] && has[6]:
+		if output != completion {
+			return badField(FieldCompletion, "completionTokens %d is not outputTokens %d", completion, output)
+		}
+	case has[6]:
+		completion = output
+	case !has[1]:
+		return badField(FieldCompletion, "missing (give completionTokens or outputTokens)")
+	}
+	if reasoning > completion {
+		return badField(FieldReasoning, "reasoningTokens %d is more than the output (%d)", reasoning, completion)
+	}
+	r.PromptTokens, r.CompletionTokens = prompt, completion
+	r.CacheRead, r.CacheWrite, r.CacheWrite1h, r.Reasoning = cacheRead, cacheWrite, cacheWrite1h, reasoning
 	return nil
+}
+
+// ledger reads the v2 fields that are not tokens.
+func (f *Fields) ledger(r *source.Record) error {
+	r.Requests = 1
+	if f.requests != nil {
+		n, err := parseCount(*f.requests)
+		if err != nil {
+			return badField(FieldRequests, "%v: %q", err, clip(*f.requests))
+		}
+		if n > maxTokens {
+			return badField(FieldRequests, "too large: %q", clip(*f.requests))
+		}
+		r.Requests = n
+	}
+	r.Project, r.Provider, r.ServiceTier = deref(f.project), deref(f.provider), deref(f.serviceTier)
+	if r.ServiceTier == "standard" {
+		r.ServiceTier = ""
+	}
+	r.Batch = false
+	if f.batch != nil {
+		b, err := parseBool(*f.batch)
+		if err != nil {
+			return badField(FieldBatch, "%v", err)
+		}
+		r.Batch = b
+	}
+	r.LongContext = 0
+	if f.longContext != nil {
+		b, err := parseBool(*f.longContext)
+		if err != nil {
+			return badField(FieldLongContext, "%v", err)
+		}
+		r.LongContext = -1
+		if b {
+			r.LongContext = 1
+		}
+	}
+	tags := f.TagList
+	if f.tags != nil {
+		var err error
+		if tags, err = SplitTags(*f.tags); err != nil {
+			return badField(FieldTags, "%v", err)
+		}
+	}
+	if err := CheckTags(tags); err != nil {
+		return badField(FieldTags, "%v", err)
+	}
+	r.Tags = nil
+	if len(tags) > 0 {
+		// a new slice: callers keep copies of the record, which is reused
+		r.Tags = append([]string(nil), tags...)
+	}
+	return nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("not true or false: %q", clip(s))
+}
+
+// CheckTags checks a record's tags: at most MaxTags, each non-empty, at most
+// MaxTagLen bytes, no two the same.
+func CheckTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return fmt.Errorf("%d tags, more than %d", len(tags), MaxTags)
+	}
+	for i, t := range tags {
+		if t == "" {
+			return errors.New("an empty tag")
+		}
+		if len(t) > MaxTagLen {
+			return fmt.Errorf("tag %q is longer than %d bytes", clip(t), MaxTagLen)
+		}
+		for _, u := range tags[:i] {
+			if u == t {
+				return fmt.Errorf("tag %q appears twice", clip(t))
+			}
+		}
+	}
+	return nil
+}
+
+// SplitTags reads the tags of a CSV cell: a JSON array of strings when it
+// begins with "[", else tags separated by ";" (blanks around each trimmed).
+func SplitTags(s string) ([]string, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return nil, nil
+	}
+	if t[0] == '[' {
+		p := jsonParser{b: []byte(t)}
+		tags, err := p.strings()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.end(); err != nil {
+			return nil, err
+		}
+		return tags, nil
+	}
+	parts := strings.Split(t, ";")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
+}
+
+// JoinTags writes tags as SplitTags reads them: separated by ";" when that
+// is unambiguous, else as a JSON array.
+func JoinTags(tags []string) string {
+	plain := true
+	for _, t := range tags {
+		if strings.ContainsAny(t, ";") || t != strings.TrimSpace(t) || strings.HasPrefix(t, "[") {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return strings.Join(tags, ";")
+	}
+	b := []byte{'['}
+	for i, t := range tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t)
+	}
+	return string(append(b, ']'))
 }
 
 func deref(s *string) string {

@@ -34,12 +34,27 @@ func ParseObject(line []byte, f *Fields) error {
 		}
 		p.ws()
 		slot := f.Slot(key)
-		if slot == nil {
+		switch {
+		case slot == nil:
 			if err := p.skipValue(0); err != nil {
 				return err
 			}
-		} else {
-			v, isNull, err := p.scalar()
+		case key == FieldTags:
+			*slot = nil
+			if p.lit("null") {
+				f.TagList = nil
+				break
+			}
+			tags, err := p.strings()
+			if err != nil {
+				return &FieldError{Field: key, Reason: err.Error()}
+			}
+			f.TagList = tags
+		default:
+			if key == FieldStatus {
+				f.StatusSeen = true
+			}
+			v, isNull, err := p.scalar(BoolField(key))
 			if err != nil {
 				return &FieldError{Field: key, Reason: err.Error()}
 			}
@@ -93,9 +108,41 @@ func (p *jsonParser) end() error {
 	return nil
 }
 
+// strings reads a JSON array of strings.
+func (p *jsonParser) strings() ([]string, error) {
+	if !p.eat('[') {
+		return nil, errors.New("not an array of strings")
+	}
+	var out []string
+	p.ws()
+	if p.eat(']') {
+		return out, nil
+	}
+	for {
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] != '"' {
+			return nil, errors.New("an array holding something other than strings")
+		}
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat(']') {
+			return out, nil
+		}
+		return nil, errors.New("malformed JSON: expected ',' or ']'")
+	}
+}
+
 // scalar reads a value of a known field: a string (unquoted), a number (its
-// literal), or null. Objects, arrays and booleans are errors.
-func (p *jsonParser) scalar() (v string, isNull bool, err error) {
+// literal), or null; and a boolean ("true" or "false") when boolOK.
+// Objects and arrays are errors.
+func (p *jsonParser) scalar(boolOK bool) (v string, isNull bool, err error) {
 	if p.i >= len(p.b) {
 		return "", false, errors.New("malformed JSON: missing value")
 	}
@@ -111,6 +158,12 @@ func (p *jsonParser) scalar() (v string, isNull bool, err error) {
 			return "", true, nil
 		}
 	case c == 't' || c == 'f':
+		if boolOK && p.lit("true") {
+			return "true", false, nil
+		}
+		if boolOK && p.lit("false") {
+			return "false", false, nil
+		}
 		if p.lit("true") || p.lit("false") {
 			return "", false, errors.New("a boolean where a string or number belongs")
 		}

@@ -59,7 +59,7 @@ func DecodePage(body []byte, emit func(*source.Record) error) (next string, err 
 		p.ws()
 		switch key {
 		case "next":
-			v, isNull, err := p.scalar()
+			v, isNull, err := p.scalar(false)
 			if err != nil {
 				return "", &SyntaxError{"next: " + err.Error()}
 			}

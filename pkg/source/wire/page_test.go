@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func TestPageRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next != "http://x/api/tenants/t/usage/records/?cursor=abc&start=1" || len(got) != 2 || got[0] != recs[0] || got[1] != recs[1] {
+	if next != "http://x/api/tenants/t/usage/records/?cursor=abc&start=1" || len(got) != 2 || !reflect.DeepEqual(got, recs) {
 		t.Fatalf("next %q, records %+v", next, got)
 	}
 	last := AppendPage(nil, "", nil)

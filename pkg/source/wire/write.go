@@ -23,9 +23,12 @@ func AppendJSON(b []byte, r *source.Record) []byte {
 	b = appendOptString(b, r.User)
 	b = append(b, `,"region":`...)
 	b = appendOptString(b, r.Region)
-	if r.Success {
+	switch {
+	case r.Unknown:
+		b = append(b, `,"status":null,"statusCode":`...)
+	case r.Success:
 		b = append(b, `,"status":"success","statusCode":`...)
-	} else {
+	default:
 		b = append(b, `,"status":"error","statusCode":`...)
 	}
 	if r.StatusCode != 0 {
@@ -38,14 +41,63 @@ func AppendJSON(b []byte, r *source.Record) []byte {
 	b = append(b, `,"completionTokens":`...)
 	b = strconv.AppendInt(b, r.CompletionTokens, 10)
 	b = append(b, `,"cost":`...)
-	b = append(b, r.Cost.Decimal()...)
+	if r.NoCost {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, r.Cost.Decimal()...)
+	}
 	b = append(b, `,"latencyMs":`...)
 	if r.LatencyMs >= 0 {
 		b = strconv.AppendInt(b, r.LatencyMs, 10)
 	} else {
 		b = append(b, "null"...)
 	}
+	if r.V2() {
+		b = appendLedger(b, r)
+	}
 	return append(b, '}')
+}
+
+// appendLedger appends the v2 fields of r (docs/ledger.md).
+func appendLedger(b []byte, r *source.Record) []byte {
+	for _, f := range []struct {
+		name string
+		n    int64
+	}{
+		{FieldRequests, r.Requests}, {FieldInput, r.Input()}, {FieldCacheRead, r.CacheRead},
+		{FieldCacheWrite, r.CacheWrite}, {FieldCacheWrite1h, r.CacheWrite1h},
+		{FieldOutput, r.CompletionTokens}, {FieldReasoning, r.Reasoning},
+	} {
+		b = append(b, ',', '"')
+		b = append(b, f.name...)
+		b = append(b, '"', ':')
+		b = strconv.AppendInt(b, f.n, 10)
+	}
+	b = append(b, `,"project":`...)
+	b = appendOptString(b, r.Project)
+	b = append(b, `,"tags":[`...)
+	for i, t := range r.Tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t)
+	}
+	b = append(b, `],"provider":`...)
+	b = appendOptString(b, r.Provider)
+	b = append(b, `,"batch":`...)
+	b = strconv.AppendBool(b, r.Batch)
+	b = append(b, `,"serviceTier":`...)
+	b = appendOptString(b, r.ServiceTier)
+	b = append(b, `,"longContext":`...)
+	switch r.LongContext {
+	case 1:
+		b = append(b, "true"...)
+	case -1:
+		b = append(b, "false"...)
+	default:
+		b = append(b, "null"...)
+	}
+	return b
 }
 
 func appendOptString(b []byte, s string) []byte {
