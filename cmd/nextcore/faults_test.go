@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 // damage overwrites n bytes at each of the pages of the cache file chosen
@@ -38,7 +40,7 @@ func damage(t *testing.T, path string, pick func(page, pages int64) bool) {
 func TestCacheCheck(t *testing.T) {
 	e := imported(t)
 	r := e.run("", false, "cache", "check")
-	if r.code != 0 || !strings.Contains(r.stdout, ": ok (") || !strings.Contains(r.stdout, "1 tenant(s), schema 5") {
+	if r.code != 0 || !strings.Contains(r.stdout, ": ok (") || !strings.Contains(r.stdout, fmt.Sprintf("1 tenant(s), schema %d", cache.SchemaVersion)) {
 		t.Fatalf("check of a good cache: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 

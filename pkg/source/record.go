@@ -145,6 +145,10 @@ const (
 	DimUser
 	DimRegion
 	DimStatus
+	// The ledger's dimensions (docs/ledger.md §2).
+	DimProject
+	DimTag // a call is in the group of each of its tags: groups overlap
+	DimProvider
 )
 
 // Dims lists the dimensions other than DimAll.
@@ -164,6 +168,12 @@ func (d Dim) String() string {
 		return "region"
 	case DimStatus:
 		return "status"
+	case DimProject:
+		return "project"
+	case DimTag:
+		return "tag"
+	case DimProvider:
+		return "provider"
 	}
 	return fmt.Sprintf("dim(%d)", uint8(d))
 }
@@ -172,6 +182,7 @@ func (d Dim) String() string {
 const (
 	StatusSuccess = "success"
 	StatusError   = "error"
+	StatusUnknown = "unknown" // records v2: an aggregated source did not say
 )
 
 // Member is the group a record falls in along d.
@@ -186,10 +197,17 @@ func (r *Record) Member(d Dim) string {
 	case DimRegion:
 		return r.Region
 	case DimStatus:
-		if r.Success {
+		switch {
+		case r.Unknown:
+			return StatusUnknown
+		case r.Success:
 			return StatusSuccess
 		}
 		return StatusError
+	case DimProject:
+		return r.Project
+	case DimProvider:
+		return r.Provider
 	}
 	return ""
 }

@@ -63,6 +63,7 @@ func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
 			first[i].ID = "id-" + strconv.Itoa(i) + "-ü\x00x" // any text, a NUL included
 		}
 	}
+	withLedger(rng, first)
 	second := append(append([]source.Record{}, first[1000:1600]...), randomRecords(rng, 2000, from, to)...)
 	for i := 600; i < len(second); i++ {
 		second[i].ID = "second-" + second[i].ID

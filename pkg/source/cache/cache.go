@@ -36,11 +36,11 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // minReadable is the oldest schema a read-only cache is read at: version
-// 5 only adds the usage_records view (docs/cache.md), which nextcore never reads.
-const minReadable = 4
+// 6 adds the ledger's columns, which nextcore reads.
+const minReadable = 6
 
 // applicationID marks a SQLite file as a nextcore cache ("NXTC").
 const applicationID = 0x4e585443
@@ -232,9 +232,9 @@ func (c *Cache) prepare(ctx context.Context) error {
 	if version > 0 && version < SchemaVersion && c.upgrading != nil {
 		c.upgrading(version, SchemaVersion)
 	}
-	for v := version; v < SchemaVersion; v++ {
-		if err := c.migrate(ctx, v); err != nil {
-			return c.wrap(fmt.Errorf("upgrade cache schema to version %d: %w", v+1, err))
+	if version < SchemaVersion {
+		if err := c.migrate(ctx, version); err != nil {
+			return c.wrap(fmt.Errorf("upgrade cache schema from version %d to %d: %w", version, SchemaVersion, err))
 		}
 	}
 	return nil
@@ -358,8 +358,67 @@ LEFT JOIN names k ON k.dim = 2 AND k.id = r.api_key
 LEFT JOIN names u ON u.dim = 3 AND u.id = r.usr AND r.usr <> 0
 LEFT JOIN names g ON g.dim = 4 AND g.id = r.region AND r.region <> 0;
 `,
+	// Records v2 (docs/ledger.md): a v1 record takes the defaults, which
+	// SQLite stores in no bytes at all. ok gains 2: status unknown.
+	5: `
+ALTER TABLE records ADD COLUMN requests       INTEGER NOT NULL DEFAULT 1; -- calls the record stands for
+ALTER TABLE records ADD COLUMN cache_read     INTEGER NOT NULL DEFAULT 0; -- of prompt
+ALTER TABLE records ADD COLUMN cache_write    INTEGER NOT NULL DEFAULT 0; -- of prompt
+ALTER TABLE records ADD COLUMN cache_write_1h INTEGER NOT NULL DEFAULT 0; -- of prompt
+ALTER TABLE records ADD COLUMN reasoning      INTEGER NOT NULL DEFAULT 0; -- of completion
+ALTER TABLE records ADD COLUMN project        INTEGER NOT NULL DEFAULT 0; -- names (dim 6), 0: none
+ALTER TABLE records ADD COLUMN provider       INTEGER NOT NULL DEFAULT 0; -- names (dim 8), 0: none
+ALTER TABLE records ADD COLUMN tags           INTEGER NOT NULL DEFAULT 0; -- names (dim 31): the tag set, 0: none
+ALTER TABLE records ADD COLUMN tier           INTEGER NOT NULL DEFAULT 0; -- names (dim 30): service tier, 0: standard
+ALTER TABLE records ADD COLUMN flags          INTEGER NOT NULL DEFAULT 0; -- 1 batch, 2 long context known, 4 long context, 8 no cost
+DROP VIEW usage_records;
+CREATE VIEW usage_records AS
+SELECT
+	t.slug                      AS tenant,
+	r.id                        AS id,
+	strftime('%Y-%m-%dT%H:%M:%S', r.ts / 1000000000, 'unixepoch') || '.' ||
+		printf('%03d', (r.ts / 1000000) % 1000) || 'Z' AS timestamp, -- UTC, to the millisecond
+	r.ts                        AS timestamp_ns, -- Unix nanoseconds, exact
+	m.name                      AS model,
+	k.name                      AS api_key,
+	u.name                      AS user,         -- NULL: none
+	g.name                      AS region,       -- NULL: none
+	CASE r.ok WHEN 1 THEN 'success' WHEN 0 THEN 'error' END AS status, -- NULL: unknown
+	r.status_code               AS status_code,
+	r.requests                  AS requests,
+	r.prompt                    AS prompt_tokens,
+	r.completion                AS completion_tokens,
+	r.prompt + r.completion     AS tokens,
+	r.prompt - r.cache_read - r.cache_write - r.cache_write_1h AS input_tokens, -- uncached
+	r.cache_read                AS cache_read_tokens,
+	r.cache_write               AS cache_write_tokens,
+	r.cache_write_1h            AS cache_write_1h_tokens,
+	r.completion                AS output_tokens,
+	r.reasoning                 AS reasoning_tokens, -- of output_tokens
+	CASE WHEN r.flags & 8 THEN NULL ELSE r.cost / 1e9 END AS cost_usd, -- dollars (floating point: sum cost_nano_usd to be exact); NULL: not reported
+	CASE WHEN r.flags & 8 THEN NULL ELSE r.cost END       AS cost_nano_usd,
+	r.latency                   AS latency_ms,
+	p.name                      AS project,      -- NULL: none
+	v.name                      AS provider,     -- NULL: none
+	coalesce(s.name, '[]')      AS tags,         -- a JSON array
+	(r.flags & 1) <> 0          AS batch,
+	coalesce(x.name, 'standard') AS service_tier,
+	CASE WHEN r.flags & 2 THEN (r.flags & 4) <> 0 END AS long_context -- NULL: from the input
+FROM records r
+JOIN tenants t ON t.id = r.tenant
+LEFT JOIN names m ON m.dim = 1 AND m.id = r.model
+LEFT JOIN names k ON k.dim = 2 AND k.id = r.api_key
+LEFT JOIN names u ON u.dim = 3 AND u.id = r.usr AND r.usr <> 0
+LEFT JOIN names g ON g.dim = 4 AND g.id = r.region AND r.region <> 0
+LEFT JOIN names p ON p.dim = 6 AND p.id = r.project AND r.project <> 0
+LEFT JOIN names v ON v.dim = 8 AND v.id = r.provider AND r.provider <> 0
+LEFT JOIN names s ON s.dim = 31 AND s.id = r.tags AND r.tags <> 0
+LEFT JOIN names x ON x.dim = 30 AND x.id = r.tier AND r.tier <> 0;
+`,
 }
 
+// migrate takes a cache from schema version from to SchemaVersion in one
+// transaction: a cut-short upgrade leaves the cache as it was.
 func (c *Cache) migrate(ctx context.Context, from int) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -374,15 +433,21 @@ func (c *Cache) migrate(ctx context.Context, from int) error {
 	if version != from {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
-		return err
+	rebuild := false
+	for v := from; v < SchemaVersion; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("step %d: %w", v+1, err)
+		}
+		rebuild = rebuild || v == 3
 	}
-	if from == 3 {
+	// Rollups are rebuilt from the records once all the steps are done, so
+	// that the rebuild reads the records as this build lays them out.
+	if rebuild {
 		if err := rebuildRollups(ctx, c, tx); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d; PRAGMA application_id = %d", from+1, applicationID)); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d; PRAGMA application_id = %d", SchemaVersion, applicationID)); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -69,6 +69,7 @@ func randomRecords(rng *rand.Rand, n int, from, to time.Time) []source.Record {
 			CompletionTokens: rng.Int64N(800),
 			Cost:             source.USD(rng.Int64N(50_000_000)),
 			LatencyMs:        rng.Int64N(3000) - 100,
+			Requests:         1,
 		}
 		if r.LatencyMs < 0 {
 			r.LatencyMs = -1

@@ -1,4 +1,5 @@
-// The name dictionary: models, keys, users and regions stored once, as ids.
+// The name dictionary: models, keys, users, regions, projects, providers,
+// tags, tiers and tag sets stored once, as ids.
 
 package cache
 
@@ -15,21 +16,37 @@ type dictionary struct {
 	ids   [numDims]map[string]int64 // by Dim
 	names [numDims]map[int64]string
 	next  [numDims]int64
+	// tagSets are the tag sets read so far, by id (dictionary.tagSet).
+	tagSets map[int64][]string
 }
 
+// Dictionaries of the cache's own, beside the dimensions': a record's
+// service tier, and its set of tags (the tags as a JSON array, in the
+// record's order).
+const (
+	dimTier   source.Dim = 30
+	dimTagSet source.Dim = 31
+)
+
 // numDims bounds the Dim values, for the dictionary's arrays.
-const numDims = int(source.DimStatus) + 1
+const numDims = int(dimTagSet) + 1
+
+// Status members are fixed: they are the records' ok column.
+const (
+	okError   = 0
+	okSuccess = 1
+	okUnknown = 2
+)
 
 func loadDictionary(ctx context.Context, q queryer) (*dictionary, error) {
 	d := &dictionary{}
-	for _, dim := range source.Dims() {
+	for _, dim := range append(source.Dims(), source.DimProject, source.DimTag, source.DimProvider, dimTier, dimTagSet) {
 		d.ids[dim] = map[string]int64{"": 0}
 		d.names[dim] = map[int64]string{0: ""}
 		d.next[dim] = 1
 	}
-	// Status members are fixed.
-	d.ids[source.DimStatus] = map[string]int64{source.StatusError: 0, source.StatusSuccess: 1}
-	d.names[source.DimStatus] = map[int64]string{0: source.StatusError, 1: source.StatusSuccess}
+	d.ids[source.DimStatus] = map[string]int64{source.StatusError: okError, source.StatusSuccess: okSuccess, source.StatusUnknown: okUnknown}
+	d.names[source.DimStatus] = map[int64]string{okError: source.StatusError, okSuccess: source.StatusSuccess, okUnknown: source.StatusUnknown}
 	rows, err := q.QueryContext(ctx, "SELECT dim, id, name FROM names")
 	if err != nil {
 		return nil, err

@@ -112,8 +112,8 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 // rebuildChunk reads the next records of a tenant after (ts, id), with their
 // members as dictionary ids, as the writer counts them.
 func rebuildChunk(ctx context.Context, tx *sql.Tx, tid, afterTS int64, afterID string) ([]pending, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, prompt, completion, cost, latency
-		FROM records WHERE tenant = ? AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT 50000`,
+	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, prompt, completion, cost, latency, `+
+		ledgerColumns+` FROM records WHERE tenant = ? AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT 50000`,
 		tid, afterTS, afterTS, afterID)
 	if err != nil {
 		return nil, err
@@ -123,18 +123,18 @@ func rebuildChunk(ctx context.Context, tx *sql.Tx, tid, afterTS int64, afterID s
 	for rows.Next() {
 		var p pending
 		var lat sql.NullInt64
+		var l ledgerRow
 		rec := &p.r
-		if err := rows.Scan(&rec.Time, &rec.ID, &p.ids[0], &p.ids[1], &p.ids[2], &p.ids[3], &rec.Success,
-			&rec.PromptTokens, &rec.CompletionTokens, &rec.Cost, &lat); err != nil {
+		if err := rows.Scan(append([]any{&rec.Time, &rec.ID, &p.ids[0], &p.ids[1], &p.ids[2], &p.ids[3], &p.ids[4],
+			&rec.PromptTokens, &rec.CompletionTokens, &rec.Cost, &lat}, l.dest()...)...); err != nil {
 			return nil, err
 		}
+		setOK(rec, p.ids[4]) // the status member is the ok column
+		l.applyCounts(rec)
+		p.lids = l.ids()
 		rec.LatencyMs = -1
-		rec.Requests = 1 // the cache keeps v1 records
 		if lat.Valid {
 			rec.LatencyMs = lat.Int64
-		}
-		if rec.Success {
-			p.ids[4] = 1
 		}
 		out = append(out, p)
 	}

@@ -221,15 +221,15 @@ func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.D
 		return err
 	}
 	defer rows.Close()
-	var r source.Record
+	r := source.Record{Requests: 1}
 	var lat sql.NullInt64
 	for rows.Next() {
-		var member int64
-		if err := rows.Scan(&r.Time, &member, &r.Success, &r.PromptTokens, &r.CompletionTokens, &r.Cost, &lat); err != nil {
+		var member, ok int64
+		if err := rows.Scan(&r.Time, &member, &ok, &r.PromptTokens, &r.CompletionTokens, &r.Cost, &lat); err != nil {
 			return err
 		}
+		setOK(&r, ok)
 		r.LatencyMs = -1
-		r.Requests = 1 // the cache keeps v1 records
 		if lat.Valid {
 			r.LatencyMs = lat.Int64
 		}
@@ -302,18 +302,24 @@ func (c *Cache) EachRecord(ctx context.Context, tenant string, start, end int64,
 // eachRow reads the records matching where (a WHERE clause, with an ORDER
 // BY if wanted) with their names, and hands each to fn; the record is reused.
 func eachRow(ctx context.Context, tx *sql.Tx, names *dictionary, where string, args []any, fn func(*source.Record) error) error {
-	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency
-		FROM records WHERE `+where, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency, `+
+		ledgerColumns+` FROM records WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var r source.Record
-	var model, key, user, region int64
+	var model, key, user, region, ok int64
 	var code, lat sql.NullInt64
+	var l ledgerRow
+	dest := append([]any{&r.Time, &r.ID, &model, &key, &user, &region, &ok, &code, &r.PromptTokens,
+		&r.CompletionTokens, &r.Cost, &lat}, l.dest()...)
 	for rows.Next() {
-		if err := rows.Scan(&r.Time, &r.ID, &model, &key, &user, &region, &r.Success, &code, &r.PromptTokens,
-			&r.CompletionTokens, &r.Cost, &lat); err != nil {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		setOK(&r, ok)
+		if err := l.apply(&r, names); err != nil {
 			return err
 		}
 		r.Model = names.names[source.DimModel][model]
@@ -322,7 +328,6 @@ func eachRow(ctx context.Context, tx *sql.Tx, names *dictionary, where string, a
 		r.Region = names.names[source.DimRegion][region]
 		r.StatusCode = int(code.Int64)
 		r.LatencyMs = -1
-		r.Requests = 1 // the cache keeps v1 records
 		if lat.Valid {
 			r.LatencyMs = lat.Int64
 		}

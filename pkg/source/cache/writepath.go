@@ -146,10 +146,6 @@ func (p *rawPath) insertFull(w *Writer) (int64, error) {
 // bindRecord binds p as the row whose first parameter follows at.
 func bindRecord(s *rawsqlite.Stmt, at int, tenant int64, p *pending) error {
 	r := &p.r
-	ok := int64(0)
-	if r.Success {
-		ok = 1
-	}
 	for k, v := range [...]int64{tenant, r.Time} {
 		if err := s.Int64(at+1+k, v); err != nil {
 			return err
@@ -158,7 +154,7 @@ func bindRecord(s *rawsqlite.Stmt, at int, tenant int64, p *pending) error {
 	if err := s.Str(at+3, r.ID); err != nil {
 		return err
 	}
-	for k, v := range [...]int64{p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok} {
+	for k, v := range [...]int64{p.ids[0], p.ids[1], p.ids[2], p.ids[3], okValue(r)} {
 		if err := s.Int64(at+4+k, v); err != nil {
 			return err
 		}
@@ -178,9 +174,19 @@ func bindRecord(s *rawsqlite.Stmt, at int, tenant int64, p *pending) error {
 		}
 	}
 	if r.LatencyMs >= 0 {
-		return s.Int64(at+13, r.LatencyMs)
+		err = s.Int64(at+13, r.LatencyMs)
+	} else {
+		err = s.Null(at + 13)
 	}
-	return s.Null(at + 13)
+	if err != nil {
+		return err
+	}
+	for k, v := range ledgerValues(r, p.lids) {
+		if err := s.Int64(at+14+k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *rawPath) upsert(w *Writer, rows []upsertRow) error {

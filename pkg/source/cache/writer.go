@@ -16,7 +16,7 @@ import (
 // below SQLite's limit on parameters.
 const insertBatch = 512
 
-const recordCols = 13
+const recordCols = 13 + ledgerCount
 
 // Writer adds records to the cache in one transaction: either everything it
 // was given is stored, or (on Rollback, an error, or a crash) nothing is.
@@ -47,8 +47,9 @@ type Writer struct {
 
 // pending is a record waiting to be inserted, with its dictionary ids.
 type pending struct {
-	r   source.Record
-	ids [5]int64
+	r    source.Record
+	ids  [5]int64 // by source.Dims()
+	lids ledgerNames
 }
 
 // BeginWrite starts adding records for tenant (created if new).
@@ -94,12 +95,14 @@ func (w *Writer) begin(tenant string) error {
 // returning, it gives back the ids it stored.
 func insertSQL(n int, returning bool) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency) VALUES ")
+	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency, " +
+		ledgerColumns + ") VALUES ")
+	row := "(?" + strings.Repeat(",?", recordCols-1) + ")"
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
 	b.WriteString(" ON CONFLICT DO NOTHING")
 	if returning {
@@ -118,6 +121,10 @@ func (w *Writer) Add(r *source.Record) error {
 			return w.c.wrap(err)
 		}
 		p.ids[i] = id
+	}
+	var err error
+	if p.lids, err = w.names.ledgerIDs(w.ctx, w.tx, r); err != nil {
+		return w.c.wrap(err)
 	}
 	w.batch = append(w.batch, p)
 	if len(w.batch) == insertBatch {
@@ -200,12 +207,11 @@ func (w *Writer) plainArgs() []any {
 		if r.LatencyMs >= 0 {
 			latency = r.LatencyMs
 		}
-		ok := 0
-		if r.Success {
-			ok = 1
-		}
-		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], ok,
+		w.args = append(w.args, w.tenant, r.Time, r.ID, p.ids[0], p.ids[1], p.ids[2], p.ids[3], okValue(r),
 			code, r.PromptTokens, r.CompletionTokens, int64(r.Cost), latency)
+		for _, v := range ledgerValues(r, p.lids) {
+			w.args = append(w.args, v)
+		}
 	}
 	return w.args
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+)
+
+// The caches under testdata/oldcache were made by the nextcore of their
+// schema (4: before the usage_records view; 5: before the ledger's
+// columns) importing testdata/oldcache/records.jsonl; vN-stats.json is what
+// that binary reported on them.
+const oldStatsArgs = "usage stats --period month --tz America/New_York --as-of 2026-11-23T12:00:00Z --format json"
+
+// TestOldCachesKeepTheirNumbers opens each old cache with this build: it
+// is upgraded in place, and every report on it equals the report on a cache
+// this build imported from the same records, and the totals the old binary
+// reported.
+func TestOldCachesKeepTheirNumbers(t *testing.T) {
+	fresh := newEnv(t)
+	if r := fresh.run("", false, "usage", "import", "--tenant", "acme", "testdata/oldcache/records.jsonl"); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	reports := [][]string{
+		strings.Fields(oldStatsArgs),
+		strings.Fields("usage stats --period year --tz Asia/Kathmandu --as-of 2026-11-23T12:00:00Z --format json"),
+		strings.Fields("usage breakdown --by user --by region --period month --tz Europe/London --as-of 2026-11-20 --format json"),
+		strings.Fields("usage top-models --period week --tz Australia/Lord_Howe --as-of 2026-11-23 --format json"),
+		strings.Fields("usage quota --as-of 2026-11-20T12:00:00Z --format json"),
+		strings.Fields("usage export --report records --format csv -o -"),
+	}
+	for _, v := range []int{4, 5} {
+		t.Run(fmt.Sprintf("schema %d", v), func(t *testing.T) {
+			e := newEnv(t)
+			path := filepath.Join(e.dir, "old.db")
+			gunzip(t, fmt.Sprintf("testdata/oldcache/v%d.db.gz", v), path)
+			e.vars["NEXTCORE_CACHE"] = path
+			e.vars["NEXTCORE_TENANT"] = "acme"
+			fresh.vars["NEXTCORE_TENANT"] = "acme"
+			for i, args := range reports {
+				got, want := e.run("", false, args...), fresh.run("", false, args...)
+				if got.code != 0 || want.code != 0 {
+					t.Fatalf("%v: exit %d (%s), fresh %d (%s)", args, got.code, got.stderr, want.code, want.stderr)
+				}
+				if i == 0 && got.stderr == "" {
+					t.Errorf("the upgrade was not announced")
+				}
+				if got.stdout != want.stdout {
+					t.Errorf("%v on the upgraded cache:\n%s", args, diff(want.stdout, got.stdout))
+				}
+			}
+			c, err := cache.Open(t.Context(), path, cache.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Check(t.Context()); err != nil {
+				t.Errorf("check after the upgrade: %v", err)
+			}
+
+			// The old binary's own totals.
+			var old, now struct {
+				APICalls struct{ Total, Successful, Failed int64 }
+				Tokens   struct{ Total, Prompt, Completion int64 }
+				Costs    struct{ Total json.Number }
+			}
+			b, err := os.ReadFile(fmt.Sprintf("testdata/oldcache/v%d-stats.json", v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &old); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(e.run("", false, strings.Fields(oldStatsArgs)...).stdout), &now); err != nil {
+				t.Fatal(err)
+			}
+			if old != now || old.APICalls.Total == 0 {
+				t.Errorf("totals: the schema-%d binary said %+v, this build says %+v", v, old, now)
+			}
+		})
+	}
+}
+
+func gunzip(t *testing.T, from, to string) {
+	t.Helper()
+	f, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,121 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// withLedger gives about half the records v2 fields (docs/ledger.md):
+// buckets of many requests and of none, cache and reasoning tokens, unknown
+// status, no reported cost, projects, providers, tags, tiers, batch and
+// long context.
+func withLedger(rng *rand.Rand, recs []source.Record) {
+	tagPool := []string{"prod", "team:ml", "a;b", `"quoted"`, "ü-<&>", "x"}
+	for i := range recs {
+		r := &recs[i]
+		if rng.IntN(2) == 0 {
+			continue
+		}
+		r.Requests = []int64{0, 1, 2, 312}[rng.IntN(4)]
+		r.CacheRead = rng.Int64N(r.PromptTokens + 1)
+		r.CacheWrite = rng.Int64N(r.PromptTokens - r.CacheRead + 1)
+		r.CacheWrite1h = rng.Int64N(r.PromptTokens - r.CacheRead - r.CacheWrite + 1)
+		r.Reasoning = rng.Int64N(r.CompletionTokens + 1)
+		r.Project = []string{"", "search", "=chat", "项目"}[rng.IntN(4)]
+		r.Provider = []string{"", "openai", "anthropic"}[rng.IntN(3)]
+		r.ServiceTier = []string{"", "priority", "flex"}[rng.IntN(3)]
+		r.Batch = rng.IntN(3) == 0
+		r.LongContext = int8(rng.IntN(3) - 1)
+		if rng.IntN(4) == 0 {
+			r.Unknown, r.Success = true, false
+		}
+		if rng.IntN(4) == 0 {
+			r.NoCost, r.Cost = true, 0
+		}
+		r.Tags = nil
+		for _, k := range rng.Perm(len(tagPool))[:rng.IntN(4)] {
+			r.Tags = append(r.Tags, tagPool[k])
+		}
+	}
+}
+
+// TestLedgerRoundTrip: every v2 field is stored and read back as it was,
+// through the raw binding and through database/sql, and the usage_records
+// view shows it.
+func TestLedgerRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(14, 6))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 2000, from, to)
+	withLedger(rng, recs)
+	for _, sqlOnly := range []bool{false, true} {
+		c, err := Open(ctx, filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, SQLOnly: sqlOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		store(t, c, "acme", recs)
+		byID := map[string]source.Record{}
+		err = c.EachRecord(ctx, "acme", from.UnixNano(), to.UnixNano(), func(r *source.Record) error {
+			byID[r.ID] = *r
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range recs {
+			if got := byID[want.ID]; !reflect.DeepEqual(got, want) {
+				t.Fatalf("sqlOnly=%v: read back\n%+v\nwant\n%+v", sqlOnly, got, want)
+			}
+		}
+		if err := c.Check(ctx); err != nil {
+			t.Error(err)
+		}
+
+		// The view, as someone with sqlite3 would read it.
+		var n, v2 int64
+		err = c.db.QueryRow(`SELECT count(*), sum(requests <> 1 OR status IS NULL OR cost_nano_usd IS NULL OR tags <> '[]'
+			OR project IS NOT NULL OR provider IS NOT NULL OR batch OR service_tier <> 'standard' OR long_context IS NOT NULL)
+			FROM usage_records`).Scan(&n, &v2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		for i := range recs {
+			if recs[i].V2() {
+				want++
+			}
+		}
+		if n != int64(len(recs)) || v2 != want {
+			t.Errorf("view: %d records, %d with ledger fields; want %d, %d", n, v2, len(recs), want)
+		}
+		r := recs[0]
+		for i := range recs {
+			if len(recs[i].Tags) > 1 {
+				r = recs[i]
+				break
+			}
+		}
+		var input, prompt int64
+		var tags string
+		err = c.db.QueryRow(`SELECT input_tokens, cache_read_tokens + cache_write_tokens + cache_write_1h_tokens + input_tokens, tags
+			FROM usage_records WHERE id = ?`, r.ID).Scan(&input, &prompt, &tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		if err := json.Unmarshal([]byte(tags), &got); err != nil || !reflect.DeepEqual(got, r.Tags) {
+			t.Errorf("view of %s: tags %s (%v), want %q", r.ID, tags, err, r.Tags)
+		}
+		if input != r.Input() || prompt != r.PromptTokens {
+			t.Errorf("view of %s: input %d, prompt %d; want %d, %d", r.ID, input, prompt, r.Input(), r.PromptTokens)
+		}
+	}
+}
