@@ -129,7 +129,7 @@ func TestResyncReadsOnlyTheOverlap(t *testing.T) {
 	recs := fixtureRecords(t)
 	newest := recs[len(recs)-1].Time
 	late := source.Record{ID: "late-1", Time: newest - int64(30*time.Hour), Model: "gpt-4o", APIKey: "k", Success: true,
-		PromptTokens: 10, CompletionTokens: 5, Cost: 123, LatencyMs: -1}
+		PromptTokens: 10, CompletionTokens: 5, Cost: 123, LatencyMs: -1, Requests: 1}
 	srv.Add("acme", late)
 	before := len(srv.Requests())
 	r := e.run("", false, "usage", "sync")

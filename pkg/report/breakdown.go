@@ -130,7 +130,7 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 	}
 	for k, g := range res[0] {
 		for name, t := range g {
-			if t.Calls == 0 {
+			if t.Empty() {
 				continue
 			}
 			var keys []string

@@ -102,7 +102,7 @@ func Reconcile(ctx context.Context, src source.Source, tenant string, span Span,
 	unpriced := map[string]bool{}
 	for i, p := range pieces {
 		for model, t := range res[0][i] {
-			if t.Calls == 0 && t.Cost == 0 {
+			if t.Empty() {
 				continue
 			}
 			k := key{p.day, model}

@@ -23,7 +23,7 @@ const reconBook = `models:
 func rec2(id, at, model string, prompt, completion int64, cost string) source.Record {
 	t, _ := time.Parse(time.RFC3339Nano, at)
 	c, _ := source.ParseUSD(cost)
-	return source.Record{ID: id, Time: t.UnixNano(), Model: model, APIKey: "k", Success: true, PromptTokens: prompt, CompletionTokens: completion, Cost: c, LatencyMs: -1}
+	return source.Record{ID: id, Time: t.UnixNano(), Model: model, APIKey: "k", Success: true, PromptTokens: prompt, CompletionTokens: completion, Cost: c, LatencyMs: -1, Requests: 1}
 }
 
 // TestReconcile: hand-computed rows. The Berlin day of Oct 1, 2024 begins

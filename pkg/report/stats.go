@@ -102,7 +102,7 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 	}
 	s.PreviousModels = map[string]source.Totals{}
 	for name, t := range prev[0] {
-		if t.Calls > 0 {
+		if !t.Empty() {
 			s.PreviousModels[name] = t
 			s.Previous.Add(t)
 		}
@@ -123,11 +123,11 @@ const (
 	ByCost   Ordering = "cost"
 )
 
-// SortGroups lists the groups with calls, in the given order.
+// SortGroups lists the groups with usage, in the given order.
 func SortGroups(g source.Groups, by Ordering) []Group {
 	out := make([]Group, 0, len(g))
 	for name, t := range g {
-		if t.Calls > 0 {
+		if !t.Empty() {
 			out = append(out, Group{name, t})
 		}
 	}
@@ -163,15 +163,17 @@ func (s *Stats) TopModels() []Group {
 	return top
 }
 
-// SuccessRate is successful / calls × 100, nil without calls.
-func SuccessRate(t source.Totals) *big.Rat { return Percent(t.Successful, t.Calls) }
+// SuccessRate is successful / calls of known status × 100, nil without
+// them (docs/ledger: calls of unknown outcome are left out).
+func SuccessRate(t source.Totals) *big.Rat { return Percent(t.Successful, t.Known()) }
 
-// AverageCost is the cost per call in dollars, nil without calls.
+// AverageCost is the cost per call in dollars, nil without calls. The cost
+// of records that count no calls (requests 0) is left out.
 func AverageCost(t source.Totals) *big.Rat {
 	if t.Calls == 0 {
 		return nil
 	}
-	return ratio(int64(t.Cost), t.Calls*source.NanosPerUSD)
+	return ratio(int64(t.Cost-t.NoCallsCost), t.Calls*source.NanosPerUSD)
 }
 
 // PeakDay is the day with the most calls (the earliest of equals), or false

@@ -15,7 +15,7 @@ func rec(id, ts, model string, ok bool, prompt, completion int64, cost string) s
 		panic(err)
 	}
 	return source.Record{ID: id, Time: utc(ts).UnixNano(), Model: model, APIKey: "k", Success: ok,
-		PromptTokens: prompt, CompletionTokens: completion, Cost: u, LatencyMs: -1}
+		PromptTokens: prompt, CompletionTokens: completion, Cost: u, LatencyMs: -1, Requests: 1}
 }
 
 func TestChange(t *testing.T) {

@@ -63,37 +63,69 @@ const SmallCallTokens = 500
 // Totals are the additive numbers of a set of calls. Every report is built
 // from Totals, so they must be exact and cheap to merge.
 type Totals struct {
-	Calls       int64
+	Calls       int64 // Σ requests (docs/api.md, records v2)
 	Successful  int64
 	Prompt      int64
 	Completion  int64
-	Cost        USD
-	SmallCalls  int64 // calls with fewer than SmallCallTokens tokens
+	Cost        USD   // reported cost (0 for records without one)
+	SmallCalls  int64 // calls of records with fewer than SmallCallTokens tokens a call
 	SmallTokens int64
 	SmallCost   USD
 	LatencyN    int64    // calls that reported a latency
 	LatencySum  int64    // ms, over LatencyN calls
 	Latency     *Latency // their histogram, for percentiles; nil when none
+
+	// The ledger (records v2).
+	Unknown      int64 // calls of unknown status: neither successful nor failed
+	CacheRead    int64 // of Prompt
+	CacheWrite   int64 // of Prompt
+	CacheWrite1h int64 // of Prompt
+	Reasoning    int64 // of Completion
+	// Records of requests 0 (buckets that count no calls): their cost and
+	// tokens, which count in the totals but not in figures per call.
+	NoCallsCost   USD
+	NoCallsTokens int64
 }
 
-// Failed is the number of calls whose status was not success.
-func (t Totals) Failed() int64 { return t.Calls - t.Successful }
+// Failed is the number of calls whose status was error.
+func (t Totals) Failed() int64 { return t.Calls - t.Successful - t.Unknown }
+
+// Known is the number of calls whose status is known: the success rate's
+// denominator.
+func (t Totals) Known() int64 { return t.Calls - t.Unknown }
 
 // Tokens is prompt plus completion tokens.
 func (t Totals) Tokens() int64 { return t.Prompt + t.Completion }
 
+// Input is the input tokens billed at the uncached price.
+func (t Totals) Input() int64 { return t.Prompt - t.CacheRead - t.CacheWrite - t.CacheWrite1h }
+
+// Counters are pointers to t's additive counters (all but the latency
+// histogram), in a fixed order: what the cache's rollups store.
+func (t *Totals) Counters() [17]*int64 {
+	return [17]*int64{&t.Calls, &t.Successful, &t.Prompt, &t.Completion, (*int64)(&t.Cost),
+		&t.SmallCalls, &t.SmallTokens, (*int64)(&t.SmallCost), &t.LatencyN, &t.LatencySum,
+		&t.Unknown, &t.CacheRead, &t.CacheWrite, &t.CacheWrite1h, &t.Reasoning,
+		(*int64)(&t.NoCallsCost), &t.NoCallsTokens}
+}
+
+// Empty reports whether t counts nothing at all. A record of 0 requests
+// makes Totals with no calls that are not empty.
+func (t *Totals) Empty() bool {
+	for _, c := range t.Counters() {
+		if *c != 0 {
+			return false
+		}
+	}
+	return t.Latency == nil
+}
+
 // Add merges o into t.
 func (t *Totals) Add(o Totals) {
-	t.Calls += o.Calls
-	t.Successful += o.Successful
-	t.Prompt += o.Prompt
-	t.Completion += o.Completion
-	t.Cost += o.Cost
-	t.SmallCalls += o.SmallCalls
-	t.SmallTokens += o.SmallTokens
-	t.SmallCost += o.SmallCost
-	t.LatencyN += o.LatencyN
-	t.LatencySum += o.LatencySum
+	dst, src := t.Counters(), o.Counters()
+	for i := range dst {
+		*dst[i] += *src[i]
+	}
 	if o.Latency != nil {
 		if t.Latency == nil {
 			t.Latency = o.Latency.Clone() // never share: Totals are copied as values
@@ -103,7 +135,7 @@ func (t *Totals) Add(o Totals) {
 	}
 }
 
-// AddRecord counts one call into t.
+// AddRecord counts one record into t.
 func (t *Totals) AddRecord(r *Record) {
 	t.AddCounts(r)
 	if r.LatencyMs >= 0 {
@@ -114,18 +146,31 @@ func (t *Totals) AddRecord(r *Record) {
 	}
 }
 
-// AddCounts counts one call into t, all but its latency histogram.
+// AddCounts counts one record into t, all but its latency histogram. A
+// record stands for Requests calls; its latency counts once.
 func (t *Totals) AddCounts(r *Record) {
-	t.Calls++
-	if r.Success {
-		t.Successful++
+	n := r.Requests
+	t.Calls += n
+	switch {
+	case r.Unknown:
+		t.Unknown += n
+	case r.Success:
+		t.Successful += n
 	}
 	t.Prompt += r.PromptTokens
 	t.Completion += r.CompletionTokens
 	t.Cost += r.Cost
-	if r.Tokens() < SmallCallTokens {
-		t.SmallCalls++
-		t.SmallTokens += r.Tokens()
+	t.CacheRead += r.CacheRead
+	t.CacheWrite += r.CacheWrite
+	t.CacheWrite1h += r.CacheWrite1h
+	t.Reasoning += r.Reasoning
+	tokens := r.Tokens()
+	if n == 0 {
+		t.NoCallsCost += r.Cost
+		t.NoCallsTokens += tokens
+	} else if tokens/SmallCallTokens < n { // fewer than SmallCallTokens a call, without overflow
+		t.SmallCalls += n
+		t.SmallTokens += tokens
 		t.SmallCost += r.Cost
 	}
 	if r.LatencyMs >= 0 {

@@ -25,7 +25,7 @@ func manyModels(t *testing.T) *report.Stats {
 		}
 		for i := range m + 1 {
 			recs = append(recs, source.Record{ID: fmt.Sprintf("%d-%d", m, i), Time: day.Add(time.Duration(i) * time.Minute).UnixNano(),
-				Model: name, APIKey: "k", Success: true, PromptTokens: 100, CompletionTokens: 10, Cost: source.USD((m + 1) * 1_000_000), LatencyMs: -1})
+				Model: name, APIKey: "k", Success: true, PromptTokens: 100, CompletionTokens: 10, Cost: source.USD((m + 1) * 1_000_000), LatencyMs: -1, Requests: 1})
 		}
 	}
 	src := &source.Memory{Records: map[string][]source.Record{"acme": recs}}

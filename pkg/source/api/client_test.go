@@ -21,7 +21,7 @@ func records(n int, prefix string) []source.Record {
 	for i := range out {
 		out[i] = source.Record{ID: fmt.Sprintf("%s%05d", prefix, i), Time: t0.Add(time.Duration(i) * time.Minute).UnixNano(),
 			Model: []string{"gpt-4o", "模型 ü/x", "=cmd"}[i%3], APIKey: "k", Success: i%10 != 0,
-			PromptTokens: int64(i), CompletionTokens: 2, Cost: source.USD(i * 1000), LatencyMs: int64(i % 7)}
+			PromptTokens: int64(i), CompletionTokens: 2, Cost: source.USD(i * 1000), LatencyMs: int64(i % 7), Requests: 1}
 		if i%4 == 0 {
 			out[i].User, out[i].Region = "zoë", "eu-west"
 		}

@@ -168,7 +168,7 @@ func TestBuildNotPublishedLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store(t, c, "acme", []source.Record{{ID: "a", Time: 1e18, Model: "m", LatencyMs: -1}})
+	store(t, c, "acme", []source.Record{{ID: "a", Time: 1e18, Model: "m", LatencyMs: -1, Requests: 1}})
 	c.Close()
 	if names := dirNames(t, dir); len(names) != 0 {
 		t.Fatalf("files left: %v", names)
@@ -183,12 +183,12 @@ func TestBuildLosesToAnotherCreator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store(t, b, "acme", []source.Record{{ID: "mine", Time: 1e18, Model: "m", LatencyMs: -1}})
+	store(t, b, "acme", []source.Record{{ID: "mine", Time: 1e18, Model: "m", LatencyMs: -1, Requests: 1}})
 	other, err := Open(ctx, path, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	store(t, other, "globex", []source.Record{{ID: "theirs", Time: 1e18, Model: "m", LatencyMs: -1}})
+	store(t, other, "globex", []source.Record{{ID: "theirs", Time: 1e18, Model: "m", LatencyMs: -1, Requests: 1}})
 	other.Close()
 	err = b.Publish(ctx)
 	b.Close()

@@ -371,6 +371,13 @@ ALTER TABLE records ADD COLUMN provider       INTEGER NOT NULL DEFAULT 0; -- nam
 ALTER TABLE records ADD COLUMN tags           INTEGER NOT NULL DEFAULT 0; -- names (dim 31): the tag set, 0: none
 ALTER TABLE records ADD COLUMN tier           INTEGER NOT NULL DEFAULT 0; -- names (dim 30): service tier, 0: standard
 ALTER TABLE records ADD COLUMN flags          INTEGER NOT NULL DEFAULT 0; -- 1 batch, 2 long context known, 4 long context, 8 no cost
+ALTER TABLE rollups ADD COLUMN unknown        INTEGER NOT NULL DEFAULT 0; -- calls of unknown status
+ALTER TABLE rollups ADD COLUMN cache_read     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollups ADD COLUMN cache_write    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollups ADD COLUMN cache_write_1h INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollups ADD COLUMN reasoning      INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollups ADD COLUMN nocalls_cost   INTEGER NOT NULL DEFAULT 0; -- cost and tokens of records of 0 requests
+ALTER TABLE rollups ADD COLUMN nocalls_tokens INTEGER NOT NULL DEFAULT 0;
 DROP VIEW usage_records;
 CREATE VIEW usage_records AS
 SELECT
@@ -491,11 +498,15 @@ func (c *Cache) Check(ctx context.Context) error {
 	var bad int
 	err = c.db.QueryRowContext(ctx, `
 		SELECT count(*) FROM (
-			SELECT tenant, count(*) AS n, sum(cost) AS cost FROM records GROUP BY tenant
+			SELECT tenant, sum(requests) AS n, sum(cost) AS cost, sum(prompt) AS prompt, sum(completion) AS completion,
+				sum(cache_read) AS cache_read, sum(reasoning) AS reasoning FROM records GROUP BY tenant
 		) r LEFT JOIN (
-			SELECT tenant, sum(calls) AS n, sum(cost) AS cost FROM rollups WHERE dim = ? AND level = ? GROUP BY tenant
+			SELECT tenant, sum(calls) AS n, sum(cost) AS cost, sum(prompt) AS prompt, sum(completion) AS completion,
+				sum(cache_read) AS cache_read, sum(reasoning) AS reasoning
+			FROM rollups WHERE dim = ? AND level = ? GROUP BY tenant
 		) u USING (tenant)
-		WHERE u.n IS NOT r.n OR u.cost IS NOT r.cost`, int(source.DimAll), Day).Scan(&bad)
+		WHERE u.n IS NOT r.n OR u.cost IS NOT r.cost OR u.prompt IS NOT r.prompt OR u.completion IS NOT r.completion
+			OR u.cache_read IS NOT r.cache_read OR u.reasoning IS NOT r.reasoning`, int(source.DimAll), Day).Scan(&bad)
 	if err != nil {
 		return c.wrap(err)
 	}

@@ -103,6 +103,7 @@ func TestAggregateMatchesMemory(t *testing.T) {
 	from := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
 	to := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
 	recs := randomRecords(rng, 20000, from, to)
+	withLedger(rng, recs)
 	c := openTemp(t)
 	store(t, c, "acme", recs)
 	store(t, c, "other", randomRecords(rng, 500, from, to))
@@ -144,6 +145,7 @@ func TestPivotsAndFiltersMatchMemory(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
 	recs := randomRecords(rng, 5000, from, to)
+	withLedger(rng, recs)
 	c := openTemp(t)
 	store(t, c, "acme", recs)
 	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
@@ -188,7 +190,7 @@ func normalize(gs []source.Groups) []source.Groups {
 	for i, g := range gs {
 		out[i] = source.Groups{}
 		for k, v := range g {
-			if v.Calls != 0 {
+			if !v.Empty() {
 				out[i][k] = v
 			}
 		}
@@ -240,13 +242,13 @@ func TestWriteStoresEachIDOnce(t *testing.T) {
 func TestRollbackLeavesNothing(t *testing.T) {
 	c := openTemp(t)
 	ctx := context.Background()
-	store(t, c, "acme", []source.Record{{ID: "a", Time: 1e18, Model: "m", Cost: 5}})
+	store(t, c, "acme", []source.Record{{ID: "a", Time: 1e18, Model: "m", Cost: 5, Requests: 1}})
 	w, err := c.BeginWrite(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 1000 {
-		r := source.Record{ID: string(rune('b' + i)), Time: 1e18 + int64(i)*1e9, Model: "new-model", Cost: 7, LatencyMs: -1}
+		r := source.Record{ID: string(rune('b' + i)), Time: 1e18 + int64(i)*1e9, Model: "new-model", Cost: 7, LatencyMs: -1, Requests: 1}
 		if err := w.Add(&r); err != nil {
 			t.Fatal(err)
 		}

@@ -157,8 +157,8 @@ func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *
 	})
 }
 
-const rollupCols = "calls, ok, prompt, completion, cost, small_calls, small_tokens, small_cost, lat_n, lat_sum"
-const rollupSums = "sum(calls), sum(ok), sum(prompt), sum(completion), sum(cost), sum(small_calls), sum(small_tokens), sum(small_cost), sum(lat_n), sum(lat_sum)"
+var rollupCols = strings.Join(counterCols, ", ")
+var rollupSums = "sum(" + strings.Join(counterCols, "), sum(") + ")"
 
 func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
 	latency bool, add func(int, int64, source.Totals)) error {
@@ -185,8 +185,11 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 		var bucket, member int64
 		var t source.Totals
 		var hist []byte
-		if err := rows.Scan(&bucket, &member, &t.Calls, &t.Successful, &t.Prompt, &t.Completion, &t.Cost,
-			&t.SmallCalls, &t.SmallTokens, &t.SmallCost, &t.LatencyN, &t.LatencySum, &hist); err != nil {
+		dest := []any{&bucket, &member}
+		for _, c := range t.Counters() {
+			dest = append(dest, c)
+		}
+		if err := rows.Scan(append(dest, &hist)...); err != nil {
 			return err
 		}
 		if len(hist) > 0 {
@@ -215,17 +218,20 @@ var rawMemberCol = map[source.Dim]string{
 func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
 	latency bool, add func(int, int64, source.Totals)) error {
 	rows, err := tx.QueryContext(ctx, "SELECT ts, "+rawMemberCol[dim]+
-		", ok, prompt, completion, cost, latency FROM records WHERE tenant = ? AND ts >= ? AND ts < ?",
+		", ok, prompt, completion, cost, latency, requests, cache_read, cache_write, cache_write_1h, reasoning"+
+		" FROM records WHERE tenant = ? AND ts >= ? AND ts < ?",
 		tid, run.start, run.end)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	r := source.Record{Requests: 1}
+	var r source.Record
 	var lat sql.NullInt64
+	var member, ok int64
+	dest := []any{&r.Time, &member, &ok, &r.PromptTokens, &r.CompletionTokens, &r.Cost, &lat,
+		&r.Requests, &r.CacheRead, &r.CacheWrite, &r.CacheWrite1h, &r.Reasoning}
 	for rows.Next() {
-		var member, ok int64
-		if err := rows.Scan(&r.Time, &member, &ok, &r.PromptTokens, &r.CompletionTokens, &r.Cost, &lat); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
 		setOK(&r, ok)

@@ -101,7 +101,7 @@ type hourSlots struct {
 func (a *rollupAcc) spill() {
 	h := &a.hour
 	for q := range h.quarters {
-		if h.quarters[q].Calls > 0 {
+		if !h.quarters[q].Empty() { // a record of 0 requests counts too
 			h.quarters[q].Latency = h.quarterLat[q].Drain()
 			a.addDelta(rollupKey{source.DimAll, Quarter, h.hour + int64(q)*Quarter, 0}, &h.quarters[q])
 			h.quarters[q] = source.Totals{}
@@ -109,7 +109,7 @@ func (a *rollupAcc) spill() {
 	}
 	for i, d := range source.Dims() {
 		for id := range h.members[i] {
-			if t := &h.members[i][id]; t.Calls > 0 {
+			if t := &h.members[i][id]; !t.Empty() {
 				if c := h.memberLat[i][id]; c != nil {
 					t.Latency = c.Drain()
 				}
@@ -136,23 +136,25 @@ func (a *rollupAcc) addDelta(k rollupKey, t *source.Totals) {
 // upsertBatch is how many rollup rows one upsert statement carries.
 const upsertBatch = 256
 
+// counterCols are the rollup columns of source.Totals.Counters, in order.
+var counterCols = []string{"calls", "ok", "prompt", "completion", "cost", "small_calls", "small_tokens", "small_cost",
+	"lat_n", "lat_sum", "unknown", "cache_read", "cache_write", "cache_write_1h", "reasoning", "nocalls_cost", "nocalls_tokens"}
+
 func upsertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO rollups (tenant, dim, level, bucket, member, calls, ok, prompt, completion, cost,
-		small_calls, small_tokens, small_cost, lat_n, lat_sum, lat_hist) VALUES `)
+	b.WriteString("INSERT INTO rollups (tenant, dim, level, bucket, member, " + strings.Join(counterCols, ", ") + ", lat_hist) VALUES ")
+	row := "(?" + strings.Repeat(",?", upsertCols-1) + ")"
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
-	b.WriteString(` ON CONFLICT (tenant, dim, level, bucket, member) DO UPDATE SET
-		calls = calls + excluded.calls, ok = ok + excluded.ok,
-		prompt = prompt + excluded.prompt, completion = completion + excluded.completion,
-		cost = cost + excluded.cost, small_calls = small_calls + excluded.small_calls,
-		small_tokens = small_tokens + excluded.small_tokens, small_cost = small_cost + excluded.small_cost,
-		lat_n = lat_n + excluded.lat_n, lat_sum = lat_sum + excluded.lat_sum,
-		lat_hist = nextcore_latency_merge(lat_hist, excluded.lat_hist)`)
+	b.WriteString(" ON CONFLICT (tenant, dim, level, bucket, member) DO UPDATE SET ")
+	for _, c := range counterCols {
+		b.WriteString(c + " = " + c + " + excluded." + c + ", ")
+	}
+	b.WriteString("lat_hist = nextcore_latency_merge(lat_hist, excluded.lat_hist)")
 	return b.String()
 }
 
@@ -219,8 +221,9 @@ func (w *Writer) execUpserts(batches [][]upsertRow) error {
 	return nil
 }
 
-// upsertCols is how many parameters an upsert row has.
-const upsertCols = 16
+// upsertCols is how many parameters an upsert row has: tenant, dim, level,
+// bucket, member, the counters and the histogram.
+const upsertCols = 5 + 17 + 1
 
 // flush writes out the deltas gathered so far, on this goroutine.
 func (w *Writer) flush() error { return w.execUpserts(w.acc.take()) }

@@ -54,9 +54,11 @@ func (p *sqlPath) upsert(w *Writer, rows []upsertRow) error {
 	for i := range rows {
 		r := &rows[i]
 		k, t := r.key, &r.t
-		args = append(args, w.tenant, int(k.dim), k.level, k.bucket, k.member,
-			t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
-			t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum, r.hist)
+		args = append(args, w.tenant, int(k.dim), k.level, k.bucket, k.member)
+		for _, c := range t.Counters() {
+			args = append(args, *c)
+		}
+		args = append(args, r.hist)
 	}
 	if len(rows) != upsertBatch {
 		_, err := w.tx.ExecContext(w.ctx, upsertSQL(len(rows)), args...)
@@ -230,10 +232,13 @@ func (p *rawPath) upsert(w *Writer, rows []upsertRow) error {
 // bindUpsert binds r as the row whose first parameter follows at.
 func bindUpsert(s *rawsqlite.Stmt, at int, tenant int64, r *upsertRow) error {
 	k, t := r.key, &r.t
-	for n, v := range [...]int64{tenant, int64(k.dim), int64(k.level), k.bucket, k.member,
-		t.Calls, t.Successful, t.Prompt, t.Completion, int64(t.Cost),
-		t.SmallCalls, t.SmallTokens, int64(t.SmallCost), t.LatencyN, t.LatencySum} {
+	for n, v := range [...]int64{tenant, int64(k.dim), int64(k.level), k.bucket, k.member} {
 		if err := s.Int64(at+1+n, v); err != nil {
+			return err
+		}
+	}
+	for n, c := range t.Counters() {
+		if err := s.Int64(at+6+n, *c); err != nil {
 			return err
 		}
 	}

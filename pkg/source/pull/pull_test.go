@@ -50,7 +50,7 @@ func TestPages(t *testing.T) {
 	var recs []source.Record
 	for i := range 250 {
 		recs = append(recs, source.Record{ID: fmt.Sprintf("r%04d", i), Time: t0.Add(time.Duration(i) * time.Minute).UnixNano(),
-			Model: "m", APIKey: "k", Success: true, PromptTokens: 1, CompletionTokens: 1, Cost: 1000, LatencyMs: -1})
+			Model: "m", APIKey: "k", Success: true, PromptTokens: 1, CompletionTokens: 1, Cost: 1000, LatencyMs: -1, Requests: 1})
 	}
 	srv.Add("acme", recs...)
 	srv.Add("acme", recs[100]) // delivered twice
