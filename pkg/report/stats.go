@@ -167,6 +167,16 @@ func (s *Stats) TopModels() []Group {
 // them (docs/ledger: calls of unknown outcome are left out).
 func SuccessRate(t source.Totals) *big.Rat { return Percent(t.Successful, t.Known()) }
 
+// CacheHitRate is the share of input served from a prompt cache, as a
+// fraction: cacheRead / (input + cacheRead + cacheWrite + cacheWrite1h);
+// nil without input.
+func CacheHitRate(t source.Totals) *big.Rat {
+	if t.Prompt == 0 {
+		return nil
+	}
+	return ratio(t.CacheRead, t.Prompt)
+}
+
 // AverageCost is the cost per call in dollars, nil without calls. The cost
 // of records that count no calls (requests 0) is left out.
 func AverageCost(t source.Totals) *big.Rat {

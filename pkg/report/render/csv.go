@@ -21,14 +21,17 @@ func BreakdownCSV(w io.Writer, b *report.Breakdown, _ Options) error {
 	for _, d := range b.By {
 		header = append(header, string(d))
 	}
-	header = append(header, "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens", "cost",
-		"cost_share", "cost_change", "previous_calls", "previous_cost", "latency_calls", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms")
+	header = append(header, "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens")
+	header = append(header, ledgerHeader...)
+	header = append(header, "cost", "cost_share", "cost_change", "previous_calls", "previous_cost", "latency_calls", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms")
 	rows := [][]string{header}
 	for _, r := range b.Rows {
 		t, prev := r.Current, r.Previous
 		row := append([]string{}, r.Keys...)
 		row = append(row, i64(t.Calls), i64(t.Successful), i64(t.Failed()), ratNum(report.SuccessRate(t)), i64(t.Prompt), i64(t.Completion),
-			i64(t.Tokens()), t.Cost.Decimal(), ratNum(report.Percent(int64(t.Cost), int64(b.Total.Cost))),
+			i64(t.Tokens()))
+		row = append(row, ledgerCells(t)...)
+		row = append(row, t.Cost.Decimal(), ratNum(report.Percent(int64(t.Cost), int64(b.Total.Cost))),
 			num(report.Change(int64(t.Cost), int64(prev.Cost))), i64(prev.Calls), prev.Cost.Decimal())
 		if l := latencyData(t); l != nil {
 			row = append(row, i64(l.Calls), fnum(l.P50), fnum(l.P90), fnum(l.P95), fnum(l.P99), fnum(l.Mean))
@@ -38,6 +41,31 @@ func BreakdownCSV(w io.Writer, b *report.Breakdown, _ Options) error {
 		rows = append(rows, row)
 	}
 	return writeCSV(w, len(b.By), rows)
+}
+
+// ledgerHeader are the columns of a group's calls of unknown outcome and
+// tokens by kind (records v2), after its tokens.
+var ledgerHeader = []string{"unknown", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+	"output_tokens", "reasoning_tokens"}
+
+func ledgerCells(t source.Totals) []string {
+	return []string{i64(t.Unknown), i64(t.Input()), i64(t.CacheRead), i64(t.CacheWrite), i64(t.CacheWrite1h),
+		i64(t.Completion), i64(t.Reasoning)}
+}
+
+// groupsHeader is the header of a ranking of groups, first column named.
+func groupsHeader(column string) []string {
+	h := []string{column, "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens"}
+	h = append(h, ledgerHeader...)
+	return append(h, "cost", "cost_share", "avg_cost_per_call")
+}
+
+// groupsRow is a group's row under groupsHeader.
+func groupsRow(m ModelJSON, t source.Totals) []string {
+	row := []string{m.Model, i64(m.Calls), i64(m.Successful), i64(m.Failed), num(m.SuccessRate),
+		i64(m.PromptTokens), i64(m.CompletionTokens), i64(m.Tokens)}
+	row = append(row, ledgerCells(t)...)
+	return append(row, m.Cost.Decimal(), num(m.CostShare), num(m.AverageCost))
 }
 
 func fnum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -51,10 +79,9 @@ func ratNum(r *big.Rat) string {
 
 // RankingCSV writes one row per model with raw numbers.
 func RankingCSV(w io.Writer, r *report.ModelRanking, _ Options) error {
-	rows := [][]string{{"model", "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens", "cost", "cost_share", "avg_cost_per_call"}}
-	for _, m := range RankingData(r).Models {
-		rows = append(rows, []string{m.Model, i64(m.Calls), i64(m.Successful), i64(m.Failed), num(m.SuccessRate),
-			i64(m.PromptTokens), i64(m.CompletionTokens), i64(m.Tokens), m.Cost.Decimal(), num(m.CostShare), num(m.AverageCost)})
+	rows := [][]string{groupsHeader("model")}
+	for i, m := range RankingData(r).Models {
+		rows = append(rows, groupsRow(m, r.Models[i].Totals))
 	}
 	return writeCSV(w, 1, rows)
 }
@@ -157,10 +184,12 @@ func Neutralize(v string) string {
 
 // DailyCSV writes one row per day of the window: raw numbers, ISO dates.
 func DailyCSV(w io.Writer, s *report.Stats) error {
-	rows := [][]string{{"date", "calls", "successful", "failed", "prompt_tokens", "completion_tokens", "tokens", "cost"}}
+	header := []string{"date", "calls", "successful", "failed", "prompt_tokens", "completion_tokens", "tokens"}
+	rows := [][]string{append(append(header, ledgerHeader...), "cost")}
 	for _, d := range s.Daily {
-		rows = append(rows, []string{d.Date.String(), i64(d.Calls), i64(d.Successful), i64(d.Failed()),
-			i64(d.Prompt), i64(d.Completion), i64(d.Tokens()), d.Cost.Decimal()})
+		row := []string{d.Date.String(), i64(d.Calls), i64(d.Successful), i64(d.Failed()),
+			i64(d.Prompt), i64(d.Completion), i64(d.Tokens())}
+		rows = append(rows, append(append(row, ledgerCells(d.Totals)...), d.Cost.Decimal()))
 	}
 	return writeCSV(w, 1, rows)
 }
@@ -168,11 +197,9 @@ func DailyCSV(w io.Writer, s *report.Stats) error {
 // GroupsCSV writes one row per group of a dimension (model, key…), cost
 // descending, with each group's share of the cost.
 func GroupsCSV(w io.Writer, column string, groups []report.Group, total source.Totals) error {
-	rows := [][]string{{column, "calls", "successful", "failed", "success_rate", "prompt_tokens", "completion_tokens", "tokens", "cost", "cost_share", "avg_cost_per_call"}}
+	rows := [][]string{groupsHeader(column)}
 	for _, g := range groups {
-		m := modelData(g.Name, g.Totals, total)
-		rows = append(rows, []string{g.Name, i64(m.Calls), i64(m.Successful), i64(m.Failed), num(m.SuccessRate),
-			i64(m.PromptTokens), i64(m.CompletionTokens), i64(m.Tokens), m.Cost.Decimal(), num(m.CostShare), num(m.AverageCost)})
+		rows = append(rows, groupsRow(modelData(g.Name, g.Totals, total), g.Totals))
 	}
 	return writeCSV(w, 1, rows)
 }

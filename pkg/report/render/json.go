@@ -78,24 +78,42 @@ func latencyData(t source.Totals) *LatencyJSON {
 
 // GroupMetricsJSON are a group's numbers (a row's, or the total's).
 type GroupMetricsJSON struct {
-	Calls            int64              `json:"calls"`
-	Successful       int64              `json:"successful"`
-	Failed           int64              `json:"failed"`
-	SuccessRate      *report.Number     `json:"successRate,omitempty"` // absent without calls
-	PromptTokens     int64              `json:"promptTokens"`
-	CompletionTokens int64              `json:"completionTokens"`
-	Tokens           int64              `json:"tokens"`
-	Cost             source.USD         `json:"cost"`
-	Share            report.Number      `json:"share"`  // of the window's cost, in %
-	Change           report.Number      `json:"change"` // of the cost, against the previous window
-	Previous         PrevJSON           `json:"previous"`
-	Latency          *LatencyJSON       `json:"latency"`
-	Baseline         *groupBaselineJSON `json:"baseline,omitempty"`
+	Calls            int64          `json:"calls"`
+	Successful       int64          `json:"successful"`
+	Failed           int64          `json:"failed"`
+	SuccessRate      *report.Number `json:"successRate,omitempty"` // absent without calls
+	PromptTokens     int64          `json:"promptTokens"`
+	CompletionTokens int64          `json:"completionTokens"`
+	Tokens           int64          `json:"tokens"`
+	LedgerJSON
+	Cost     source.USD         `json:"cost"`
+	Share    report.Number      `json:"share"`  // of the window's cost, in %
+	Change   report.Number      `json:"change"` // of the cost, against the previous window
+	Previous PrevJSON           `json:"previous"`
+	Latency  *LatencyJSON       `json:"latency"`
+	Baseline *groupBaselineJSON `json:"baseline,omitempty"`
+}
+
+// LedgerJSON is a group's calls of unknown outcome and its tokens by kind
+// (records v2), beside the v1 numbers of every group row.
+type LedgerJSON struct {
+	Unknown      int64 `json:"unknown"`
+	Input        int64 `json:"input"`
+	CacheRead    int64 `json:"cacheRead"`
+	CacheWrite   int64 `json:"cacheWrite"`
+	CacheWrite1h int64 `json:"cacheWrite1h"`
+	Output       int64 `json:"output"`
+	Reasoning    int64 `json:"reasoning"`
+}
+
+func ledgerData(t source.Totals) LedgerJSON {
+	return LedgerJSON{Unknown: t.Unknown, Input: t.Input(), CacheRead: t.CacheRead, CacheWrite: t.CacheWrite,
+		CacheWrite1h: t.CacheWrite1h, Output: t.Completion, Reasoning: t.Reasoning}
 }
 
 func breakdownMetrics(t, prev, total source.Totals) GroupMetricsJSON {
 	m := GroupMetricsJSON{Calls: t.Calls, Successful: t.Successful, Failed: t.Failed(), PromptTokens: t.Prompt,
-		CompletionTokens: t.Completion, Tokens: t.Tokens(), Cost: t.Cost,
+		CompletionTokens: t.Completion, Tokens: t.Tokens(), LedgerJSON: ledgerData(t), Cost: t.Cost,
 		Change: report.Change(int64(t.Cost), int64(prev.Cost)), Previous: PrevJSON{prev.Calls, prev.Cost}, Latency: latencyData(t)}
 	if r := report.SuccessRate(t); r != nil {
 		n := report.Nearest(r)
@@ -240,21 +258,22 @@ func comparisonData(s *report.Stats) *ComparisonJSON {
 
 // ModelJSON is one model of a ranking.
 type ModelJSON struct {
-	Model            string             `json:"model"`
-	Calls            int64              `json:"calls"`
-	Successful       int64              `json:"successful"`
-	Failed           int64              `json:"failed"`
-	SuccessRate      report.Number      `json:"successRate"`
-	PromptTokens     int64              `json:"promptTokens"`
-	CompletionTokens int64              `json:"completionTokens"`
-	Tokens           int64              `json:"tokens"`
-	Cost             source.USD         `json:"cost"`
-	CostShare        report.Number      `json:"costShare"`
-	AverageCost      report.Number      `json:"averageCostPerCall"`
-	Previous         *PrevJSON          `json:"previous,omitempty"`
-	Change           report.Number      `json:"change"`
-	Latency          *LatencyJSON       `json:"latency"`
-	Baseline         *groupBaselineJSON `json:"baseline,omitempty"`
+	Model            string        `json:"model"`
+	Calls            int64         `json:"calls"`
+	Successful       int64         `json:"successful"`
+	Failed           int64         `json:"failed"`
+	SuccessRate      report.Number `json:"successRate"`
+	PromptTokens     int64         `json:"promptTokens"`
+	CompletionTokens int64         `json:"completionTokens"`
+	Tokens           int64         `json:"tokens"`
+	LedgerJSON
+	Cost        source.USD         `json:"cost"`
+	CostShare   report.Number      `json:"costShare"`
+	AverageCost report.Number      `json:"averageCostPerCall"`
+	Previous    *PrevJSON          `json:"previous,omitempty"`
+	Change      report.Number      `json:"change"`
+	Latency     *LatencyJSON       `json:"latency"`
+	Baseline    *groupBaselineJSON `json:"baseline,omitempty"`
 }
 
 // PrevJSON is a group's calls and cost in the previous window.
@@ -282,7 +301,7 @@ type RankingJSON struct {
 
 func modelData(name string, t, total source.Totals) ModelJSON {
 	m := ModelJSON{Model: name, Calls: t.Calls, Successful: t.Successful, Failed: t.Failed(),
-		PromptTokens: t.Prompt, CompletionTokens: t.Completion, Tokens: t.Tokens(), Cost: t.Cost}
+		PromptTokens: t.Prompt, CompletionTokens: t.Completion, Tokens: t.Tokens(), LedgerJSON: ledgerData(t), Cost: t.Cost}
 	if r := report.SuccessRate(t); r != nil {
 		m.SuccessRate = report.Nearest(r)
 	}
@@ -421,16 +440,35 @@ type CallsJSON struct {
 	Total       int64         `json:"total"`
 	Successful  int64         `json:"successful"`
 	Failed      int64         `json:"failed"`
+	Unknown     int64         `json:"unknown"` // of unknown outcome (records v2)
 	Change      report.Number `json:"change"`
 	SuccessRate report.Number `json:"successRate"`
 }
 
-// TokensJSON is tokens.
+// TokensJSON is tokens, with the ledger's kinds (records v2).
 type TokensJSON struct {
-	Total      int64         `json:"total"`
-	Prompt     int64         `json:"prompt"`
-	Completion int64         `json:"completion"`
-	Change     report.Number `json:"change"`
+	Total        int64         `json:"total"`
+	Prompt       int64         `json:"prompt"`
+	Completion   int64         `json:"completion"`
+	Input        int64         `json:"input"`
+	CacheRead    int64         `json:"cacheRead"`
+	CacheWrite   int64         `json:"cacheWrite"`
+	CacheWrite1h int64         `json:"cacheWrite1h"`
+	Output       int64         `json:"output"`
+	Reasoning    int64         `json:"reasoning"`
+	CacheHitRate report.Number `json:"cacheHitRate"` // a fraction to 4 places; null without input
+	Change       report.Number `json:"change"`
+}
+
+// TokensData is the tokens object of t.
+func TokensData(t, prev source.Totals) TokensJSON {
+	out := TokensJSON{Total: t.Tokens(), Prompt: t.Prompt, Completion: t.Completion, Input: t.Input(),
+		CacheRead: t.CacheRead, CacheWrite: t.CacheWrite, CacheWrite1h: t.CacheWrite1h, Output: t.Completion,
+		Reasoning: t.Reasoning, Change: report.Change(t.Tokens(), prev.Tokens())}
+	if r := report.CacheHitRate(t); r != nil {
+		out.CacheHitRate = report.Fixed(r, 4).Trim()
+	}
+	return out
 }
 
 // CostsJSON is costs.
@@ -492,10 +530,9 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 	cur, prev := s.Current, s.Previous
 	out := StatsJSON{
 		Period: string(s.Span.Period),
-		APICalls: CallsJSON{Total: cur.Calls, Successful: cur.Successful, Failed: cur.Failed(),
+		APICalls: CallsJSON{Total: cur.Calls, Successful: cur.Successful, Failed: cur.Failed(), Unknown: cur.Unknown,
 			Change: report.Change(cur.Calls, prev.Calls)},
-		Tokens: TokensJSON{Total: cur.Tokens(), Prompt: cur.Prompt, Completion: cur.Completion,
-			Change: report.Change(cur.Tokens(), prev.Tokens())},
+		Tokens:    TokensData(cur, prev),
 		Costs:     CostsJSON{Total: cur.Cost, Breakdown: []BreakdownJSON{}, Change: report.Change(int64(cur.Cost), int64(prev.Cost))},
 		TopModels: []TopModelJSON{}, DailyUsage: []DailyJSON{},
 		Tenant: s.Tenant, Source: meta.Source, TimeZone: s.Span.ZoneName(), AsOf: Timestamp(s.Clock.Now),
