@@ -23,6 +23,8 @@ func main() {
 	token := flag.String("token", "secret", "the token the server accepts")
 	addr := flag.String("addr", "127.0.0.1:8099", "address to serve on (loopback)")
 	end := flag.String("end", time.Now().UTC().Format("2006-01-02"), "the day after the last record (YYYY-MM-DD, UTC)")
+	ledger := flag.Bool("ledger", false, "serve records v2 (cache and reasoning tokens, projects, tags, buckets…); v1 records otherwise")
+	randomIDs := flag.Bool("random-ids", false, "random ids as providers issue them")
 	flag.Parse()
 	e, err := time.Parse("2006-01-02", *end)
 	if err != nil {
@@ -31,7 +33,8 @@ func main() {
 	}
 	perDay := float64(*records) / 365 / 0.6 // growth 2 and quiet weekends average about 0.6 of the end rate
 	var all []source.Record
-	if err := synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03},
+	if err := synth.Generate(synth.Config{Seed: 1, Start: e.AddDate(0, 0, -365), End: e, PerDay: perDay, Growth: 2, Failure: 0.03,
+		Ledger: *ledger, RandomIDs: *randomIDs},
 		func(r *source.Record) error { all = append(all, *r); return nil }); err != nil {
 		fmt.Fprintln(os.Stderr, "nextcore-apisim:", err)
 		os.Exit(1)

@@ -28,6 +28,8 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed: the same seed gives the same records")
 	format := flag.String("format", "jsonl", "jsonl or csv")
 	out := flag.String("o", "-", "output file (- for standard output)")
+	ledger := flag.Bool("ledger", false, "records v2: cache and reasoning tokens, batch, projects, tags, providers, an unpriced model, buckets")
+	randomIDs := flag.Bool("random-ids", false, "random ids as providers issue them (default: ids in time order)")
 	flag.Parse()
 
 	e, err := time.Parse("2006-01-02", *end)
@@ -55,7 +57,8 @@ func main() {
 		fail(err)
 	}
 	n := 0
-	err = synth.Generate(synth.Config{Seed: *seed, Start: e.AddDate(0, 0, -*days), End: e, PerDay: *perDay, Growth: *growth, Failure: 0.03},
+	err = synth.Generate(synth.Config{Seed: *seed, Start: e.AddDate(0, 0, -*days), End: e, PerDay: *perDay, Growth: *growth, Failure: 0.03,
+		Ledger: *ledger, RandomIDs: *randomIDs},
 		func(r *source.Record) error {
 			n++
 			return rw.Write(r)

@@ -61,6 +61,105 @@ type Config struct {
 	Growth     float64   // traffic at End ÷ traffic at Start (1 for flat)
 	Failure    float64   // share of failed calls, e.g. 0.03
 	Loc        *time.Location
+	// Ledger makes records v2 (docs/api.md): cached input on the models
+	// that cache, reasoning on the reasoning model, batch calls on the
+	// nightly key, projects, tags and providers, a fine-tuned model no price
+	// book knows (its cost not reported), and now and then a provider's
+	// bucket of many requests of unknown outcome.
+	Ledger bool
+	// RandomIDs gives records ids as providers issue them (random, 38
+	// characters) instead of ids that sort in time order.
+	RandomIDs bool
+}
+
+// ledgerModel is what the ledger knows of a model: who serves it, the
+// share of its calls that read a prompt cache (0: it does not cache) and
+// whether it reasons.
+type ledgerModel struct {
+	provider  string
+	cacheRate float64
+	reasons   bool
+}
+
+var ledgerModels = map[string]ledgerModel{
+	"gpt-4o-mini": {"openai", 0.5, false}, "gpt-4o": {"openai", 0.45, false}, "gpt-4.1": {"openai", 0.5, false},
+	"o3-mini": {"openai", 0.3, true}, "text-embedding-3-small": {"openai", 0, false},
+	"claude-3-5-sonnet": {"anthropic", 0.6, false}, "claude-3-haiku": {"anthropic", 0.4, false},
+	"gemini-1.5-flash": {"google", 0.2, false}, "llama-3.1-70b": {"meta", 0, false}, "mistral-large": {"mistral", 0, false},
+}
+
+// FineTuned is the ledger's model that no price book knows.
+const FineTuned = "ft:gpt-4o-mini:acme:support-v3"
+
+var (
+	projects = map[string]string{"key_prod_backend": "search", "key_prod_web": "web", "key_prod_mobile": "mobile",
+		"key_batch_nightly": "analytics", "key_analytics": "analytics", "key_support_bot": "support"}
+	tagPool = []string{"prod", "team:ml", "team:growth", "experiment:b", "pii-free"}
+)
+
+const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// randomID is an id like a provider's: a prefix and 29 random characters.
+func randomID(rng *rand.Rand) string {
+	b := []byte("chatcmpl-00000000000000000000000000000")
+	for i := 9; i < len(b); i++ {
+		b[i] = idAlphabet[rng.IntN(len(idAlphabet))]
+	}
+	return string(b)
+}
+
+// ledger gives r the v2 fields of cfg.Ledger.
+func ledger(rng *rand.Rand, r *source.Record, m Model) {
+	lm := ledgerModels[m.Name]
+	r.Provider = lm.provider
+	r.Project = projects[r.APIKey]
+	if rng.IntN(3) == 0 {
+		for _, k := range rng.Perm(len(tagPool))[:1+rng.IntN(2)] {
+			r.Tags = append(r.Tags, tagPool[k])
+		}
+	}
+	if lm.cacheRate > 0 && r.PromptTokens > 0 && rng.Float64() < lm.cacheRate {
+		r.CacheRead = int64(float64(r.PromptTokens) * (0.3 + 0.6*rng.Float64()))
+		if lm.provider == "anthropic" && rng.IntN(4) == 0 {
+			w := (r.PromptTokens - r.CacheRead) / 2
+			if rng.IntN(3) == 0 {
+				r.CacheWrite1h = w
+			} else {
+				r.CacheWrite = w
+			}
+		}
+	}
+	if lm.reasons && r.CompletionTokens > 0 {
+		r.Reasoning = int64(float64(r.CompletionTokens) * (0.4 + 0.4*rng.Float64()))
+	}
+	if r.APIKey == "key_batch_nightly" {
+		r.Batch = true
+	}
+	// Cost as billed: cache reads at a tenth of the input price, writes at
+	// 1.25 (5 min) and 2 (1 h) times it, batch at half.
+	in := r.PromptTokens - r.CacheRead - r.CacheWrite - r.CacheWrite1h
+	nano := in*m.In*100 + r.CacheRead*m.In*10 + r.CacheWrite*m.In*125 + r.CacheWrite1h*m.In*200 + r.CompletionTokens*m.Out*100
+	if r.Batch {
+		nano /= 2
+	}
+	r.Cost = source.USD(nano / 100)
+	switch {
+	case rng.IntN(60) == 0:
+		// A fine-tuned model: the platform reports no cost, the book has no price.
+		r.Model, r.Cost, r.NoCost = FineTuned, 0, true
+	case rng.IntN(400) == 0:
+		// A provider's bucket: many requests, of unknown outcome, no latency.
+		n := int64(2 + rng.IntN(40))
+		r.Requests = n
+		r.PromptTokens *= n
+		r.CacheRead *= n
+		r.CacheWrite *= n
+		r.CacheWrite1h *= n
+		r.CompletionTokens *= n
+		r.Reasoning *= n
+		r.Cost *= source.USD(n)
+		r.Success, r.Unknown, r.StatusCode, r.LatencyMs = false, true, 0, -1
+	}
 }
 
 // hourly is the share of a day's traffic in each local hour (sums to 24).
@@ -120,8 +219,12 @@ func Generate(cfg Config, emit func(*source.Record) error) error {
 		for _, t := range times {
 			seq++
 			m := Models[pickModel(rng)]
+			id := fmt.Sprintf("req_%013x%06x", uint64(t/int64(time.Millisecond)), seq&0xffffff)
+			if cfg.RandomIDs {
+				id = randomID(rng)
+			}
 			r = source.Record{
-				ID:       fmt.Sprintf("req_%013x%06x", uint64(t/int64(time.Millisecond)), seq&0xffffff),
+				ID:       id,
 				Time:     t,
 				Model:    m.Name,
 				APIKey:   keys[pickKey(rng)],
@@ -145,6 +248,9 @@ func Generate(cfg Config, emit func(*source.Record) error) error {
 			r.LatencyMs = int64(60 + float64(r.CompletionTokens)*m.LatencyPerTok*(0.7+0.6*rng.Float64()) + 40*rng.ExpFloat64())
 			if rng.IntN(200) == 0 {
 				r.LatencyMs = -1
+			}
+			if cfg.Ledger {
+				ledger(rng, &r, m)
 			}
 			if err := emit(&r); err != nil {
 				return err
