@@ -25,20 +25,23 @@ func (a *App) newBreakdownCmd() *cobra.Command {
 	opts := &breakdownOptions{}
 	cmd := &cobra.Command{
 		Use:   "breakdown",
-		Short: "Calls, tokens, cost and response times by model, key, user, region, status, day or hour",
+		Short: "Calls, tokens, cost and response times by model, key, user, region, status, project, provider, day or hour",
 		Long: `Group a window's calls by one dimension, or by several for a pivot
 (--by model --by region), and show each group's calls, success rate, tokens,
 cost, share of the cost, the cost's change against the same group in the
 previous window, and its response times (p50, p95, p99; nearest rank,
 within 1 %; calls that reported no latency are left out, never counted as
-0 ms). Calls with no user or region form the group (none).
+0 ms). Calls with no user, region, project or provider form the group
+(none). Records of unknown outcome (a provider's bucket of requests) form
+the status group unknown, and count in no success rate.
 
 --by day and --by hour split the window into the report zone's days or
 hours, compared with the same day or hour of the previous window.`,
 		Example: `  nextcore usage breakdown --by region
   nextcore usage breakdown --by model --by region --period week
   nextcore usage breakdown --by user --filter model=gpt-4o --sort calls --limit 10
-  nextcore usage breakdown --by day --filter region=eu-west --format csv`,
+  nextcore usage breakdown --by day --filter region=eu-west --format csv
+  nextcore usage breakdown --by project --by provider --period month`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runBreakdown(cmd.Context(), cmd, opts)
@@ -47,7 +50,7 @@ hours, compared with the same day or hour of the previous window.`,
 	opts.window.register(cmd)
 	opts.format.register(cmd, render.BreakdownReport().Formats()...)
 	f := cmd.Flags()
-	f.StringArrayVar(&opts.by, "by", nil, "model, key, user, region, status, day or hour; repeat for a pivot")
+	f.StringArrayVar(&opts.by, "by", nil, "model, key, user, region, status, project, provider, day or hour; repeat for a pivot")
 	registerFilter(cmd, &opts.filter)
 	f.StringVar(&opts.sort, "sort", "", "cost (the default), calls, tokens or name; day and hour rows go in time order")
 	f.IntVar(&opts.limit, "limit", 0, "show at most this many groups (0: all)")
@@ -58,7 +61,7 @@ hours, compared with the same day or hour of the previous window.`,
 
 // registerFilter adds --filter to a command.
 func registerFilter(cmd *cobra.Command, into *[]string) {
-	cmd.Flags().StringArrayVar(into, "filter", nil, "only calls where name=value (model, key, user, region, status); comma-separated or repeated, e.g. model=gpt-4o,region=eu-west")
+	cmd.Flags().StringArrayVar(into, "filter", nil, "only calls where name=value (model, key, user, region, status, project, provider); comma-separated or repeated, e.g. model=gpt-4o,region=eu-west")
 }
 
 func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakdownOptions) error {
@@ -70,7 +73,7 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 			return err
 		}
 		if len(opts.by) == 0 {
-			return usagef("breakdown needs --by (model, key, user, region, status, day or hour)")
+			return usagef("breakdown needs --by (model, key, user, region, status, project, provider, day or hour)")
 		}
 		seen := map[report.By]bool{}
 		for _, b := range opts.by {

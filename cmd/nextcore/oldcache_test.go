@@ -34,6 +34,8 @@ func TestOldCachesKeepTheirNumbers(t *testing.T) {
 		strings.Fields("usage breakdown --by user --by region --period month --tz Europe/London --as-of 2026-11-20 --format json"),
 		strings.Fields("usage top-models --period week --tz Australia/Lord_Howe --as-of 2026-11-23 --format json"),
 		strings.Fields("usage quota --as-of 2026-11-20T12:00:00Z --format json"),
+		strings.Fields("usage breakdown --by provider --by project --period month --tz Asia/Kolkata --as-of 2026-11-23T12:00:00Z --format json"),
+		strings.Fields("usage breakdown --by project --period week --tz America/St_Johns --as-of 2026-11-23 --format csv"),
 		strings.Fields("usage export --report records --format csv -o -"),
 	}
 	for _, v := range []int{4, 5} {

@@ -21,17 +21,20 @@ const (
 	ByUser   By = "user"
 	ByRegion By = "region"
 	ByStatus By = "status"
-	ByDay    By = "day"
-	ByHour   By = "hour"
+	// The ledger's (records v2).
+	ByProject  By = "project"
+	ByProvider By = "provider"
+	ByDay      By = "day"
+	ByHour     By = "hour"
 )
 
 // ParseBy reads a --by value.
 func ParseBy(s string) (By, error) {
 	switch b := By(strings.ToLower(s)); b {
-	case ByModel, ByKey, ByUser, ByRegion, ByStatus, ByDay, ByHour:
+	case ByModel, ByKey, ByUser, ByRegion, ByStatus, ByProject, ByProvider, ByDay, ByHour:
 		return b, nil
 	}
-	return "", fmt.Errorf("unknown dimension %q (use model, key, user, region, status, day or hour)", s)
+	return "", fmt.Errorf("unknown dimension %q (use model, key, user, region, status, project, provider, day or hour)", s)
 }
 
 func (b By) dim() (source.Dim, bool) {
@@ -46,6 +49,10 @@ func (b By) dim() (source.Dim, bool) {
 		return source.DimRegion, true
 	case ByStatus:
 		return source.DimStatus, true
+	case ByProject:
+		return source.DimProject, true
+	case ByProvider:
+		return source.DimProvider, true
 	}
 	return 0, false
 }

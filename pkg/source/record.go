@@ -196,8 +196,14 @@ const (
 	DimProvider
 )
 
-// Dims lists the dimensions other than DimAll.
-func Dims() []Dim { return []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus} }
+// Dims lists the dimensions other than DimAll that a call has one member
+// of (DimTag, whose groups overlap, is apart).
+func Dims() []Dim {
+	return []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus, DimProject, DimProvider}
+}
+
+// NumDims is len(Dims()).
+const NumDims = 7
 
 func (d Dim) String() string {
 	switch d {

@@ -132,6 +132,7 @@ func rebuildChunk(ctx context.Context, tx *sql.Tx, tid, afterTS int64, afterID s
 		setOK(rec, p.ids[4]) // the status member is the ok column
 		l.applyCounts(rec)
 		p.lids = l.ids()
+		p.ids[5], p.ids[6] = p.lids[0], p.lids[1] // project, provider
 		rec.LatencyMs = -1
 		if lat.Valid {
 			rec.LatencyMs = lat.Int64

@@ -213,6 +213,7 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 var rawMemberCol = map[source.Dim]string{
 	source.DimAll: "0", source.DimModel: "model", source.DimKey: "api_key",
 	source.DimUser: "usr", source.DimRegion: "region", source.DimStatus: "ok",
+	source.DimProject: "project", source.DimProvider: "provider",
 }
 
 func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,

@@ -93,8 +93,8 @@ type hourSlots struct {
 	hour       int64 // Unix seconds
 	quarters   [Hour / Quarter]source.Totals
 	quarterLat [Hour / Quarter]source.LatencyCounter
-	members    [5][]source.Totals // by dimension (source.Dims()), then member id
-	memberLat  [5][]*source.LatencyCounter
+	members    [source.NumDims][]source.Totals // by dimension (source.Dims()), then member id
+	memberLat  [source.NumDims][]*source.LatencyCounter
 }
 
 // spill moves the current hour's totals into the rollup deltas.

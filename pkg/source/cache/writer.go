@@ -48,7 +48,7 @@ type Writer struct {
 // pending is a record waiting to be inserted, with its dictionary ids.
 type pending struct {
 	r    source.Record
-	ids  [5]int64 // by source.Dims()
+	ids  [source.NumDims]int64 // by source.Dims()
 	lids ledgerNames
 }
 
