@@ -25,7 +25,7 @@ func (a *App) newBreakdownCmd() *cobra.Command {
 	opts := &breakdownOptions{}
 	cmd := &cobra.Command{
 		Use:   "breakdown",
-		Short: "Calls, tokens, cost and response times by model, key, user, region, status, project, provider, day or hour",
+		Short: "Calls, tokens, cost and response times by model, key, user, region, status, project, tag, provider, day or hour",
 		Long: `Group a window's calls by one dimension, or by several for a pivot
 (--by model --by region), and show each group's calls, success rate, tokens,
 cost, share of the cost, the cost's change against the same group in the
@@ -50,7 +50,7 @@ hours, compared with the same day or hour of the previous window.`,
 	opts.window.register(cmd)
 	opts.format.register(cmd, render.BreakdownReport().Formats()...)
 	f := cmd.Flags()
-	f.StringArrayVar(&opts.by, "by", nil, "model, key, user, region, status, project, provider, day or hour; repeat for a pivot")
+	f.StringArrayVar(&opts.by, "by", nil, "model, key, user, region, status, project, tag, provider, day or hour; repeat for a pivot")
 	registerFilter(cmd, &opts.filter)
 	f.StringVar(&opts.sort, "sort", "", "cost (the default), calls, tokens or name; day and hour rows go in time order")
 	f.IntVar(&opts.limit, "limit", 0, "show at most this many groups (0: all)")
@@ -61,7 +61,7 @@ hours, compared with the same day or hour of the previous window.`,
 
 // registerFilter adds --filter to a command.
 func registerFilter(cmd *cobra.Command, into *[]string) {
-	cmd.Flags().StringArrayVar(into, "filter", nil, "only calls where name=value (model, key, user, region, status, project, provider); comma-separated or repeated, e.g. model=gpt-4o,region=eu-west")
+	cmd.Flags().StringArrayVar(into, "filter", nil, "only calls where name=value (model, key, user, region, status, project, tag, provider); comma-separated or repeated, e.g. model=gpt-4o,region=eu-west")
 }
 
 func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakdownOptions) error {
@@ -73,7 +73,7 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 			return err
 		}
 		if len(opts.by) == 0 {
-			return usagef("breakdown needs --by (model, key, user, region, status, project, provider, day or hour)")
+			return usagef("breakdown needs --by (model, key, user, region, status, project, tag, provider, day or hour)")
 		}
 		seen := map[report.By]bool{}
 		for _, b := range opts.by {

@@ -76,7 +76,7 @@ func (a *App) registerCompletions(root *cobra.Command) {
 
 func byNames() []string {
 	var out []string
-	for _, d := range source.Dims() {
+	for _, d := range source.AllDims() {
 		out = append(out, d.String())
 	}
 	return append(out, string(report.ByDay), string(report.ByHour))
@@ -149,7 +149,7 @@ func (a *App) completeFilter(cmd *cobra.Command, _ []string, prefix string) ([]s
 	name, value, hasValue := strings.Cut(last, "=")
 	if !hasValue {
 		var out []string
-		for _, d := range source.Dims() {
+		for _, d := range source.AllDims() {
 			out = append(out, done+d.String()+"=")
 		}
 		return withPrefix(out, prefix), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace

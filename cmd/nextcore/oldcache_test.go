@@ -36,6 +36,7 @@ func TestOldCachesKeepTheirNumbers(t *testing.T) {
 		strings.Fields("usage quota --as-of 2026-11-20T12:00:00Z --format json"),
 		strings.Fields("usage breakdown --by provider --by project --period month --tz Asia/Kolkata --as-of 2026-11-23T12:00:00Z --format json"),
 		strings.Fields("usage breakdown --by project --period week --tz America/St_Johns --as-of 2026-11-23 --format csv"),
+		strings.Fields("usage breakdown --by tag --by model --period month --tz Asia/Kathmandu --as-of 2026-11-23T12:00:00Z --format json"),
 		strings.Fields("usage export --report records --format csv -o -"),
 	}
 	for _, v := range []int{4, 5} {

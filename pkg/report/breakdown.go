@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ const (
 	ByStatus By = "status"
 	// The ledger's (records v2).
 	ByProject  By = "project"
+	ByTag      By = "tag" // groups overlap: a call with two tags is in two
 	ByProvider By = "provider"
 	ByDay      By = "day"
 	ByHour     By = "hour"
@@ -31,10 +33,10 @@ const (
 // ParseBy reads a --by value.
 func ParseBy(s string) (By, error) {
 	switch b := By(strings.ToLower(s)); b {
-	case ByModel, ByKey, ByUser, ByRegion, ByStatus, ByProject, ByProvider, ByDay, ByHour:
+	case ByModel, ByKey, ByUser, ByRegion, ByStatus, ByProject, ByTag, ByProvider, ByDay, ByHour:
 		return b, nil
 	}
-	return "", fmt.Errorf("unknown dimension %q (use model, key, user, region, status, project, provider, day or hour)", s)
+	return "", fmt.Errorf("unknown dimension %q (use model, key, user, region, status, project, tag, provider, day or hour)", s)
 }
 
 func (b By) dim() (source.Dim, bool) {
@@ -51,6 +53,8 @@ func (b By) dim() (source.Dim, bool) {
 		return source.DimStatus, true
 	case ByProject:
 		return source.DimProject, true
+	case ByTag:
+		return source.DimTag, true
 	case ByProvider:
 		return source.DimProvider, true
 	}
@@ -82,7 +86,10 @@ type Breakdown struct {
 	Rows     []BreakdownRow
 	Total    source.Totals // every row's, not only those listed
 	Previous source.Totals
-	Count    int // rows before --limit
+	// Overlapping: grouped by tag, a call with several tags is in several
+	// rows, so the rows add up to more than Total (the window's calls).
+	Overlapping bool
+	Count       int // rows before --limit
 	// Baseline is a saved breakdown to compare with (--compare-to).
 	Baseline *GroupBaseline
 	// DataStart is when the source's data begins, if known.
@@ -123,17 +130,30 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 		}
 		return q
 	}
-	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{q(cur), q(prev)})
+	qs := []source.Query{q(cur), q(prev)}
+	overlapping := slices.Contains(dims, source.DimTag)
+	if overlapping {
+		// The totals are the windows' calls, each once.
+		for _, w := range []Window{span.Current, span.Previous} {
+			qs = append(qs, source.Query{Dim: source.DimAll, Bounds: []int64{w.Start.UnixNano(), w.End.UnixNano()}, Filter: opt.Filter, Latency: true})
+		}
+	}
+	res, err := source.AggregateMany(ctx, src, tenant, qs)
 	if err != nil {
 		return nil, err
 	}
-	b := &Breakdown{Tenant: tenant, Span: span, Clock: clock, By: opt.By, Filter: opt.Filter}
+	b := &Breakdown{Tenant: tenant, Span: span, Clock: clock, By: opt.By, Filter: opt.Filter, Overlapping: overlapping}
 	prevBy := map[string]source.Totals{}
 	for k, g := range res[1] {
 		for name, t := range g {
-			b.Previous.Add(t)
+			if !overlapping {
+				b.Previous.Add(t)
+			}
 			prevBy[rowKey(timeBy, k, name)] = t
 		}
+	}
+	if overlapping {
+		b.Total, b.Previous = res[2][0][""], res[3][0][""]
 	}
 	for k, g := range res[0] {
 		for name, t := range g {
@@ -159,7 +179,9 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 				keys = append(keys, v)
 			}
 			b.Rows = append(b.Rows, BreakdownRow{Keys: keys, Current: t, Previous: prevBy[rowKey(timeBy, k, name)], order: k})
-			b.Total.Add(t)
+			if !overlapping {
+				b.Total.Add(t)
+			}
 		}
 	}
 	b.Count = len(b.Rows)

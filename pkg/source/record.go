@@ -5,6 +5,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -202,6 +203,12 @@ func Dims() []Dim {
 	return []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus, DimProject, DimProvider}
 }
 
+// AllDims lists every dimension a report can group or filter by, DimTag
+// among them, in the order they are offered.
+func AllDims() []Dim {
+	return []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus, DimProject, DimTag, DimProvider}
+}
+
 // NumDims is len(Dims()).
 const NumDims = 7
 
@@ -385,15 +392,19 @@ const PivotSep = "\x1f"
 // values given for it.
 type Filter map[Dim][]string
 
-// Match reports whether r passes the filter.
+// Match reports whether r passes the filter. A call passes a tag filter
+// when one of its tags is among the values ("" for a call with none).
 func (f Filter) Match(r *Record) bool {
 	for d, vals := range f {
-		m, ok := r.Member(d), false
-		for _, v := range vals {
-			if v == m {
-				ok = true
-				break
+		if d != DimTag {
+			if !slices.Contains(vals, r.Member(d)) {
+				return false
 			}
+			continue
+		}
+		ok := false
+		for _, m := range r.Members(d) {
+			ok = ok || slices.Contains(vals, m)
 		}
 		if !ok {
 			return false
@@ -402,16 +413,42 @@ func (f Filter) Match(r *Record) bool {
 	return true
 }
 
-// Group is the name of r's group in q, and whether r belongs to q at all.
-func (q *Query) Group(r *Record) (string, bool) {
+// noTags is the member list of a call without tags along DimTag.
+var noTags = []string{""}
+
+// Members are the groups r falls in along d: one, but along DimTag one a
+// tag ("" for a call with none).
+func (r *Record) Members(d Dim) []string {
+	if d == DimTag {
+		if len(r.Tags) == 0 {
+			return noTags
+		}
+		return r.Tags
+	}
+	return []string{r.Member(d)}
+}
+
+// Groups are the names of r's groups in q, none when r does not belong to
+// q: one group, but a group a tag along DimTag (groups overlap), and for a
+// pivot every combination.
+func (q *Query) Groups(r *Record) []string {
 	if len(q.Filter) > 0 && !q.Filter.Match(r) {
-		return "", false
+		return nil
 	}
-	name := r.Member(q.Dim)
+	if q.Dim != DimTag && len(q.Also) == 0 {
+		return []string{r.Member(q.Dim)}
+	}
+	names := r.Members(q.Dim)
 	for _, d := range q.Also {
-		name += PivotSep + r.Member(d)
+		var next []string
+		for _, n := range names {
+			for _, m := range r.Members(d) {
+				next = append(next, n+PivotSep+m)
+			}
+		}
+		names = next
 	}
-	return name, true
+	return names
 }
 
 // Plain reports whether q groups by one dimension with no filter, which
@@ -470,18 +507,26 @@ func Count(qs []Query, out [][]Groups, r *Record) {
 		if k < 0 {
 			continue
 		}
-		name, ok := q.Group(r)
-		if !ok {
+		if q.Dim != DimTag && len(q.Also) == 0 { // one group: no allocation
+			if len(q.Filter) == 0 || q.Filter.Match(r) {
+				countInto(out[qi][k], r.Member(q.Dim), r, q.Latency)
+			}
 			continue
 		}
-		t := out[qi][k][name]
-		if q.Latency {
-			t.AddRecord(r)
-		} else {
-			t.AddCounts(r)
+		for _, name := range q.Groups(r) {
+			countInto(out[qi][k], name, r, q.Latency)
 		}
-		out[qi][k][name] = t
 	}
+}
+
+func countInto(g Groups, name string, r *Record, latency bool) {
+	t := g[name]
+	if latency {
+		t.AddRecord(r)
+	} else {
+		t.AddCounts(r)
+	}
+	g[name] = t
 }
 
 // RecordLister streams a tenant's records with start <= timestamp < end, in

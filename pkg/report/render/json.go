@@ -182,6 +182,9 @@ type GroupsJSON struct {
 	Filter          map[string][]string `json:"filter"`
 	PreviousPartial bool                `json:"previousPartial"`
 	DataStart       *string             `json:"dataStart"`
+	// Overlapping: grouped by tag, a call with several tags is in several
+	// rows, so the rows add up to more than the total.
+	Overlapping bool `json:"overlapping"`
 }
 
 // BreakdownData is the JSON model of a breakdown.
@@ -191,7 +194,8 @@ func BreakdownData(b *report.Breakdown) GroupsJSON {
 		Tenant: b.Tenant, Period: string(b.Span.Period), TimeZone: b.Span.ZoneName(), AsOf: Timestamp(b.Clock.Now),
 		Window:          WindowJSON{Timestamp(b.Span.Current.Start), Timestamp(b.Span.Current.End), Timestamp(b.Span.Previous.Start), Timestamp(b.Span.Previous.End)},
 		Filter:          filterData(b.Filter),
-		PreviousPartial: report.PartlyCovered(b.Span, b.DataStart), DataStart: dataStartJSON(b.Span, b.DataStart)}
+		PreviousPartial: report.PartlyCovered(b.Span, b.DataStart), DataStart: dataStartJSON(b.Span, b.DataStart),
+		Overlapping: b.Overlapping}
 	for i, d := range b.By {
 		out.By[i] = string(d)
 	}

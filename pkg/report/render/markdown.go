@@ -158,6 +158,10 @@ func BreakdownMarkdown(w io.Writer, b *report.Breakdown, _ Options) error {
 	if err := markdownTable(w, headers, aligns, rows); err != nil {
 		return err
 	}
+	if b.Overlapping {
+		p.line("")
+		p.line(overlapNote)
+	}
 	if partial {
 		partialParagraph(p, b.Span, b.DataStart)
 	}

@@ -149,6 +149,10 @@ func header(s *report.Stats, meta Meta) []string {
 
 // partialNote says why the changes are marked: the previous window starts
 // before the data does.
+// overlapNote says that tag groups overlap (a call with two tags is in
+// two rows), short enough for 60 columns.
+const overlapNote = "Tags overlap: rows add up to more than the total."
+
 func partialNote(span report.Span, dataStart time.Time) string {
 	return "* The previous period (from " + span.Previous.Start.Format("Jan 2, 2006") + ") is only partly covered: the data starts " +
 		dataStart.In(span.Current.Start.Location()).Format("Jan 2, 2006") + "."

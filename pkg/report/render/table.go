@@ -107,6 +107,9 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, o Options) error {
 	if len(b.Rows) < b.Count {
 		p.linef(" %d of %d groups; the total is of all.", len(b.Rows), b.Count)
 	}
+	if b.Overlapping {
+		p.line(" " + overlapNote)
+	}
 	if partial && !slices.Contains(left, "change*") {
 		partialLines(p, st, b.Span, b.DataStart, W)
 	}

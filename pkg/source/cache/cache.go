@@ -378,12 +378,12 @@ ALTER TABLE rollups ADD COLUMN cache_write_1h INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN reasoning      INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN nocalls_cost   INTEGER NOT NULL DEFAULT 0; -- cost and tokens of records of 0 requests
 ALTER TABLE rollups ADD COLUMN nocalls_tokens INTEGER NOT NULL DEFAULT 0;
--- Rollups by project and by provider: every record so far has neither.
+-- Rollups by project, tag and provider: every record so far has none.
 INSERT INTO rollups (tenant, dim, level, bucket, member, calls, ok, prompt, completion, cost,
 	small_calls, small_tokens, small_cost, lat_n, lat_sum, lat_hist)
 SELECT tenant, d.dim, level, bucket, 0, calls, ok, prompt, completion, cost,
 	small_calls, small_tokens, small_cost, lat_n, lat_sum, lat_hist
-FROM rollups, (SELECT 6 AS dim UNION ALL SELECT 8) d
+FROM rollups, (SELECT 6 AS dim UNION ALL SELECT 7 UNION ALL SELECT 8) d
 WHERE rollups.dim = 0 AND level IN (3600, 86400);
 DROP VIEW usage_records;
 CREATE VIEW usage_records AS

@@ -124,7 +124,7 @@ func TestAggregateMatchesMemory(t *testing.T) {
 			"at records":      recordEdges(rng, recs),
 		}
 		for name, bounds := range cases {
-			for _, dim := range append([]source.Dim{source.DimAll}, source.Dims()...) {
+			for _, dim := range append([]source.Dim{source.DimAll, source.DimTag}, source.Dims()...) {
 				got, err := c.Aggregate(ctx, "acme", dim, bounds)
 				if err != nil {
 					t.Fatal(err)
@@ -157,6 +157,10 @@ func TestPivotsAndFiltersMatchMemory(t *testing.T) {
 		{Dim: source.DimAll, Bounds: days, Filter: source.Filter{source.DimUser: {""}}},
 		{Dim: source.DimKey, Bounds: days, Filter: source.Filter{source.DimModel: {"no such model"}}},
 		{Dim: source.DimRegion, Bounds: days}, // plain, without latency
+		// tags: overlapping groups, in a pivot and in a filter
+		{Dim: source.DimTag, Also: []source.Dim{source.DimModel}, Bounds: days, Latency: true},
+		{Dim: source.DimProject, Bounds: days, Filter: source.Filter{source.DimTag: {"prod", ""}, source.DimProvider: {"openai", ""}}},
+		{Dim: source.DimStatus, Bounds: days, Filter: source.Filter{source.DimTag: {"team:ml"}}},
 	}
 	got, err := c.AggregateMany(ctx, "acme", qs)
 	if err != nil {
@@ -451,7 +455,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatalf("version %d after opening", v)
 	}
 	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
-	for _, dim := range append([]source.Dim{source.DimAll}, source.Dims()...) {
+	for _, dim := range append([]source.Dim{source.DimAll, source.DimTag}, source.Dims()...) {
 		bounds := []int64{time.Date(2026, 1, 1, 5, 30, 0, 0, time.UTC).UnixNano(), time.Date(2026, 1, 2, 17, 45, 0, 0, time.UTC).UnixNano()}
 		got, _ := c.Aggregate(ctx, "acme", dim, bounds)
 		want, _ := mem.Aggregate(ctx, "acme", dim, bounds)

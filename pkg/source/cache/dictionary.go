@@ -18,6 +18,8 @@ type dictionary struct {
 	next  [numDims]int64
 	// tagSets are the tag sets read so far, by id (dictionary.tagSet).
 	tagSets map[int64][]string
+	// tagSetIDs are their tags' ids (dictionary.tagIDs).
+	tagSetIDs map[int64][]int64
 }
 
 // Dictionaries of the cache's own, beside the dimensions': a record's

@@ -77,13 +77,17 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 		tenants = append(tenants, id)
 	}
 	trs.Close()
+	names, err := loadDictionary(ctx, tx)
+	if err != nil {
+		return err
+	}
 	for _, tid := range tenants {
 		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, acc: newRollupAcc(), path: &sqlPath{}}
 		// Chunks follow the records' key (ts, id), so none is read twice or
 		// skipped, however many share a timestamp.
 		afterTS, afterID := int64(-1<<62), ""
 		for {
-			chunk, err := rebuildChunk(ctx, tx, tid, afterTS, afterID)
+			chunk, err := rebuildChunk(ctx, tx, names, tid, afterTS, afterID)
 			if err != nil {
 				return err
 			}
@@ -111,7 +115,7 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 
 // rebuildChunk reads the next records of a tenant after (ts, id), with their
 // members as dictionary ids, as the writer counts them.
-func rebuildChunk(ctx context.Context, tx *sql.Tx, tid, afterTS int64, afterID string) ([]pending, error) {
+func rebuildChunk(ctx context.Context, tx *sql.Tx, names *dictionary, tid, afterTS int64, afterID string) ([]pending, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, prompt, completion, cost, latency, `+
 		ledgerColumns+` FROM records WHERE tenant = ? AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT 50000`,
 		tid, afterTS, afterTS, afterID)
@@ -133,6 +137,9 @@ func rebuildChunk(ctx context.Context, tx *sql.Tx, tid, afterTS int64, afterID s
 		l.applyCounts(rec)
 		p.lids = l.ids()
 		p.ids[5], p.ids[6] = p.lids[0], p.lids[1] // project, provider
+		if p.tags, err = names.tagIDs(p.lids[2]); err != nil {
+			return nil, err
+		}
 		rec.LatencyMs = -1
 		if lat.Valid {
 			rec.LatencyMs = lat.Int64

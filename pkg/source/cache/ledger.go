@@ -50,11 +50,11 @@ func setOK(r *source.Record, ok int64) {
 	r.Success, r.Unknown = ok == okSuccess, ok == okUnknown
 }
 
-// ledgerIDs are the dictionary ids of r's ledger names, added when new.
-func (d *dictionary) ledgerIDs(ctx context.Context, q queryer, r *source.Record) (ledgerNames, error) {
-	var ids ledgerNames
+// ledgerIDs are the dictionary ids of r's ledger names and of its tags,
+// added when new.
+func (d *dictionary) ledgerIDs(ctx context.Context, q queryer, r *source.Record) (ids ledgerNames, tags []int64, err error) {
 	if r.Project == "" && r.Provider == "" && len(r.Tags) == 0 && r.ServiceTier == "" {
-		return ids, nil // a v1 record, the most common by far
+		return ids, nil, nil // a v1 record, the most common by far
 	}
 	set := ""
 	if len(r.Tags) > 0 {
@@ -62,7 +62,7 @@ func (d *dictionary) ledgerIDs(ctx context.Context, q queryer, r *source.Record)
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false) // the name is for people reading the cache too
 		if err := enc.Encode(r.Tags); err != nil {
-			return ids, err
+			return ids, nil, err
 		}
 		set = strings.TrimSuffix(b.String(), "\n")
 	}
@@ -72,15 +72,47 @@ func (d *dictionary) ledgerIDs(ctx context.Context, q queryer, r *source.Record)
 	}{{source.DimProject, r.Project}, {source.DimProvider, r.Provider}, {dimTagSet, set}, {dimTier, r.ServiceTier}} {
 		id, err := d.id(ctx, q, x.dim, x.name)
 		if err != nil {
-			return ids, err
+			return ids, nil, err
 		}
 		ids[i] = id
 	}
 	for _, t := range r.Tags {
-		if _, err := d.id(ctx, q, source.DimTag, t); err != nil {
-			return ids, err
+		id, err := d.id(ctx, q, source.DimTag, t)
+		if err != nil {
+			return ids, nil, err
 		}
+		tags = append(tags, id)
 	}
+	return ids, tags, nil
+}
+
+// noTagIDs is the DimTag member list of a record without tags.
+var noTagIDs = []int64{0}
+
+// tagIDs are the DimTag member ids of the tags of a tag set (0: none).
+func (d *dictionary) tagIDs(set int64) ([]int64, error) {
+	if set == 0 {
+		return noTagIDs, nil
+	}
+	if ids, ok := d.tagSetIDs[set]; ok {
+		return ids, nil
+	}
+	tags, err := d.tagSet(set)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(tags))
+	for i, t := range tags {
+		id, ok := d.ids[source.DimTag][t]
+		if !ok {
+			return nil, fmt.Errorf("%w: tag %q of tag set %d has no id", ErrCorrupted, t, set)
+		}
+		ids[i] = id
+	}
+	if d.tagSetIDs == nil {
+		d.tagSetIDs = map[int64][]int64{}
+	}
+	d.tagSetIDs[set] = ids
 	return ids, nil
 }
 

@@ -118,10 +118,27 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 			g.Add(t)
 			out[qi][k][name] = g
 		}
+		rawAdd := add
+		var tagErr error
+		if dim == source.DimTag {
+			rawAdd = func(k int, set int64, t source.Totals) {
+				ids, err := names.tagIDs(set)
+				if err != nil {
+					tagErr = err
+					return
+				}
+				for _, id := range ids {
+					add(k, id, t)
+				}
+			}
+		}
 		for _, run := range plan(dim, q.Bounds) {
 			var err error
 			if run.level == 0 {
-				err = c.scanRaw(ctx, tx, tid, dim, run, q.Bounds, q.Latency, add)
+				err = c.scanRaw(ctx, tx, tid, dim, run, q.Bounds, q.Latency, rawAdd)
+				if err == nil {
+					err = tagErr
+				}
 			} else {
 				err = c.scanRollups(ctx, tx, tid, dim, run, q.Bounds, q.Latency, add)
 			}
@@ -138,6 +155,9 @@ func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *
 	where := "tenant = ? AND ts >= ? AND ts < ?"
 	args := []any{tid, q.Bounds[0], q.Bounds[len(q.Bounds)-1]}
 	for d, vals := range q.Filter {
+		if d == source.DimTag {
+			continue // a record's tags are a set: the filter's Match checks them
+		}
 		var ids []string
 		for _, v := range vals {
 			if id, ok := names.ids[d][v]; ok {
@@ -214,6 +234,7 @@ var rawMemberCol = map[source.Dim]string{
 	source.DimAll: "0", source.DimModel: "model", source.DimKey: "api_key",
 	source.DimUser: "usr", source.DimRegion: "region", source.DimStatus: "ok",
 	source.DimProject: "project", source.DimProvider: "provider",
+	source.DimTag: "tags", // a tag set: scanRaw adds a call to each of its tags
 }
 
 func (c *Cache) scanRaw(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,

@@ -68,21 +68,36 @@ func (a *rollupAcc) count(p *pending) {
 		h.quarterLat[q].Record(r.LatencyMs)
 	}
 	for i, id := range p.ids {
-		m := h.members[i]
-		if int(id) >= len(m) {
-			m = append(m, make([]source.Totals, int(id)+1-len(m))...)
-			h.members[i] = m
-			h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
+		h.countMember(i, id, r)
+	}
+	tags := p.tags
+	if tags == nil {
+		tags = noTagIDs
+	}
+	for _, id := range tags {
+		h.countMember(tagSlot, id, r)
+	}
+}
+
+// tagSlot is the index of DimTag in hourSlots' members, after source.Dims().
+const tagSlot = source.NumDims
+
+// countMember counts r into member id of the dimension at slot i.
+func (h *hourSlots) countMember(i int, id int64, r *source.Record) {
+	m := h.members[i]
+	if int(id) >= len(m) {
+		m = append(m, make([]source.Totals, int(id)+1-len(m))...)
+		h.members[i] = m
+		h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
+	}
+	m[id].AddCounts(r)
+	if r.LatencyMs >= 0 {
+		c := h.memberLat[i][id]
+		if c == nil {
+			c = &source.LatencyCounter{}
+			h.memberLat[i][id] = c
 		}
-		m[id].AddCounts(r)
-		if r.LatencyMs >= 0 {
-			c := h.memberLat[i][id]
-			if c == nil {
-				c = &source.LatencyCounter{}
-				h.memberLat[i][id] = c
-			}
-			c.Record(r.LatencyMs)
-		}
+		c.Record(r.LatencyMs)
 	}
 }
 
@@ -93,8 +108,8 @@ type hourSlots struct {
 	hour       int64 // Unix seconds
 	quarters   [Hour / Quarter]source.Totals
 	quarterLat [Hour / Quarter]source.LatencyCounter
-	members    [source.NumDims][]source.Totals // by dimension (source.Dims()), then member id
-	memberLat  [source.NumDims][]*source.LatencyCounter
+	members    [source.NumDims + 1][]source.Totals // by dimension (source.Dims(), then DimTag), then member id
+	memberLat  [source.NumDims + 1][]*source.LatencyCounter
 }
 
 // spill moves the current hour's totals into the rollup deltas.
@@ -107,7 +122,7 @@ func (a *rollupAcc) spill() {
 			h.quarters[q] = source.Totals{}
 		}
 	}
-	for i, d := range source.Dims() {
+	for i, d := range append(source.Dims(), source.DimTag) {
 		for id := range h.members[i] {
 			if t := &h.members[i][id]; !t.Empty() {
 				if c := h.memberLat[i][id]; c != nil {

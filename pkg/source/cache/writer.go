@@ -50,6 +50,7 @@ type pending struct {
 	r    source.Record
 	ids  [source.NumDims]int64 // by source.Dims()
 	lids ledgerNames
+	tags []int64 // the ids of its tags (DimTag), nil for none
 }
 
 // BeginWrite starts adding records for tenant (created if new).
@@ -123,7 +124,7 @@ func (w *Writer) Add(r *source.Record) error {
 		p.ids[i] = id
 	}
 	var err error
-	if p.lids, err = w.names.ledgerIDs(w.ctx, w.tx, r); err != nil {
+	if p.lids, p.tags, err = w.names.ledgerIDs(w.ctx, w.tx, r); err != nil {
 		return w.c.wrap(err)
 	}
 	w.batch = append(w.batch, p)
