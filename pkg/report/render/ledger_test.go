@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,14 @@ func TestStatsJSONLedger(t *testing.T) {
 		// $10 in all; per call the $4 of the bucket of no calls is left out: $6 / 5.
 		"costs": {"total": "10", "averagePerCall": "1.200000000"},
 	}
+	// The dashboard's cards show the unknown calls, the cache and the
+	// reasoning.
+	var tb strings.Builder
+	if err := StatsTable(&tb, stats, Options{Meta: Meta{Source: "cache"}, Style: Style{Width: 80}}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "stats-ledger-table", tb.String())
+
 	for obj, fields := range want {
 		have := map[string]map[string]json.RawMessage{"apiCalls": got.APICalls, "tokens": got.Tokens, "costs": got.Costs}[obj]
 		for k, v := range fields {

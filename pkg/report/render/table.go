@@ -117,6 +117,25 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, o Options) error {
 	return p.err
 }
 
+// tokenCard is the dashboard's TOKENS card: prompt and completion, and of
+// them (records v2) what a prompt cache served or stored and what was
+// reasoning, when there was any.
+func tokenCard(st Style, cur source.Totals, tokens string, change report.Number, mark string) []string {
+	card := []string{"TOKENS", st.paint(blue+";1", tokens) + "  " + st.trend(change, true) + mark,
+		"↑ " + report.Compact(cur.Prompt) + " prompt"}
+	if cur.CacheRead > 0 {
+		card = append(card, "  "+report.Compact(cur.CacheRead)+" cached ("+report.Pct(report.Percent(cur.CacheRead, cur.Prompt))+")")
+	}
+	if w := cur.CacheWrite + cur.CacheWrite1h; w > 0 {
+		card = append(card, "  "+report.Compact(w)+" to cache")
+	}
+	card = append(card, st.paint(purple, "↓ "+report.Compact(cur.Completion)+" completion"))
+	if cur.Reasoning > 0 {
+		card = append(card, "  "+report.Compact(cur.Reasoning)+" reasoning")
+	}
+	return card
+}
+
 // cells are plain cells of texts.
 func cells(texts []string) []tcell {
 	out := make([]tcell, len(texts))
@@ -351,11 +370,14 @@ func StatsTable(w io.Writer, s *report.Stats, o Options) error {
 	cards := [][]string{
 		{"API CALLS", st.paint(blue+";1", report.Count(cur.Calls)) + "  " + st.trend(report.Change(cur.Calls, prev.Calls), true) + mark,
 			st.paint(green, "✓ "+report.Count(cur.Successful)) + "  " + st.paint(red, "✗ "+report.Count(cur.Failed()))},
-		{"TOKENS", st.paint(blue+";1", tokens) + "  " + st.trend(report.Change(cur.Tokens(), prev.Tokens()), true) + mark,
-			"↑ " + report.Compact(cur.Prompt) + " prompt", st.paint(purple, "↓ "+report.Compact(cur.Completion)+" completion")},
+		tokenCard(st, cur, tokens, report.Change(cur.Tokens(), prev.Tokens()), mark),
 		{"TOTAL COST", st.paint(blue+";1", report.USD2(cur.Cost)) + "  " + st.trend(report.Change(int64(cur.Cost), int64(prev.Cost)), false) + mark,
 			report.USDPerCall(report.AverageCost(cur)) + " per call"},
 		{"SUCCESS RATE", st.paint(green+";1", report.Pct(report.SuccessRate(cur))) + "  " + withMark(st.rateTrend(report.SuccessRate(cur), report.SuccessRate(prev)), mark)},
+	}
+
+	if cur.Unknown > 0 {
+		cards[0] = append(cards[0], "? "+report.Count(cur.Unknown)+" unknown") // of unknown outcome
 	}
 
 	// Each card is as wide as its widest line; two rows of two when four
