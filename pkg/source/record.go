@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -195,12 +196,63 @@ const (
 	DimProject
 	DimTag // a call is in the group of each of its tags: groups overlap
 	DimProvider
+	// DimPrice groups calls by what prices them: model, batch, service
+	// tier, long context, and whether the source reported a cost
+	// (PriceKey). Reports price its groups' tokens from the price book; it
+	// is no dimension a user groups by.
+	DimPrice
 )
+
+// LongContextTokens is the input of one request above which, when a record
+// does not say, it is priced at long-context prices: the threshold of every
+// provider's long-context prices (the price table's *_above_200k_tokens).
+const LongContextTokens = 200_000
+
+// PriceKey is a DimPrice member, decoded.
+type PriceKey struct {
+	Model, Tier         string
+	Batch, Long, NoCost bool
+}
+
+// priceSep joins a PriceKey's fields; names cannot hold it (PivotSep is
+// another control character).
+const priceSep = "\x1e"
+
+// String is the key as a DimPrice member.
+func (k PriceKey) String() string {
+	flags := []byte("---")
+	if k.Batch {
+		flags[0] = 'b'
+	}
+	if k.Long {
+		flags[1] = 'l'
+	}
+	if k.NoCost {
+		flags[2] = 'n'
+	}
+	return k.Model + priceSep + string(flags) + priceSep + k.Tier
+}
+
+// ParsePriceKey decodes a DimPrice member.
+func ParsePriceKey(s string) (PriceKey, bool) {
+	model, rest, ok1 := strings.Cut(s, priceSep)
+	flags, tier, ok2 := strings.Cut(rest, priceSep)
+	if !ok1 || !ok2 || len(flags) != 3 {
+		return PriceKey{}, false
+	}
+	return PriceKey{Model: model, Tier: tier, Batch: flags[0] == 'b', Long: flags[1] == 'l', NoCost: flags[2] == 'n'}, true
+}
+
+// PriceKeyOf is what prices r.
+func (r *Record) PriceKeyOf() PriceKey {
+	long := r.LongContext == 1 || (r.LongContext == 0 && r.Requests == 1 && r.PromptTokens > LongContextTokens)
+	return PriceKey{Model: r.Model, Tier: r.ServiceTier, Batch: r.Batch, Long: long, NoCost: r.NoCost}
+}
 
 // Dims lists the dimensions other than DimAll that a call has one member
 // of (DimTag, whose groups overlap, is apart).
 func Dims() []Dim {
-	return []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus, DimProject, DimProvider}
+	return []Dim{DimModel, DimKey, DimUser, DimRegion, DimStatus, DimProject, DimProvider, DimPrice}
 }
 
 // AllDims lists every dimension a report can group or filter by, DimTag
@@ -210,7 +262,7 @@ func AllDims() []Dim {
 }
 
 // NumDims is len(Dims()).
-const NumDims = 7
+const NumDims = 8
 
 func (d Dim) String() string {
 	switch d {
@@ -232,6 +284,8 @@ func (d Dim) String() string {
 		return "tag"
 	case DimProvider:
 		return "provider"
+	case DimPrice:
+		return "price"
 	}
 	return fmt.Sprintf("dim(%d)", uint8(d))
 }
@@ -266,6 +320,8 @@ func (r *Record) Member(d Dim) string {
 		return r.Project
 	case DimProvider:
 		return r.Provider
+	case DimPrice:
+		return r.PriceKeyOf().String()
 	}
 	return ""
 }
@@ -507,14 +563,16 @@ func Count(qs []Query, out [][]Groups, r *Record) {
 		if k < 0 {
 			continue
 		}
+		// Price groups are read for money: they carry no response times.
+		latency := q.Latency && q.Dim != DimPrice
 		if q.Dim != DimTag && len(q.Also) == 0 { // one group: no allocation
 			if len(q.Filter) == 0 || q.Filter.Match(r) {
-				countInto(out[qi][k], r.Member(q.Dim), r, q.Latency)
+				countInto(out[qi][k], r.Member(q.Dim), r, latency)
 			}
 			continue
 		}
 		for _, name := range q.Groups(r) {
-			countInto(out[qi][k], name, r, q.Latency)
+			countInto(out[qi][k], name, r, latency)
 		}
 	}
 }

@@ -378,13 +378,9 @@ ALTER TABLE rollups ADD COLUMN cache_write_1h INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN reasoning      INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN nocalls_cost   INTEGER NOT NULL DEFAULT 0; -- cost and tokens of records of 0 requests
 ALTER TABLE rollups ADD COLUMN nocalls_tokens INTEGER NOT NULL DEFAULT 0;
--- Rollups by project, tag and provider: every record so far has none.
-INSERT INTO rollups (tenant, dim, level, bucket, member, calls, ok, prompt, completion, cost,
-	small_calls, small_tokens, small_cost, lat_n, lat_sum, lat_hist)
-SELECT tenant, d.dim, level, bucket, 0, calls, ok, prompt, completion, cost,
-	small_calls, small_tokens, small_cost, lat_n, lat_sum, lat_hist
-FROM rollups, (SELECT 6 AS dim UNION ALL SELECT 7 UNION ALL SELECT 8) d
-WHERE rollups.dim = 0 AND level IN (3600, 86400);
+-- Rollups gain dimensions (project, tag, provider, price) and counters:
+-- rebuilt from the records once the upgrade's steps are done.
+DELETE FROM rollups;
 DROP VIEW usage_records;
 CREATE VIEW usage_records AS
 SELECT
@@ -452,7 +448,7 @@ func (c *Cache) migrate(ctx context.Context, from int) error {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("step %d: %w", v+1, err)
 		}
-		rebuild = rebuild || v == 3
+		rebuild = rebuild || v == 3 || v == 5
 	}
 	// Rollups are rebuilt from the records once all the steps are done, so
 	// that the rebuild reads the records as this build lays them out.

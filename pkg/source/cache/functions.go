@@ -95,7 +95,15 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 				break
 			}
 			for i := range chunk {
-				w.acc.count(&chunk[i])
+				p := &chunk[i]
+				// The price key needs names: the model's and the tier's.
+				p.r.Model, p.r.ServiceTier = names.names[source.DimModel][p.ids[0]], names.names[dimTier][p.lids[3]]
+				id, err := names.id(ctx, tx, source.DimPrice, p.r.Member(source.DimPrice))
+				if err != nil {
+					return err
+				}
+				p.ids[7] = id
+				w.acc.count(p)
 			}
 			if w.acc.full() {
 				if err := w.flush(); err != nil {

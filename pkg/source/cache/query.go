@@ -134,7 +134,13 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		}
 		for _, run := range plan(dim, q.Bounds) {
 			var err error
-			if run.level == 0 {
+			if run.level == 0 && dim == source.DimPrice {
+				// No column holds the price key: it comes of the whole record.
+				err = eachRow(ctx, tx, names, "tenant = ? AND ts >= ? AND ts < ?", []any{tid, run.start, run.end}, func(r *source.Record) error {
+					source.Count([]source.Query{*q}, [][]source.Groups{out[qi]}, r)
+					return nil
+				})
+			} else if run.level == 0 {
 				err = c.scanRaw(ctx, tx, tid, dim, run, q.Bounds, q.Latency, rawAdd)
 				if err == nil {
 					err = tagErr

@@ -6,6 +6,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,6 +83,10 @@ func (a *rollupAcc) count(p *pending) {
 // tagSlot is the index of DimTag in hourSlots' members, after source.Dims().
 const tagSlot = source.NumDims
 
+// priceSlot is the index of DimPrice in source.Dims(). Its rollups keep no
+// latency histograms: they are read for money, never for response times.
+var priceSlot = slices.Index(source.Dims(), source.DimPrice)
+
 // countMember counts r into member id of the dimension at slot i.
 func (h *hourSlots) countMember(i int, id int64, r *source.Record) {
 	m := h.members[i]
@@ -91,7 +96,7 @@ func (h *hourSlots) countMember(i int, id int64, r *source.Record) {
 		h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
 	}
 	m[id].AddCounts(r)
-	if r.LatencyMs >= 0 {
+	if r.LatencyMs >= 0 && i != priceSlot {
 		c := h.memberLat[i][id]
 		if c == nil {
 			c = &source.LatencyCounter{}
