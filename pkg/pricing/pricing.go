@@ -239,6 +239,13 @@ func (a *Amount) Add(t Tokens, r Rates, batch bool, batchFactor Dec) {
 // AddAmount adds another sum.
 func (a *Amount) AddAmount(o *Amount) { a.n.Add(&a.n, &o.n) }
 
+// AddUSD adds an amount already in nano-dollars (a reported cost).
+func (a *Amount) AddUSD(u source.USD) {
+	var t big.Int
+	t.SetInt64(int64(u))
+	a.n.Add(&a.n, t.Mul(&t, amountDen))
+}
+
 // Nano is the sum rounded to the nano-dollar, halves away from zero: the
 // one rounding of a priced amount.
 func (a *Amount) Nano() source.USD {
@@ -254,6 +261,16 @@ func (a *Amount) Nano() source.USD {
 		}
 	}
 	return source.USD(q.Int64())
+}
+
+// PeriodOf is the price period of model on t's UTC day; ok is false when
+// the book has no price for it then.
+func (b *Book) PeriodOf(model string, t time.Time) (*Period, bool) {
+	m, found := b.Lookup(model)
+	if !found {
+		return nil, false
+	}
+	return m.Period(t)
 }
 
 // Cost is what tokens cost under the book on t's UTC day: exact, with ok

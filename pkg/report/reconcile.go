@@ -84,7 +84,7 @@ func Reconcile(ctx context.Context, src source.Source, tenant string, span Span,
 	if len(pieces) == 0 {
 		return r, nil
 	}
-	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{{Dim: source.DimModel, Bounds: bounds}})
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{{Dim: source.DimPrice, Bounds: bounds}})
 	if err != nil {
 		return nil, err
 	}
@@ -96,41 +96,56 @@ func Reconcile(ctx context.Context, src source.Source, tenant string, span Span,
 		row     ReconRow
 		priced  pricing.Amount
 		periods map[*pricing.Period]bool
+		// reported is exact: reported costs, and the priced cost of
+		// records that reported none.
+		reported pricing.Amount
+		noCost   bool
 	}
 	rows := map[key]*acc{}
 	var total pricing.Amount
 	unpriced := map[string]bool{}
 	for i, p := range pieces {
-		for model, t := range res[0][i] {
+		for member, t := range res[0][i] {
 			if t.Empty() {
 				continue
 			}
-			k := key{p.day, model}
+			pk, ok := source.ParsePriceKey(member)
+			if !ok {
+				continue // not from this build: no price key
+			}
+			k := key{p.day, pk.Model}
 			a := rows[k]
 			if a == nil {
-				a = &acc{row: ReconRow{Date: span.Days[p.day], Model: model}, periods: map[*pricing.Period]bool{}}
+				a = &acc{row: ReconRow{Date: span.Days[p.day], Model: pk.Model}, periods: map[*pricing.Period]bool{}}
 				rows[k] = a
 			}
 			a.row.Calls += t.Calls
-			a.row.Reported += t.Cost
-			m, ok := book.Lookup(model)
-			var per *pricing.Period
-			if ok {
-				per, ok = m.Period(p.utcDay)
-			}
+			per, ok := book.PeriodOf(pk.Model, p.utcDay)
 			if !ok {
 				a.row.Unpriced = true
-				unpriced[model] = true
+				unpriced[pk.Model] = true
+				a.reported.AddUSD(t.Cost)
 				continue
 			}
 			a.periods[per] = true
-			rates, bf, _ := per.Rates(pricing.Use{})
-			// Records v1: the prompt is uncached input, the completion output.
-			a.priced.Add(pricing.Tokens{Input: t.Prompt, Output: t.Completion}, rates, false, bf)
+			var priced pricing.Amount
+			AddPriced(&priced, per, pk, t)
+			a.priced.AddAmount(&priced)
+			if pk.NoCost {
+				// No reported cost: priced on both sides.
+				a.noCost = true
+				a.reported.AddAmount(&priced)
+			} else {
+				a.reported.AddUSD(t.Cost)
+			}
 		}
 	}
 	for _, a := range rows {
 		row := a.row
+		row.Reported = a.reported.Nano()
+		if a.noCost {
+			row.Explanations = append(row.Explanations, "records without a reported cost, priced on both sides")
+		}
 		if row.Unpriced {
 			row.Explanations = append(row.Explanations, "no price for this model on this day")
 		} else {
@@ -179,6 +194,14 @@ func Reconcile(ctx context.Context, src source.Source, tenant string, span Span,
 		return a.Model < b.Model
 	})
 	return r, nil
+}
+
+// AddPriced adds to a the cost of t's tokens, of the price key pk, at the
+// prices of period per (docs/ledger.md §3): exact, rounded by the caller.
+func AddPriced(a *pricing.Amount, per *pricing.Period, pk source.PriceKey, t source.Totals) {
+	rates, bf, _ := per.Rates(pricing.Use{Batch: pk.Batch, Tier: pk.Tier, LongContext: pk.Long})
+	a.Add(pricing.Tokens{Input: t.Input(), CacheRead: t.CacheRead, CacheWrite: t.CacheWrite, CacheWrite1h: t.CacheWrite1h,
+		Output: t.Completion}, rates, pk.Batch, bf)
 }
 
 func abs(u source.USD) source.USD {

@@ -95,3 +95,52 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("explanation %q", r.Rows[2].Explanations)
 	}
 }
+
+// TestReconcileLedger: records v2 priced by hand, token kind by kind.
+func TestReconcileLedger(t *testing.T) {
+	ms, err := pricing.Parse("book.yaml", []byte(`models:
+  claude:
+    prices:
+      - {from: 2025-01-01, input: 3, cacheRead: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15, batchFactor: 0.5}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := pricing.NewBook()
+	for _, m := range ms {
+		book.Put(m)
+	}
+	at := time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC).UnixNano()
+	recs := []source.Record{
+		// 1,000 input × $3 + 10,000 cache read × $0.3 + 2,000 writes × $3.75
+		// + 1,000 1-hour writes × $6 + 500 output × $15, per million:
+		// 0.003 + 0.003 + 0.0075 + 0.006 + 0.0075 = $0.027; reported $0.03.
+		{ID: "a", Time: at, Model: "claude", APIKey: "k", Success: true, Requests: 1, LatencyMs: -1,
+			PromptTokens: 14_000, CacheRead: 10_000, CacheWrite: 2_000, CacheWrite1h: 1_000, CompletionTokens: 500, Reasoning: 200, Cost: 30_000_000},
+		// a batch bucket of 4 requests with no reported cost: 1M input × $3
+		// + 1M output × $15 = $18, × 0.5 = $9, on both sides.
+		{ID: "b", Time: at + 1, Model: "claude", APIKey: "k", Unknown: true, Requests: 4, LatencyMs: -1, Batch: true, NoCost: true,
+			PromptTokens: 1_000_000, CompletionTokens: 1_000_000},
+	}
+	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
+	clock, _ := ParseAsOf("2025-06-02", time.UTC)
+	day := Date{2025, 6, 2}
+	span, err := Resolve(Range{From: &day, To: &day}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Reconcile(context.Background(), src, "t", span, clock, book, big.NewRat(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rows) != 1 {
+		t.Fatalf("rows %+v", r.Rows)
+	}
+	row := r.Rows[0]
+	if row.Calls != 5 || row.Priced != 9_027_000_000 || row.Reported != 9_030_000_000 || row.Unpriced || len(row.Explanations) != 1 {
+		t.Errorf("row %+v; want 5 calls, priced $9.027, reported $9.03, one explanation", row)
+	}
+	if row.Flagged {
+		t.Errorf("$0.003 (0.03 %%) flagged")
+	}
+}
