@@ -20,6 +20,20 @@ const reconBook = `models:
       - {from: 2024-01-01, input: 1, output: 2}
 `
 
+// bookOf is the price book of a price file's text.
+func bookOf(t *testing.T, text string) *pricing.Book {
+	t.Helper()
+	ms, err := pricing.Parse("book.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := pricing.NewBook()
+	for _, m := range ms {
+		book.Put(m)
+	}
+	return book
+}
+
 func rec2(id, at, model string, prompt, completion int64, cost string) source.Record {
 	t, _ := time.Parse(time.RFC3339Nano, at)
 	c, _ := source.ParseUSD(cost)
@@ -30,14 +44,7 @@ func rec2(id, at, model string, prompt, completion int64, cost string) source.Re
 // on Sep 30 at 22:00 UTC, so its first two hours are priced at September's
 // prices and the rest at October's.
 func TestReconcile(t *testing.T) {
-	ms, err := pricing.Parse("book.yaml", []byte(reconBook))
-	if err != nil {
-		t.Fatal(err)
-	}
-	book := pricing.NewBook()
-	for _, m := range ms {
-		book.Put(m)
-	}
+	book := bookOf(t, reconBook)
 	recs := []source.Record{
 		// Sep 30 23:30 UTC (Oct 1 01:30 in Berlin): 1,000 in × $5/M + 1,000 out × $15/M = $0.02
 		rec2("a", "2024-09-30T23:30:00Z", "gpt-4o", 1000, 1000, "0.02"),
@@ -98,18 +105,11 @@ func TestReconcile(t *testing.T) {
 
 // TestReconcileLedger: records v2 priced by hand, token kind by kind.
 func TestReconcileLedger(t *testing.T) {
-	ms, err := pricing.Parse("book.yaml", []byte(`models:
+	book := bookOf(t, `models:
   claude:
     prices:
       - {from: 2025-01-01, input: 3, cacheRead: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15, batchFactor: 0.5}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	book := pricing.NewBook()
-	for _, m := range ms {
-		book.Put(m)
-	}
+`)
 	at := time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC).UnixNano()
 	recs := []source.Record{
 		// 1,000 input × $3 + 10,000 cache read × $0.3 + 2,000 writes × $3.75
