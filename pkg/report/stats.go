@@ -2,7 +2,9 @@ package report
 
 import (
 	"context"
+	"maps"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -51,6 +53,15 @@ type Stats struct {
 	// DataStart is when the source's data begins (its oldest record);
 	// zero when unknown.
 	DataStart time.Time
+	// NoCost is the window's usage whose source reported no cost (records
+	// v2): it counts as $0 in the cost until reports price it.
+	NoCost NoCostUsage
+}
+
+// NoCostUsage is usage of records that reported no cost.
+type NoCostUsage struct {
+	Calls, Tokens int64
+	Models        []string // sorted
 }
 
 // PreviousPartial says whether the data begins after the previous window
@@ -86,6 +97,7 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		{Dim: source.DimKey, Bounds: span.Previous.Bounds()},
 		{Dim: source.DimUser, Bounds: span.Current.Bounds()},
 		{Dim: source.DimUser, Bounds: span.Previous.Bounds()},
+		{Dim: source.DimPrice, Bounds: span.Current.Bounds()},
 	}
 	for i := range qs {
 		qs[i].Filter = opt.Filter
@@ -96,6 +108,7 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 	}
 	cur, prev, daily := res[0], res[1], res[2]
 	s.Keys, s.PreviousKeys, s.Users, s.PreviousUsers = res[3][0], res[4][0], res[5][0], res[6][0]
+	s.NoCost = noCostOf(res[7][0])
 	s.Models = SortGroups(cur[0], ByCost)
 	for _, g := range s.Models {
 		s.Current.Add(g.Totals)
@@ -122,6 +135,21 @@ const (
 	ByTokens Ordering = "tokens"
 	ByCost   Ordering = "cost"
 )
+
+// noCostOf sums the price-key groups of records that reported no cost.
+func noCostOf(g source.Groups) NoCostUsage {
+	var u NoCostUsage
+	models := map[string]bool{}
+	for member, t := range g {
+		if k, ok := source.ParsePriceKey(member); ok && k.NoCost && !t.Empty() {
+			u.Calls += t.Calls
+			u.Tokens += t.Tokens()
+			models[k.Model] = true
+		}
+	}
+	u.Models = slices.Sorted(maps.Keys(models))
+	return u
+}
 
 // SortGroups lists the groups with usage, in the given order.
 func SortGroups(g source.Groups, by Ordering) []Group {

@@ -82,3 +82,31 @@ func TestStatsJSONLedger(t *testing.T) {
 		}
 	}
 }
+
+// TestNoCostIsNeverSilent: records that reported no cost are named under
+// the dashboard's cards, never a silent $0.
+func TestNoCostIsNeverSilent(t *testing.T) {
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC).UnixNano()
+	recs := []source.Record{
+		{ID: "a", Time: at, Model: "ft:mine", APIKey: "k", Success: true, Requests: 1, LatencyMs: -1, PromptTokens: 1500, NoCost: true},
+		{ID: "b", Time: at + 1, Model: "ft:mine", APIKey: "k", Unknown: true, Requests: 3, LatencyMs: -1, PromptTokens: 500, CompletionTokens: 100, NoCost: true},
+		{ID: "c", Time: at + 2, Model: "gpt-4o", APIKey: "k", Success: true, Requests: 1, LatencyMs: -1, PromptTokens: 10, Cost: 5},
+	}
+	src := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	clock, _ := report.ParseAsOf("2026-11-21", time.UTC)
+	span, _ := report.Resolve(report.Range{Period: report.Week}, clock)
+	stats, err := report.BuildStats(context.Background(), src, "acme", span, clock, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := stats.NoCost; u.Calls != 4 || u.Tokens != 2100 || len(u.Models) != 1 || u.Models[0] != "ft:mine" {
+		t.Fatalf("no-cost usage %+v", u)
+	}
+	var tb strings.Builder
+	if err := StatsTable(&tb, stats, Options{Style: Style{Width: 80}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tb.String(), "⚠ 4 calls (2,100 tokens) of ft:mine reported no cost: counted as $0") {
+		t.Errorf("no warning:\n%s", tb.String())
+	}
+}

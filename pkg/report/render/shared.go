@@ -149,6 +149,24 @@ func header(s *report.Stats, meta Meta) []string {
 
 // partialNote says why the changes are marked: the previous window starts
 // before the data does.
+// noCostNote warns of usage whose source reported no cost, which the cost
+// counts as $0 ("" when there is none): never a silent $0.
+func noCostNote(u report.NoCostUsage) string {
+	if u.Calls == 0 && u.Tokens == 0 {
+		return ""
+	}
+	var models []string
+	for _, m := range u.Models[:min(len(u.Models), 3)] {
+		models = append(models, Safe(m))
+	}
+	more := ""
+	if len(u.Models) > 3 {
+		more = fmt.Sprintf(" and %d more", len(u.Models)-3)
+	}
+	return fmt.Sprintf("⚠ %s calls (%s tokens) of %s%s reported no cost: counted as $0 here (nextcore usage reconcile prices those the price book knows).",
+		report.Count(u.Calls), report.Compact(u.Tokens), strings.Join(models, ", "), more)
+}
+
 // overlapNote says that tag groups overlap (a call with two tags is in
 // two rows), short enough for 60 columns.
 const overlapNote = "Tags overlap: rows add up to more than the total."

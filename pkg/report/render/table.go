@@ -430,6 +430,12 @@ func StatsTable(w io.Writer, s *report.Stats, o Options) error {
 		p.line("")
 		partialLines(p, st, s.Span, s.DataStart, W)
 	}
+	if n := noCostNote(s.NoCost); n != "" {
+		p.line("")
+		for _, l := range wrap(n, W-4, "  ") {
+			p.line("  " + st.paint(yellow, l))
+		}
+	}
 	if l, ok := report.LatencyOf(cur); ok {
 		p.line("")
 		label := "  RESPONSE TIMES  "
