@@ -134,6 +134,9 @@ func ledgerValues(r *source.Record, ids ledgerNames) ledgerRow {
 	return ledgerRow{r.Requests, r.CacheRead, r.CacheWrite, r.CacheWrite1h, r.Reasoning, ids[0], ids[1], ids[2], ids[3], flags}
 }
 
+// v1Ledger are the ledger columns of a v1 record: the columns' defaults.
+var v1Ledger = ledgerRow{1}
+
 // dest is where a scan puts the ledger columns.
 func (l *ledgerRow) dest() []any {
 	out := make([]any, ledgerCount)

@@ -88,6 +88,9 @@ func (p *sqlPath) close(*Writer) {
 // connection's Raw, which keeps the connection for it.
 type rawPath struct {
 	insert, upsertFull *rawsqlite.Stmt
+	// insertV1 leaves the ledger's columns to their defaults: a batch of v1
+	// records binds 13 values a record rather than 23.
+	insertV1 *rawsqlite.Stmt
 }
 
 // newRawPath prepares the raw statements, or returns nil (and no error)
@@ -104,7 +107,12 @@ func newRawPath(w *Writer) (*rawPath, error) {
 		if err != nil {
 			return err
 		}
-		p = &rawPath{insert: insert}
+		insertV1, err := conn.Prepare(insertColsSQL(insertBatch, false, false))
+		if err != nil {
+			insert.Close()
+			return err
+		}
+		p = &rawPath{insert: insert, insertV1: insertV1}
 		return nil
 	})
 	return p, err
@@ -126,14 +134,18 @@ func (p *rawPath) insertFull(w *Writer) (int64, error) {
 	w.uniq, w.whole = w.all, true
 	var stored int64
 	err := w.conn.Raw(func(any) error {
-		s := p.insert
+		s, cols, ledger := p.insertV1, v1Cols, false
 		room := 0
 		for _, i := range w.uniq {
-			room += len(w.batch[i].r.ID)
+			b := &w.batch[i]
+			room += len(b.r.ID)
+			if !ledger && ledgerValues(&b.r, b.lids) != v1Ledger {
+				s, cols, ledger = p.insert, recordCols, true
+			}
 		}
 		s.Reserve(room)
 		for k, i := range w.uniq {
-			if err := bindRecord(s, k*recordCols, w.tenant, &w.batch[i]); err != nil {
+			if err := bindRecord(s, k*cols, w.tenant, &w.batch[i], ledger); err != nil {
 				s.Reset()
 				return err
 			}
@@ -145,8 +157,9 @@ func (p *rawPath) insertFull(w *Writer) (int64, error) {
 	return stored, err
 }
 
-// bindRecord binds p as the row whose first parameter follows at.
-func bindRecord(s *rawsqlite.Stmt, at int, tenant int64, p *pending) error {
+// bindRecord binds p as the row whose first parameter follows at, with the
+// ledger's columns when ledger.
+func bindRecord(s *rawsqlite.Stmt, at int, tenant int64, p *pending, ledger bool) error {
 	r := &p.r
 	for k, v := range [...]int64{tenant, r.Time} {
 		if err := s.Int64(at+1+k, v); err != nil {
@@ -180,7 +193,7 @@ func bindRecord(s *rawsqlite.Stmt, at int, tenant int64, p *pending) error {
 	} else {
 		err = s.Null(at + 13)
 	}
-	if err != nil {
+	if err != nil || !ledger {
 		return err
 	}
 	for k, v := range ledgerValues(r, p.lids) {
@@ -251,6 +264,7 @@ func (p *rawPath) close(w *Writer) {
 	}
 	_ = w.conn.Raw(func(any) error { // frees the statements; cannot fail
 		p.insert.Close()
+		p.insertV1.Close()
 		p.upsertFull.Close()
 		return nil
 	})

@@ -16,7 +16,12 @@ import (
 // below SQLite's limit on parameters.
 const insertBatch = 512
 
-const recordCols = 13 + ledgerCount
+// recordCols is how many parameters a record has: v1Cols, then the ledger's.
+const recordCols = v1Cols + ledgerCount
+
+// v1Cols is how many parameters a record has without the ledger's columns,
+// which then take their defaults (what a v1 record stores).
+const v1Cols = 13
 
 // Writer adds records to the cache in one transaction: either everything it
 // was given is stored, or (on Rollback, an error, or a crash) nothing is.
@@ -40,6 +45,8 @@ type Writer struct {
 	counted []pending      // new records of the last INSERT, for the rollups
 	work    *rollupWorker
 	sync    *SyncState // written with the commit
+	// plainPrice are the price-key ids of plain keys, by model (priceID).
+	plainPrice map[string]int64
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -94,11 +101,18 @@ func (w *Writer) begin(tenant string) error {
 
 // insertSQL inserts n records and skips those whose id is stored; with
 // returning, it gives back the ids it stored.
-func insertSQL(n int, returning bool) string {
+func insertSQL(n int, returning bool) string { return insertColsSQL(n, returning, true) }
+
+// insertColsSQL is insertSQL, without the ledger's columns unless ledger.
+func insertColsSQL(n int, returning, ledger bool) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency, " +
-		ledgerColumns + ") VALUES ")
-	row := "(?" + strings.Repeat(",?", recordCols-1) + ")"
+	cols, width := "", v1Cols
+	if ledger {
+		cols, width = ", "+ledgerColumns, recordCols
+	}
+	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency" +
+		cols + ") VALUES ")
+	row := "(?" + strings.Repeat(",?", width-1) + ")"
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
@@ -116,7 +130,15 @@ func insertSQL(n int, returning bool) string {
 // for the tenant. Records are written in batches; Commit writes the rest.
 func (w *Writer) Add(r *source.Record) error {
 	p := pending{r: *r}
-	for i, d := range source.Dims() {
+	for i, d := range rollupDims {
+		if d == source.DimPrice {
+			id, err := w.priceID(r)
+			if err != nil {
+				return w.c.wrap(err)
+			}
+			p.ids[i] = id
+			continue
+		}
 		id, err := w.names.id(w.ctx, w.tx, d, r.Member(d))
 		if err != nil {
 			return w.c.wrap(err)
@@ -132,6 +154,31 @@ func (w *Writer) Add(r *source.Record) error {
 		return w.insert()
 	}
 	return nil
+}
+
+// rollupDims are the dimensions with rollups by member, in pending.ids'
+// order.
+var rollupDims = source.Dims()
+
+// priceID is the dictionary id of r's price key. A plain key (no batch,
+// long context, tier, and a reported cost: every v1 record) is looked up by
+// model alone, without making its name.
+func (w *Writer) priceID(r *source.Record) (int64, error) {
+	k := r.PriceKeyOf()
+	plain := k == source.PriceKey{Model: r.Model}
+	if plain {
+		if id, ok := w.plainPrice[r.Model]; ok {
+			return id, nil
+		}
+	}
+	id, err := w.names.id(w.ctx, w.tx, source.DimPrice, k.String())
+	if err == nil && plain {
+		if w.plainPrice == nil {
+			w.plainPrice = map[string]int64{}
+		}
+		w.plainPrice[r.Model] = id
+	}
+	return id, err
 }
 
 // insert writes the queued records and counts the new ones into the rollups.
