@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -170,24 +172,58 @@ func (a *App) runPricingCheck(ctx context.Context, cmd *cobra.Command, failOn st
 		return err
 	}
 	defer rs.close()
-	groups, err := rs.src.Aggregate(ctx, rs.tenant, source.DimModel, []int64{math.MinInt64, math.MaxInt64})
+	all := []int64{math.MinInt64, math.MaxInt64}
+	res, err := source.AggregateMany(ctx, rs.src, rs.tenant, []source.Query{{Dim: source.DimModel, Bounds: all}, {Dim: source.DimPrice, Bounds: all}})
 	if err != nil {
 		return err
 	}
 	var missing []report.Group
 	priced := 0
-	for _, g := range report.SortGroups(groups[0], report.ByCalls) {
+	for _, g := range report.SortGroups(res[0][0], report.ByCalls) {
 		if _, ok := b.Lookup(g.Name); ok {
 			priced++
 		} else {
 			missing = append(missing, g)
 		}
 	}
+	// Of the price keys (records v2): calls that reported no cost, by model;
+	// service tiers the model's current prices lack (priced at its standard
+	// prices instead).
+	noCost := map[string]int64{}
+	type tierUse struct{ model, tier string }
+	tiers := map[tierUse]int64{}
+	for member, t := range res[1][0] {
+		k, ok := source.ParsePriceKey(member)
+		if !ok || t.Empty() {
+			continue
+		}
+		if k.NoCost {
+			noCost[k.Model] += t.Calls
+		}
+		if k.Tier == "" {
+			continue
+		}
+		if per, ok := b.PeriodOf(k.Model, a.now()); ok {
+			if _, has := per.Tiers[k.Tier]; !has {
+				tiers[tierUse{k.Model, k.Tier}] += t.Calls
+			}
+		}
+	}
+	tierKeys := slices.SortedFunc(maps.Keys(tiers), func(x, y tierUse) int {
+		return cmp.Or(strings.Compare(x.model, y.model), strings.Compare(x.tier, y.tier))
+	})
 	err = a.emit(s, func(w io.Writer, _ render.Style) error {
 		fmt.Fprintf(w, "%s: %d of %d models in the cache have a price (%s)\n", rs.tenant, priced, priced+len(missing),
 			"built-in snapshot of "+strings.Join(append([]string{b.Snapshot}, b.Files...), " + "))
 		for _, g := range missing {
-			fmt.Fprintf(w, "  no price: %s — %s calls, %s tokens, %s reported\n", render.Safe(g.Name), report.Count(g.Calls), report.Count(g.Tokens()), report.USD2(g.Cost))
+			fmt.Fprintf(w, "  no price: %s — %s calls, %s tokens, %s reported", render.Safe(g.Name), report.Count(g.Calls), report.Count(g.Tokens()), report.USD2(g.Cost))
+			if n := noCost[g.Name]; n > 0 {
+				fmt.Fprintf(w, " (%s reported no cost: unpriced)", plural(n, "call"))
+			}
+			fmt.Fprintln(w)
+		}
+		for _, k := range tierKeys {
+			fmt.Fprintf(w, "  no %s prices: %s — %s, priced at its standard prices\n", render.Safe(k.tier), render.Safe(k.model), plural(tiers[k], "call"))
 		}
 		if len(missing) > 0 {
 			fmt.Fprintln(w, "  Add them to a price file (--prices FILE, or pricing.file in the config).")

@@ -98,3 +98,29 @@ func TestReconcileCommand(t *testing.T) {
 		t.Errorf("flagged %d, unpriced %v", js.Flagged, js.Unpriced)
 	}
 }
+
+// TestPricingCheckLedger: pricing check counts a model's calls once (the
+// whole history, not twice), names calls that reported no cost, and service
+// tiers a model's prices lack.
+func TestPricingCheckLedger(t *testing.T) {
+	e := newEnv(t)
+	recs := `{"id":"a","timestamp":"2026-11-20T10:00:00Z","model":"ft:mine","apiKey":"k","status":"success","requests":3,"inputTokens":10,"outputTokens":5,"cost":null}
+{"id":"b","timestamp":"2026-11-21T10:00:00Z","model":"ft:mine","apiKey":"k","status":"success","promptTokens":10,"completionTokens":5,"cost":0.5}
+{"id":"c","timestamp":"2026-11-21T11:00:00Z","model":"gpt-4o-mini","apiKey":"k","status":"success","promptTokens":10,"completionTokens":5,"cost":0.1,"serviceTier":"turbo"}
+`
+	path := filepath.Join(e.dir, "v2.jsonl")
+	os.WriteFile(path, []byte(recs), 0o600)
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", path); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	r := e.run("", false, "pricing", "check", "--tenant", "acme")
+	for _, want := range []string{
+		"1 of 2 models in the cache have a price",
+		"no price: ft:mine — 4 calls, 30 tokens, $0.50 reported (3 calls reported no cost: unpriced)",
+		"no turbo prices: gpt-4o-mini — 1 call, priced at its standard prices",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("check does not say %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+}

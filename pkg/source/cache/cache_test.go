@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -121,6 +122,7 @@ func TestAggregateMatchesMemory(t *testing.T) {
 			"one window":      {time.Date(2026, 2, 21, 0, 0, 0, 0, loc).UnixNano(), odd.UnixNano()},
 			"ns window":       {odd.UnixNano(), odd.UnixNano() + 1},
 			"before data":     {time.Date(2025, 1, 1, 0, 0, 0, 0, loc).UnixNano(), from.UnixNano()},
+			"all time":        {math.MinInt64, math.MaxInt64},
 			"at records":      recordEdges(rng, recs),
 		}
 		for name, bounds := range cases {

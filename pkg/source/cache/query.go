@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -57,6 +58,9 @@ func cover(s, e int64, levels []int64, out *[]piece) {
 		return
 	}
 	z := levels[0] * int64(time.Second)
+	if s == math.MinInt64 {
+		s++ // -s would overflow; no record is that old (they begin in 1970)
+	}
 	a := -floorDiv(-s, z) * z // s rounded up to a bucket start
 	b := floorDiv(e, z) * z   // e rounded down
 	if a >= b {
