@@ -78,16 +78,22 @@ func (a *App) book(s *settings) (*pricing.Book, error) {
 	return b, nil
 }
 
+// settingsAndBook are the command's settings and the price book they name.
+func (a *App) settingsAndBook(cmd *cobra.Command) (*settings, *pricing.Book, error) {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := a.book(s)
+	return s, b, err
+}
+
 func (a *App) runPricingList(cmd *cobra.Command, ff *formatFlag, args []string) error {
 	format, err := ff.parse()
 	if err != nil {
 		return err
 	}
-	s, err := a.settings(cmd)
-	if err != nil {
-		return err
-	}
-	b, err := a.book(s)
+	s, b, err := a.settingsAndBook(cmd)
 	if err != nil {
 		return err
 	}
@@ -103,11 +109,7 @@ func (a *App) runPricingList(cmd *cobra.Command, ff *formatFlag, args []string) 
 }
 
 func (a *App) runPricingShow(cmd *cobra.Command, name string) error {
-	s, err := a.settings(cmd)
-	if err != nil {
-		return err
-	}
-	b, err := a.book(s)
+	s, b, err := a.settingsAndBook(cmd)
 	if err != nil {
 		return err
 	}
@@ -159,11 +161,7 @@ func (a *App) runPricingCheck(ctx context.Context, cmd *cobra.Command, failOn st
 	if failOn != "" && failOn != "unpriced" {
 		return usagef("--fail-on: unknown check %q (use unpriced)", failOn)
 	}
-	s, err := a.settings(cmd)
-	if err != nil {
-		return err
-	}
-	b, err := a.book(s)
+	s, b, err := a.settingsAndBook(cmd)
 	if err != nil {
 		return err
 	}

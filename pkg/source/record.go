@@ -203,6 +203,10 @@ const (
 	DimPrice
 )
 
+// HasLatency reports whether totals along d carry response times: all but
+// DimPrice's, which are read for money only.
+func (d Dim) HasLatency() bool { return d != DimPrice }
+
 // LongContextTokens is the input of one request above which, when a record
 // does not say, it is priced at long-context prices: the threshold of every
 // provider's long-context prices (the price table's *_above_200k_tokens).
@@ -563,8 +567,7 @@ func Count(qs []Query, out [][]Groups, r *Record) {
 		if k < 0 {
 			continue
 		}
-		// Price groups are read for money: they carry no response times.
-		latency := q.Latency && q.Dim != DimPrice
+		latency := q.Latency && q.Dim.HasLatency()
 		if q.Dim != DimTag && len(q.Also) == 0 { // one group: no allocation
 			if len(q.Filter) == 0 || q.Filter.Match(r) {
 				countInto(out[qi][k], r.Member(q.Dim), r, latency)

@@ -94,10 +94,9 @@ type GroupMetricsJSON struct {
 	Baseline *groupBaselineJSON `json:"baseline,omitempty"`
 }
 
-// LedgerJSON is a group's calls of unknown outcome and its tokens by kind
-// (records v2), beside the v1 numbers of every group row.
-type LedgerJSON struct {
-	Unknown      int64 `json:"unknown"`
+// TokenKindsJSON are tokens by kind (records v2): the prompt split into
+// uncached input and cache reads and writes, the output with its reasoning.
+type TokenKindsJSON struct {
 	Input        int64 `json:"input"`
 	CacheRead    int64 `json:"cacheRead"`
 	CacheWrite   int64 `json:"cacheWrite"`
@@ -106,9 +105,20 @@ type LedgerJSON struct {
 	Reasoning    int64 `json:"reasoning"`
 }
 
-func ledgerData(t source.Totals) LedgerJSON {
-	return LedgerJSON{Unknown: t.Unknown, Input: t.Input(), CacheRead: t.CacheRead, CacheWrite: t.CacheWrite,
+func tokenKinds(t source.Totals) TokenKindsJSON {
+	return TokenKindsJSON{Input: t.Input(), CacheRead: t.CacheRead, CacheWrite: t.CacheWrite,
 		CacheWrite1h: t.CacheWrite1h, Output: t.Completion, Reasoning: t.Reasoning}
+}
+
+// LedgerJSON is a group's calls of unknown outcome and its tokens by kind
+// (records v2), beside the v1 numbers of every group row.
+type LedgerJSON struct {
+	Unknown int64 `json:"unknown"`
+	TokenKindsJSON
+}
+
+func ledgerData(t source.Totals) LedgerJSON {
+	return LedgerJSON{Unknown: t.Unknown, TokenKindsJSON: tokenKinds(t)}
 }
 
 func breakdownMetrics(t, prev, total source.Totals) GroupMetricsJSON {
@@ -451,24 +461,18 @@ type CallsJSON struct {
 
 // TokensJSON is tokens, with the ledger's kinds (records v2).
 type TokensJSON struct {
-	Total        int64         `json:"total"`
-	Prompt       int64         `json:"prompt"`
-	Completion   int64         `json:"completion"`
-	Input        int64         `json:"input"`
-	CacheRead    int64         `json:"cacheRead"`
-	CacheWrite   int64         `json:"cacheWrite"`
-	CacheWrite1h int64         `json:"cacheWrite1h"`
-	Output       int64         `json:"output"`
-	Reasoning    int64         `json:"reasoning"`
+	Total      int64 `json:"total"`
+	Prompt     int64 `json:"prompt"`
+	Completion int64 `json:"completion"`
+	TokenKindsJSON
 	CacheHitRate report.Number `json:"cacheHitRate"` // a fraction to 4 places; null without input
 	Change       report.Number `json:"change"`
 }
 
 // TokensData is the tokens object of t.
 func TokensData(t, prev source.Totals) TokensJSON {
-	out := TokensJSON{Total: t.Tokens(), Prompt: t.Prompt, Completion: t.Completion, Input: t.Input(),
-		CacheRead: t.CacheRead, CacheWrite: t.CacheWrite, CacheWrite1h: t.CacheWrite1h, Output: t.Completion,
-		Reasoning: t.Reasoning, Change: report.Change(t.Tokens(), prev.Tokens())}
+	out := TokensJSON{Total: t.Tokens(), Prompt: t.Prompt, Completion: t.Completion, TokenKindsJSON: tokenKinds(t),
+		Change: report.Change(t.Tokens(), prev.Tokens())}
 	if r := report.CacheHitRate(t); r != nil {
 		out.CacheHitRate = report.Fixed(r, 4).Trim()
 	}

@@ -82,7 +82,7 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	for _, tid := range tenants {
-		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, acc: newRollupAcc(), path: &sqlPath{}}
+		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, names: names, acc: newRollupAcc(), path: &sqlPath{}}
 		// Chunks follow the records' key (ts, id), so none is read twice or
 		// skipped, however many share a timestamp.
 		afterTS, afterID := int64(-1<<62), ""
@@ -98,11 +98,11 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 				p := &chunk[i]
 				// The price key needs names: the model's and the tier's.
 				p.r.Model, p.r.ServiceTier = names.names[source.DimModel][p.ids[0]], names.names[dimTier][p.lids[3]]
-				id, err := names.id(ctx, tx, source.DimPrice, p.r.Member(source.DimPrice))
+				id, err := w.priceID(&p.r)
 				if err != nil {
 					return err
 				}
-				p.ids[7] = id
+				p.ids[priceSlot] = id
 				w.acc.count(p)
 			}
 			if w.acc.full() {

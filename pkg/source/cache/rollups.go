@@ -83,9 +83,17 @@ func (a *rollupAcc) count(p *pending) {
 // tagSlot is the index of DimTag in hourSlots' members, after source.Dims().
 const tagSlot = source.NumDims
 
-// priceSlot is the index of DimPrice in source.Dims(). Its rollups keep no
-// latency histograms: they are read for money, never for response times.
+// priceSlot is the index of DimPrice in source.Dims().
 var priceSlot = slices.Index(source.Dims(), source.DimPrice)
+
+// slotLatency says which of hourSlots' members keep latency histograms
+// (source.Dim.HasLatency).
+var slotLatency = func() (keep [source.NumDims + 1]bool) {
+	for i, d := range append(source.Dims(), source.DimTag) {
+		keep[i] = d.HasLatency()
+	}
+	return keep
+}()
 
 // countMember counts r into member id of the dimension at slot i.
 func (h *hourSlots) countMember(i int, id int64, r *source.Record) {
@@ -96,7 +104,7 @@ func (h *hourSlots) countMember(i int, id int64, r *source.Record) {
 		h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
 	}
 	m[id].AddCounts(r)
-	if r.LatencyMs >= 0 && i != priceSlot {
+	if r.LatencyMs >= 0 && slotLatency[i] {
 		c := h.memberLat[i][id]
 		if c == nil {
 			c = &source.LatencyCounter{}
