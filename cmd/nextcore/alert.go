@@ -101,7 +101,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 		fmt.Fprintln(a.Stderr, "nextcore: no limits are set, so there is nothing to alert on (set limits in the config, pass --limit-*, or sync the quota)")
 		return nil
 	}
-	q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, nil)
+	q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, nil, rs.money)
 	if err != nil {
 		return err
 	}

@@ -217,6 +217,7 @@ fills from files), or the API itself with --source api.`,
 	pf.IntVar(&a.flags.retries, "retries", api.DefaultRetries, "API retries after a failed attempt (429, 5xx, timeouts)")
 	pf.DurationVar(&a.flags.timeout, "timeout", api.DefaultTimeout, "longest wait for one API answer")
 	pf.StringVar(&a.flags.prices, "prices", "", "a price file (YAML or JSON) over the built-in price book (config pricing.file)")
+	pf.StringVar(&a.flags.cost, "cost", "", "which cost reports show: reported (a record's own cost, else its price; the default) or priced (every record at the price book's prices) (config cost)")
 	pf.BoolVar(&a.flags.debug, "debug", false, "log settings, API requests and mail delivery to standard error (never secrets; also NEXTCORE_DEBUG=1)")
 
 	usage := &cobra.Command{

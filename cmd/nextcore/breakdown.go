@@ -19,6 +19,7 @@ type breakdownOptions struct {
 	compareTo string
 	compare   bool
 	format    formatFlag
+	failOn    string
 }
 
 func (a *App) newBreakdownCmd() *cobra.Command {
@@ -52,6 +53,7 @@ hours, compared with the same day or hour of the previous window.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.by, "by", nil, "model, key, user, region, status, project, tag, provider, day or hour; repeat for a pivot")
 	registerFilter(cmd, &opts.filter)
+	registerFailOnUnpriced(cmd, &opts.failOn)
 	f.StringVar(&opts.sort, "sort", "", "cost (the default), calls, tokens or name; day and hour rows go in time order")
 	f.IntVar(&opts.limit, "limit", 0, "show at most this many groups (0: all)")
 	f.BoolVar(&opts.compare, "compare", false, "show each group's calls and cost in the previous window")
@@ -99,13 +101,14 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 		if opts.limit < 0 {
 			return usagef("--limit must not be negative")
 		}
-		return nil
+		return checkFailOnUnpriced(opts.failOn)
 	})
 	if err != nil {
 		return err
 	}
 	s, span, rs := wd.s, wd.span, wd.rs
 	defer rs.close()
+	bo.Money = rs.money
 	b, err := report.BuildBreakdown(ctx, rs.src, rs.tenant, span, s.clock, bo)
 	if err != nil {
 		return err
@@ -121,7 +124,11 @@ func (a *App) runBreakdown(ctx context.Context, cmd *cobra.Command, opts *breakd
 	}); err != nil {
 		return err
 	}
-	return a.emit(s, func(w io.Writer, st render.Style) error {
+	err = a.emit(s, func(w io.Writer, st render.Style) error {
 		return render.BreakdownReport().Render(format, w, b, render.Options{Meta: rs.meta, Style: st, Compare: opts.compare})
 	})
+	if err != nil {
+		return err
+	}
+	return a.unpriced(b.Unpriced, format, opts.failOn)
 }

@@ -49,7 +49,7 @@ func TestFlagCompletion(t *testing.T) {
 		{[]string{"usage", "breakdown", "--sort", ""}, []string{"cost", "calls", "tokens", "name"}},
 		{[]string{"usage", "export", "--report", ""}, []string{"summary", "daily", "models", "keys", "records"}},
 		{[]string{"usage", "export", "--paper", ""}, []string{"a4", "letter"}},
-		{[]string{"usage", "quota", "--fail-on", ""}, []string{"warning", "exceeded", "projected"}},
+		{[]string{"usage", "quota", "--fail-on", ""}, []string{"warning", "exceeded", "projected", "unpriced"}},
 		{[]string{"usage", "stats", "--filter", ""}, []string{"model=", "key=", "user=", "region=", "status=", "project=", "tag=", "provider="}},
 		{[]string{"usage", "stats", "--filter", "region=eu"}, []string{"region=eu-central", "region=eu-west"}},
 		{[]string{"usage", "breakdown", "--filter", "model=gpt-4o,region=us"}, []string{"model=gpt-4o,region=us-east", "model=gpt-4o,region=us-west"}},

@@ -25,6 +25,7 @@ type Config struct {
 	SMTP     ConfigSMTP    `yaml:"smtp"`
 	Alerts   ConfigAlerts  `yaml:"alerts"`
 	Pricing  ConfigPricing `yaml:"pricing"`
+	Cost     string        `yaml:"cost"` // reported or priced
 
 	path     string   // where it was read from, "" for none
 	warnings []string // for standard error

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/nextcore-ai/nextcore/pkg/notify"
+	"github.com/nextcore-ai/nextcore/pkg/report"
 )
 
 // configKeys are the settings 'config set' writes, as dotted paths into the
@@ -30,7 +31,7 @@ var configKeys = map[string]struct {
 	"limits.api_calls": {}, "limits.tokens": {}, "limits.spend": {},
 	"smtp.url": {}, "smtp.from": {}, "smtp.to": {list: true}, "smtp.insecure": {}, "smtp.retry_for": {},
 	"alerts.thresholds": {list: true}, "alerts.email": {list: true}, "alerts.webhook": {},
-	"pricing.file": {},
+	"pricing.file": {}, "cost": {},
 }
 
 func (a *App) newConfigCmd() *cobra.Command {
@@ -188,6 +189,8 @@ func checkConfigValue(key, value string) error {
 		_, err = parseThresholds(value)
 	case "smtp.url":
 		_, err = notify.ParseSMTPURL(value)
+	case "cost":
+		_, err = report.ParseCostMode(value)
 	case "smtp.retry_for":
 		_, err = parseRetryFor("smtp.retry_for", value)
 	case "api_url", "alerts.webhook":

@@ -161,12 +161,14 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 		if opts.report == "keys" {
 			dim, column = source.DimKey, "key"
 		}
-		res, err := source.AggregateMany(ctx, rs.src, rs.tenant, []source.Query{{Dim: dim, Bounds: span.Current.Bounds(), Filter: opts.parsed}})
+		res, sums, err := rs.money.Aggregate(ctx, rs.src, rs.tenant, []source.Query{{Dim: dim, Bounds: span.Current.Bounds(), Filter: opts.parsed}})
 		if err != nil {
 			return nil, err
 		}
 		groups := report.SortGroups(res[0][0], report.ByCost)
 		total := res[0][0].Sum()
+		sums[0].SetCosts(&total)
+		a.warnUnpriced(sums[0].Unpriced)
 		return func(w io.Writer) error { return render.GroupsCSV(w, column, groups, total) }, nil
 	case "records":
 		lister, ok := rs.src.(source.RecordLister)

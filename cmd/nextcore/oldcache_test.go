@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +16,10 @@ import (
 
 // The caches under testdata/oldcache were made by the nextcore of their
 // schema (4: before the usage_records view; 5: before the ledger's
-// columns) importing testdata/oldcache/records.jsonl; vN-stats.json is what
-// that binary reported on them.
+// columns; 6: before price keys said which calls are small or count no
+// requests) importing testdata/oldcache/records.jsonl (and, for 6,
+// records-v2.jsonl: the ledger's fields, records without a reported cost);
+// vN-stats.json is what that binary reported on them.
 const oldStatsArgs = "usage stats --period month --tz America/New_York --as-of 2026-11-23T12:00:00Z --format json"
 
 // TestOldCachesKeepTheirNumbers opens each old cache with this build: it
@@ -24,10 +27,16 @@ const oldStatsArgs = "usage stats --period month --tz America/New_York --as-of 2
 // this build imported from the same records, and the totals the old binary
 // reported.
 func TestOldCachesKeepTheirNumbers(t *testing.T) {
-	fresh := newEnv(t)
-	if r := fresh.run("", false, "usage", "import", "--tenant", "acme", "testdata/oldcache/records.jsonl"); r.code != 0 {
-		t.Fatalf("import: %s", r.stderr)
+	imported := func(files ...string) *env {
+		e := newEnv(t)
+		if r := e.run("", false, append([]string{"usage", "import", "--tenant", "acme"}, files...)...); r.code != 0 {
+			t.Fatalf("import: %s", r.stderr)
+		}
+		e.vars["NEXTCORE_TENANT"] = "acme"
+		return e
 	}
+	v1 := imported("testdata/oldcache/records.jsonl")
+	v2 := imported("testdata/oldcache/records.jsonl", "testdata/oldcache/records-v2.jsonl")
 	reports := [][]string{
 		strings.Fields(oldStatsArgs),
 		strings.Fields("usage stats --period year --tz Asia/Kathmandu --as-of 2026-11-23T12:00:00Z --format json"),
@@ -38,15 +47,20 @@ func TestOldCachesKeepTheirNumbers(t *testing.T) {
 		strings.Fields("usage breakdown --by project --period week --tz America/St_Johns --as-of 2026-11-23 --format csv"),
 		strings.Fields("usage breakdown --by tag --by model --period month --tz Asia/Kathmandu --as-of 2026-11-23T12:00:00Z --format json"),
 		strings.Fields("usage export --report records --format csv -o -"),
+		strings.Fields("usage stats --period month --tz America/New_York --as-of 2026-11-23T12:00:00Z --cost priced --format json"),
+		strings.Fields("usage breakdown --by key --period month --tz America/New_York --as-of 2026-11-23T12:00:00Z --format csv"),
 	}
-	for _, v := range []int{4, 5} {
+	for _, v := range []int{4, 5, 6} {
 		t.Run(fmt.Sprintf("schema %d", v), func(t *testing.T) {
+			fresh := v1
+			if v >= 6 {
+				fresh = v2
+			}
 			e := newEnv(t)
 			path := filepath.Join(e.dir, "old.db")
 			gunzip(t, fmt.Sprintf("testdata/oldcache/v%d.db.gz", v), path)
 			e.vars["NEXTCORE_CACHE"] = path
 			e.vars["NEXTCORE_TENANT"] = "acme"
-			fresh.vars["NEXTCORE_TENANT"] = "acme"
 			for i, args := range reports {
 				got, want := e.run("", false, args...), fresh.run("", false, args...)
 				if got.code != 0 || want.code != 0 {
@@ -68,7 +82,8 @@ func TestOldCachesKeepTheirNumbers(t *testing.T) {
 				t.Errorf("check after the upgrade: %v", err)
 			}
 
-			// The old binary's own totals.
+			// The old binary's own totals. Schema 6's counted records
+			// without a reported cost as $0; this build prices them.
 			var old, now struct {
 				APICalls struct{ Total, Successful, Failed int64 }
 				Tokens   struct{ Total, Prompt, Completion int64 }
@@ -83,6 +98,14 @@ func TestOldCachesKeepTheirNumbers(t *testing.T) {
 			}
 			if err := json.Unmarshal([]byte(e.run("", false, strings.Fields(oldStatsArgs)...).stdout), &now); err != nil {
 				t.Fatal(err)
+			}
+			if v >= 6 {
+				o, _ := new(big.Rat).SetString(old.Costs.Total.String())
+				n, _ := new(big.Rat).SetString(now.Costs.Total.String())
+				if o == nil || n == nil || n.Cmp(o) <= 0 {
+					t.Errorf("cost: the schema-%d binary said %s, this build %s: the records without a cost are not priced", v, old.Costs.Total, now.Costs.Total)
+				}
+				old.Costs = now.Costs
 			}
 			if old != now || old.APICalls.Total == 0 {
 				t.Errorf("totals: the schema-%d binary said %+v, this build says %+v", v, old, now)

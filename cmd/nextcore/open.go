@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
@@ -25,11 +26,29 @@ type reportSource struct {
 	// dataStart is the oldest record's time (zero when unknown, as live
 	// from the API): a previous window before it is only partly covered.
 	dataStart time.Time
+	// money is how reports reckon cost: --cost and the price book.
+	money *report.Money
 }
 
 // openSource opens the cache (or the demo cache) for a report and settles
-// the tenant: the one named, or the only one the cache holds.
+// the tenant: the one named, or the only one the cache holds. The price
+// book is read first: a bad price file stops the report before anything
+// is opened.
 func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error) {
+	book, err := a.book(s)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := a.openUsage(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	rs.money = &report.Money{Mode: s.cost, Book: book}
+	return rs, nil
+}
+
+// openUsage opens where the report's usage comes from.
+func (a *App) openUsage(ctx context.Context, s *settings) (*reportSource, error) {
 	if s.demo {
 		return a.openDemo(ctx, s)
 	}

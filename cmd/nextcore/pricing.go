@@ -236,3 +236,41 @@ func (a *App) runPricingCheck(ctx context.Context, cmd *cobra.Command, failOn st
 	}
 	return nil
 }
+
+// registerFailOnUnpriced adds --fail-on unpriced to a report.
+func registerFailOnUnpriced(cmd *cobra.Command, into *string) {
+	cmd.Flags().StringVar(into, "fail-on", "", "exit 3 when usage has no price (counted as $0): unpriced")
+	cmd.RegisterFlagCompletionFunc("fail-on", fixedValues("unpriced"))
+}
+
+// checkFailOnUnpriced checks --fail-on unpriced before anything is opened.
+func checkFailOnUnpriced(failOn string) error {
+	if failOn != "" && failOn != "unpriced" {
+		return usagef("--fail-on: unknown check %q (use unpriced)", failOn)
+	}
+	return nil
+}
+
+// unpriced says what a report counted as $0 where its format does not
+// (CSV, and JSON for whoever reads standard error), and fails --fail-on
+// unpriced (exit 3).
+func (a *App) unpriced(u report.Unpriced, format render.Format, failOn string) error {
+	if u.Empty() {
+		return nil
+	}
+	if format == render.CSV || format == render.JSON {
+		a.warnUnpriced(u)
+	}
+	if failOn == "unpriced" {
+		return budgetError{fmt.Sprintf("price check failed (--fail-on unpriced): %s calls (%s tokens) of %d model(s) have no price",
+			report.Count(u.Calls), report.Compact(u.Tokens), len(u.Models))}
+	}
+	return nil
+}
+
+// warnUnpriced writes the unpriced note on standard error.
+func (a *App) warnUnpriced(u report.Unpriced) {
+	if n := render.UnpricedNote(u); n != "" {
+		a.warn(strings.TrimPrefix(n, "⚠ "))
+	}
+}

@@ -58,7 +58,7 @@ With --fail-on, the command exits with code 3 when the check fails, for CI:
 	f.StringVar(&opts.warnAt, "warn-at", "", "warning level in percent of a limit (default 80)")
 	opts.watch.register(cmd)
 	f.StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage quota --format json' report")
-	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when the check fails: warning, exceeded or projected")
+	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when the check fails: warning, exceeded, projected, or unpriced (usage without a price)")
 	return cmd
 }
 
@@ -98,7 +98,7 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 		if err != nil {
 			return err
 		}
-		q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt)
+		q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt, rs.money)
 		if err != nil {
 			return err
 		}
@@ -116,6 +116,12 @@ func (a *App) runQuota(ctx context.Context, cmd *cobra.Command, opts *quotaOptio
 			return err
 		}
 		if err := a.stepSummary(func(w io.Writer) error { return render.QuotaMarkdown(w, q, render.Options{Meta: rs.meta}) }); err != nil {
+			return err
+		}
+		if opts.failOn == "unpriced" {
+			return a.unpriced(q.Unpriced, format, opts.failOn)
+		}
+		if err := a.unpriced(q.Unpriced, format, ""); err != nil {
 			return err
 		}
 		if opts.failOn != "" && q.Fails(opts.failOn) {

@@ -21,7 +21,7 @@ import (
 type globalFlags struct {
 	tenant, cache, tz, asOf, config, output string
 	noColor, demo, debug                    bool
-	apiURL, tokenFile, source, prices       string
+	apiURL, tokenFile, source, prices, cost string
 	retries                                 int
 	timeout                                 time.Duration
 }
@@ -45,6 +45,7 @@ type settings struct {
 	retries   int
 	timeout   time.Duration
 	prices    string // a price file: --prices, else config pricing.file
+	cost      report.CostMode
 }
 
 func (a *App) env(key string) string {
@@ -101,6 +102,12 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	}
 	s.apiURL = firstOf(f.apiURL, a.env("NEXTCORE_API_URL"), cfg.APIURL)
 	s.prices = firstOf(f.prices, cfg.Pricing.File)
+	if s.cost, err = report.ParseCostMode(firstOf(f.cost, cfg.Cost)); err != nil {
+		if f.cost != "" {
+			return nil, usageError{err}
+		}
+		return nil, fmt.Errorf("config cost: %w", err)
+	}
 	s.cachePath = firstOf(f.cache, a.env("NEXTCORE_CACHE"), cfg.Cache)
 	if s.cachePath == "" {
 		s.cachePath = defaultCachePath(a.env, "usage.db")

@@ -25,6 +25,7 @@ type statsOptions struct {
 	watch       watchFlag
 	filter      []string
 	format      formatFlag
+	failOn      string
 }
 
 func (a *App) newStatsCmd() *cobra.Command {
@@ -52,12 +53,16 @@ the cost breakdown and insights.`,
 	registerFilter(cmd, &opts.filter)
 	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage stats --format json' report")
 	cmd.Flags().StringVar(&opts.maxIncrease, "max-increase", "", "exit 3 when spend rose more than this percent (vs --compare-to, else the previous period)")
+	registerFailOnUnpriced(cmd, &opts.failOn)
 	return cmd
 }
 
 func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptions) error {
-	if opts.watch.every > 0 && (opts.maxIncrease != "") {
-		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --max-increase)")
+	if err := checkFailOnUnpriced(opts.failOn); err != nil {
+		return err
+	}
+	if opts.watch.every > 0 && (opts.maxIncrease != "" || opts.failOn != "") {
+		return usagef("--watch shows the report again and again; it cannot also fail a check (drop --max-increase and --fail-on)")
 	}
 	return a.watchLoop(ctx, cmd, opts.watch, func() error {
 		var maxIncrease *big.Rat
@@ -108,6 +113,9 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 		if err := a.stepSummary(func(w io.Writer) error { return render.StatsMarkdown(w, stats, render.Options{Meta: rs.meta}) }); err != nil {
 			return err
 		}
+		if err := a.unpriced(stats.Unpriced, format, opts.failOn); err != nil {
+			return err
+		}
 		if maxIncrease != nil {
 			change, against := stats.SpendIncrease()
 			if change.Null() {
@@ -125,7 +133,7 @@ func (a *App) runStats(ctx context.Context, cmd *cobra.Command, opts *statsOptio
 // (when limits are known) and the insights: what stats, export and report
 // all show.
 func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *reportSource, top int, filter source.Filter) (*report.Stats, error) {
-	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: top, Filter: filter, DataStart: a.dataStart(ctx, rs)})
+	stats, err := report.BuildStats(ctx, rs.src, rs.tenant, span, s.clock, report.Options{Top: top, Filter: filter, DataStart: a.dataStart(ctx, rs), Money: rs.money})
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +146,7 @@ func (a *App) dashboard(ctx context.Context, s *settings, span report.Span, rs *
 		if err != nil {
 			return nil, err
 		}
-		if stats.Quota, err = report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt); err != nil {
+		if stats.Quota, err = report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, warnAt, rs.money); err != nil {
 			return nil, err
 		}
 	}

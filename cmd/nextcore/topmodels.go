@@ -19,6 +19,7 @@ type topModelsOptions struct {
 	compare   bool
 	compareTo string
 	format    formatFlag
+	failOn    string
 }
 
 func (a *App) newTopModelsCmd() *cobra.Command {
@@ -44,6 +45,7 @@ window's cost and average cost per call.`,
 	cmd.Flags().BoolVar(&opts.compare, "compare", false, "show each model's calls and cost in the previous window, and the cost's change")
 	registerFilter(cmd, &opts.filter)
 	cmd.Flags().StringVar(&opts.compareTo, "compare-to", "", "compare with `FILE`, a saved 'usage top-models --format json' report")
+	registerFailOnUnpriced(cmd, &opts.failOn)
 	return cmd
 }
 
@@ -65,14 +67,14 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 		if opts.limit < 0 {
 			return usagef("--limit must not be negative")
 		}
-		return nil
+		return checkFailOnUnpriced(opts.failOn)
 	})
 	if err != nil {
 		return err
 	}
 	s, span, rs := wd.s, wd.span, wd.rs
 	defer rs.close()
-	r, err := report.RankModels(ctx, rs.src, rs.tenant, span, s.clock, by, opts.limit, filter)
+	r, err := report.RankModels(ctx, rs.src, rs.tenant, span, s.clock, by, opts.limit, filter, rs.money)
 	if err != nil {
 		return err
 	}
@@ -83,7 +85,11 @@ func (a *App) runTopModels(ctx context.Context, cmd *cobra.Command, opts *topMod
 	}); err != nil {
 		return err
 	}
-	return a.emit(s, func(w io.Writer, st render.Style) error {
+	err = a.emit(s, func(w io.Writer, st render.Style) error {
 		return render.RankingReport().Render(format, w, r, render.Options{Meta: rs.meta, Style: st, Compare: opts.compare})
 	})
+	if err != nil {
+		return err
+	}
+	return a.unpriced(r.Unpriced, format, opts.failOn)
 }

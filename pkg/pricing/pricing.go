@@ -8,6 +8,7 @@ package pricing
 import (
 	"math/big"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -65,6 +66,8 @@ type Book struct {
 	// read over them.
 	Snapshot string
 	Files    []string
+
+	changes []int64 // Changes, made on first use
 }
 
 // NewBook makes an empty book.
@@ -93,9 +96,32 @@ func (b *Book) Put(m *Model) {
 		}
 	}
 	b.models[m.Name] = m
+	b.changes = nil
 	for _, a := range m.Aliases {
 		b.aliases[a] = m.Name
 	}
+}
+
+// Changes are the instants (Unix ns, UTC midnights, ascending) at which
+// some model's prices begin: between two of them every model is priced
+// the same, so usage there can be priced in one piece.
+func (b *Book) Changes() []int64 {
+	if b.changes == nil {
+		seen := map[int64]bool{}
+		for _, m := range b.models {
+			for _, p := range m.Periods {
+				if p.From.Unix() >= 0 { // records begin in 1970
+					seen[p.From.UnixNano()] = true
+				}
+			}
+		}
+		b.changes = make([]int64, 0, len(seen))
+		for t := range seen {
+			b.changes = append(b.changes, t)
+		}
+		slices.Sort(b.changes)
+	}
+	return b.changes
 }
 
 // dateSuffix is a trailing date on a model name: -20241022, -2024-10-22,

@@ -19,7 +19,7 @@ func TestAlerts(t *testing.T) {
 	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
 	clock, _ := ParseAsOf("2026-11-20", time.UTC)
 	spend, n := source.USD(10*source.NanosPerUSD), int64(10)
-	q, err := BuildQuota(context.Background(), src, "t", clock, Limits{Spend: &spend, Calls: &n}, nil)
+	q, err := BuildQuota(context.Background(), src, "t", clock, Limits{Spend: &spend, Calls: &n}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

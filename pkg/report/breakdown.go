@@ -94,6 +94,10 @@ type Breakdown struct {
 	Baseline *GroupBaseline
 	// DataStart is when the source's data begins, if known.
 	DataStart time.Time
+	// Unpriced is the window's usage that no price covered; CostMode the
+	// cost the numbers show.
+	Unpriced Unpriced
+	CostMode CostMode
 }
 
 // BreakdownOptions shape a breakdown.
@@ -102,6 +106,7 @@ type BreakdownOptions struct {
 	Filter source.Filter
 	Sort   string // cost (default), calls, tokens, name; time rows go in time order unless sorted
 	Limit  int
+	Money  *Money // how costs are reckoned; nil: as the records report them
 }
 
 // BuildBreakdown groups the window's calls by the given dimensions. At most
@@ -138,11 +143,12 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 			qs = append(qs, source.Query{Dim: source.DimAll, Bounds: []int64{w.Start.UnixNano(), w.End.UnixNano()}, Filter: opt.Filter, Latency: true})
 		}
 	}
-	res, err := source.AggregateMany(ctx, src, tenant, qs)
+	res, sums, err := opt.Money.Aggregate(ctx, src, tenant, qs)
 	if err != nil {
 		return nil, err
 	}
-	b := &Breakdown{Tenant: tenant, Span: span, Clock: clock, By: opt.By, Filter: opt.Filter, Overlapping: overlapping}
+	b := &Breakdown{Tenant: tenant, Span: span, Clock: clock, By: opt.By, Filter: opt.Filter, Overlapping: overlapping,
+		CostMode: CostMode(opt.Money.ModeName()), Unpriced: sums[0].Unpriced}
 	prevBy := map[string]source.Totals{}
 	for k, g := range res[1] {
 		for name, t := range g {
@@ -154,6 +160,9 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 	}
 	if overlapping {
 		b.Total, b.Previous = res[2][0][""], res[3][0][""]
+		b.Unpriced = sums[2].Unpriced
+	} else {
+		sums[1].SetCosts(&b.Previous)
 	}
 	for k, g := range res[0] {
 		for name, t := range g {
@@ -183,6 +192,9 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 				b.Total.Add(t)
 			}
 		}
+	}
+	if !overlapping {
+		sums[0].SetCosts(&b.Total)
 	}
 	b.Count = len(b.Rows)
 	sortRows(b.Rows, opt.Sort, timeBy != "" && opt.Sort == "")

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -46,8 +47,13 @@ func (s *Stats) ComputeInsights() {
 		s.Insights = []Insight{{"no-usage", Info, "No calls in this window."}}
 		return
 	}
+	// 0. Usage no price covers: its $0 would mislead every rule on cost.
+	if !s.Unpriced.Empty() {
+		add("unpriced", Warn, "%s", s.Unpriced.Sentence())
+	}
+	priced := s.pricedModels()
 	// 1. The most cost-effective model: the lowest cost per call.
-	if best, ok := cheapestPerCall(s.Models); ok {
+	if best, ok := cheapestPerCall(priced); ok {
 		add("cost-effective-model", Good, "%s is the most cost-effective model at %s per call.",
 			clipName(best.Name), USDPerCall(AverageCost(best.Totals)))
 	}
@@ -99,7 +105,7 @@ func (s *Stats) ComputeInsights() {
 		}
 	}
 	// 7. A cheaper model for a model's small calls.
-	if sw, ok := cheaperForSmallCalls(s.Models); ok {
+	if sw, ok := cheaperForSmallCalls(priced); ok {
 		add("cheaper-model", Info, "%s of %s's calls use under %d tokens — %s would have cost about %s less for them.",
 			PctWhole(Percent(sw.from.SmallCalls, sw.from.Calls)), clipName(sw.from.Name), source.SmallCallTokens, clipName(sw.to.Name), USDRat(sw.saving))
 	}
@@ -315,6 +321,18 @@ func (s *Stats) moreInsights() []Insight {
 				add("limit-at-7-day-pace", Warn, "At the last 7 days' pace, %s reaches its %s limit around %s.",
 					m.Noun(), limit, m.Reached7.Format("Jan 2"))
 			}
+		}
+	}
+	return out
+}
+
+// pricedModels are the window's models but those with usage that no price
+// covered: their cost is short by it, so no rule compares it.
+func (s *Stats) pricedModels() []Group {
+	var out []Group
+	for _, g := range s.Models {
+		if !slices.Contains(s.Unpriced.Models, g.Name) {
+			out = append(out, g)
 		}
 	}
 	return out

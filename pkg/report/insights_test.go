@@ -32,7 +32,7 @@ func insightKinds(t *testing.T, recs []source.Record, limits Limits) map[string]
 		t.Fatal(err)
 	}
 	if limits.HasLimits() {
-		if s.Quota, err = BuildQuota(context.Background(), src, "t", clock, limits, nil); err != nil {
+		if s.Quota, err = BuildQuota(context.Background(), src, "t", clock, limits, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

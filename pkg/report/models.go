@@ -24,6 +24,10 @@ type ModelRanking struct {
 	Baseline *GroupBaseline
 	// DataStart is when the source's data begins, if known.
 	DataStart time.Time
+	// Unpriced is the window's usage that no price covered; CostMode the
+	// cost the numbers show.
+	Unpriced Unpriced
+	CostMode CostMode
 }
 
 // ParseOrdering reads --by.
@@ -36,8 +40,8 @@ func ParseOrdering(s string) (Ordering, error) {
 }
 
 // RankModels ranks the models of the current window.
-func RankModels(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, by Ordering, limit int, filter source.Filter) (*ModelRanking, error) {
-	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{
+func RankModels(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, by Ordering, limit int, filter source.Filter, money *Money) (*ModelRanking, error) {
+	res, sums, err := money.Aggregate(ctx, src, tenant, []source.Query{
 		{Dim: source.DimModel, Bounds: span.Current.Bounds(), Filter: filter, Latency: true},
 		{Dim: source.DimModel, Bounds: span.Previous.Bounds(), Filter: filter},
 	})
@@ -45,10 +49,12 @@ func RankModels(ctx context.Context, src source.Source, tenant string, span Span
 		return nil, err
 	}
 	all := SortGroups(res[0][0], by)
-	r := &ModelRanking{Tenant: tenant, Span: span, Clock: clock, By: by, Count: len(all), Previous: res[1][0], Filter: filter}
+	r := &ModelRanking{Tenant: tenant, Span: span, Clock: clock, By: by, Count: len(all), Previous: res[1][0], Filter: filter,
+		Unpriced: sums[0].Unpriced, CostMode: CostMode(money.ModeName())}
 	for _, m := range all {
 		r.Total.Add(m.Totals)
 	}
+	sums[0].SetCosts(&r.Total)
 	if limit > 0 && len(all) > limit {
 		all = all[:limit]
 	}

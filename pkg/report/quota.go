@@ -83,6 +83,10 @@ type Quota struct {
 	DaysInMonth int
 	// Baseline is a saved quota report's use per metric (--compare-to).
 	Baseline *QuotaBaseline
+	// Unpriced is the month's usage so far that no price covered; CostMode
+	// the cost the spend shows.
+	Unpriced Unpriced
+	CostMode CostMode
 }
 
 // QuotaBaseline is what a saved quota report had used, by metric key.
@@ -115,17 +119,17 @@ const DefaultWarnAt = 80
 
 // BuildQuota measures the billing month against limits. warnAt is the
 // warning threshold in percent (nil for DefaultWarnAt).
-func BuildQuota(ctx context.Context, src source.Source, tenant string, clock Clock, limits Limits, warnAt *big.Rat) (*Quota, error) {
+func BuildQuota(ctx context.Context, src source.Source, tenant string, clock Clock, limits Limits, warnAt *big.Rat, money *Money) (*Quota, error) {
 	if warnAt == nil {
 		warnAt = big.NewRat(DefaultWarnAt, 1)
 	}
 	month := BillingMonth(clock)
 	q := &Quota{Tenant: tenant, Clock: clock, Period: month, WarnAt: warnAt,
-		DaysInMonth: DateOf(month.Start).DaysUntil(DateOf(month.End.In(month.Start.Location())))}
+		DaysInMonth: DateOf(month.Start).DaysUntil(DateOf(month.End.In(month.Start.Location()))), CostMode: CostMode(money.ModeName())}
 	used, last7 := source.Totals{}, source.Totals{}
 	weekAgo := clock.Now.Add(-7 * 24 * time.Hour)
 	if clock.Now.After(month.Start) {
-		res, err := source.AggregateMany(ctx, src, tenant, []source.Query{
+		res, sums, err := money.Aggregate(ctx, src, tenant, []source.Query{
 			{Dim: source.DimAll, Bounds: []int64{month.Start.UnixNano(), clock.Now.UnixNano()}},
 			{Dim: source.DimAll, Bounds: []int64{weekAgo.UnixNano(), clock.Now.UnixNano()}},
 		})
@@ -133,6 +137,7 @@ func BuildQuota(ctx context.Context, src source.Source, tenant string, clock Clo
 			return nil, err
 		}
 		used, last7 = res[0][0][""], res[1][0][""]
+		q.Unpriced = sums[0].Unpriced
 	}
 	var spend *int64
 	if limits.Spend != nil {
@@ -216,17 +221,20 @@ func (q *Quota) level(percent *big.Rat) Level {
 // ParseFailOn reads --fail-on.
 func ParseFailOn(s string) (string, error) {
 	switch s {
-	case "warning", "exceeded", "projected":
+	case "warning", "exceeded", "projected", "unpriced":
 		return s, nil
 	}
-	return "", fmt.Errorf("unknown check %q (use warning, exceeded or projected)", s)
+	return "", fmt.Errorf("unknown check %q (use warning, exceeded, projected or unpriced)", s)
 }
 
 // Fails reports whether the quota fails a --fail-on check: warning (any
 // metric at the warning level or over), exceeded (any metric at 100 % or
-// over), projected (any metric exceeded now or by the month-end projection).
+// over), projected (any metric exceeded now or by the month-end projection),
+// unpriced (usage the spend counts as $0 for want of a price).
 func (q *Quota) Fails(failOn string) bool {
 	switch failOn {
+	case "unpriced":
+		return !q.Unpriced.Empty()
 	case "warning":
 		return q.Level.AtLeast(LevelWarning)
 	case "exceeded":

@@ -2,9 +2,7 @@ package report
 
 import (
 	"context"
-	"maps"
 	"math/big"
-	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -53,15 +51,10 @@ type Stats struct {
 	// DataStart is when the source's data begins (its oldest record);
 	// zero when unknown.
 	DataStart time.Time
-	// NoCost is the window's usage whose source reported no cost (records
-	// v2): it counts as $0 in the cost until reports price it.
-	NoCost NoCostUsage
-}
-
-// NoCostUsage is usage of records that reported no cost.
-type NoCostUsage struct {
-	Calls, Tokens int64
-	Models        []string // sorted
+	// Unpriced is the window's usage that no price covered; CostMode the
+	// cost the numbers show.
+	Unpriced Unpriced
+	CostMode CostMode
 }
 
 // PreviousPartial says whether the data begins after the previous window
@@ -81,11 +74,14 @@ type Options struct {
 	Filter source.Filter // only the calls that match (--filter)
 	// DataStart is when the source's data begins, if known.
 	DataStart time.Time
+	// Money is how costs are reckoned; nil: as the records report them.
+	Money *Money
 }
 
 // BuildStats computes the dashboard for tenant over span.
 func BuildStats(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, opt Options) (*Stats, error) {
-	s := &Stats{Tenant: tenant, Span: span, Clock: clock, Top: opt.Top, Filter: opt.Filter, DataStart: opt.DataStart}
+	s := &Stats{Tenant: tenant, Span: span, Clock: clock, Top: opt.Top, Filter: opt.Filter, DataStart: opt.DataStart,
+		CostMode: CostMode(opt.Money.ModeName())}
 	if s.Top <= 0 {
 		s.Top = 5
 	}
@@ -97,22 +93,22 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		{Dim: source.DimKey, Bounds: span.Previous.Bounds()},
 		{Dim: source.DimUser, Bounds: span.Current.Bounds()},
 		{Dim: source.DimUser, Bounds: span.Previous.Bounds()},
-		{Dim: source.DimPrice, Bounds: span.Current.Bounds()},
 	}
 	for i := range qs {
 		qs[i].Filter = opt.Filter
 	}
-	res, err := source.AggregateMany(ctx, src, tenant, qs)
+	res, sums, err := opt.Money.Aggregate(ctx, src, tenant, qs)
 	if err != nil {
 		return nil, err
 	}
 	cur, prev, daily := res[0], res[1], res[2]
 	s.Keys, s.PreviousKeys, s.Users, s.PreviousUsers = res[3][0], res[4][0], res[5][0], res[6][0]
-	s.NoCost = noCostOf(res[7][0])
+	s.Unpriced = sums[0].Unpriced
 	s.Models = SortGroups(cur[0], ByCost)
 	for _, g := range s.Models {
 		s.Current.Add(g.Totals)
 	}
+	sums[0].SetCosts(&s.Current)
 	s.PreviousModels = map[string]source.Totals{}
 	for name, t := range prev[0] {
 		if !t.Empty() {
@@ -120,6 +116,7 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 			s.Previous.Add(t)
 		}
 	}
+	sums[1].SetCosts(&s.Previous)
 	for i, d := range span.Days {
 		s.Daily = append(s.Daily, Day{Date: d, Totals: daily[i][""]})
 	}
@@ -135,21 +132,6 @@ const (
 	ByTokens Ordering = "tokens"
 	ByCost   Ordering = "cost"
 )
-
-// noCostOf sums the price-key groups of records that reported no cost.
-func noCostOf(g source.Groups) NoCostUsage {
-	var u NoCostUsage
-	models := map[string]bool{}
-	for member, t := range g {
-		if k, ok := source.ParsePriceKey(member); ok && k.NoCost && !t.Empty() {
-			u.Calls += t.Calls
-			u.Tokens += t.Tokens()
-			models[k.Model] = true
-		}
-	}
-	u.Models = slices.Sorted(maps.Keys(models))
-	return u
-}
 
 // SortGroups lists the groups with usage, in the given order.
 func SortGroups(g source.Groups, by Ordering) []Group {

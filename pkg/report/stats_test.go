@@ -164,7 +164,7 @@ func TestQuotaByHand(t *testing.T) {
 	recs = append(recs, rec("y", "2026-02-28T22:59:59Z", "m", true, 1000, 0, "9")) // Feb: out
 	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
 	clock, _ := ParseAsOf("2026-03-15", berlin) // end of Mar 15: 15 × 24 h elapsed
-	q, err := BuildQuota(context.Background(), src, "t", clock, Limits{Calls: &ten, Tokens: &hundred, Spend: &spendLimit}, nil)
+	q, err := BuildQuota(context.Background(), src, "t", clock, Limits{Calls: &ten, Tokens: &hundred, Spend: &spendLimit}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestQuotaLevels(t *testing.T) {
 	}
 	for _, c := range cases {
 		l, _ := source.ParseUSD(c.limit)
-		q, err := BuildQuota(context.Background(), src, "t", clock, Limits{Spend: &l}, c.warnAt)
+		q, err := BuildQuota(context.Background(), src, "t", clock, Limits{Spend: &l}, c.warnAt, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

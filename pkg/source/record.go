@@ -170,7 +170,7 @@ func (t *Totals) AddCounts(r *Record) {
 	if n == 0 {
 		t.NoCallsCost += r.Cost
 		t.NoCallsTokens += tokens
-	} else if tokens/SmallCallTokens < n { // fewer than SmallCallTokens a call, without overflow
+	} else if r.small() {
 		t.SmallCalls += n
 		t.SmallTokens += tokens
 		t.SmallCost += r.Cost
@@ -216,23 +216,26 @@ const LongContextTokens = 200_000
 type PriceKey struct {
 	Model, Tier         string
 	Batch, Long, NoCost bool
+	// Zero is a record of 0 requests, Small one of fewer than
+	// SmallCallTokens tokens a call: what Totals.NoCallsCost and SmallCost
+	// count, so that priced costs fill them too.
+	Zero, Small bool
 }
 
 // priceSep joins a PriceKey's fields; names cannot hold it (PivotSep is
 // another control character).
 const priceSep = "\x1e"
 
+// priceFlags are PriceKey's flags in a member's name, in order.
+const priceFlags = "blnzs"
+
 // String is the key as a DimPrice member.
 func (k PriceKey) String() string {
-	flags := []byte("---")
-	if k.Batch {
-		flags[0] = 'b'
-	}
-	if k.Long {
-		flags[1] = 'l'
-	}
-	if k.NoCost {
-		flags[2] = 'n'
+	flags := []byte("-----")
+	for i, on := range [...]bool{k.Batch, k.Long, k.NoCost, k.Zero, k.Small} {
+		if on {
+			flags[i] = priceFlags[i]
+		}
 	}
 	return k.Model + priceSep + string(flags) + priceSep + k.Tier
 }
@@ -241,16 +244,24 @@ func (k PriceKey) String() string {
 func ParsePriceKey(s string) (PriceKey, bool) {
 	model, rest, ok1 := strings.Cut(s, priceSep)
 	flags, tier, ok2 := strings.Cut(rest, priceSep)
-	if !ok1 || !ok2 || len(flags) != 3 {
+	if !ok1 || !ok2 || len(flags) != len(priceFlags) {
 		return PriceKey{}, false
 	}
-	return PriceKey{Model: model, Tier: tier, Batch: flags[0] == 'b', Long: flags[1] == 'l', NoCost: flags[2] == 'n'}, true
+	return PriceKey{Model: model, Tier: tier, Batch: flags[0] == 'b', Long: flags[1] == 'l', NoCost: flags[2] == 'n',
+		Zero: flags[3] == 'z', Small: flags[4] == 's'}, true
 }
 
 // PriceKeyOf is what prices r.
 func (r *Record) PriceKeyOf() PriceKey {
 	long := r.LongContext == 1 || (r.LongContext == 0 && r.Requests == 1 && r.PromptTokens > LongContextTokens)
-	return PriceKey{Model: r.Model, Tier: r.ServiceTier, Batch: r.Batch, Long: long, NoCost: r.NoCost}
+	return PriceKey{Model: r.Model, Tier: r.ServiceTier, Batch: r.Batch, Long: long, NoCost: r.NoCost,
+		Zero: r.Requests == 0, Small: r.small()}
+}
+
+// small reports whether r's calls are small: fewer than SmallCallTokens
+// tokens a call (Totals.SmallCalls).
+func (r *Record) small() bool {
+	return r.Requests > 0 && r.Tokens()/SmallCallTokens < r.Requests // without overflow
 }
 
 // Dims lists the dimensions other than DimAll that a call has one member

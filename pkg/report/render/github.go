@@ -55,6 +55,9 @@ func QuotaGitHub(w io.Writer, q *report.Quota, _ Options) error {
 			fine = append(fine, m.Noun()+" "+report.Pct(m.Percent))
 		}
 	}
+	if !q.Unpriced.Empty() {
+		annotate(p, "warning", title, q.Unpriced.Sentence())
+	}
 	if len(fine) > 0 {
 		annotate(p, "notice", title, "Within limits: "+strings.Join(fine, ", "))
 	} else if q.Metrics[0].Limit == nil && q.Metrics[1].Limit == nil && q.Metrics[2].Limit == nil {

@@ -195,6 +195,7 @@ type GroupsJSON struct {
 	// Overlapping: grouped by tag, a call with several tags is in several
 	// rows, so the rows add up to more than the total.
 	Overlapping bool `json:"overlapping"`
+	MoneyJSON
 }
 
 // BreakdownData is the JSON model of a breakdown.
@@ -205,7 +206,7 @@ func BreakdownData(b *report.Breakdown) GroupsJSON {
 		Window:          WindowJSON{Timestamp(b.Span.Current.Start), Timestamp(b.Span.Current.End), Timestamp(b.Span.Previous.Start), Timestamp(b.Span.Previous.End)},
 		Filter:          filterData(b.Filter),
 		PreviousPartial: report.PartlyCovered(b.Span, b.DataStart), DataStart: dataStartJSON(b.Span, b.DataStart),
-		Overlapping: b.Overlapping}
+		Overlapping: b.Overlapping, MoneyJSON: moneyData(b.Unpriced, b.CostMode)}
 	for i, d := range b.By {
 		out.By[i] = string(d)
 	}
@@ -311,6 +312,7 @@ type RankingJSON struct {
 	// window does, so the changes compare with a window only partly covered.
 	PreviousPartial bool    `json:"previousPartial"`
 	DataStart       *string `json:"dataStart,omitempty"`
+	MoneyJSON
 }
 
 func modelData(name string, t, total source.Totals) ModelJSON {
@@ -333,7 +335,8 @@ func modelData(name string, t, total source.Totals) ModelJSON {
 func RankingData(r *report.ModelRanking) RankingJSON {
 	out := RankingJSON{Tenant: r.Tenant, Period: string(r.Span.Period), TimeZone: r.Span.ZoneName(), AsOf: Timestamp(r.Clock.Now),
 		Window: WindowJSON{Timestamp(r.Span.Current.Start), Timestamp(r.Span.Current.End), Timestamp(r.Span.Previous.Start), Timestamp(r.Span.Previous.End)},
-		By:     string(r.By), Models: []ModelJSON{}, Total: modelData("total", r.Total, r.Total)}
+		By:     string(r.By), Models: []ModelJSON{}, Total: modelData("total", r.Total, r.Total),
+		MoneyJSON: moneyData(r.Unpriced, r.CostMode)}
 	for _, m := range r.Models {
 		d := modelData(m.Name, m.Totals, r.Total)
 		prev := r.Previous[m.Name]
@@ -358,7 +361,8 @@ type QuotaJSON struct {
 	TimeZone    string                     `json:"timeZone"`
 	WarnAt      report.Number              `json:"warnAt"`
 	Projected   string                     `json:"projectedLevel"`
-	Baseline    *QuotaBaselineJSON         `json:"baseline,omitempty"`
+	MoneyJSON
+	Baseline *QuotaBaselineJSON `json:"baseline,omitempty"`
 }
 
 // QuotaBaselineJSON is a saved quota report's use, by metric.
@@ -389,6 +393,7 @@ func QuotaData(q *report.Quota) QuotaJSON {
 		PeriodStart: Timestamp(q.Period.Start), PeriodEnd: Timestamp(q.Period.End), AsOf: Timestamp(q.Clock.Now),
 		Level: string(q.Level), Metrics: map[string]QuotaMetricJSON{}, Tenant: q.Tenant,
 		TimeZone: q.Period.Start.Location().String(), WarnAt: report.Nearest(q.WarnAt), Projected: string(q.Projected),
+		MoneyJSON: moneyData(q.Unpriced, q.CostMode),
 	}
 	for _, m := range q.Metrics {
 		j := QuotaMetricJSON{Used: QuotaAmount(m, big.NewRat(m.Used, 1)), Projected: QuotaAmount(m, m.Projected), Projected7d: QuotaAmount(m, m.Pace7)}
@@ -447,6 +452,32 @@ type StatsJSON struct {
 	Insights   []report.Insight `json:"insights"`
 	Comparison *ComparisonJSON  `json:"comparison,omitempty"`
 	Latency    *LatencyJSON     `json:"latency"`
+	MoneyJSON
+}
+
+// MoneyJSON says which cost a report shows and what no price covered
+// (docs/ledger.md §7).
+type MoneyJSON struct {
+	Unpriced UnpricedJSON `json:"unpriced"`
+	CostMode string       `json:"costMode"` // reported or priced
+}
+
+// UnpricedJSON is usage that added nothing to the cost: no price covers it.
+type UnpricedJSON struct {
+	Calls  int64    `json:"calls"`
+	Tokens int64    `json:"tokens"`
+	Models []string `json:"models"`
+}
+
+func moneyData(u report.Unpriced, mode report.CostMode) MoneyJSON {
+	models := u.Models
+	if models == nil {
+		models = []string{}
+	}
+	if mode == "" {
+		mode = report.CostReported
+	}
+	return MoneyJSON{Unpriced: UnpricedJSON{Calls: u.Calls, Tokens: u.Tokens, Models: models}, CostMode: string(mode)}
 }
 
 // CallsJSON is apiCalls.
@@ -574,6 +605,7 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 	}
 	out.Comparison = comparisonData(s)
 	out.Latency = latencyData(cur)
+	out.MoneyJSON = moneyData(s.Unpriced, s.CostMode)
 	return out
 }
 

@@ -1,13 +1,16 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/report/render/pdftest"
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
@@ -83,30 +86,107 @@ func TestStatsJSONLedger(t *testing.T) {
 	}
 }
 
-// TestNoCostIsNeverSilent: records that reported no cost are named under
-// the dashboard's cards, never a silent $0.
-func TestNoCostIsNeverSilent(t *testing.T) {
+// TestUnpricedIsNeverSilent: usage that no price covers is named in every
+// format of every report that shows cost, never a silent $0; usage without
+// a reported cost whose model has a price is priced (reported mode).
+func TestUnpricedIsNeverSilent(t *testing.T) {
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC).UnixNano()
 	recs := []source.Record{
 		{ID: "a", Time: at, Model: "ft:mine", APIKey: "k", Success: true, Requests: 1, LatencyMs: -1, PromptTokens: 1500, NoCost: true},
 		{ID: "b", Time: at + 1, Model: "ft:mine", APIKey: "k", Unknown: true, Requests: 3, LatencyMs: -1, PromptTokens: 500, CompletionTokens: 100, NoCost: true},
 		{ID: "c", Time: at + 2, Model: "gpt-4o", APIKey: "k", Success: true, Requests: 1, LatencyMs: -1, PromptTokens: 10, Cost: 5},
+		// 1M input tokens at $2.50 a million, no reported cost: priced.
+		{ID: "d", Time: at + 3, Model: "gpt-4o", APIKey: "k", Success: true, Requests: 1, LatencyMs: -1, PromptTokens: 1_000_000, NoCost: true},
 	}
-	src := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
-	clock, _ := report.ParseAsOf("2026-11-21", time.UTC)
-	span, _ := report.Resolve(report.Range{Period: report.Week}, clock)
-	stats, err := report.BuildStats(context.Background(), src, "acme", span, clock, report.Options{})
+	ms, err := pricing.Parse("p.yaml", []byte("models:\n  gpt-4o:\n    prices:\n      - from: 2024-01-01\n        input: 2.5\n        output: 10\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := stats.NoCost; u.Calls != 4 || u.Tokens != 2100 || len(u.Models) != 1 || u.Models[0] != "ft:mine" {
-		t.Fatalf("no-cost usage %+v", u)
-	}
-	var tb strings.Builder
-	if err := StatsTable(&tb, stats, Options{Style: Style{Width: 80}}); err != nil {
+	book := pricing.NewBook()
+	book.Put(ms[0])
+	money := &report.Money{Mode: report.CostReported, Book: book}
+	src := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	ctx := context.Background()
+	clock, _ := report.ParseAsOf("2026-11-21", time.UTC)
+	span, _ := report.Resolve(report.Range{Period: report.Week}, clock)
+	stats, err := report.BuildStats(ctx, src, "acme", span, clock, report.Options{Money: money})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(tb.String(), "⚠ 4 calls (2,100 tokens) of ft:mine reported no cost: counted as $0") {
-		t.Errorf("no warning:\n%s", tb.String())
+	stats.ComputeInsights()
+	if u := stats.Unpriced; u.Calls != 4 || u.Tokens != 2100 || len(u.Models) != 1 || u.Models[0] != "ft:mine" {
+		t.Fatalf("unpriced usage %+v", u)
+	}
+	if want := source.USD(2_500_000_005); stats.Current.Cost != want {
+		t.Errorf("cost %d, want %d", stats.Current.Cost, want)
+	}
+	breakdown, err := report.BuildBreakdown(ctx, src, "acme", span, clock, report.BreakdownOptions{By: []report.By{report.ByKey}, Money: money})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranking, err := report.RankModels(ctx, src, "acme", span, clock, report.ByCost, 5, nil, money)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quota, err := report.BuildQuota(ctx, src, "acme", clock, report.Limits{}, nil, money)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const says = "4 calls (2,100 tokens) of ft:mine have no price: counted as $0"
+	o := Options{Style: Style{Width: 80}}
+	type out struct {
+		name string
+		fn   func(*strings.Builder) error
+	}
+	var outs []out
+	for _, f := range StatsReport().Formats() {
+		outs = append(outs, out{"stats " + string(f), func(b *strings.Builder) error { return StatsReport().Render(f, b, stats, o) }})
+	}
+	for _, f := range BreakdownReport().Formats() {
+		outs = append(outs, out{"breakdown " + string(f), func(b *strings.Builder) error { return BreakdownReport().Render(f, b, breakdown, o) }})
+	}
+	for _, f := range RankingReport().Formats() {
+		outs = append(outs, out{"top-models " + string(f), func(b *strings.Builder) error { return RankingReport().Render(f, b, ranking, o) }})
+	}
+	for _, f := range QuotaReport().Formats() {
+		outs = append(outs, out{"quota " + string(f), func(b *strings.Builder) error { return QuotaReport().Render(f, b, quota, o) }})
+	}
+	outs = append(outs, out{"stats pdf", func(b *strings.Builder) error {
+		var pdf bytes.Buffer
+		if err := StatsPDF(&pdf, stats, o); err != nil {
+			return err
+		}
+		b.WriteString(strings.Join(pdftest.Text(t, pdf.Bytes()), "\n"))
+		return nil
+	}})
+	for _, c := range outs {
+		var b strings.Builder
+		if err := c.fn(&b); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		text := b.String()
+		switch {
+		case strings.HasSuffix(c.name, " json"):
+			var v struct {
+				Unpriced struct {
+					Calls, Tokens int64
+					Models        []string
+				}
+				CostMode string
+			}
+			if err := json.Unmarshal([]byte(text), &v); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if v.Unpriced.Calls != 4 || v.Unpriced.Tokens != 2100 || len(v.Unpriced.Models) != 1 || v.CostMode != "reported" {
+				t.Errorf("%s: unpriced %+v, cost mode %q", c.name, v.Unpriced, v.CostMode)
+			}
+		case strings.HasSuffix(c.name, " csv"):
+			// Data only: the command says it on standard error.
+		default:
+			flat := strings.Join(strings.Fields(text), " ")
+			if !strings.Contains(flat, says) {
+				t.Errorf("%s does not say it:\n%s", c.name, text)
+			}
+		}
 	}
 }

@@ -165,7 +165,16 @@ func BreakdownMarkdown(w io.Writer, b *report.Breakdown, _ Options) error {
 	if partial {
 		partialParagraph(p, b.Span, b.DataStart)
 	}
+	mdNote(p, UnpricedNote(b.Unpriced))
 	return p.err
+}
+
+// mdNote writes a warning as its own paragraph.
+func mdNote(p *printer, note string) {
+	if note != "" {
+		p.line("")
+		p.line(mdText(note))
+	}
 }
 
 // RankingMarkdown writes the ranking as a Markdown table.
@@ -184,6 +193,7 @@ func RankingMarkdown(w io.Writer, r *report.ModelRanking, o Options) error {
 	if compare && report.PartlyCovered(r.Span, r.DataStart) {
 		partialParagraph(p, r.Span, r.DataStart)
 	}
+	mdNote(p, UnpricedNote(r.Unpriced))
 	return p.err
 }
 
@@ -209,6 +219,7 @@ func QuotaMarkdown(w io.Writer, q *report.Quota, o Options) error {
 		p.line("")
 		p.line(mdText(quotaBaselineLine(q)))
 	}
+	mdNote(p, UnpricedNote(q.Unpriced))
 	return p.err
 }
 

@@ -65,13 +65,13 @@ func models(t *testing.T) (*report.Stats, *report.Quota, *report.ModelRanking, *
 		t.Fatal(err)
 	}
 	calls, spend := int64(1500), source.USD(4*source.NanosPerUSD)
-	q, err := report.BuildQuota(ctx, src, "acme", clock, report.Limits{Calls: &calls, Spend: &spend}, nil)
+	q, err := report.BuildQuota(ctx, src, "acme", clock, report.Limits{Calls: &calls, Spend: &spend}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stats.Quota = q
 	stats.ComputeInsights()
-	ranking, err := report.RankModels(ctx, src, "acme", span, clock, report.ByCost, 5, nil)
+	ranking, err := report.RankModels(ctx, src, "acme", span, clock, report.ByCost, 5, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func breakdownTitle(b *report.Breakdown) []string {
 	for i, d := range b.By {
 		by[i] = string(d)
 	}
-	return withFilter([]string{Safe(b.Tenant), "by " + strings.Join(by, " × "), b.Span.Label(), b.Span.DateRange() + " (" + b.Span.ZoneName() + ")"}, b.Filter)
+	return withCost(withFilter([]string{Safe(b.Tenant), "by " + strings.Join(by, " × "), b.Span.Label(), b.Span.DateRange() + " (" + b.Span.ZoneName() + ")"}, b.Filter), b.CostMode)
 }
 
 // withFilter adds "where model=gpt-4o, region=eu-west|us-east" to a
@@ -108,7 +108,7 @@ func rankingHead(r *report.ModelRanking, compare bool) ([]string, []align) {
 }
 
 func rankingTitle(r *report.ModelRanking) []string {
-	return withFilter([]string{Safe(r.Tenant), "models by " + string(r.By), r.Span.Label(), r.Span.DateRange() + " (" + r.Span.ZoneName() + ")"}, r.Filter)
+	return withCost(withFilter([]string{Safe(r.Tenant), "models by " + string(r.By), r.Span.Label(), r.Span.DateRange() + " (" + r.Span.ZoneName() + ")"}, r.Filter), r.CostMode)
 }
 
 func quotaValue(m report.QuotaMetric, v int64) string {
@@ -130,8 +130,8 @@ func quotaRat(m report.QuotaMetric, v *big.Rat) string {
 
 // quotaHeader is "acme · November 2026 · 20 of 30 days elapsed (Europe/Berlin)".
 func quotaHeader(q *report.Quota, meta Meta) []string {
-	return withNote([]string{Safe(q.Tenant), q.Period.Start.Format("January 2006"),
-		strconv.Itoa(q.DaysElapsed()) + " of " + strconv.Itoa(q.DaysInMonth) + " days elapsed (" + q.Period.Start.Location().String() + ")"}, meta)
+	return withNote(withCost([]string{Safe(q.Tenant), q.Period.Start.Format("January 2006"),
+		strconv.Itoa(q.DaysElapsed()) + " of " + strconv.Itoa(q.DaysInMonth) + " days elapsed (" + q.Period.Start.Location().String() + ")"}, q.CostMode), meta)
 }
 
 // Meta is what a report's header says besides the numbers: where they came
@@ -144,27 +144,38 @@ type Meta struct {
 // header is the parts of the dashboard's first line: "acme", "last 7
 // days", "Nov 14 – Nov 20, 2026 (Europe/Berlin)", a filter, the note.
 func header(s *report.Stats, meta Meta) []string {
-	return withNote(withFilter([]string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")"}, s.Filter), meta)
+	return withNote(withCost(withFilter([]string{Safe(s.Tenant), s.Span.Label(), s.Span.DateRange() + " (" + s.Span.ZoneName() + ")"}, s.Filter), s.CostMode), meta)
 }
 
 // partialNote says why the changes are marked: the previous window starts
 // before the data does.
-// noCostNote warns of usage whose source reported no cost, which the cost
-// counts as $0 ("" when there is none): never a silent $0.
-func noCostNote(u report.NoCostUsage) string {
-	if u.Calls == 0 && u.Tokens == 0 {
+// UnpricedNote warns of usage that no price covered and that so adds $0
+// to the cost ("" when there is none): never a silent $0.
+func UnpricedNote(u report.Unpriced) string {
+	if u.Empty() {
 		return ""
 	}
-	var models []string
-	for _, m := range u.Models[:min(len(u.Models), 3)] {
-		models = append(models, Safe(m))
+	return "⚠ " + Safe(u.Sentence())
+}
+
+// withCost says in a header's parts when costs are priced from the book
+// rather than reported (docs/ledger.md §4).
+func withCost(parts []string, mode report.CostMode) []string {
+	if mode == report.CostPriced {
+		return append(parts, "priced at list prices")
 	}
-	more := ""
-	if len(u.Models) > 3 {
-		more = fmt.Sprintf(" and %d more", len(u.Models)-3)
+	return parts
+}
+
+// noteLines writes a warning under a terminal report, wrapped and yellow.
+func noteLines(p *printer, st Style, note string, W int) {
+	if note == "" {
+		return
 	}
-	return fmt.Sprintf("⚠ %s calls (%s tokens) of %s%s reported no cost: counted as $0 here (nextcore usage reconcile prices those the price book knows).",
-		report.Count(u.Calls), report.Compact(u.Tokens), strings.Join(models, ", "), more)
+	p.line("")
+	for _, l := range wrap(note, W-4, "  ") {
+		p.line("  " + st.paint(yellow, l))
+	}
 }
 
 // overlapNote says that tag groups overlap (a call with two tags is in

@@ -113,6 +113,7 @@ func BreakdownTable(w io.Writer, b *report.Breakdown, o Options) error {
 	if partial && !slices.Contains(left, "change*") {
 		partialLines(p, st, b.Span, b.DataStart, W)
 	}
+	noteLines(p, st, UnpricedNote(b.Unpriced), W)
 	leftOut(p, st, left, W)
 	return p.err
 }
@@ -180,6 +181,7 @@ func RankingTable(w io.Writer, r *report.ModelRanking, o Options) error {
 	if compare && report.PartlyCovered(r.Span, r.DataStart) && !slices.Contains(left, "cost change*") {
 		partialLines(p, st, r.Span, r.DataStart, W)
 	}
+	noteLines(p, st, UnpricedNote(r.Unpriced), W)
 	leftOut(p, st, left, W)
 	return p.err
 }
@@ -255,6 +257,7 @@ func QuotaTable(w io.Writer, q *report.Quota, o Options) error {
 		p.line("")
 		para("", pace)
 	}
+	noteLines(p, st, UnpricedNote(q.Unpriced), W)
 	if len(left) > 0 {
 		p.line("")
 		leftOut(p, st, left, W)
@@ -429,12 +432,6 @@ func StatsTable(w io.Writer, s *report.Stats, o Options) error {
 	if mark != "" {
 		p.line("")
 		partialLines(p, st, s.Span, s.DataStart, W)
-	}
-	if n := noCostNote(s.NoCost); n != "" {
-		p.line("")
-		for _, l := range wrap(n, W-4, "  ") {
-			p.line("  " + st.paint(yellow, l))
-		}
 	}
 	if l, ok := report.LatencyOf(cur); ok {
 		p.line("")

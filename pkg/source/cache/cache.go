@@ -36,11 +36,11 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // minReadable is the oldest schema a read-only cache is read at: version
-// 6 adds the ledger's columns, which nextcore reads.
-const minReadable = 6
+// 7's price keys, which reports read.
+const minReadable = 7
 
 // applicationID marks a SQLite file as a nextcore cache ("NXTC").
 const applicationID = 0x4e585443
@@ -425,6 +425,13 @@ LEFT JOIN names v ON v.dim = 8 AND v.id = r.provider AND r.provider <> 0
 LEFT JOIN names s ON s.dim = 31 AND s.id = r.tags AND r.tags <> 0
 LEFT JOIN names x ON x.dim = 30 AND x.id = r.tier AND r.tier <> 0;
 `,
+	6: `
+-- Price keys say whether calls are small or count no requests (the
+-- insight's small calls and per-call figures take priced costs too): the
+-- price dimension's names and the rollups are made anew from the records.
+DELETE FROM rollups;
+DELETE FROM names WHERE dim = 9;
+`,
 }
 
 // migrate takes a cache from schema version from to SchemaVersion in one
@@ -448,7 +455,7 @@ func (c *Cache) migrate(ctx context.Context, from int) error {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("step %d: %w", v+1, err)
 		}
-		rebuild = rebuild || v == 3 || v == 5
+		rebuild = rebuild || v == 3 || v >= 5
 	}
 	// Rollups are rebuilt from the records once all the steps are done, so
 	// that the rebuild reads the records as this build lays them out.

@@ -45,8 +45,9 @@ type Writer struct {
 	counted []pending      // new records of the last INSERT, for the rollups
 	work    *rollupWorker
 	sync    *SyncState // written with the commit
-	// plainPrice are the price-key ids of plain keys, by model (priceID).
-	plainPrice map[string]int64
+	// plainPrice are the price-key ids of plain keys, by model and
+	// whether the calls are small (priceID).
+	plainPrice map[string]*[2]int64
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -162,21 +163,30 @@ var rollupDims = source.Dims()
 
 // priceID is the dictionary id of r's price key. A plain key (no batch,
 // long context, tier, and a reported cost: every v1 record) is looked up by
-// model alone, without making its name.
+// model and size alone, without making its name.
 func (w *Writer) priceID(r *source.Record) (int64, error) {
 	k := r.PriceKeyOf()
-	plain := k == source.PriceKey{Model: r.Model}
+	plain := k == source.PriceKey{Model: r.Model, Small: k.Small}
+	small := 0
+	if k.Small {
+		small = 1
+	}
+	var slot *[2]int64
 	if plain {
-		if id, ok := w.plainPrice[r.Model]; ok {
-			return id, nil
+		if slot = w.plainPrice[r.Model]; slot != nil && slot[small] != 0 {
+			return slot[small], nil
 		}
 	}
 	id, err := w.names.id(w.ctx, w.tx, source.DimPrice, k.String())
 	if err == nil && plain {
 		if w.plainPrice == nil {
-			w.plainPrice = map[string]int64{}
+			w.plainPrice = map[string]*[2]int64{}
 		}
-		w.plainPrice[r.Model] = id
+		if slot == nil {
+			slot = new([2]int64)
+			w.plainPrice[r.Model] = slot
+		}
+		slot[small] = id
 	}
 	return id, err
 }
