@@ -166,6 +166,7 @@ type moneyPlan struct {
 	of      []int
 	at      []time.Time
 	byModel bool // the companion is plain DimPrice, the query by model (else by nothing)
+	pivot   bool // the companion is the query's groups by price key too
 }
 
 // priceAcc is the exact priced cost of a group, and of its small calls and
@@ -177,7 +178,7 @@ type priceAcc struct {
 // carriesMoney reports whether Money reckons q's cost: queries by price
 // key are answered as stored (reconciliation reads them so).
 func carriesMoney(q *source.Query) bool {
-	return q.Dim != source.DimPrice && !slices.Contains(q.Also, source.DimPrice) && len(q.Bounds) >= 2
+	return !q.CountsOnly && q.Dim != source.DimPrice && !slices.Contains(q.Also, source.DimPrice) && len(q.Bounds) >= 2
 }
 
 // Aggregate answers qs from src as source.AggregateMany does, with costs
@@ -215,20 +216,21 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 	if !priced {
 		// Only records without a reported cost are priced: first see
 		// whether the queries' span holds any (one read of rollups).
-		probe := append(slices.Clone(qs), source.Query{Dim: source.DimPrice, Bounds: []int64{lo, hi}})
-		res, err := source.AggregateMany(ctx, src, tenant, probe)
+		probe := source.Query{Dim: source.DimPrice, Bounds: []int64{lo, hi}}
+		res, err := source.AggregateMany(ctx, src, tenant, []source.Query{probe})
 		if err != nil {
 			return nil, nil, err
 		}
-		found := false
-		for member, t := range res[len(qs)][0] {
-			if k, ok := source.ParsePriceKey(member); ok && k.NoCost && !t.Empty() {
-				found = true
-				break
+		if !hasNoCost(res[0][0]) {
+			// The queries as they are, and the probe again in the same
+			// snapshot: records without a cost may have come meanwhile.
+			res, err := source.AggregateMany(ctx, src, tenant, append(slices.Clone(qs), probe))
+			if err != nil {
+				return nil, nil, err
 			}
-		}
-		if !found {
-			return res[:len(qs)], summaries(res[:len(qs)]), nil
+			if !hasNoCost(res[len(qs)][0]) {
+				return res[:len(qs)], summaries(res[:len(qs)]), nil
+			}
 		}
 	}
 
@@ -259,9 +261,17 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 			p.byModel = q.Dim == source.DimModel
 			p.comp = len(call)
 			call = append(call, source.Query{Dim: source.DimPrice, Bounds: cut})
+		} else if !priced {
+			// Reported costs stand: only the records without one are
+			// priced, found apart (an index of the cache's has them).
+			p.base, p.pivot = len(call), true
+			call = append(call, q)
+			p.comp = len(call)
+			call = append(call, source.Query{Dim: q.Dim, Also: append(slices.Clone(q.Also), source.DimPrice),
+				Bounds: cut, Filter: q.Filter, NoCostOnly: true})
 		} else {
 			// A pivot with the price key: the query's own totals are its sums.
-			p.comp = len(call)
+			p.comp, p.pivot = len(call), true
 			call = append(call, source.Query{Dim: q.Dim, Also: append(slices.Clone(q.Also), source.DimPrice),
 				Bounds: cut, Filter: q.Filter, Latency: q.Latency})
 		}
@@ -296,7 +306,7 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 			k := p.of[j]
 			for member, t := range groups {
 				name, key := "", member
-				if derived {
+				if p.pivot {
 					cut := strings.LastIndex(member, source.PivotSep)
 					name, key = member[:cut], member[cut+len(source.PivotSep):]
 				}
@@ -363,4 +373,15 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 		sums[i].Cost, sums[i].SmallCost, sums[i].NoCallsCost = total.all.Nano(), total.small.Nano(), total.zero.Nano()
 	}
 	return out, sums, nil
+}
+
+// hasNoCost reports whether groups by price key count records that
+// reported no cost.
+func hasNoCost(g source.Groups) bool {
+	for member, t := range g {
+		if k, ok := source.ParsePriceKey(member); ok && k.NoCost && !t.Empty() {
+			return true
+		}
+	}
+	return false
 }

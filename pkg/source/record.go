@@ -454,6 +454,11 @@ type Query struct {
 	// Latency asks for the latency histograms too (Totals.Latency); they cost
 	// time to read, so reports that show no percentiles leave it off.
 	Latency bool
+	// CountsOnly says that the report reads no cost of it: costs need not
+	// be reckoned from the price book.
+	CountsOnly bool
+	// NoCostOnly counts only the records whose source reported no cost.
+	NoCostOnly bool
 }
 
 // PivotSep joins the members of a pivot's dimensions in a group's name.
@@ -503,7 +508,7 @@ func (r *Record) Members(d Dim) []string {
 // q: one group, but a group a tag along DimTag (groups overlap), and for a
 // pivot every combination.
 func (q *Query) Groups(r *Record) []string {
-	if len(q.Filter) > 0 && !q.Filter.Match(r) {
+	if (len(q.Filter) > 0 && !q.Filter.Match(r)) || (q.NoCostOnly && !r.NoCost) {
 		return nil
 	}
 	if q.Dim != DimTag && len(q.Also) == 0 {
@@ -524,7 +529,7 @@ func (q *Query) Groups(r *Record) []string {
 
 // Plain reports whether q groups by one dimension with no filter, which
 // rollups can answer.
-func (q *Query) Plain() bool { return len(q.Also) == 0 && len(q.Filter) == 0 }
+func (q *Query) Plain() bool { return len(q.Also) == 0 && len(q.Filter) == 0 && !q.NoCostOnly }
 
 // ManySource answers several queries at once, in one pass over the records
 // where each pass is costly (the API).
@@ -580,7 +585,7 @@ func Count(qs []Query, out [][]Groups, r *Record) {
 		}
 		latency := q.Latency && q.Dim.HasLatency()
 		if q.Dim != DimTag && len(q.Also) == 0 { // one group: no allocation
-			if len(q.Filter) == 0 || q.Filter.Match(r) {
+			if (len(q.Filter) == 0 || q.Filter.Match(r)) && (!q.NoCostOnly || r.NoCost) {
 				countInto(out[qi][k], r.Member(q.Dim), r, latency)
 			}
 			continue

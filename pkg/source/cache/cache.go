@@ -431,6 +431,8 @@ LEFT JOIN names x ON x.dim = 30 AND x.id = r.tier AND r.tier <> 0;
 -- price dimension's names and the rollups are made anew from the records.
 DELETE FROM rollups;
 DELETE FROM names WHERE dim = 9;
+-- Reports price the records that reported no cost: they are found apart.
+CREATE INDEX records_nocost ON records (tenant, ts) WHERE flags & 8 <> 0;
 `,
 }
 

@@ -162,7 +162,12 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 
 // scanFiltered answers a pivot or a filtered query from the window's records.
 func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
-	where := "tenant = ? AND ts >= ? AND ts < ?"
+	where, from := "tenant = ? AND ts >= ? AND ts < ?", "records"
+	if q.NoCostOnly {
+		// The few records without a reported cost, from their own index
+		// (the planner would walk all of the window's records).
+		where, from = where+" AND "+noCostTerm, "records INDEXED BY records_nocost"
+	}
 	args := []any{tid, q.Bounds[0], q.Bounds[len(q.Bounds)-1]}
 	for d, vals := range q.Filter {
 		if d == source.DimTag {
@@ -181,7 +186,7 @@ func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *
 	}
 	qs := []source.Query{*q}
 	res := [][]source.Groups{out}
-	return eachRow(ctx, tx, names, where, args, func(r *source.Record) error {
+	return eachRowOf(ctx, tx, names, from, where, args, func(r *source.Record) error {
 		source.Count(qs, res, r)
 		return nil
 	})
@@ -340,8 +345,14 @@ func (c *Cache) EachRecord(ctx context.Context, tenant string, start, end int64,
 // eachRow reads the records matching where (a WHERE clause, with an ORDER
 // BY if wanted) with their names, and hands each to fn; the record is reused.
 func eachRow(ctx context.Context, tx *sql.Tx, names *dictionary, where string, args []any, fn func(*source.Record) error) error {
+	return eachRowOf(ctx, tx, names, "records", where, args, fn)
+}
+
+// eachRowOf is eachRow from a table expression: records, or records
+// INDEXED BY one of its indexes.
+func eachRowOf(ctx context.Context, tx *sql.Tx, names *dictionary, from, where string, args []any, fn func(*source.Record) error) error {
 	rows, err := tx.QueryContext(ctx, `SELECT ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency, `+
-		ledgerColumns+` FROM records WHERE `+where, args...)
+		ledgerColumns+` FROM `+from+` WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
@@ -375,3 +386,7 @@ func eachRow(ctx context.Context, tx *sql.Tx, names *dictionary, where string, a
 	}
 	return rows.Err()
 }
+
+// noCostTerm picks the records that reported no cost, as the partial index
+// records_nocost says it (SQLite uses the index for this very term).
+const noCostTerm = "flags & 8 <> 0"
