@@ -2,7 +2,10 @@
 # Times the built nextcore binary on N synthetic records (default 1,000,000)
 # against the C sqlite3 CLI on the same records, in one run, and prints a
 # table. Run by hand (not in CI):   scripts/bench.sh [N]
-# Needs: go, sqlite3 (Debian package sqlite3), /usr/bin/time.
+# LEDGER=1 makes records v2 (cache and reasoning tokens, batch, buckets,
+# projects, tags, a model without a price, records without a reported cost)
+# and adds the rows of --cost priced. Set BENCH_DIR to keep the data between
+# runs. Needs: go, sqlite3 (Debian package sqlite3), /usr/bin/time.
 set -euo pipefail
 N=${1:-1000000}
 cd "$(dirname "$0")/.."
@@ -13,11 +16,17 @@ go build -o "$work/nextcore" ./cmd/nextcore
 go build -o "$work/nextcore-gen" ./cmd/nextcore-gen
 end=2026-11-26
 asof=2026-11-25
+gen=()
+if [ "${LEDGER:-}" = 1 ]; then
+  gen=(-ledger)
+  N="$N-v2" # the data's name; -records reads the number before it
+fi
+n=${N%-v2}
 if [ ! -s "$work/usage-$N.jsonl" ]; then
-  "$work/nextcore-gen" -records "$N" -days 365 -end $end -seed 1 -o "$work/usage-$N.jsonl"
+  "$work/nextcore-gen" -records "$n" -days 365 -end $end -seed 1 "${gen[@]}" -o "$work/usage-$N.jsonl"
 fi
 if [ ! -s "$work/usage-$N.csv" ]; then
-  "$work/nextcore-gen" -records "$N" -days 365 -end $end -seed 1 -format csv -o "$work/usage-$N.csv"
+  "$work/nextcore-gen" -records "$n" -days 365 -end $end -seed 1 "${gen[@]}" -format csv -o "$work/usage-$N.csv"
 fi
 records=$(wc -l < "$work/usage-$N.jsonl")
 
@@ -72,6 +81,19 @@ row "usage reconcile --period year (day × model, priced from the book)" "$(best
   "$(best sq "SELECT date(timestamp), model, count(*), sum(promptTokens), sum(completionTokens), sum(cost) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1' GROUP BY 1, 2")"
 row "usage stats --period today" "$(best nc usage stats --period today)" \
   "$(best sq "SELECT model, count(*), sum(cost) FROM raw WHERE timestamp >= '$d0' AND timestamp < '$y1' GROUP BY model")"
+if [ "${LEDGER:-}" = 1 ]; then
+  # What pricing reads: the token kinds by day, model and what prices them.
+  priced="SELECT date(timestamp), model, batch, serviceTier, sum(requests), sum(inputTokens), sum(cacheReadTokens), sum(cacheWriteTokens), sum(cacheWrite1hTokens), sum(outputTokens), sum(cost) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1'"
+  row "usage stats --period year --cost priced" "$(best nc --cost priced usage stats --period year)" "$(best sq "$priced GROUP BY 1, 2, 3, 4")"
+  row "usage top-models --period month --cost priced" "$(best nc --cost priced usage top-models --period month)" \
+    "$(best sq "SELECT model, batch, serviceTier, sum(requests), sum(inputTokens), sum(cacheReadTokens), sum(cacheWriteTokens), sum(cacheWrite1hTokens), sum(outputTokens) FROM raw WHERE timestamp >= '$m0' AND timestamp < '$y1' GROUP BY 1, 2, 3")"
+  row "usage quota --cost priced" "$(best nc --cost priced usage quota)" \
+    "$(best sq "SELECT date(timestamp), model, batch, serviceTier, sum(inputTokens), sum(cacheReadTokens), sum(cacheWriteTokens), sum(cacheWrite1hTokens), sum(outputTokens) FROM raw WHERE timestamp >= '$q0' AND timestamp < '$y1' GROUP BY 1, 2, 3, 4")"
+  row "usage breakdown --by project --period year (records without a cost priced)" "$(best nc usage breakdown --by project --period year)" \
+    "$(best sq "SELECT project, model, cost = '', sum(requests), sum(inputTokens), sum(cacheReadTokens), sum(outputTokens), sum(cost) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1' GROUP BY 1, 2, 3")"
+  row "usage breakdown --by project --period year --cost priced" "$(best nc --cost priced usage breakdown --by project --period year)" \
+    "$(best sq "SELECT project, date(timestamp), model, batch, serviceTier, sum(inputTokens), sum(cacheReadTokens), sum(cacheWriteTokens), sum(cacheWrite1hTokens), sum(outputTokens) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1' GROUP BY 1, 2, 3, 4, 5")"
+fi
 awk -v n="$records" -v s="$imp_s" -v kb="$imp_kb" 'BEGIN { printf "| import into an empty cache | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 awk -v n="$records" -v s="$dup_s" -v kb="$dup_kb" 'BEGIN { printf "| import again (all duplicates) | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 read -r exp_s exp_kb < <(/usr/bin/time -f "%e %M" "$work/nextcore" --cache "$cache" --tenant acme --tz UTC --as-of $asof \
