@@ -44,7 +44,8 @@ func (a *App) openDemo(ctx context.Context, s *settings) (*reportSource, error) 
 func (a *App) refreshDemo(ctx context.Context, c *cache.Cache) error {
 	now := a.now()
 	start := now.AddDate(0, 0, -demoDays)
-	cfg := synth.Config{Seed: 2026, Start: start, End: now, PerDay: demoPerDay, Growth: demoGrowth, Failure: 0.03, Loc: time.UTC}
+	cfg := synth.Config{Seed: 2026, Start: start, End: now, PerDay: demoPerDay, Growth: demoGrowth, Failure: 0.03, Loc: time.UTC,
+		Ledger: true}
 	info, err := c.Info(ctx, demoTenant)
 	fresh := err != nil || info.Records == 0
 	if !fresh {

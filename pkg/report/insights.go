@@ -57,6 +57,11 @@ func (s *Stats) ComputeInsights() {
 		add("cost-effective-model", Good, "%s is the most cost-effective model at %s per call.",
 			clipName(best.Name), USDPerCall(AverageCost(best.Totals)))
 	}
+	// 1b. What prompt caching saved, when it is worth saying (a cent).
+	if s.CacheSaved >= source.NanosPerUSD/100 {
+		add("cache-savings", Good, "Prompt caching saved %s: %s input tokens read from the cache (%s of input) at cache prices.",
+			USD2(s.CacheSaved), Compact(cur.CacheRead), Pct(Percent(cur.CacheRead, cur.Prompt)))
+	}
 	// 2. Success rate, with a prompt to investigate many failures.
 	rate := SuccessRate(cur)
 	switch {

@@ -260,7 +260,7 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 			call = append(call, q)
 			p.byModel = q.Dim == source.DimModel
 			p.comp = len(call)
-			call = append(call, source.Query{Dim: source.DimPrice, Bounds: cut})
+			call = append(call, source.Query{Dim: source.DimPrice, Bounds: cut, NoCostOnly: !priced})
 		} else if !priced {
 			// Reported costs stand: only the records without one are
 			// priced, found apart (an index of the cache's has them).
@@ -384,4 +384,35 @@ func hasNoCost(g source.Groups) bool {
 		}
 	}
 	return false
+}
+
+// CacheSavings is what prompt caching saved over the window [start, end)
+// (docs/ledger.md §6): every cache read priced at the input price less the
+// cache-read price, as the book prices the record (tier, long context,
+// batch), exact and rounded once. Models without a price add nothing.
+func (m *Money) CacheSavings(ctx context.Context, src source.Source, tenant string, start, end int64, filter source.Filter) (source.USD, error) {
+	if m == nil || m.Book == nil || start >= end {
+		return 0, nil
+	}
+	cut, _, at := pieces([]int64{start, end}, m.Book.Changes())
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{{Dim: source.DimPrice, Bounds: cut, Filter: filter}})
+	if err != nil {
+		return 0, err
+	}
+	var saved pricing.Amount
+	for j, groups := range res[0] {
+		for member, t := range groups {
+			pk, ok := source.ParsePriceKey(member)
+			if !ok || t.CacheRead == 0 {
+				continue
+			}
+			per, ok := m.Book.PeriodOf(pk.Model, at[j])
+			if !ok {
+				continue
+			}
+			rates, bf, _ := per.Rates(pricing.Use{Batch: pk.Batch, Tier: pk.Tier, LongContext: pk.Long})
+			saved.Add(pricing.Tokens{CacheRead: t.CacheRead}, pricing.Rates{1: rates[0] - rates[1]}, pk.Batch, bf)
+		}
+	}
+	return saved.Nano(), nil
 }

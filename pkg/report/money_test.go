@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,4 +216,49 @@ func equalCounters(a, b source.Totals) bool {
 		}
 	}
 	return true
+}
+
+// TestCacheSavings: cache reads priced at input less cache-read prices, at
+// each record's day's prices, batch at the batch factor; no price, no
+// saving. Shown as an insight from a cent on.
+func TestCacheSavings(t *testing.T) {
+	at := func(s string) int64 {
+		ts, _ := time.Parse(time.RFC3339, s)
+		return ts.UnixNano()
+	}
+	rec := func(id, ts, model string, batch bool) source.Record {
+		return source.Record{ID: id, Time: at(ts), Model: model, APIKey: "k", Success: true, Requests: 1, LatencyMs: -1,
+			PromptTokens: 1000, CacheRead: 1000, Cost: 1, Batch: batch}
+	}
+	recs := []source.Record{
+		rec("a", "2026-11-12T10:00:00Z", "gpt-4o", false), // 1000 × (2.5 − 1.25) = 1,250,000 nano
+		rec("b", "2026-11-13T10:00:00Z", "gpt-4o", true),  // 1000 × (2 − 1) × 0.5 = 500,000
+		rec("c", "2026-11-13T11:00:00Z", "mystery", false),
+	}
+	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
+	m := &Money{Mode: CostReported, Book: bookOf(t, moneyBook)}
+	got, err := m.CacheSavings(context.Background(), src, "t", at("2026-11-12T00:00:00Z"), at("2026-11-14T00:00:00Z"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 1_750_000 {
+		t.Errorf("saved %d, want 1,750,000", got)
+	}
+	for i := range recs {
+		recs[i].PromptTokens, recs[i].CacheRead = 10_000, 10_000
+	}
+	clock, _ := ParseAsOf("2026-11-13", time.UTC)
+	span, _ := Resolve(Range{Period: Week}, clock)
+	s, err := BuildStats(context.Background(), src, "t", span, clock, Options{Money: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ComputeInsights()
+	found := false
+	for _, in := range s.Insights {
+		found = found || (in.Kind == "cache-savings" && strings.HasPrefix(in.Text, "Prompt caching saved $0.02:"))
+	}
+	if s.CacheSaved != 17_500_000 || !found {
+		t.Errorf("saved %d, insights %v", s.CacheSaved, s.Insights)
+	}
 }

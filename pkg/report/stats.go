@@ -55,6 +55,9 @@ type Stats struct {
 	// cost the numbers show.
 	Unpriced Unpriced
 	CostMode CostMode
+	// CacheSaved is what prompt caching saved in the window, priced from
+	// the book.
+	CacheSaved source.USD
 }
 
 // PreviousPartial says whether the data begins after the previous window
@@ -118,6 +121,11 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		}
 	}
 	sums[1].SetCosts(&s.Previous)
+	if s.Current.CacheRead > 0 {
+		if s.CacheSaved, err = opt.Money.CacheSavings(ctx, src, tenant, span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter); err != nil {
+			return nil, err
+		}
+	}
 	for i, d := range span.Days {
 		s.Daily = append(s.Daily, Day{Date: d, Totals: daily[i][""]})
 	}

@@ -516,6 +516,8 @@ type CostsJSON struct {
 	Breakdown      []BreakdownJSON `json:"breakdown"`
 	Change         report.Number   `json:"change"`
 	AveragePerCall report.Number   `json:"averagePerCall"`
+	// CacheSavings is what prompt caching saved, priced from the book.
+	CacheSavings source.USD `json:"cacheSavings"`
 }
 
 // BreakdownJSON is one model of costs.breakdown.
@@ -571,8 +573,9 @@ func StatsData(s *report.Stats, meta Meta) StatsJSON {
 		Period: string(s.Span.Period),
 		APICalls: CallsJSON{Total: cur.Calls, Successful: cur.Successful, Failed: cur.Failed(), Unknown: cur.Unknown,
 			Change: report.Change(cur.Calls, prev.Calls)},
-		Tokens:    TokensData(cur, prev),
-		Costs:     CostsJSON{Total: cur.Cost, Breakdown: []BreakdownJSON{}, Change: report.Change(int64(cur.Cost), int64(prev.Cost))},
+		Tokens: TokensData(cur, prev),
+		Costs: CostsJSON{Total: cur.Cost, Breakdown: []BreakdownJSON{}, Change: report.Change(int64(cur.Cost), int64(prev.Cost)),
+			CacheSavings: s.CacheSaved},
 		TopModels: []TopModelJSON{}, DailyUsage: []DailyJSON{},
 		Tenant: s.Tenant, Source: meta.Source, TimeZone: s.Span.ZoneName(), AsOf: Timestamp(s.Clock.Now),
 		Window: WindowJSON{Timestamp(s.Span.Current.Start), Timestamp(s.Span.Current.End),

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
 // AlertSubject is "NextCore alert · acme · Spend passed 80% of the November
@@ -205,7 +206,7 @@ func dashboardData(s *report.Stats, meta Meta) emailData {
 	rate := report.SuccessRate(cur)
 	d.Cards = []emailCard{
 		{"API CALLS", report.Count(cur.Calls), c1, k1, report.Count(cur.Successful) + " successful · " + report.Count(cur.Failed()) + " failed"},
-		{"TOKENS", report.Compact(cur.Tokens()), c2, k2, report.Compact(cur.Prompt) + " prompt · " + report.Compact(cur.Completion) + " completion"},
+		{"TOKENS", report.Compact(cur.Tokens()), c2, k2, report.Compact(cur.Prompt) + " prompt · " + report.Compact(cur.Completion) + " completion" + withMix(cur)},
 		{"TOTAL COST", report.USD2(cur.Cost), c3, k3, report.USDPerCall(report.AverageCost(cur)) + " per call"},
 		{"SUCCESS RATE", report.Pct(rate), "", css(pdfMuted), report.Count(cur.Failed()) + " calls failed"},
 	}
@@ -265,4 +266,12 @@ func pointsChange(cur, prev *big.Rat) (string, string) {
 		return "▼ " + strings.TrimPrefix(n.String(), "-") + " pt", css(pdfRed)
 	}
 	return "= 0.0 pt", css(pdfMuted)
+}
+
+// withMix is the token mix after a card's detail, "" without one.
+func withMix(t source.Totals) string {
+	if m := tokenMix(t); m != "" {
+		return " (" + m + ")"
+	}
+	return ""
 }

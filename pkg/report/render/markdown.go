@@ -42,7 +42,7 @@ func StatsMarkdown(w io.Writer, s *report.Stats, o Options) error {
 		{"API calls", report.Count(cur.Calls), report.ChangeText(report.Change(cur.Calls, prev.Calls)) + mark,
 			"✓ " + report.Count(cur.Successful) + " successful, ✗ " + report.Count(cur.Failed()) + " failed"},
 		{"Tokens", report.Count(cur.Tokens()), report.ChangeText(report.Change(cur.Tokens(), prev.Tokens())) + mark,
-			"↑ " + report.Count(cur.Prompt) + " prompt, ↓ " + report.Count(cur.Completion) + " completion"},
+			"↑ " + report.Count(cur.Prompt) + " prompt, ↓ " + report.Count(cur.Completion) + " completion" + withMix(cur)},
 		{"Total cost", report.USD2(cur.Cost), report.ChangeText(report.Change(int64(cur.Cost), int64(prev.Cost))) + mark,
 			report.USDPerCall(report.AverageCost(cur)) + " per call"},
 		{"Success rate", report.Pct(rate), rateChange, ""},

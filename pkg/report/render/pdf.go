@@ -13,6 +13,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
 // Paper sizes for PDF reports.
@@ -219,13 +220,16 @@ func pdfCards(d *pdfDoc, s *report.Stats) {
 	}
 	cards := []card{
 		{"API CALLS", report.Count(cur.Calls), ch1, c1, []string{report.Count(cur.Successful) + " successful", report.Count(cur.Failed()) + " failed"}},
-		{"TOKENS", report.Compact(cur.Tokens()), ch2, c2, []string{"↑ " + report.Compact(cur.Prompt) + " prompt", "↓ " + report.Compact(cur.Completion) + " completion"}},
+		{"TOKENS", report.Compact(cur.Tokens()), ch2, c2, append([]string{"↑ " + report.Compact(cur.Prompt) + " prompt", "↓ " + report.Compact(cur.Completion) + " completion"}, mixLines(cur)...)},
 		{"TOTAL COST", report.USD2(cur.Cost), ch3, c3, []string{report.USDPerCall(report.AverageCost(cur)) + " per call"}},
 		{"SUCCESS RATE", report.Pct(rate), ch4, c4, []string{report.Count(cur.Failed()) + " of " + report.Count(cur.Calls) + " calls failed"}},
 	}
 	gap := 4.0
 	w := (d.width() - 3*gap) / 4
 	h := 30.0
+	for _, c := range cards {
+		h = max(h, 30+3.8*float64(len(c.details)-2))
+	}
 	d.need(h + 4)
 	y := d.GetY()
 	for i, c := range cards {
@@ -543,4 +547,12 @@ func quotaRGB(pct float64) rgb {
 		return pdfPurple
 	}
 	return pdfBlue
+}
+
+// mixLines is the token mix as a card's extra lines, one a part.
+func mixLines(t source.Totals) []string {
+	if m := tokenMix(t); m != "" {
+		return strings.Split(m, ", ")
+	}
+	return nil
 }

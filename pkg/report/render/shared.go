@@ -273,3 +273,20 @@ func comparisonSentence(s *report.Stats) string {
 	}
 	return fmt.Sprintf("Cost %s since %s (%s → %s)", dir, b.Label, report.USD2(b.Cost), report.USD2(s.Current.Cost))
 }
+
+// tokenMix says what of the tokens a prompt cache served or stored and
+// what was reasoning (records v2): "1.2M cached (43%), 50K to cache, 20K
+// reasoning"; "" when there was none.
+func tokenMix(t source.Totals) string {
+	var parts []string
+	if t.CacheRead > 0 {
+		parts = append(parts, report.Compact(t.CacheRead)+" cached ("+report.Pct(report.Percent(t.CacheRead, t.Prompt))+")")
+	}
+	if w := t.CacheWrite + t.CacheWrite1h; w > 0 {
+		parts = append(parts, report.Compact(w)+" to cache")
+	}
+	if t.Reasoning > 0 {
+		parts = append(parts, report.Compact(t.Reasoning)+" reasoning")
+	}
+	return strings.Join(parts, ", ")
+}

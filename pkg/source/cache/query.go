@@ -106,11 +106,34 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		if len(out[qi]) == 0 {
 			continue
 		}
-		if !q.Plain() {
+		if pairQuery(q) {
+			if err := c.scanPairs(ctx, tx, tid, names, q, out[qi]); err != nil {
+				return nil, c.wrap(err)
+			}
+			continue
+		}
+		// The price keys of the records without a reported cost: rollup
+		// rows of those keys only.
+		noCostPrices := q.Dim == source.DimPrice && q.NoCostOnly && len(q.Also) == 0 && len(q.Filter) == 0
+		if !q.Plain() && !noCostPrices {
 			if err := c.scanFiltered(ctx, tx, tid, names, q, out[qi]); err != nil {
 				return nil, c.wrap(err)
 			}
 			continue
+		}
+		only, from, rawWhere := "", "records", "tenant = ? AND ts >= ? AND ts < ?"
+		if noCostPrices {
+			var ids []string
+			for id, name := range names.names[source.DimPrice] {
+				if k, ok := source.ParsePriceKey(name); ok && k.NoCost {
+					ids = append(ids, fmt.Sprint(id))
+				}
+			}
+			if len(ids) == 0 {
+				continue // no such record
+			}
+			only = " AND member IN (" + strings.Join(ids, ",") + ")"
+			from, rawWhere = "records INDEXED BY records_nocost", rawWhere+" AND "+noCostTerm
 		}
 		dim := q.Dim
 		add := func(k int, member int64, t source.Totals) {
@@ -140,7 +163,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 			var err error
 			if run.level == 0 && dim == source.DimPrice {
 				// No column holds the price key: it comes of the whole record.
-				err = eachRow(ctx, tx, names, "tenant = ? AND ts >= ? AND ts < ?", []any{tid, run.start, run.end}, func(r *source.Record) error {
+				err = eachRowOf(ctx, tx, names, from, rawWhere, []any{tid, run.start, run.end}, func(r *source.Record) error {
 					source.Count([]source.Query{*q}, [][]source.Groups{out[qi]}, r)
 					return nil
 				})
@@ -150,7 +173,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 					err = tagErr
 				}
 			} else {
-				err = c.scanRollups(ctx, tx, tid, dim, run, q.Bounds, q.Latency, add)
+				err = c.scanRollups(ctx, tx, tid, dim, run, q.Bounds, q.Latency, only, add)
 			}
 			if err != nil {
 				return nil, c.wrap(err)
@@ -196,7 +219,7 @@ var rollupCols = strings.Join(counterCols, ", ")
 var rollupSums = "sum(" + strings.Join(counterCols, "), sum(") + ")"
 
 func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
-	latency bool, add func(int, int64, source.Totals)) error {
+	latency bool, only string, add func(int, int64, source.Totals)) error {
 	from, to := run.start/int64(time.Second), run.end/int64(time.Second)
 	first := source.IntervalOf(bounds, run.start)
 	single := first == source.IntervalOf(bounds, run.end-1)
@@ -207,9 +230,9 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 	var q string
 	if single {
 		// The whole run counts toward one interval: let SQLite add it up.
-		q = "SELECT 0, member, " + sums + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ? GROUP BY member"
+		q = "SELECT 0, member, " + sums + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?" + only + " GROUP BY member"
 	} else {
-		q = "SELECT bucket, member, " + cols + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?"
+		q = "SELECT bucket, member, " + cols + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?" + only
 	}
 	rows, err := tx.QueryContext(ctx, q, tid, int(dim), run.level, from, to)
 	if err != nil {
@@ -390,3 +413,38 @@ func eachRowOf(ctx context.Context, tx *sql.Tx, names *dictionary, from, where s
 // noCostTerm picks the records that reported no cost, as the partial index
 // records_nocost says it (SQLite uses the index for this very term).
 const noCostTerm = "flags & 8 <> 0"
+
+// pairQuery reports whether rollups by member and price key answer q: the
+// records without a reported cost of a dimension's members by price key,
+// unfiltered (how reports price them).
+func pairQuery(q *source.Query) bool {
+	return q.NoCostOnly && len(q.Filter) == 0 && len(q.Also) == 1 && q.Also[0] == source.DimPrice && HasPairs(q.Dim)
+}
+
+// scanPairs answers a pair query from the rollups by member and price key,
+// and at the edges from the records without a reported cost.
+func (c *Cache) scanPairs(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
+	qs, res := []source.Query{*q}, [][]source.Groups{out}
+	for _, run := range plan(q.Dim, q.Bounds) {
+		var err error
+		if run.level == 0 {
+			err = eachRowOf(ctx, tx, names, "records INDEXED BY records_nocost", "tenant = ? AND ts >= ? AND ts < ? AND "+noCostTerm,
+				[]any{tid, run.start, run.end}, func(r *source.Record) error {
+					source.Count(qs, res, r)
+					return nil
+				})
+		} else {
+			err = c.scanRollups(ctx, tx, tid, PairDim(q.Dim), run, q.Bounds, false, "", func(k int, m int64, t source.Totals) {
+				member, price := splitPair(m)
+				name := names.names[q.Dim][member] + source.PivotSep + names.names[source.DimPrice][price]
+				g := out[k][name]
+				g.Add(t)
+				out[k][name] = g
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

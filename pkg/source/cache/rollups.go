@@ -78,6 +78,68 @@ func (a *rollupAcc) count(p *pending) {
 	for _, id := range tags {
 		h.countMember(tagSlot, id, r)
 	}
+	if r.NoCost {
+		a.countPairs(p, tags)
+	}
+}
+
+// Records that reported no cost are priced by reports from their tokens,
+// by price key: for the dimensions but model (whose members the price key
+// names) they are rolled up by member and price key too, in rows of the
+// dimension's pair code whose member is pairMember(member, price key).
+const (
+	pairBase  = 16 // a dimension's pair code is pairBase + its code
+	pairShift = 24 // price key ids below 2²⁴ (16 M keys)
+)
+
+// PairDim is the rollup code of d's members by price key.
+func PairDim(d source.Dim) source.Dim { return pairBase + d }
+
+func pairMember(member, price int64) int64 { return member<<pairShift | price }
+
+func splitPair(m int64) (member, price int64) { return m >> pairShift, m & (1<<pairShift - 1) }
+
+// pairDims are the dimensions rolled up by price key for records without a
+// reported cost, by their slot in pending.ids (then DimTag's).
+var pairDims = func() (out []int) {
+	for i, d := range source.Dims() {
+		if d != source.DimModel && d != source.DimPrice {
+			out = append(out, i)
+		}
+	}
+	return out
+}()
+
+// HasPairs reports whether d's members are rolled up by price key.
+func HasPairs(d source.Dim) bool {
+	return d == source.DimTag || (d != source.DimModel && d != source.DimPrice && d != source.DimAll)
+}
+
+// countPairs counts a record without a reported cost by member and price
+// key (no latency: these rows are read for money).
+func (a *rollupAcc) countPairs(p *pending, tags []int64) {
+	var t source.Totals
+	t.AddCounts(&p.r)
+	hour := floorDiv(floorDiv(p.r.Time, int64(time.Second)), Hour) * Hour
+	price := p.ids[priceSlot]
+	dims := source.Dims()
+	for _, i := range pairDims {
+		a.addCounts(rollupKey{PairDim(dims[i]), Hour, hour, pairMember(p.ids[i], price)}, &t)
+	}
+	for _, id := range tags {
+		a.addCounts(rollupKey{PairDim(source.DimTag), Hour, hour, pairMember(id, price)}, &t)
+	}
+}
+
+// addCounts adds counts without a histogram to a delta row.
+func (a *rollupAcc) addCounts(k rollupKey, t *source.Totals) {
+	if d := a.deltas[k]; d != nil {
+		d.Add(*t)
+		return
+	}
+	c := *t
+	a.deltas[k] = &c
+	a.bytes += rowBytes
 }
 
 // tagSlot is the index of DimTag in hourSlots' members, after source.Dims().

@@ -91,6 +91,13 @@ var ledgerModels = map[string]ledgerModel{
 // FineTuned is the ledger's model that no price book knows.
 const FineTuned = "ft:gpt-4o-mini:acme:support-v3"
 
+// The ledger's day of a price change: from PriceCut (UTC) on, the platform
+// bills PriceCutModel 20 % less.
+var PriceCut = time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+
+// PriceCutModel is the model whose price falls on PriceCut.
+const PriceCutModel = "gpt-4o"
+
 var (
 	projects = map[string]string{"key_prod_backend": "search", "key_prod_web": "web", "key_prod_mobile": "mobile",
 		"key_batch_nightly": "analytics", "key_analytics": "analytics", "key_support_bot": "support"}
@@ -142,11 +149,17 @@ func ledger(rng *rand.Rand, r *source.Record, m Model) {
 	if r.Batch {
 		nano /= 2
 	}
+	if m.Name == PriceCutModel && r.Time >= PriceCut.UnixNano() {
+		nano = nano * 4 / 5
+	}
 	r.Cost = source.USD(nano / 100)
 	switch {
 	case rng.IntN(60) == 0:
 		// A fine-tuned model: the platform reports no cost, the book has no price.
 		r.Model, r.Cost, r.NoCost = FineTuned, 0, true
+	case rng.IntN(40) == 0:
+		// A gateway that reports no cost: priced from the book.
+		r.Cost, r.NoCost = 0, true
 	case rng.IntN(400) == 0:
 		// A provider's bucket: many requests, of unknown outcome, no latency.
 		n := int64(2 + rng.IntN(40))
