@@ -179,6 +179,8 @@ type jsonlReader struct {
 	line int
 	buf  []byte
 	f    wire.Fields
+	// intern keeps the names that recur from line to line.
+	intern *wire.Interner
 }
 
 func (j *jsonlReader) next(rec *source.Record) error {
@@ -201,7 +203,10 @@ func (j *jsonlReader) next(rec *source.Record) error {
 			return &RecordError{File: j.name, Line: j.line, Reason: "not valid UTF-8"}
 		}
 		j.f = wire.Fields{}
-		if err := wire.ParseObject(line, &j.f); err != nil {
+		if j.intern == nil {
+			j.intern = wire.NewInterner()
+		}
+		if err := wire.ParseObjectWith(line, &j.f, j.intern); err != nil {
 			return j.recordError(err)
 		}
 		if err := j.f.Record(rec); err != nil {

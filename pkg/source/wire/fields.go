@@ -111,6 +111,10 @@ type Fields struct {
 	StatusSeen bool
 	// TagList holds tags read as a JSON array; tags holds them as CSV text.
 	TagList []string
+
+	// vals holds the values the fields point to (ParseObject), n of them.
+	vals [32]string
+	n    int
 }
 
 // Slot is where the field named name is kept, or nil for a field the format

@@ -12,8 +12,36 @@ import (
 // skipped. It is a small hand-written reader because the record format is
 // flat, and because it is several times faster than encoding/json and can
 // say exactly which field is wrong.
-func ParseObject(line []byte, f *Fields) error {
+func ParseObject(line []byte, f *Fields) error { return ParseObjectWith(line, f, nil) }
+
+// Interner keeps the strings that recur from record to record (field
+// names, models, keys, users, regions…), so that a reader of many records
+// makes each once. Make one with NewInterner; it is not safe for
+// concurrent use.
+type Interner struct{ m map[string]string }
+
+// NewInterner makes an empty Interner.
+func NewInterner() *Interner { return &Interner{m: map[string]string{}} }
+
+// maxInterned bounds an Interner: names beyond it are made anew each time.
+const maxInterned = 1 << 14
+
+// interned are the fields whose values recur: few distinct values.
+func interned(key string) bool {
+	switch key {
+	case FieldModel, FieldAPIKey, FieldUser, FieldRegion, FieldStatus, FieldStatusCode, FieldProject, FieldProvider,
+		FieldServiceTier, FieldBatch, FieldLongContext, FieldRequests:
+		return true
+	}
+	return false
+}
+
+// ParseObjectWith is ParseObject with an Interner (nil for none).
+func ParseObjectWith(line []byte, f *Fields, in *Interner) error {
 	p := jsonParser{b: line}
+	if in != nil {
+		p.intern = in.m
+	}
 	p.ws()
 	if !p.eat('{') {
 		return errors.New("not a JSON object")
@@ -24,7 +52,9 @@ func ParseObject(line []byte, f *Fields) error {
 	}
 	for {
 		p.ws()
+		p.interning = p.intern != nil
 		key, err := p.str()
+		p.interning = false
 		if err != nil {
 			return errors.New("malformed JSON: expected a field name")
 		}
@@ -54,13 +84,21 @@ func ParseObject(line []byte, f *Fields) error {
 			if key == FieldStatus {
 				f.StatusSeen = true
 			}
+			p.interning = p.intern != nil && interned(key)
 			v, isNull, err := p.scalar(BoolField(key))
+			p.interning = false
 			if err != nil {
 				return &FieldError{Field: key, Reason: err.Error()}
 			}
-			if isNull {
+			switch {
+			case isNull:
 				*slot = nil
-			} else {
+			case f.n < len(f.vals):
+				// The record's values live in f: one allocation, not one a field.
+				f.vals[f.n] = v
+				*slot = &f.vals[f.n]
+				f.n++
+			default:
 				s := v
 				*slot = &s
 			}
@@ -79,6 +117,10 @@ func ParseObject(line []byte, f *Fields) error {
 type jsonParser struct {
 	b []byte
 	i int
+	// intern holds strings read before; interning says that the string
+	// being read is one to look up there.
+	intern    map[string]string
+	interning bool
 }
 
 func (p *jsonParser) ws() {
@@ -209,7 +251,18 @@ func (p *jsonParser) num() (string, error) {
 			return "", errors.New("malformed JSON number")
 		}
 	}
-	return string(p.b[start:p.i]), nil
+	raw := p.b[start:p.i]
+	if !p.interning {
+		return string(raw), nil
+	}
+	if s, ok := p.intern[string(raw)]; ok {
+		return s, nil
+	}
+	s := string(raw)
+	if len(p.intern) < maxInterned {
+		p.intern[s] = s
+	}
+	return s, nil
 }
 
 // JSON text is UTF-8 (RFC 8259, section 8.1).
@@ -226,11 +279,21 @@ func (p *jsonParser) str() (string, error) {
 		c := p.b[p.i]
 		if c == '"' {
 			raw := p.b[start:p.i]
+			if p.interning {
+				if s, ok := p.intern[string(raw)]; ok { // valid: it was checked when kept
+					p.i++
+					return s, nil
+				}
+			}
 			if !utf8.Valid(raw) {
 				return "", errInvalidUTF8
 			}
 			p.i++
-			return string(raw), nil
+			s := string(raw)
+			if p.interning && len(p.intern) < maxInterned {
+				p.intern[s] = s
+			}
+			return s, nil
 		}
 		if c == '\\' {
 			break
