@@ -213,9 +213,10 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 		}
 		return res, summaries(res), nil
 	}
-	if !priced {
+	if _, rolled := src.(source.Rolled); rolled && !priced {
 		// Only records without a reported cost are priced: first see
-		// whether the queries' span holds any (one read of rollups).
+		// whether the queries' span holds any (one read of rollups). A
+		// source without rollups is read once, with the whole plan.
 		probe := source.Query{Dim: source.DimPrice, Bounds: []int64{lo, hi}}
 		res, err := source.AggregateMany(ctx, src, tenant, []source.Query{probe})
 		if err != nil {
@@ -260,7 +261,7 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 			call = append(call, q)
 			p.byModel = q.Dim == source.DimModel
 			p.comp = len(call)
-			call = append(call, source.Query{Dim: source.DimPrice, Bounds: cut, NoCostOnly: !priced})
+			call = append(call, source.Query{Dim: source.DimPrice, Bounds: cut, NoCostOnly: !priced, MoneyOnly: true})
 		} else if !priced {
 			// Reported costs stand: only the records without one are
 			// priced, found apart (an index of the cache's has them).
@@ -268,7 +269,7 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 			call = append(call, q)
 			p.comp = len(call)
 			call = append(call, source.Query{Dim: q.Dim, Also: append(slices.Clone(q.Also), source.DimPrice),
-				Bounds: cut, Filter: q.Filter, NoCostOnly: true})
+				Bounds: cut, Filter: q.Filter, NoCostOnly: true, MoneyOnly: true})
 		} else {
 			// A pivot with the price key: the query's own totals are its sums.
 			p.comp, p.pivot = len(call), true
@@ -395,7 +396,7 @@ func (m *Money) CacheSavings(ctx context.Context, src source.Source, tenant stri
 		return 0, nil
 	}
 	cut, _, at := pieces([]int64{start, end}, m.Book.Changes())
-	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{{Dim: source.DimPrice, Bounds: cut, Filter: filter}})
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{{Dim: source.DimPrice, Bounds: cut, Filter: filter, MoneyOnly: true}})
 	if err != nil {
 		return 0, err
 	}

@@ -387,6 +387,13 @@ type Counter interface {
 	Count(ctx context.Context, tenant string, start, end int64) (int64, error)
 }
 
+// Rolled is a source that answers plain queries from rollups: a query
+// more costs little, where a source that reads every record for a call
+// (the API) would read them again.
+type Rolled interface {
+	Rolled()
+}
+
 // Beginning is a source that can tell when a tenant's data begins: the
 // time of its oldest record, zero when it has none.
 type Beginning interface {
@@ -459,6 +466,9 @@ type Query struct {
 	CountsOnly bool
 	// NoCostOnly counts only the records whose source reported no cost.
 	NoCostOnly bool
+	// MoneyOnly says that only what prices the groups is read: calls,
+	// tokens by kind and cost (a source may leave the rest 0).
+	MoneyOnly bool
 }
 
 // PivotSep joins the members of a pivot's dimensions in a group's name.

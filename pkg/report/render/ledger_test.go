@@ -148,6 +148,9 @@ func TestUnpricedIsNeverSilent(t *testing.T) {
 	for _, f := range RankingReport().Formats() {
 		outs = append(outs, out{"top-models " + string(f), func(b *strings.Builder) error { return RankingReport().Render(f, b, ranking, o) }})
 	}
+	for _, f := range OverviewReport().Formats() {
+		outs = append(outs, out{"overview " + string(f), func(b *strings.Builder) error { return OverviewReport().Render(f, b, stats, o) }})
+	}
 	for _, f := range QuotaReport().Formats() {
 		outs = append(outs, out{"quota " + string(f), func(b *strings.Builder) error { return QuotaReport().Render(f, b, quota, o) }})
 	}
@@ -182,6 +185,10 @@ func TestUnpricedIsNeverSilent(t *testing.T) {
 			}
 		case strings.HasSuffix(c.name, " csv"):
 			// Data only: the command says it on standard error.
+		case c.name == "overview table":
+			if !strings.Contains(text, "⚠ 4 calls without a price, counted as $0") {
+				t.Errorf("%s does not say it:\n%s", c.name, text)
+			}
 		default:
 			flat := strings.Join(strings.Fields(text), " ")
 			if !strings.Contains(flat, says) {

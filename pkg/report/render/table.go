@@ -694,5 +694,9 @@ func Overview(w io.Writer, s *report.Stats, o Options) error {
 	if s.Baseline != nil {
 		p.line(comparisonSentence(s))
 	}
+	if u := s.Unpriced; !u.Empty() {
+		// The widget is small: the count, and where to read more.
+		p.line(st.paint(yellow, "⚠ "+report.Compact(u.Calls)+" calls without a price, counted as $0 (nextcore pricing check)"))
+	}
 	return p.err
 }

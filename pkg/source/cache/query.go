@@ -173,7 +173,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 					err = tagErr
 				}
 			} else {
-				err = c.scanRollups(ctx, tx, tid, dim, run, q.Bounds, q.Latency, only, add)
+				err = c.scanRollups(ctx, tx, tid, dim, run, q.Bounds, q.Latency, q.MoneyOnly, only, add)
 			}
 			if err != nil {
 				return nil, c.wrap(err)
@@ -218,13 +218,30 @@ func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *
 var rollupCols = strings.Join(counterCols, ", ")
 var rollupSums = "sum(" + strings.Join(counterCols, "), sum(") + ")"
 
+// moneyCols are the counters that pricing reads (source.Query.MoneyOnly),
+// and moneyDest where they go.
+var (
+	moneyCols = []string{"calls", "prompt", "completion", "cost", "cache_read", "cache_write", "cache_write_1h"}
+	moneyList = strings.Join(moneyCols, ", ")
+	moneySums = "sum(" + strings.Join(moneyCols, "), sum(") + ")"
+)
+
+func moneyDest(t *source.Totals) []any {
+	return []any{&t.Calls, &t.Prompt, &t.Completion, &t.Cost, &t.CacheRead, &t.CacheWrite, &t.CacheWrite1h}
+}
+
+// scanRollups reads a run of rollup rows of dim into add: every counter, or
+// with money only those that pricing reads; latency histograms when asked.
 func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
-	latency bool, only string, add func(int, int64, source.Totals)) error {
+	latency, money bool, only string, add func(int, int64, source.Totals)) error {
 	from, to := run.start/int64(time.Second), run.end/int64(time.Second)
 	first := source.IntervalOf(bounds, run.start)
 	single := first == source.IntervalOf(bounds, run.end-1)
 	cols, sums := rollupCols+", lat_hist", rollupSums+", nextcore_latency_sum(lat_hist)"
-	if !latency {
+	switch {
+	case money:
+		cols, sums = moneyList+", NULL", moneySums+", NULL"
+	case !latency:
 		cols, sums = rollupCols+", NULL", rollupSums+", NULL"
 	}
 	var q string
@@ -244,8 +261,12 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 		var t source.Totals
 		var hist []byte
 		dest := []any{&bucket, &member}
-		for _, c := range t.Counters() {
-			dest = append(dest, c)
+		if money {
+			dest = append(dest, moneyDest(&t)...)
+		} else {
+			for _, c := range t.Counters() {
+				dest = append(dest, c)
+			}
 		}
 		if err := rows.Scan(append(dest, &hist)...); err != nil {
 			return err
@@ -434,7 +455,7 @@ func (c *Cache) scanPairs(ctx context.Context, tx *sql.Tx, tid int64, names *dic
 					return nil
 				})
 		} else {
-			err = c.scanRollups(ctx, tx, tid, PairDim(q.Dim), run, q.Bounds, false, "", func(k int, m int64, t source.Totals) {
+			err = c.scanRollups(ctx, tx, tid, PairDim(q.Dim), run, q.Bounds, false, q.MoneyOnly, "", func(k int, m int64, t source.Totals) {
 				member, price := splitPair(m)
 				name := names.names[q.Dim][member] + source.PivotSep + names.names[source.DimPrice][price]
 				g := out[k][name]
@@ -448,3 +469,6 @@ func (c *Cache) scanPairs(ctx context.Context, tx *sql.Tx, tid int64, names *dic
 	}
 	return nil
 }
+
+// Rolled implements source.Rolled: plain queries read rollups.
+func (c *Cache) Rolled() {}

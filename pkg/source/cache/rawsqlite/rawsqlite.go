@@ -84,6 +84,21 @@ type Stmt struct {
 	text   []byte
 	pin    runtime.Pinner
 	pinned bool
+	// bound are the integers bound by parameter (SQLite keeps bindings
+	// from one execution to the next): the same value is not bound again.
+	bound []boundInt
+}
+
+type boundInt struct {
+	v  int64
+	ok bool // v is what the parameter holds
+}
+
+// forget says that parameter i holds something other than an integer.
+func (s *Stmt) forget(i int) {
+	if i < len(s.bound) {
+		s.bound[i].ok = false
+	}
 }
 
 // Prepare prepares query.
@@ -115,14 +130,24 @@ func (s *Stmt) Reserve(n int) {
 	s.pinned = true
 }
 
+// Int64 binds v to parameter i (from 1), unless it holds v already.
 func (s *Stmt) Int64(i int, v int64) error {
+	if i < len(s.bound) && s.bound[i].ok && s.bound[i].v == v {
+		return nil
+	}
 	if rc := sqlite3.Xsqlite3_bind_int64(s.c.tls, s.p, int32(i), v); rc != sqlite3.SQLITE_OK {
+		s.forget(i)
 		return s.c.err(rc)
 	}
+	if i >= len(s.bound) {
+		s.bound = append(s.bound, make([]boundInt, i+1-len(s.bound))...)
+	}
+	s.bound[i] = boundInt{v, true}
 	return nil
 }
 
 func (s *Stmt) Null(i int) error {
+	s.forget(i)
 	if rc := sqlite3.Xsqlite3_bind_null(s.c.tls, s.p, int32(i)); rc != sqlite3.SQLITE_OK {
 		return s.c.err(rc)
 	}
@@ -131,6 +156,7 @@ func (s *Stmt) Null(i int) error {
 
 // Str binds v, which must fit in the room reserved.
 func (s *Stmt) Str(i int, v string) error {
+	s.forget(i)
 	p, err := s.place(v)
 	if err != nil {
 		return err
@@ -148,6 +174,7 @@ func (s *Stmt) Blob(i int, b []byte) error {
 	if b == nil {
 		return s.Null(i)
 	}
+	s.forget(i)
 	p, err := s.place(unsafe.String(unsafe.SliceData(b), len(b))) // copied by place
 	if err != nil {
 		return err
