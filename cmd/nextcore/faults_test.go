@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
@@ -243,5 +244,34 @@ func TestPanicsAreOneLine(t *testing.T) {
 	}
 	if dump(t, e.cachePath()) != before {
 		t.Error("a panic changed the cache")
+	}
+}
+
+// TestCheckFindsPairRollupsOffRecords: the rollups that price records
+// without a reported cost are checked against those records too.
+func TestCheckFindsPairRollupsOffRecords(t *testing.T) {
+	e := newEnv(t)
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", "testdata/oldcache/records-v2.jsonl"); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	if r := e.run("", false, "cache", "check"); r.code != 0 {
+		t.Fatalf("check of a sound cache: %d %q", r.code, r.stderr)
+	}
+	db, err := sql.Open("sqlite", "file:"+e.cachePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec("UPDATE rollups SET prompt = prompt + 1 WHERE dim = ? AND bucket = (SELECT min(bucket) FROM rollups WHERE dim = ?)",
+		int(cache.PairDim(source.DimKey)), int(cache.PairDim(source.DimKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		t.Fatal("no pair row to change")
+	}
+	db.Close()
+	r := e.run("", false, "cache", "check")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "rollups of records without a cost disagree") {
+		t.Fatalf("check: %d %q", r.code, r.stderr)
 	}
 }

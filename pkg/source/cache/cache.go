@@ -525,6 +525,24 @@ func (c *Cache) Check(ctx context.Context) error {
 	if bad > 0 {
 		return c.damaged("its rollups disagree with its records")
 	}
+	// So must those of the records without a reported cost by key and
+	// price key (the rows that price them).
+	err = c.db.QueryRowContext(ctx, `
+		SELECT count(*) FROM (
+			SELECT tenant, sum(requests) AS n, sum(prompt) AS prompt, sum(completion) AS completion,
+				sum(cache_read) AS cache_read FROM records WHERE `+noCostTerm+` GROUP BY tenant
+		) r LEFT JOIN (
+			SELECT tenant, sum(calls) AS n, sum(prompt) AS prompt, sum(completion) AS completion, sum(cache_read) AS cache_read
+			FROM rollups WHERE dim = ? AND level = ? GROUP BY tenant
+		) u USING (tenant)
+		WHERE u.n IS NOT r.n OR u.prompt IS NOT r.prompt OR u.completion IS NOT r.completion OR u.cache_read IS NOT r.cache_read`,
+		int(PairDim(source.DimKey)), Day).Scan(&bad)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if bad > 0 {
+		return c.damaged("its rollups of records without a cost disagree with those records")
+	}
 	return nil
 }
 

@@ -30,9 +30,11 @@ func levelsFor(dim source.Dim) []int64 {
 // plan covers the intervals between bounds with pieces, coarsest level first,
 // and joins pieces of one level that touch into runs, so that a daily series
 // over a year is a handful of range scans rather than hundreds.
-func plan(dim source.Dim, bounds []int64) []piece {
+func plan(dim source.Dim, bounds []int64) []piece { return planAt(levelsFor(dim), bounds) }
+
+// planAt is plan over the given rollup levels.
+func planAt(levels []int64, bounds []int64) []piece {
 	var pieces []piece
-	levels := levelsFor(dim)
 	for i := 0; i+1 < len(bounds); i++ {
 		cover(bounds[i], bounds[i+1], levels, &pieces)
 	}
@@ -446,7 +448,7 @@ func pairQuery(q *source.Query) bool {
 // and at the edges from the records without a reported cost.
 func (c *Cache) scanPairs(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
 	qs, res := []source.Query{*q}, [][]source.Groups{out}
-	for _, run := range plan(q.Dim, q.Bounds) {
+	for _, run := range planAt(pairLevels, q.Bounds) {
 		var err error
 		if run.level == 0 {
 			err = eachRowOf(ctx, tx, names, "records INDEXED BY records_nocost", "tenant = ? AND ts >= ? AND ts < ? AND "+noCostTerm,

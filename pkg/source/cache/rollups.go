@@ -116,20 +116,25 @@ func HasPairs(d source.Dim) bool {
 }
 
 // countPairs counts a record without a reported cost by member and price
-// key (no latency: these rows are read for money).
+// key, by UTC day only (pairLevels: an hour more would be most of the
+// rollup rows, for a few records), without latency: these rows are read
+// for money.
 func (a *rollupAcc) countPairs(p *pending, tags []int64) {
 	var t source.Totals
 	t.AddCounts(&p.r)
-	hour := floorDiv(floorDiv(p.r.Time, int64(time.Second)), Hour) * Hour
+	day := floorDiv(floorDiv(p.r.Time, int64(time.Second)), Day) * Day
 	price := p.ids[priceSlot]
 	dims := source.Dims()
 	for _, i := range pairDims {
-		a.addCounts(rollupKey{PairDim(dims[i]), Hour, hour, pairMember(p.ids[i], price)}, &t)
+		a.addCounts(rollupKey{PairDim(dims[i]), Day, day, pairMember(p.ids[i], price)}, &t)
 	}
 	for _, id := range tags {
-		a.addCounts(rollupKey{PairDim(source.DimTag), Hour, hour, pairMember(id, price)}, &t)
+		a.addCounts(rollupKey{PairDim(source.DimTag), Day, day, pairMember(id, price)}, &t)
 	}
 }
+
+// pairLevels are the rollup levels of the pair rows.
+var pairLevels = []int64{Day}
 
 // addCounts adds counts without a histogram to a delta row.
 func (a *rollupAcc) addCounts(k rollupKey, t *source.Totals) {
@@ -276,7 +281,9 @@ func (a *rollupAcc) take() [][]upsertRow {
 		if k.level == Quarter {
 			up(k, Hour, t)
 		}
-		up(k, Day, t)
+		if k.level != Day { // pair rows are counted by day already
+			up(k, Day, t)
+		}
 	}
 	var batches [][]upsertRow
 	var rows []upsertRow

@@ -120,59 +120,66 @@ type Fields struct {
 // Slot is where the field named name is kept, or nil for a field the format
 // does not know.
 func (f *Fields) Slot(name string) **string {
+	slot, _ := f.SlotName(name)
+	return slot
+}
+
+// SlotName is Slot, with the field's name as the format spells it (a
+// constant: the caller's name need not outlive the call).
+func (f *Fields) SlotName(name string) (**string, string) {
 	switch name {
 	case FieldID:
-		return &f.id
+		return &f.id, FieldID
 	case FieldTimestamp:
-		return &f.timestamp
+		return &f.timestamp, FieldTimestamp
 	case FieldModel:
-		return &f.model
+		return &f.model, FieldModel
 	case FieldAPIKey:
-		return &f.apiKey
+		return &f.apiKey, FieldAPIKey
 	case FieldUser:
-		return &f.user
+		return &f.user, FieldUser
 	case FieldRegion:
-		return &f.region
+		return &f.region, FieldRegion
 	case FieldStatus:
-		return &f.status
+		return &f.status, FieldStatus
 	case FieldStatusCode:
-		return &f.statusCode
+		return &f.statusCode, FieldStatusCode
 	case FieldPrompt:
-		return &f.prompt
+		return &f.prompt, FieldPrompt
 	case FieldCompletion:
-		return &f.completion
+		return &f.completion, FieldCompletion
 	case FieldCost:
-		return &f.cost
+		return &f.cost, FieldCost
 	case FieldLatency:
-		return &f.latency
+		return &f.latency, FieldLatency
 	case FieldRequests:
-		return &f.requests
+		return &f.requests, FieldRequests
 	case FieldInput:
-		return &f.input
+		return &f.input, FieldInput
 	case FieldCacheRead:
-		return &f.cacheRead
+		return &f.cacheRead, FieldCacheRead
 	case FieldCacheWrite:
-		return &f.cacheWrite
+		return &f.cacheWrite, FieldCacheWrite
 	case FieldCacheWrite1h:
-		return &f.cacheWrite1h
+		return &f.cacheWrite1h, FieldCacheWrite1h
 	case FieldOutput:
-		return &f.output
+		return &f.output, FieldOutput
 	case FieldReasoning:
-		return &f.reasoning
+		return &f.reasoning, FieldReasoning
 	case FieldProject:
-		return &f.project
+		return &f.project, FieldProject
 	case FieldTags:
-		return &f.tags
+		return &f.tags, FieldTags
 	case FieldProvider:
-		return &f.provider
+		return &f.provider, FieldProvider
 	case FieldBatch:
-		return &f.batch
+		return &f.batch, FieldBatch
 	case FieldServiceTier:
-		return &f.serviceTier
+		return &f.serviceTier, FieldServiceTier
 	case FieldLongContext:
-		return &f.longContext
+		return &f.longContext, FieldLongContext
 	}
-	return nil
+	return nil, ""
 }
 
 // maxTokens bounds each token count so that sums of a record's kinds, and

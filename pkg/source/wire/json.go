@@ -52,18 +52,28 @@ func ParseObjectWith(line []byte, f *Fields, in *Interner) error {
 	}
 	for {
 		p.ws()
-		p.interning = p.intern != nil
-		key, err := p.str()
-		p.interning = false
-		if err != nil {
-			return errors.New("malformed JSON: expected a field name")
+		var key string
+		var slot **string
+		if raw, ok := p.plainStr(); ok {
+			// A known name is matched without making a string of it.
+			if slot, key = f.SlotName(string(raw)); slot == nil {
+				if !utf8.Valid(raw) {
+					return errInvalidUTF8
+				}
+				key = string(raw)
+			}
+		} else {
+			var err error
+			if key, err = p.str(); err != nil {
+				return errors.New("malformed JSON: expected a field name")
+			}
+			slot = f.Slot(key)
 		}
 		p.ws()
 		if !p.eat(':') {
 			return errors.New("malformed JSON: expected ':' after " + strconv.Quote(key))
 		}
 		p.ws()
-		slot := f.Slot(key)
 		switch {
 		case slot == nil:
 			if err := p.skipValue(0); err != nil {
@@ -267,6 +277,26 @@ func (p *jsonParser) num() (string, error) {
 
 // JSON text is UTF-8 (RFC 8259, section 8.1).
 var errInvalidUTF8 = errors.New("malformed JSON: a string that is not valid UTF-8")
+
+// plainStr reads a string without escapes or control characters and
+// returns its bytes as they are in the line; on anything else it reads
+// nothing and says no (str reads it then).
+func (p *jsonParser) plainStr() ([]byte, bool) {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return nil, false
+	}
+	for j := p.i + 1; j < len(p.b); j++ {
+		switch c := p.b[j]; {
+		case c == '"':
+			raw := p.b[p.i+1 : j]
+			p.i = j + 1
+			return raw, true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
+}
 
 // str reads a JSON string and returns its value.
 func (p *jsonParser) str() (string, error) {
