@@ -247,8 +247,8 @@ func TestPanicsAreOneLine(t *testing.T) {
 	}
 }
 
-// TestCheckFindsPairRollupsOffRecords: the rollups that price records
-// without a reported cost are checked against those records too.
+// TestCheckFindsPairRollupsOffRecords: the rollups by member and price key
+// (what reports price) are checked against the records too.
 func TestCheckFindsPairRollupsOffRecords(t *testing.T) {
 	e := newEnv(t)
 	if r := e.run("", false, "usage", "import", "--tenant", "acme", "testdata/oldcache/records-v2.jsonl"); r.code != 0 {
@@ -271,7 +271,7 @@ func TestCheckFindsPairRollupsOffRecords(t *testing.T) {
 	}
 	db.Close()
 	r := e.run("", false, "cache", "check")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "rollups of records without a cost disagree") {
+	if r.code != exitFailure || !strings.Contains(r.stderr, "rollups by price key disagree") {
 		t.Fatalf("check: %d %q", r.code, r.stderr)
 	}
 }

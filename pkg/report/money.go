@@ -93,6 +93,10 @@ func (u *Unpriced) Add(o Unpriced) {
 }
 
 // Summary is what Money.Aggregate says of a query beyond its groups.
+//
+// Totals.SmallCost, the cost of small calls, is reckoned for queries of all
+// calls and by model (what the insight on small calls reads); by other
+// dimensions it counts reported costs only, and nothing with --cost priced.
 type Summary struct {
 	Unpriced Unpriced
 	// Cost, SmallCost and NoCallsCost are the sums over all of the query's
@@ -178,7 +182,8 @@ type priceAcc struct {
 // carriesMoney reports whether Money reckons q's cost: queries by price
 // key are answered as stored (reconciliation reads them so).
 func carriesMoney(q *source.Query) bool {
-	return !q.CountsOnly && q.Dim != source.DimPrice && !slices.Contains(q.Also, source.DimPrice) && len(q.Bounds) >= 2
+	return !q.CountsOnly && q.Dim != source.DimPrice && q.Dim != source.DimPairPrice && !slices.Contains(q.Also, source.DimPrice) &&
+		!slices.Contains(q.Also, source.DimPairPrice) && len(q.Bounds) >= 2
 }
 
 // Aggregate answers qs from src as source.AggregateMany does, with costs
@@ -262,14 +267,23 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 			p.byModel = q.Dim == source.DimModel
 			p.comp = len(call)
 			call = append(call, source.Query{Dim: source.DimPrice, Bounds: cut, NoCostOnly: !priced, MoneyOnly: true})
-		} else if !priced {
-			// Reported costs stand: only the records without one are
-			// priced, found apart (an index of the cache's has them).
+		} else if q.Plain() || !priced {
+			// The query as it is, and its groups by price key: of the
+			// records without a reported cost (in reported mode their cost
+			// is all that is priced), else of all. The cache keeps rollups
+			// by member and price key; records without a cost have an
+			// index of their own.
+			// Small calls are priced by model only: a plain query's groups
+			// go by DimPairPrice, which the cache rolls up.
+			key := source.DimPrice
+			if q.Plain() {
+				key = source.DimPairPrice
+			}
 			p.base, p.pivot = len(call), true
 			call = append(call, q)
 			p.comp = len(call)
-			call = append(call, source.Query{Dim: q.Dim, Also: append(slices.Clone(q.Also), source.DimPrice),
-				Bounds: cut, Filter: q.Filter, NoCostOnly: true, MoneyOnly: true})
+			call = append(call, source.Query{Dim: q.Dim, Also: append(slices.Clone(q.Also), key),
+				Bounds: cut, Filter: q.Filter, NoCostOnly: !priced, MoneyOnly: true})
 		} else {
 			// A pivot with the price key: the query's own totals are its sums.
 			p.comp, p.pivot = len(call), true

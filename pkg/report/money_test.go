@@ -106,8 +106,10 @@ func TestMoney(t *testing.T) {
 			want{2_523_100_002, 500_000_002, 2_000_000_000,
 				map[string]source.USD{"gpt-4o": 2_023_100_000, "cheap": 2, "mystery": 0, "mystery2": 500_000_000}, nil,
 				Unpriced{1, 150, []string{"mystery"}}}},
+		// Small calls are priced by model and over all calls only (the
+		// insight on small calls reads models): by key, priced, none.
 		{"priced, by key (a pivot with the price key)", CostPriced, source.Query{Dim: source.DimKey, Bounds: whole, Latency: true},
-			want{2_016_100_002, 2, 2_000_000_000, map[string]source.USD{"k": 2_016_100_000, "k2": 2}, nil,
+			want{2_016_100_002, 0, 2_000_000_000, map[string]source.USD{"k": 2_016_100_000, "k2": 2}, nil,
 				Unpriced{2, 160, []string{"mystery", "mystery2"}}}},
 		{"reported, filtered", CostReported, source.Query{Dim: source.DimKey, Bounds: whole, Filter: source.Filter{source.DimModel: {"gpt-4o", "cheap"}}},
 			want{2_023_100_002, 2, 2_000_000_000, map[string]source.USD{"k": 2_023_100_000, "k2": 2}, nil, Unpriced{}}},

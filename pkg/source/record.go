@@ -201,11 +201,15 @@ const (
 	// (PriceKey). Reports price its groups' tokens from the price book; it
 	// is no dimension a user groups by.
 	DimPrice
+	// DimPairPrice is DimPrice without telling small calls apart: how
+	// reports price groups other than models (whose small calls no report
+	// prices), in half the groups.
+	DimPairPrice
 )
 
 // HasLatency reports whether totals along d carry response times: all but
-// DimPrice's, which are read for money only.
-func (d Dim) HasLatency() bool { return d != DimPrice }
+// the price keys', which are read for money only.
+func (d Dim) HasLatency() bool { return d != DimPrice && d != DimPairPrice }
 
 // LongContextTokens is the input of one request above which, when a record
 // does not say, it is priced at long-context prices: the threshold of every
@@ -301,6 +305,8 @@ func (d Dim) String() string {
 		return "provider"
 	case DimPrice:
 		return "price"
+	case DimPairPrice:
+		return "pair price"
 	}
 	return fmt.Sprintf("dim(%d)", uint8(d))
 }
@@ -337,6 +343,10 @@ func (r *Record) Member(d Dim) string {
 		return r.Provider
 	case DimPrice:
 		return r.PriceKeyOf().String()
+	case DimPairPrice:
+		k := r.PriceKeyOf()
+		k.Small = false
+		return k.String()
 	}
 	return ""
 }

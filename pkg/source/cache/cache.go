@@ -525,12 +525,11 @@ func (c *Cache) Check(ctx context.Context) error {
 	if bad > 0 {
 		return c.damaged("its rollups disagree with its records")
 	}
-	// So must those of the records without a reported cost by key and
-	// price key (the rows that price them).
+	// So must those by key and price key (the rows that price them).
 	err = c.db.QueryRowContext(ctx, `
 		SELECT count(*) FROM (
 			SELECT tenant, sum(requests) AS n, sum(prompt) AS prompt, sum(completion) AS completion,
-				sum(cache_read) AS cache_read FROM records WHERE `+noCostTerm+` GROUP BY tenant
+				sum(cache_read) AS cache_read FROM records GROUP BY tenant
 		) r LEFT JOIN (
 			SELECT tenant, sum(calls) AS n, sum(prompt) AS prompt, sum(completion) AS completion, sum(cache_read) AS cache_read
 			FROM rollups WHERE dim = ? AND level = ? GROUP BY tenant
@@ -541,7 +540,7 @@ func (c *Cache) Check(ctx context.Context) error {
 		return c.wrap(err)
 	}
 	if bad > 0 {
-		return c.damaged("its rollups of records without a cost disagree with those records")
+		return c.damaged("its rollups by price key disagree with its records")
 	}
 	return nil
 }

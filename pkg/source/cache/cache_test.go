@@ -163,16 +163,19 @@ func TestPivotsAndFiltersMatchMemory(t *testing.T) {
 		{Dim: source.DimTag, Also: []source.Dim{source.DimModel}, Bounds: days, Latency: true},
 		{Dim: source.DimProject, Bounds: days, Filter: source.Filter{source.DimTag: {"prod", ""}, source.DimProvider: {"openai", ""}}},
 		{Dim: source.DimStatus, Bounds: days, Filter: source.Filter{source.DimTag: {"team:ml"}}},
-		// records without a reported cost by member and price key: the
-		// pair rollups, and the records_nocost index at the edges
+		// members by price key (of all records, of those without a cost):
+		// the pair rollups, and records at the edges
 		{Dim: source.DimPrice, Bounds: days, Filter: source.Filter{source.DimKey: {"k1"}}, NoCostOnly: true},
 		{Dim: source.DimPrice, Bounds: days, NoCostOnly: true},
 		{Dim: source.DimPrice, Bounds: []int64{math.MinInt64, math.MaxInt64}, NoCostOnly: true},
 	}
 	for _, d := range append([]source.Dim{source.DimTag}, source.Dims()...) {
 		if HasPairs(d) {
-			qs = append(qs, source.Query{Dim: d, Also: []source.Dim{source.DimPrice}, Bounds: days, NoCostOnly: true},
-				source.Query{Dim: d, Also: []source.Dim{source.DimPrice}, Bounds: []int64{math.MinInt64, math.MaxInt64}, NoCostOnly: true})
+			for _, noCost := range []bool{true, false} {
+				qs = append(qs, source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: days, NoCostOnly: noCost},
+					source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: []int64{math.MinInt64, math.MaxInt64}, NoCostOnly: noCost},
+					source.Query{Dim: d, Also: []source.Dim{source.DimPrice}, Bounds: days, NoCostOnly: noCost})
+			}
 		}
 	}
 	got, err := c.AggregateMany(ctx, "acme", qs)

@@ -98,11 +98,11 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 				p := &chunk[i]
 				// The price key needs names: the model's and the tier's.
 				p.r.Model, p.r.ServiceTier = names.names[source.DimModel][p.ids[0]], names.names[dimTier][p.lids[3]]
-				id, err := w.priceID(&p.r)
+				id, pair, err := w.priceIDs(&p.r)
 				if err != nil {
 					return err
 				}
-				p.ids[priceSlot] = id
+				p.ids[priceSlot], p.pairPrice = id, pair
 				w.acc.count(p)
 			}
 			if w.acc.full() {

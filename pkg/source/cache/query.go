@@ -125,12 +125,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		}
 		only, from, rawWhere := "", "records", "tenant = ? AND ts >= ? AND ts < ?"
 		if noCostPrices {
-			var ids []string
-			for id, name := range names.names[source.DimPrice] {
-				if k, ok := source.ParsePriceKey(name); ok && k.NoCost {
-					ids = append(ids, fmt.Sprint(id))
-				}
-			}
+			ids := noCostPriceIDs(names)
 			if len(ids) == 0 {
 				continue // no such record
 			}
@@ -437,27 +432,35 @@ func eachRowOf(ctx context.Context, tx *sql.Tx, names *dictionary, from, where s
 // records_nocost says it (SQLite uses the index for this very term).
 const noCostTerm = "flags & 8 <> 0"
 
-// pairQuery reports whether rollups by member and price key answer q: the
-// records without a reported cost of a dimension's members by price key,
-// unfiltered (how reports price them).
+// pairQuery reports whether rollups by member and price key answer q: a
+// dimension's members by price key, of all records or of those without a
+// reported cost, unfiltered (how reports price them).
 func pairQuery(q *source.Query) bool {
-	return q.NoCostOnly && len(q.Filter) == 0 && len(q.Also) == 1 && q.Also[0] == source.DimPrice && HasPairs(q.Dim)
+	return len(q.Filter) == 0 && len(q.Also) == 1 && q.Also[0] == source.DimPairPrice && HasPairs(q.Dim)
 }
 
 // scanPairs answers a pair query from the rollups by member and price key,
-// and at the edges from the records without a reported cost.
+// and at the edges from the records.
 func (c *Cache) scanPairs(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
 	qs, res := []source.Query{*q}, [][]source.Groups{out}
+	from, where, only := "records", "tenant = ? AND ts >= ? AND ts < ?", ""
+	if q.NoCostOnly {
+		ids := noCostPriceIDs(names)
+		if len(ids) == 0 {
+			return nil // no such record
+		}
+		from, where = "records INDEXED BY records_nocost", where+" AND "+noCostTerm
+		only = fmt.Sprintf(" AND (member & %d) IN (%s)", 1<<pairShift-1, strings.Join(ids, ","))
+	}
 	for _, run := range planAt(pairLevels, q.Bounds) {
 		var err error
 		if run.level == 0 {
-			err = eachRowOf(ctx, tx, names, "records INDEXED BY records_nocost", "tenant = ? AND ts >= ? AND ts < ? AND "+noCostTerm,
-				[]any{tid, run.start, run.end}, func(r *source.Record) error {
-					source.Count(qs, res, r)
-					return nil
-				})
+			err = eachRowOf(ctx, tx, names, from, where, []any{tid, run.start, run.end}, func(r *source.Record) error {
+				source.Count(qs, res, r)
+				return nil
+			})
 		} else {
-			err = c.scanRollups(ctx, tx, tid, PairDim(q.Dim), run, q.Bounds, false, q.MoneyOnly, "", func(k int, m int64, t source.Totals) {
+			err = c.scanRollups(ctx, tx, tid, PairDim(q.Dim), run, q.Bounds, false, q.MoneyOnly, only, func(k int, m int64, t source.Totals) {
 				member, price := splitPair(m)
 				name := names.names[q.Dim][member] + source.PivotSep + names.names[source.DimPrice][price]
 				g := out[k][name]
@@ -474,3 +477,15 @@ func (c *Cache) scanPairs(ctx context.Context, tx *sql.Tx, tid int64, names *dic
 
 // Rolled implements source.Rolled: plain queries read rollups.
 func (c *Cache) Rolled() {}
+
+// noCostPriceIDs are the ids of the price keys of records without a
+// reported cost, as SQL literals.
+func noCostPriceIDs(names *dictionary) []string {
+	var ids []string
+	for id, name := range names.names[source.DimPrice] {
+		if k, ok := source.ParsePriceKey(name); ok && k.NoCost {
+			ids = append(ids, fmt.Sprint(id))
+		}
+	}
+	return ids
+}

@@ -43,10 +43,18 @@ type rollupAcc struct {
 	hour   hourSlots
 	deltas map[rollupKey]*source.Totals
 	bytes  int // estimated size of deltas
+	// The current UTC day's pair rows (countPairs), by pair slot and
+	// pairMember; pairDay is that day, in Unix seconds.
+	pairDay int64
+	pairs   [numPairSlots]map[int64]*source.Totals
 }
 
 func newRollupAcc() *rollupAcc {
-	return &rollupAcc{hour: hourSlots{hour: -1}, deltas: map[rollupKey]*source.Totals{}}
+	a := &rollupAcc{hour: hourSlots{hour: -1}, deltas: map[rollupKey]*source.Totals{}, pairDay: -1}
+	for i := range a.pairs {
+		a.pairs[i] = map[int64]*source.Totals{}
+	}
+	return a
 }
 
 // full reports whether the deltas should be written out.
@@ -78,15 +86,14 @@ func (a *rollupAcc) count(p *pending) {
 	for _, id := range tags {
 		h.countMember(tagSlot, id, r)
 	}
-	if r.NoCost {
-		a.countPairs(p, tags)
-	}
+	a.countPairs(p, tags)
 }
 
-// Records that reported no cost are priced by reports from their tokens,
-// by price key: for the dimensions but model (whose members the price key
-// names) they are rolled up by member and price key too, in rows of the
-// dimension's pair code whose member is pairMember(member, price key).
+// Reports price calls from their tokens by price key: for the dimensions
+// but model (whose members the price key names), calls are also rolled up
+// by member and price key, by UTC day, in rows of the dimension's pair code
+// whose member is pairMember(member, price key). An hour more would be most
+// of the rollup rows; a window's hours at its edges are read from records.
 const (
 	pairBase  = 16 // a dimension's pair code is pairBase + its code
 	pairShift = 24 // price key ids below 2²⁴ (16 M keys)
@@ -99,8 +106,8 @@ func pairMember(member, price int64) int64 { return member<<pairShift | price }
 
 func splitPair(m int64) (member, price int64) { return m >> pairShift, m & (1<<pairShift - 1) }
 
-// pairDims are the dimensions rolled up by price key for records without a
-// reported cost, by their slot in pending.ids (then DimTag's).
+// pairDims are the dimensions rolled up by price key, by their slot in
+// pending.ids; DimTag's slot follows them.
 var pairDims = func() (out []int) {
 	for i, d := range source.Dims() {
 		if d != source.DimModel && d != source.DimPrice {
@@ -110,26 +117,54 @@ var pairDims = func() (out []int) {
 	return out
 }()
 
+// numPairSlots is len(pairDims) and DimTag.
+const numPairSlots = source.NumDims - 2 + 1
+
 // HasPairs reports whether d's members are rolled up by price key.
 func HasPairs(d source.Dim) bool {
 	return d == source.DimTag || (d != source.DimModel && d != source.DimPrice && d != source.DimAll)
 }
 
-// countPairs counts a record without a reported cost by member and price
-// key, by UTC day only (pairLevels: an hour more would be most of the
-// rollup rows, for a few records), without latency: these rows are read
-// for money.
+// countPairs counts a record by member and price key (but for the small
+// flag: source.DimPairPrice) into the current day's pair rows (no latency:
+// these rows are read for money).
 func (a *rollupAcc) countPairs(p *pending, tags []int64) {
-	var t source.Totals
-	t.AddCounts(&p.r)
-	day := floorDiv(floorDiv(p.r.Time, int64(time.Second)), Day) * Day
-	price := p.ids[priceSlot]
-	dims := source.Dims()
-	for _, i := range pairDims {
-		a.addCounts(rollupKey{PairDim(dims[i]), Day, day, pairMember(p.ids[i], price)}, &t)
+	r := &p.r
+	day := floorDiv(floorDiv(r.Time, int64(time.Second)), Day) * Day
+	if day != a.pairDay {
+		a.spillPairs()
+		a.pairDay = day
+	}
+	price := p.pairPrice
+	count := func(slot int, member int64) {
+		k := pairMember(member, price)
+		t := a.pairs[slot][k]
+		if t == nil {
+			t = &source.Totals{}
+			a.pairs[slot][k] = t
+		}
+		t.AddCounts(r)
+	}
+	for slot, i := range pairDims {
+		count(slot, p.ids[i])
 	}
 	for _, id := range tags {
-		a.addCounts(rollupKey{PairDim(source.DimTag), Day, day, pairMember(id, price)}, &t)
+		count(len(pairDims), id)
+	}
+}
+
+// spillPairs moves the current day's pair rows into the rollup deltas.
+func (a *rollupAcc) spillPairs() {
+	dims := source.Dims()
+	for slot, m := range a.pairs {
+		d := source.DimTag
+		if slot < len(pairDims) {
+			d = dims[pairDims[slot]]
+		}
+		for member, t := range m {
+			a.addCounts(rollupKey{PairDim(d), Day, a.pairDay, member}, t)
+		}
+		clear(m)
 	}
 }
 
@@ -266,6 +301,7 @@ type upsertRow struct {
 // batches of upsert rows, leaving none behind.
 func (a *rollupAcc) take() [][]upsertRow {
 	a.spill()
+	a.spillPairs()
 	coarse := map[rollupKey]*source.Totals{}
 	up := func(k rollupKey, level int32, t *source.Totals) {
 		k.level = level

@@ -59,6 +59,9 @@ type pending struct {
 	ids  [source.NumDims]int64 // by source.Dims()
 	lids ledgerNames
 	tags []int64 // the ids of its tags (DimTag), nil for none
+	// pairPrice is the id of its price key but for the small flag
+	// (source.DimPairPrice): the pair rollups' key.
+	pairPrice int64
 }
 
 // BeginWrite starts adding records for tenant (created if new).
@@ -133,11 +136,11 @@ func (w *Writer) Add(r *source.Record) error {
 	p := pending{r: *r}
 	for i, d := range rollupDims {
 		if d == source.DimPrice {
-			id, err := w.priceID(r)
+			id, pair, err := w.priceIDs(r)
 			if err != nil {
 				return w.c.wrap(err)
 			}
-			p.ids[i] = id
+			p.ids[i], p.pairPrice = id, pair
 			continue
 		}
 		id, err := w.names.id(w.ctx, w.tx, d, r.Member(d))
@@ -161,34 +164,43 @@ func (w *Writer) Add(r *source.Record) error {
 // order.
 var rollupDims = source.Dims()
 
-// priceID is the dictionary id of r's price key. A plain key (no batch,
-// long context, tier, and a reported cost: every v1 record) is looked up by
-// model and size alone, without making its name.
-func (w *Writer) priceID(r *source.Record) (int64, error) {
+// priceIDs are the dictionary ids of r's price key, and of that key but
+// for the small flag (DimPairPrice). A plain key (no batch, long context,
+// tier, and a reported cost: every v1 record) is looked up by model and
+// size alone, without making its name.
+func (w *Writer) priceIDs(r *source.Record) (id, pair int64, err error) {
 	k := r.PriceKeyOf()
 	plain := k == source.PriceKey{Model: r.Model, Small: k.Small}
 	small := 0
 	if k.Small {
 		small = 1
 	}
-	var slot *[2]int64
 	if plain {
-		if slot = w.plainPrice[r.Model]; slot != nil && slot[small] != 0 {
-			return slot[small], nil
-		}
-	}
-	id, err := w.names.id(w.ctx, w.tx, source.DimPrice, k.String())
-	if err == nil && plain {
-		if w.plainPrice == nil {
-			w.plainPrice = map[string]*[2]int64{}
-		}
+		slot := w.plainPrice[r.Model]
 		if slot == nil {
 			slot = new([2]int64)
+			if w.plainPrice == nil {
+				w.plainPrice = map[string]*[2]int64{}
+			}
 			w.plainPrice[r.Model] = slot
 		}
-		slot[small] = id
+		for i, ks := range [2]bool{false, true} {
+			if slot[i] == 0 && (i == small || i == 0) {
+				kk := k
+				kk.Small = ks
+				if slot[i], err = w.names.id(w.ctx, w.tx, source.DimPrice, kk.String()); err != nil {
+					return 0, 0, err
+				}
+			}
+		}
+		return slot[small], slot[0], nil
 	}
-	return id, err
+	if id, err = w.names.id(w.ctx, w.tx, source.DimPrice, k.String()); err != nil || !k.Small {
+		return id, id, err
+	}
+	k.Small = false
+	pair, err = w.names.id(w.ctx, w.tx, source.DimPrice, k.String())
+	return id, pair, err
 }
 
 // insert writes the queued records and counts the new ones into the rollups.
