@@ -4,6 +4,7 @@
 package cache
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -321,23 +322,21 @@ func (a *rollupAcc) take() [][]upsertRow {
 			up(k, Day, t)
 		}
 	}
-	var batches [][]upsertRow
-	var rows []upsertRow
+	// Rows go in the table's key order: each batch then writes
+	// neighbouring pages of the rollups' B-tree, not pages all over it.
+	all := make([]upsertRow, 0, len(a.deltas)+len(coarse))
 	for _, m := range []map[rollupKey]*source.Totals{a.deltas, coarse} {
 		for k, t := range m {
-			if rows == nil {
-				rows = make([]upsertRow, 0, upsertBatch)
-			}
 			row := upsertRow{key: k, t: *t, hist: t.Latency.MarshalBinary()}
 			row.t.Latency = nil
-			rows = append(rows, row)
-			if len(rows) == upsertBatch {
-				batches, rows = append(batches, rows), nil
-			}
+			all = append(all, row)
 		}
 	}
-	if rows != nil {
-		batches = append(batches, rows)
+	slices.SortFunc(all, func(a, b upsertRow) int { return compareKeys(a.key, b.key) })
+	var batches [][]upsertRow
+	for len(all) > 0 {
+		n := min(len(all), upsertBatch)
+		batches, all = append(batches, all[:n:n]), all[n:]
 	}
 	clear(a.deltas)
 	a.bytes = 0
@@ -476,4 +475,18 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// compareKeys orders rollup keys as the table's primary key does (the
+// tenant is the writer's own).
+func compareKeys(a, b rollupKey) int {
+	switch {
+	case a.dim != b.dim:
+		return cmp.Compare(a.dim, b.dim)
+	case a.level != b.level:
+		return cmp.Compare(a.level, b.level)
+	case a.bucket != b.bucket:
+		return cmp.Compare(a.bucket, b.bucket)
+	}
+	return cmp.Compare(a.member, b.member)
 }
