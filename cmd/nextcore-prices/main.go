@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
 )
 
 func main() {
@@ -56,56 +58,14 @@ func fail(format string, args ...any) {
 	os.Exit(1)
 }
 
-// Snapshot is the file nextcore embeds (pkg/pricing reads it).
-type Snapshot struct {
-	Date   string           `json:"date"`
-	Source string           `json:"source"`
-	Models map[string]Model `json:"models"`
-}
-
-// Model is an entry: one period, from the epoch, since the table has no dates.
-type Model struct {
-	Provider string   `json:"provider,omitempty"`
-	Aliases  []string `json:"aliases,omitempty"`
-	Prices   []Period `json:"prices"`
-}
-
-// Period holds prices in USD per million tokens, as decimal strings.
-type Period struct {
-	From         string                `json:"from"`
-	Input        string                `json:"input,omitempty"`
-	CacheRead    string                `json:"cacheRead,omitempty"`
-	CacheWrite   string                `json:"cacheWrite,omitempty"`
-	CacheWrite1h string                `json:"cacheWrite1h,omitempty"`
-	Output       string                `json:"output,omitempty"`
-	BatchFactor  string                `json:"batchFactor,omitempty"`
-	Above        *Above                `json:"above,omitempty"`
-	Tiers        map[string]Components `json:"tiers,omitempty"`
-}
-
-// Components are the prices of a tier.
-type Components struct {
-	Input        string `json:"input,omitempty"`
-	CacheRead    string `json:"cacheRead,omitempty"`
-	CacheWrite   string `json:"cacheWrite,omitempty"`
-	CacheWrite1h string `json:"cacheWrite1h,omitempty"`
-	Output       string `json:"output,omitempty"`
-}
-
-// Above is the long-context prices.
-type Above struct {
-	Tokens int64 `json:"tokens"`
-	Components
-}
-
-func convert(data []byte, date string) (*Snapshot, int, error) {
+func convert(data []byte, date string) (*pricing.SnapshotFile, int, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var table map[string]json.RawMessage
 	if err := dec.Decode(&table); err != nil {
 		return nil, 0, err
 	}
-	snap := &Snapshot{Date: date, Source: "LiteLLM model_prices_and_context_window.json", Models: map[string]Model{}}
+	snap := &pricing.SnapshotFile{Date: date, Source: "LiteLLM model_prices_and_context_window.json", Models: map[string]pricing.SnapshotModel{}}
 	names := make([]string, 0, len(table))
 	for name := range table {
 		names = append(names, name)
@@ -135,9 +95,10 @@ func convert(data []byte, date string) (*Snapshot, int, error) {
 			r.Mul(r, big.NewRat(1_000_000, 1))
 			return decimal(r)
 		}
-		p := Period{From: "2000-01-01", Input: perMillion("input_cost_per_token"), Output: perMillion("output_cost_per_token"),
+		p := pricing.SnapshotPeriod{From: "2000-01-01", SnapshotComponents: pricing.SnapshotComponents{
+			Input: perMillion("input_cost_per_token"), Output: perMillion("output_cost_per_token"),
 			CacheRead: perMillion("cache_read_input_token_cost"), CacheWrite: perMillion("cache_creation_input_token_cost"),
-			CacheWrite1h: perMillion("cache_creation_input_token_cost_above_1hr")}
+			CacheWrite1h: perMillion("cache_creation_input_token_cost_above_1hr")}}
 		if p.Input == "" && p.Output == "" {
 			skipped++
 			continue
@@ -151,26 +112,26 @@ func convert(data []byte, date string) (*Snapshot, int, error) {
 			suffix string
 			tokens int64
 		}{{"_above_200k_tokens", 200_000}, {"_above_128k_tokens", 128_000}} {
-			c := Components{Input: perMillion("input_cost_per_token" + above.suffix), CacheRead: perMillion("cache_read_input_token_cost" + above.suffix),
+			c := pricing.SnapshotComponents{Input: perMillion("input_cost_per_token" + above.suffix), CacheRead: perMillion("cache_read_input_token_cost" + above.suffix),
 				CacheWrite: perMillion("cache_creation_input_token_cost" + above.suffix), CacheWrite1h: perMillion("cache_creation_input_token_cost_above_1hr" + above.suffix),
 				Output: perMillion("output_cost_per_token" + above.suffix)}
-			if c != (Components{}) {
-				p.Above = &Above{Tokens: above.tokens, Components: c}
+			if c != (pricing.SnapshotComponents{}) {
+				p.Above = &pricing.SnapshotAbove{Tokens: above.tokens, SnapshotComponents: c}
 				break
 			}
 		}
 		for _, tier := range []string{"priority", "flex"} {
-			c := Components{Input: perMillion("input_cost_per_token_" + tier), CacheRead: perMillion("cache_read_input_token_cost_" + tier),
+			c := pricing.SnapshotComponents{Input: perMillion("input_cost_per_token_" + tier), CacheRead: perMillion("cache_read_input_token_cost_" + tier),
 				Output: perMillion("output_cost_per_token_" + tier)}
-			if c != (Components{}) {
+			if c != (pricing.SnapshotComponents{}) {
 				if p.Tiers == nil {
-					p.Tiers = map[string]Components{}
+					p.Tiers = map[string]pricing.SnapshotComponents{}
 				}
 				p.Tiers[tier] = c
 			}
 		}
 		provider, _ := e["litellm_provider"].(string)
-		snap.Models[name] = Model{Provider: provider, Prices: []Period{p}}
+		snap.Models[name] = pricing.SnapshotModel{Provider: provider, Prices: []pricing.SnapshotPeriod{p}}
 	}
 	addUndatedAliases(snap)
 	return snap, skipped, nil
@@ -181,7 +142,7 @@ var datedName = regexp.MustCompile(`^(.*)(-\d{8}|-\d{4}-\d{2}-\d{2})$`)
 // addUndatedAliases lets a dated model be found by its name without the
 // date (claude-3-5-sonnet → claude-3-5-sonnet-20241022) where the table has
 // no undated entry: the latest date wins.
-func addUndatedAliases(snap *Snapshot) {
+func addUndatedAliases(snap *pricing.SnapshotFile) {
 	latest := map[string]string{}
 	for name := range snap.Models {
 		m := datedName.FindStringSubmatch(name)

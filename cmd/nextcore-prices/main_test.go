@@ -3,6 +3,8 @@ package main
 import (
 	"reflect"
 	"testing"
+
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
 )
 
 // TestConvert: per-token prices become exact per-million decimals; batch
@@ -21,9 +23,10 @@ func TestConvert(t *testing.T) {
 	if skipped != 1 || len(snap.Models) != 1 {
 		t.Fatalf("%d skipped, %d models", skipped, len(snap.Models))
 	}
-	want := Model{Provider: "openai", Aliases: []string{"m"}, Prices: []Period{{From: "2000-01-01", Input: "2.5", CacheRead: "1.25", Output: "10",
-		BatchFactor: "0.5", Above: &Above{Tokens: 200000, Components: Components{Input: "5"}},
-		Tiers: map[string]Components{"priority": {Output: "17"}}}}}
+	want := pricing.SnapshotModel{Provider: "openai", Aliases: []string{"m"}, Prices: []pricing.SnapshotPeriod{{From: "2000-01-01",
+		SnapshotComponents: pricing.SnapshotComponents{Input: "2.5", CacheRead: "1.25", Output: "10"},
+		BatchFactor:        "0.5", Above: &pricing.SnapshotAbove{Tokens: 200000, SnapshotComponents: pricing.SnapshotComponents{Input: "5"}},
+		Tiers: map[string]pricing.SnapshotComponents{"priority": {Output: "17"}}}}}
 	if got := snap.Models["m-20250101"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}

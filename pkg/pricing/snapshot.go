@@ -17,35 +17,44 @@ import (
 //go:embed snapshot.json
 var snapshotJSON []byte
 
-type snapshotFile struct {
+// SnapshotFile is the format of the built-in snapshot (snapshot.json),
+// which cmd/nextcore-prices writes: prices in USD per million tokens as
+// decimal strings, "" for none.
+type SnapshotFile struct {
 	Date   string                   `json:"date"`
 	Source string                   `json:"source"`
-	Models map[string]snapshotModel `json:"models"`
+	Models map[string]SnapshotModel `json:"models"`
 }
 
-type snapshotModel struct {
-	Provider string           `json:"provider"`
-	Aliases  []string         `json:"aliases"`
-	Prices   []snapshotPeriod `json:"prices"`
+// SnapshotModel is an entry of the snapshot.
+type SnapshotModel struct {
+	Provider string           `json:"provider,omitempty"`
+	Aliases  []string         `json:"aliases,omitempty"`
+	Prices   []SnapshotPeriod `json:"prices"`
 }
 
-type snapshotComponents struct {
-	Input        string `json:"input"`
-	CacheRead    string `json:"cacheRead"`
-	CacheWrite   string `json:"cacheWrite"`
-	CacheWrite1h string `json:"cacheWrite1h"`
-	Output       string `json:"output"`
+// SnapshotComponents are the prices of the kinds of tokens.
+type SnapshotComponents struct {
+	Input        string `json:"input,omitempty"`
+	CacheRead    string `json:"cacheRead,omitempty"`
+	CacheWrite   string `json:"cacheWrite,omitempty"`
+	CacheWrite1h string `json:"cacheWrite1h,omitempty"`
+	Output       string `json:"output,omitempty"`
 }
 
-type snapshotPeriod struct {
-	From        string `json:"from"`
-	BatchFactor string `json:"batchFactor"`
-	snapshotComponents
-	Above *struct {
-		Tokens int64 `json:"tokens"`
-		snapshotComponents
-	} `json:"above"`
-	Tiers map[string]snapshotComponents `json:"tiers"`
+// SnapshotPeriod is a period of a snapshot entry.
+type SnapshotPeriod struct {
+	From string `json:"from"`
+	SnapshotComponents
+	BatchFactor string                        `json:"batchFactor,omitempty"`
+	Above       *SnapshotAbove                `json:"above,omitempty"`
+	Tiers       map[string]SnapshotComponents `json:"tiers,omitempty"`
+}
+
+// SnapshotAbove is a period's long-context prices.
+type SnapshotAbove struct {
+	Tokens int64 `json:"tokens"`
+	SnapshotComponents
 }
 
 var snapshot struct {
@@ -59,7 +68,7 @@ var snapshot struct {
 // structs: a few milliseconds, and only for reports that price).
 func loadSnapshot() ([]*Model, string, error) {
 	snapshot.once.Do(func() {
-		var f snapshotFile
+		var f SnapshotFile
 		if err := json.Unmarshal(snapshotJSON, &f); err != nil {
 			snapshot.err = fmt.Errorf("the built-in price book is damaged: %w", err)
 			return
@@ -72,9 +81,9 @@ func loadSnapshot() ([]*Model, string, error) {
 					snapshot.err = fmt.Errorf("the built-in price book: %s: bad from %q", name, sp.From)
 					return
 				}
-				p := Period{From: from, Components: sp.snapshotComponents.components(), BatchFactor: optDec(sp.BatchFactor)}
+				p := Period{From: from, Components: sp.SnapshotComponents.components(), BatchFactor: optDec(sp.BatchFactor)}
 				if sp.Above != nil {
-					p.Above = &Above{Tokens: sp.Above.Tokens, Components: sp.Above.snapshotComponents.components()}
+					p.Above = &Above{Tokens: sp.Above.Tokens, Components: sp.Above.SnapshotComponents.components()}
 				}
 				for tier, c := range sp.Tiers {
 					if p.Tiers == nil {
@@ -91,7 +100,7 @@ func loadSnapshot() ([]*Model, string, error) {
 	return snapshot.models, snapshot.date, snapshot.err
 }
 
-func (c snapshotComponents) components() Components {
+func (c SnapshotComponents) components() Components {
 	return Components{Input: optDec(c.Input), CacheRead: optDec(c.CacheRead), CacheWrite: optDec(c.CacheWrite),
 		CacheWrite1h: optDec(c.CacheWrite1h), Output: optDec(c.Output)}
 }
