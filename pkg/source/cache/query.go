@@ -158,7 +158,9 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		}
 		for _, run := range plan(dim, q.Bounds) {
 			var err error
-			if run.level == 0 && dim == source.DimPrice {
+			if run.level == 0 && dim == source.DimPrice && q.MoneyOnly {
+				err = scanRawPrices(ctx, tx, tid, names, from, rawWhere, run, q.Bounds, out[qi])
+			} else if run.level == 0 && dim == source.DimPrice {
 				// No column holds the price key: it comes of the whole record.
 				err = eachRowOf(ctx, tx, names, from, rawWhere, []any{tid, run.start, run.end}, func(r *source.Record) error {
 					source.Count([]source.Query{*q}, [][]source.Groups{out[qi]}, r)
@@ -231,9 +233,8 @@ func moneyDest(t *source.Totals) []any {
 // with money only those that pricing reads; latency histograms when asked.
 func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, run piece, bounds []int64,
 	latency, money bool, only string, add func(int, int64, source.Totals)) error {
-	from, to := run.start/int64(time.Second), run.end/int64(time.Second)
 	first := source.IntervalOf(bounds, run.start)
-	single := first == source.IntervalOf(bounds, run.end-1)
+	last := source.IntervalOf(bounds, run.end-1)
 	cols, sums := rollupCols+", lat_hist", rollupSums+", nextcore_latency_sum(lat_hist)"
 	switch {
 	case money:
@@ -241,14 +242,58 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 	case !latency:
 		cols, sums = rollupCols+", NULL", rollupSums+", NULL"
 	}
-	var q string
-	if single {
-		// The whole run counts toward one interval: let SQLite add it up.
-		q = "SELECT 0, member, " + sums + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?" + only + " GROUP BY member"
-	} else {
-		q = "SELECT bucket, member, " + cols + " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?" + only
+	where := " FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket >= ? AND bucket < ?" + only
+	// Where an interval holds several buckets (the hours of a day in a zone
+	// off UTC), SQLite adds them up interval by interval: far fewer rows
+	// come out than buckets go in.
+	buckets := (run.end - run.start) / (run.level * int64(time.Second))
+	if first == last || buckets < 4*int64(last-first+1) {
+		q := "SELECT bucket, member, " + cols + where
+		if first == last {
+			q = "SELECT 0, member, " + sums + where + " GROUP BY member"
+		}
+		return readRollups(ctx, txQuery{tx, q}, money, bounds, first, first == last,
+			[]any{tid, int(dim), run.level, run.start / int64(time.Second), run.end / int64(time.Second)}, add)
 	}
-	rows, err := tx.QueryContext(ctx, q, tid, int(dim), run.level, from, to)
+	stmt, err := tx.PrepareContext(ctx, "SELECT 0, member, "+sums+where+" GROUP BY member")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close() //nolint:errcheck // a read-only statement: closing it cannot lose anything
+	for k := first; k <= last; k++ {
+		start, end := max(run.start, bounds[k]), min(run.end, bounds[k+1])
+		if start >= end {
+			continue
+		}
+		err := readRollups(ctx, stmt, money, bounds, k, true,
+			[]any{tid, int(dim), run.level, start / int64(time.Second), end / int64(time.Second)}, add)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// querier is a transaction or a statement prepared in it.
+type querier interface {
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+}
+
+// txQuery runs a query text in a transaction as a querier.
+type txQuery struct {
+	tx *sql.Tx
+	q  string
+}
+
+func (t txQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.q, args...)
+}
+
+// readRollups reads rollup rows (bucket, member, counters, histogram) into
+// add: all into interval k when whole, else each into its bucket's.
+func readRollups(ctx context.Context, src querier, money bool, bounds []int64, k int, whole bool,
+	args []any, add func(int, int64, source.Totals)) error {
+	rows, err := src.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -274,14 +319,14 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 				return fmt.Errorf("%w: %v", ErrCorrupted, err)
 			}
 		}
-		k := first
-		if !single {
-			k = source.IntervalOf(bounds, bucket*int64(time.Second))
+		at := k
+		if !whole {
+			at = source.IntervalOf(bounds, bucket*int64(time.Second))
 		}
-		if k < 0 {
+		if at < 0 {
 			return fmt.Errorf("rollup bucket %d outside the window", bucket)
 		}
-		add(k, member, t)
+		add(at, member, t)
 	}
 	return rows.Err()
 }
@@ -488,4 +533,54 @@ func noCostPriceIDs(names *dictionary) []string {
 		}
 	}
 	return ids
+}
+
+// rawPriceSQL sums the records of a stretch by what makes their price key
+// (source.Record.PriceKeyOf): model, tier, batch, no cost, zero requests,
+// small calls and long context, with the counters pricing reads.
+const rawPriceSQL = `SELECT model, tier, flags & 1 <> 0, flags & 8 <> 0,
+	requests = 0, requests > 0 AND (prompt + completion) / 500 < requests,
+	CASE WHEN flags & 2 THEN (flags & 4) <> 0 ELSE requests = 1 AND prompt > 200000 END,
+	sum(requests), sum(prompt), sum(completion), sum(cost), sum(cache_read), sum(cache_write), sum(cache_write_1h)`
+
+// scanRawPrices answers the price keys of records at a run's edges for
+// pricing (Query.MoneyOnly): SQLite sums them by key, interval by interval,
+// instead of every record coming out whole.
+func scanRawPrices(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, from, where string, run piece, bounds []int64,
+	out []source.Groups) error {
+	stmt, err := tx.PrepareContext(ctx, rawPriceSQL+" FROM "+from+" WHERE "+where+" GROUP BY 1, 2, 3, 4, 5, 6, 7")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close() //nolint:errcheck // a read-only statement: closing it cannot lose anything
+	for k := source.IntervalOf(bounds, run.start); k >= 0 && k+1 < len(bounds) && bounds[k] < run.end; k++ {
+		start, end := max(run.start, bounds[k]), min(run.end, bounds[k+1])
+		if start >= end {
+			continue
+		}
+		rows, err := stmt.QueryContext(ctx, tid, start, end)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var model, tier int64
+			var batch, noCost, zero, small, long bool
+			var t source.Totals
+			if err := rows.Scan(append([]any{&model, &tier, &batch, &noCost, &zero, &small, &long}, moneyDest(&t)...)...); err != nil {
+				rows.Close()
+				return err
+			}
+			key := source.PriceKey{Model: names.names[source.DimModel][model], Tier: names.names[dimTier][tier],
+				Batch: batch, Long: long, NoCost: noCost, Zero: zero, Small: small}.String()
+			g := out[k][key]
+			g.Add(t)
+			out[k][key] = g
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
