@@ -156,6 +156,12 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 				}
 			}
 		}
+		if dim == source.DimPrice && q.MoneyOnly && !q.Latency && offDays(q.Bounds) {
+			if err := c.scanPriceSeries(ctx, tx, tid, names, q, only, from, rawWhere, add, out[qi]); err != nil {
+				return nil, c.wrap(err)
+			}
+			continue
+		}
 		for _, run := range plan(dim, q.Bounds) {
 			var err error
 			if run.level == 0 && dim == source.DimPrice && q.MoneyOnly {
@@ -558,29 +564,181 @@ func scanRawPrices(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary
 		if start >= end {
 			continue
 		}
-		rows, err := stmt.QueryContext(ctx, tid, start, end)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var model, tier int64
-			var batch, noCost, zero, small, long bool
-			var t source.Totals
-			if err := rows.Scan(append([]any{&model, &tier, &batch, &noCost, &zero, &small, &long}, moneyDest(&t)...)...); err != nil {
-				rows.Close()
-				return err
-			}
-			key := source.PriceKey{Model: names.names[source.DimModel][model], Tier: names.names[dimTier][tier],
-				Batch: batch, Long: long, NoCost: noCost, Zero: zero, Small: small}.String()
-			g := out[k][key]
-			g.Add(t)
-			out[k][key] = g
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+		if err := rawPrices(ctx, stmt, tid, names, start, end, 1, out[k]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rawPrices adds (sign 1) or takes away (sign -1) the records of [start,
+// end) by price key, summed by SQLite with stmt (rawPriceSQL), into g.
+func rawPrices(ctx context.Context, stmt *sql.Stmt, tid int64, names *dictionary, start, end, sign int64, g source.Groups) error {
+	rows, err := stmt.QueryContext(ctx, tid, start, end)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var model, tier int64
+		var batch, noCost, zero, small, long bool
+		var t source.Totals
+		if err := rows.Scan(append([]any{&model, &tier, &batch, &noCost, &zero, &small, &long}, moneyDest(&t)...)...); err != nil {
+			return err
+		}
+		key := source.PriceKey{Model: names.names[source.DimModel][model], Tier: names.names[dimTier][tier],
+			Batch: batch, Long: long, NoCost: noCost, Zero: zero, Small: small}.String()
+		sum := g[key]
+		sum.Add(signed(t, sign))
+		g[key] = sum
+	}
+	return rows.Err()
+}
+
+// signed is t, or t taken away (its counters negated; t has no histogram).
+func signed(t source.Totals, sign int64) source.Totals {
+	if sign < 0 {
+		for _, c := range t.Counters() {
+			*c = -*c
+		}
+	}
+	return t
+}
+
+// dayNanos is a UTC day.
+const dayNanos = Day * int64(time.Second)
+
+// scanPriceSeries answers a query by price key read for pricing (money
+// counters, no histograms) over intervals of a day or more, as a report's
+// days are: each interval is the whole UTC days nearest its ends, plus or
+// minus the hours (and, at half-hour zones, the records) between those
+// days' ends and its own. A day in Berlin is then a day's rollup rows and
+// an hour's at each end, where the cover of plan would take 24 hours'.
+// Counters add and subtract exactly.
+func (c *Cache) scanPriceSeries(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query,
+	only, from, rawWhere string, add func(int, int64, source.Totals), out []source.Groups) error {
+	type job struct {
+		k    int
+		p    piece
+		sign int64
+	}
+	var jobs []job
+	edge := func(k int, s, e, sign int64) {
+		var ps []piece
+		cover(s, e, []int64{Hour}, &ps)
+		for _, p := range ps {
+			jobs = append(jobs, job{k, p, sign})
+		}
+	}
+	round := func(t int64) int64 { return floorDiv(t+dayNanos/2, dayNanos) * dayNanos }
+	for k := 0; k+1 < len(q.Bounds); k++ {
+		s, e := q.Bounds[k], q.Bounds[k+1]
+		if s >= e {
+			continue
+		}
+		if s < -1<<62 || e > 1<<62 || round(s) >= round(e) {
+			var ps []piece
+			cover(s, e, levelsFor(source.DimPrice), &ps)
+			for _, p := range ps {
+				jobs = append(jobs, job{k, p, 1})
+			}
+			continue
+		}
+		a, b := round(s), round(e)
+		jobs = append(jobs, job{k, piece{Day, a, b}, 1})
+		switch {
+		case s < a:
+			edge(k, s, a, 1)
+		case a < s:
+			edge(k, a, s, -1)
+		}
+		switch {
+		case b < e:
+			edge(k, b, e, 1)
+		case e < b:
+			edge(k, e, b, -1)
+		}
+	}
+	var raw *sql.Stmt
+	defer func() {
+		if raw != nil {
+			raw.Close() //nolint:errcheck // a read-only statement: closing it cannot lose anything
+		}
+	}()
+	// Rollup rows: one statement a level and sign, the stretches as a
+	// table SQLite walks the primary key from.
+	type batch struct {
+		level, sign int64
+	}
+	stretches := map[batch][]job{}
+	for _, j := range jobs {
+		if j.p.level == 0 {
+			if raw == nil {
+				var err error
+				if raw, err = tx.PrepareContext(ctx, rawPriceSQL+" FROM "+from+" WHERE "+rawWhere+" GROUP BY 1, 2, 3, 4, 5, 6, 7"); err != nil {
+					return err
+				}
+			}
+			if err := rawPrices(ctx, raw, tid, names, j.p.start, j.p.end, j.sign, out[j.k]); err != nil {
+				return err
+			}
+			continue
+		}
+		bk := batch{j.p.level, j.sign}
+		stretches[bk] = append(stretches[bk], j)
+	}
+	for bk, js := range stretches {
+		for len(js) > 0 {
+			n := min(len(js), 1000)
+			var values strings.Builder
+			args := make([]any, 0, 3*n+3)
+			for i, j := range js[:n] {
+				if i > 0 {
+					values.WriteByte(',')
+				}
+				values.WriteString("(?,?,?)")
+				args = append(args, j.k, j.p.start/int64(time.Second), j.p.end/int64(time.Second))
+			}
+			args = append(args, tid, int(source.DimPrice), bk.level)
+			rows, err := tx.QueryContext(ctx, "WITH r(k, s, e) AS (VALUES "+values.String()+") SELECT r.k, member, "+moneySums+
+				" FROM r JOIN rollups ON tenant = ? AND dim = ? AND level = ? AND bucket >= r.s AND bucket < r.e"+only+
+				" GROUP BY r.k, member", args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k int
+				var member int64
+				var t source.Totals
+				if err := rows.Scan(append([]any{&k, &member}, moneyDest(&t)...)...); err != nil {
+					rows.Close()
+					return err
+				}
+				add(k, member, signed(t, bk.sign))
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return err
+			}
+			js = js[n:]
+		}
+	}
+	return nil
+}
+
+// offDays reports whether a series has intervals of a day or more whose
+// ends are not UTC midnights (days in a zone off UTC): scanPriceSeries
+// reads those faster than plan's cover.
+func offDays(bounds []int64) bool {
+	long, off := false, false
+	for k, b := range bounds {
+		if b > -1<<62 && b < 1<<62 && floorDiv(b, dayNanos)*dayNanos != b {
+			off = true
+		}
+		if k > 0 && b-bounds[k-1] >= dayNanos && bounds[k-1] > -1<<62 && b < 1<<62 {
+			long = true
+		}
+	}
+	return long && off
 }
