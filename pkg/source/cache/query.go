@@ -609,54 +609,62 @@ func signed(t source.Totals, sign int64) source.Totals {
 const dayNanos = Day * int64(time.Second)
 
 // scanPriceSeries answers a query by price key read for pricing (money
-// counters, no histograms) over intervals of a day or more, as a report's
-// days are: each interval is the whole UTC days nearest its ends, plus or
-// minus the hours (and, at half-hour zones, the records) between those
-// days' ends and its own. A day in Berlin is then a day's rollup rows and
-// an hour's at each end, where the cover of plan would take 24 hours'.
-// Counters add and subtract exactly.
+// counters, no histograms) whose intervals are days or longer off UTC, as a
+// report's days in most zones are. The UTC days inside an interval are read
+// whole; a UTC day that a boundary cuts is read whole too, and the smaller
+// of its two parts by the hour (and, in half-hour zones, from records): that
+// part counts toward its own interval and is taken away from the day's
+// other part, which counts toward the other. Counters add and subtract
+// exactly, and each hour is read once.
 func (c *Cache) scanPriceSeries(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query,
 	only, from, rawWhere string, add func(int, int64, source.Totals), out []source.Groups) error {
-	type job struct {
+	type target struct {
 		k    int
-		p    piece
 		sign int64
 	}
-	var jobs []job
-	edge := func(k int, s, e, sign int64) {
+	type stretch struct {
+		p  piece
+		to []target
+	}
+	var sts []stretch
+	part := func(s, e int64, to ...target) {
 		var ps []piece
 		cover(s, e, []int64{Hour}, &ps)
 		for _, p := range ps {
-			jobs = append(jobs, job{k, p, sign})
+			sts = append(sts, stretch{p, to})
 		}
 	}
-	round := func(t int64) int64 { return floorDiv(t+dayNanos/2, dayNanos) * dayNanos }
-	for k := 0; k+1 < len(q.Bounds); k++ {
-		s, e := q.Bounds[k], q.Bounds[k+1]
-		if s >= e {
+	bounds := q.Bounds
+	n := len(bounds) - 1
+	for k := 0; k < n; k++ {
+		s, e := bounds[k], bounds[k+1]
+		first := -floorDiv(-s, dayNanos) * dayNanos // the first UTC midnight at or after s
+		last := floorDiv(e, dayNanos) * dayNanos
+		if first < last {
+			sts = append(sts, stretch{piece{Day, first, last}, []target{{k, 1}}})
+		}
+	}
+	for i, b := range bounds {
+		d := floorDiv(b, dayNanos) * dayNanos
+		if d == b {
 			continue
 		}
-		if s < -1<<62 || e > 1<<62 || round(s) >= round(e) {
-			var ps []piece
-			cover(s, e, levelsFor(source.DimPrice), &ps)
-			for _, p := range ps {
-				jobs = append(jobs, job{k, p, 1})
-			}
-			continue
-		}
-		a, b := round(s), round(e)
-		jobs = append(jobs, job{k, piece{Day, a, b}, 1})
 		switch {
-		case s < a:
-			edge(k, s, a, 1)
-		case a < s:
-			edge(k, a, s, -1)
+		case i == 0:
+			part(b, d+dayNanos, target{0, 1})
+		case i == n:
+			part(d, b, target{n - 1, 1})
+		case b-d <= dayNanos/2:
+			part(d, b, target{i - 1, 1}, target{i, -1})
+			sts = append(sts, stretch{piece{Day, d, d + dayNanos}, []target{{i, 1}}})
+		default:
+			part(b, d+dayNanos, target{i, 1}, target{i - 1, -1})
+			sts = append(sts, stretch{piece{Day, d, d + dayNanos}, []target{{i - 1, 1}}})
 		}
-		switch {
-		case b < e:
-			edge(k, b, e, 1)
-		case e < b:
-			edge(k, e, b, -1)
+	}
+	apply := func(st *stretch, member int64, t source.Totals) {
+		for _, to := range st.to {
+			add(to.k, member, signed(t, to.sign))
 		}
 	}
 	var raw *sql.Stmt
@@ -665,80 +673,84 @@ func (c *Cache) scanPriceSeries(ctx context.Context, tx *sql.Tx, tid int64, name
 			raw.Close() //nolint:errcheck // a read-only statement: closing it cannot lose anything
 		}
 	}()
-	// Rollup rows: one statement a level and sign, the stretches as a
-	// table SQLite walks the primary key from.
-	type batch struct {
-		level, sign int64
-	}
-	stretches := map[batch][]job{}
-	for _, j := range jobs {
-		if j.p.level == 0 {
-			if raw == nil {
-				var err error
-				if raw, err = tx.PrepareContext(ctx, rawPriceSQL+" FROM "+from+" WHERE "+rawWhere+" GROUP BY 1, 2, 3, 4, 5, 6, 7"); err != nil {
-					return err
-				}
-			}
-			if err := rawPrices(ctx, raw, tid, names, j.p.start, j.p.end, j.sign, out[j.k]); err != nil {
-				return err
-			}
+	byLevel := map[int64][]int{}
+	for i := range sts {
+		st := &sts[i]
+		if st.p.level != 0 {
+			byLevel[st.p.level] = append(byLevel[st.p.level], i)
 			continue
 		}
-		bk := batch{j.p.level, j.sign}
-		stretches[bk] = append(stretches[bk], j)
+		if raw == nil {
+			var err error
+			if raw, err = tx.PrepareContext(ctx, rawPriceSQL+" FROM "+from+" WHERE "+rawWhere+" GROUP BY 1, 2, 3, 4, 5, 6, 7"); err != nil {
+				return err
+			}
+		}
+		g := source.Groups{}
+		if err := rawPrices(ctx, raw, tid, names, st.p.start, st.p.end, 1, g); err != nil {
+			return err
+		}
+		for key, t := range g {
+			for _, to := range st.to {
+				sum := out[to.k][key]
+				sum.Add(signed(t, to.sign))
+				out[to.k][key] = sum
+			}
+		}
 	}
-	for bk, js := range stretches {
-		for len(js) > 0 {
-			n := min(len(js), 1000)
+	// Rollup rows: one statement a level, the stretches as a table that
+	// SQLite walks the primary key from.
+	for level, ids := range byLevel {
+		for len(ids) > 0 {
+			m := min(len(ids), 1000)
 			var values strings.Builder
-			args := make([]any, 0, 3*n+3)
-			for i, j := range js[:n] {
+			args := make([]any, 0, 3*m+3)
+			for i, id := range ids[:m] {
 				if i > 0 {
 					values.WriteByte(',')
 				}
 				values.WriteString("(?,?,?)")
-				args = append(args, j.k, j.p.start/int64(time.Second), j.p.end/int64(time.Second))
+				args = append(args, id, sts[id].p.start/int64(time.Second), sts[id].p.end/int64(time.Second))
 			}
-			args = append(args, tid, int(source.DimPrice), bk.level)
-			rows, err := tx.QueryContext(ctx, "WITH r(k, s, e) AS (VALUES "+values.String()+") SELECT r.k, member, "+moneySums+
+			args = append(args, tid, int(source.DimPrice), level)
+			rows, err := tx.QueryContext(ctx, "WITH r(i, s, e) AS (VALUES "+values.String()+") SELECT r.i, member, "+moneySums+
 				" FROM r JOIN rollups ON tenant = ? AND dim = ? AND level = ? AND bucket >= r.s AND bucket < r.e"+only+
-				" GROUP BY r.k, member", args...)
+				" GROUP BY r.i, member", args...)
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
-				var k int
+				var id int
 				var member int64
 				var t source.Totals
-				if err := rows.Scan(append([]any{&k, &member}, moneyDest(&t)...)...); err != nil {
+				if err := rows.Scan(append([]any{&id, &member}, moneyDest(&t)...)...); err != nil {
 					rows.Close()
 					return err
 				}
-				add(k, member, signed(t, bk.sign))
+				apply(&sts[id], member, t)
 			}
 			err = rows.Err()
 			rows.Close()
 			if err != nil {
 				return err
 			}
-			js = js[n:]
+			ids = ids[m:]
 		}
 	}
 	return nil
 }
 
-// offDays reports whether a series has intervals of a day or more whose
-// ends are not UTC midnights (days in a zone off UTC): scanPriceSeries
-// reads those faster than plan's cover.
+// offDays reports whether a series' intervals each hold a UTC midnight
+// (days, DST days included, or longer) and some of their ends are not UTC
+// midnights (days in a zone off UTC): scanPriceSeries reads those faster
+// than plan's cover.
 func offDays(bounds []int64) bool {
-	long, off := false, false
+	off := false
 	for k, b := range bounds {
-		if b > -1<<62 && b < 1<<62 && floorDiv(b, dayNanos)*dayNanos != b {
-			off = true
+		if b <= -1<<62 || b >= 1<<62 || (k > 0 && floorDiv(b, dayNanos)*dayNanos < bounds[k-1]) {
+			return false
 		}
-		if k > 0 && b-bounds[k-1] >= dayNanos && bounds[k-1] > -1<<62 && b < 1<<62 {
-			long = true
-		}
+		off = off || floorDiv(b, dayNanos)*dayNanos != b
 	}
-	return long && off
+	return off && len(bounds) >= 2
 }
