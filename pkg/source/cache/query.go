@@ -261,19 +261,29 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 		return readRollups(ctx, txQuery{tx, q}, money, bounds, first, first == last,
 			[]any{tid, int(dim), run.level, run.start / int64(time.Second), run.end / int64(time.Second)}, add)
 	}
-	stmt, err := tx.PrepareContext(ctx, "SELECT 0, member, "+sums+where+" GROUP BY member")
-	if err != nil {
-		return err
-	}
-	defer stmt.Close() //nolint:errcheck // a read-only statement: closing it cannot lose anything
-	for k := first; k <= last; k++ {
-		start, end := max(run.start, bounds[k]), min(run.end, bounds[k+1])
-		if start >= end {
+	// The intervals as a table that SQLite walks the primary key from: a
+	// statement a thousand intervals, rows summed by interval and member.
+	for lo := first; lo <= last; lo += 1000 {
+		var values strings.Builder
+		args := make([]any, 0, 3*1000+3)
+		for k := lo; k <= min(last, lo+999); k++ {
+			start, end := max(run.start, bounds[k]), min(run.end, bounds[k+1])
+			if start >= end {
+				continue
+			}
+			if values.Len() > 0 {
+				values.WriteByte(',')
+			}
+			values.WriteString("(?,?,?)")
+			args = append(args, k, start/int64(time.Second), end/int64(time.Second))
+		}
+		if values.Len() == 0 {
 			continue
 		}
-		err := readRollups(ctx, stmt, money, bounds, k, true,
-			[]any{tid, int(dim), run.level, start / int64(time.Second), end / int64(time.Second)}, add)
-		if err != nil {
+		args = append(args, tid, int(dim), run.level)
+		q := "WITH r(k, s, e) AS (VALUES " + values.String() + ") SELECT r.k, member, " + sums +
+			" FROM r JOIN rollups ON tenant = ? AND dim = ? AND level = ? AND bucket >= r.s AND bucket < r.e" + only + " GROUP BY r.k, member"
+		if err := readRollups(ctx, txQuery{tx, q}, money, nil, 0, false, args, add); err != nil {
 			return err
 		}
 	}
@@ -326,7 +336,11 @@ func readRollups(ctx context.Context, src querier, money bool, bounds []int64, k
 			}
 		}
 		at := k
-		if !whole {
+		switch {
+		case whole:
+		case bounds == nil: // the first column is the interval
+			at = int(bucket)
+		default:
 			at = source.IntervalOf(bounds, bucket*int64(time.Second))
 		}
 		if at < 0 {
