@@ -63,8 +63,7 @@ wins per model). Prices are USD per million tokens, in dated periods.`,
 			return a.runPricingCheck(cmd.Context(), cmd, failOn)
 		},
 	}
-	check.Flags().StringVar(&failOn, "fail-on", "", "exit 3 when a model has no price: unpriced")
-	check.RegisterFlagCompletionFunc("fail-on", fixedValues("unpriced"))
+	registerFailOnUnpriced(check, &failOn)
 	group.AddCommand(list, show, check)
 	return group
 }
@@ -158,18 +157,19 @@ func (a *App) runPricingShow(cmd *cobra.Command, name string) error {
 }
 
 func (a *App) runPricingCheck(ctx context.Context, cmd *cobra.Command, failOn string) error {
-	if failOn != "" && failOn != "unpriced" {
-		return usagef("--fail-on: unknown check %q (use unpriced)", failOn)
+	if err := checkFailOnUnpriced(failOn); err != nil {
+		return err
 	}
-	s, b, err := a.settingsAndBook(cmd)
+	s, err := a.settings(cmd)
 	if err != nil {
 		return err
 	}
-	rs, err := a.openSource(ctx, s)
+	rs, err := a.openSource(ctx, s) // reads the price book first
 	if err != nil {
 		return err
 	}
 	defer rs.close()
+	b := rs.money.Book
 	all := []int64{math.MinInt64, math.MaxInt64}
 	res, err := source.AggregateMany(ctx, rs.src, rs.tenant, []source.Query{{Dim: source.DimModel, Bounds: all}, {Dim: source.DimPrice, Bounds: all}})
 	if err != nil {

@@ -68,6 +68,28 @@ type Book struct {
 	Files    []string
 
 	changes []int64 // Changes, made on first use
+	// over are the price files' models, put over the snapshot when it is
+	// first needed (ensure): most reports price nothing, and decoding the
+	// snapshot is most of a small report's start.
+	over    []*Model
+	pending bool
+}
+
+// ensure puts the snapshot, then the price files' models, into the book
+// the first time it is read.
+func (b *Book) ensure() {
+	if !b.pending {
+		return
+	}
+	b.pending = false
+	models, _, err := loadSnapshot()
+	if err != nil {
+		panic(err) // the snapshot is built in and tested: a broken build
+	}
+	for _, m := range append(slices.Clone(models), b.over...) {
+		b.put(m)
+	}
+	b.over = nil
 }
 
 // NewBook makes an empty book.
@@ -75,6 +97,7 @@ func NewBook() *Book { return &Book{models: map[string]*Model{}, aliases: map[st
 
 // Models are the book's entries, by name.
 func (b *Book) Models() []*Model {
+	b.ensure()
 	out := make([]*Model, 0, len(b.models))
 	for _, m := range b.models {
 		out = append(out, m)
@@ -84,10 +107,18 @@ func (b *Book) Models() []*Model {
 }
 
 // Len is how many models the book prices.
-func (b *Book) Len() int { return len(b.models) }
+func (b *Book) Len() int {
+	b.ensure()
+	return len(b.models)
+}
 
 // Put adds or replaces a model (a later source wins per model).
 func (b *Book) Put(m *Model) {
+	b.ensure()
+	b.put(m)
+}
+
+func (b *Book) put(m *Model) {
 	if old, ok := b.models[m.Name]; ok {
 		for _, a := range old.Aliases {
 			if b.aliases[a] == m.Name {
@@ -106,6 +137,7 @@ func (b *Book) Put(m *Model) {
 // some model's prices begin: between two of them every model is priced
 // the same, so usage there can be priced in one piece.
 func (b *Book) Changes() []int64 {
+	b.ensure()
 	if b.changes == nil {
 		seen := map[int64]bool{}
 		for _, m := range b.models {
@@ -131,6 +163,7 @@ var dateSuffix = regexp.MustCompile(`(-\d{8}|-\d{4}-\d{2}-\d{2}|@\d{8})$`)
 // Lookup finds a record's model: the exact name, then an alias, then the
 // name without a trailing date.
 func (b *Book) Lookup(name string) (*Model, bool) {
+	b.ensure()
 	if m, ok := b.models[name]; ok {
 		return m, true
 	}

@@ -197,3 +197,15 @@ func TestLoadSnapshotAndFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestSnapshotDate: the date read from the snapshot's head without decoding
+// it is the one decoding it gives.
+func TestSnapshotDate(t *testing.T) {
+	_, date, err := loadSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotDate(); got != date || date == "" {
+		t.Errorf("head says %q, the snapshot %q", got, date)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sync"
 	"time"
 
@@ -119,16 +120,12 @@ func optDec(s string) *Dec {
 
 // Load is the price book: the built-in snapshot, then each price file over
 // it (a later source wins per model). A file with an error is refused whole.
+//
+// The files are read now (a bad one is an error before anything else); the
+// snapshot is decoded when the book is first read.
 func Load(files ...string) (*Book, error) {
-	models, date, err := loadSnapshot()
-	if err != nil {
-		return nil, err
-	}
 	b := NewBook()
-	b.Snapshot = date
-	for _, m := range models {
-		b.Put(m)
-	}
+	b.Snapshot, b.pending = snapshotDate(), true
 	for _, f := range files {
 		if f == "" {
 			continue
@@ -137,10 +134,19 @@ func Load(files ...string) (*Book, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range ms {
-			b.Put(m)
-		}
+		b.over = append(b.over, ms...)
 		b.Files = append(b.Files, f)
 	}
 	return b, nil
+}
+
+// snapshotDay is the snapshot's date, at the head of its file.
+var snapshotDay = regexp.MustCompile(`"date":\s*"([0-9-]+)"`)
+
+// snapshotDate reads the snapshot's date without decoding the rest.
+func snapshotDate() string {
+	if m := snapshotDay.FindSubmatch(snapshotJSON[:min(len(snapshotJSON), 256)]); m != nil {
+		return string(m[1])
+	}
+	return ""
 }

@@ -196,22 +196,22 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 		book = m.Book
 	}
 	priced := m.Priced()
-	var money []int
-	lo, hi := int64(0), int64(0)
+	// The span of the queries that carry money.
+	lo, hi, some := int64(0), int64(0), false
 	for i := range qs {
 		if !carriesMoney(&qs[i]) {
 			continue
 		}
 		b := qs[i].Bounds
-		if len(money) == 0 || b[0] < lo {
+		if !some || b[0] < lo {
 			lo = b[0]
 		}
-		if len(money) == 0 || b[len(b)-1] > hi {
+		if !some || b[len(b)-1] > hi {
 			hi = b[len(b)-1]
 		}
-		money = append(money, i)
+		some = true
 	}
-	if len(money) == 0 {
+	if !some {
 		res, err := source.AggregateMany(ctx, src, tenant, qs)
 		if err != nil {
 			return nil, nil, err
@@ -245,14 +245,10 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 	changes := book.Changes()
 	var call []source.Query
 	plans := map[int]*moneyPlan{}
-	isMoney := map[int]bool{}
-	for _, i := range money {
-		isMoney[i] = true
-	}
 	direct := make([]int, len(qs)) // index in call of each query answered as is
 	for i := range qs {
 		q := qs[i]
-		if !isMoney[i] {
+		if !carriesMoney(&q) {
 			direct[i] = len(call)
 			call = append(call, q)
 			continue

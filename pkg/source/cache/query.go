@@ -123,14 +123,14 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 			}
 			continue
 		}
-		only, from, rawWhere := "", "records", "tenant = ? AND ts >= ? AND ts < ?"
+		only := ""
+		from, rawWhere := recordsOf(noCostPrices)
 		if noCostPrices {
 			ids := noCostPriceIDs(names)
 			if len(ids) == 0 {
 				continue // no such record
 			}
 			only = " AND member IN (" + strings.Join(ids, ",") + ")"
-			from, rawWhere = "records INDEXED BY records_nocost", rawWhere+" AND "+noCostTerm
 		}
 		dim := q.Dim
 		add := func(k int, member int64, t source.Totals) {
@@ -190,12 +190,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 
 // scanFiltered answers a pivot or a filtered query from the window's records.
 func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
-	where, from := "tenant = ? AND ts >= ? AND ts < ?", "records"
-	if q.NoCostOnly {
-		// The few records without a reported cost, from their own index
-		// (the planner would walk all of the window's records).
-		where, from = where+" AND "+noCostTerm, "records INDEXED BY records_nocost"
-	}
+	from, where := recordsOf(q.NoCostOnly)
 	args := []any{tid, q.Bounds[0], q.Bounds[len(q.Bounds)-1]}
 	for d, vals := range q.Filter {
 		if d == source.DimTag {
@@ -258,58 +253,60 @@ func (c *Cache) scanRollups(ctx context.Context, tx *sql.Tx, tid int64, dim sour
 		if first == last {
 			q = "SELECT 0, member, " + sums + where + " GROUP BY member"
 		}
-		return readRollups(ctx, txQuery{tx, q}, money, bounds, first, first == last,
+		return readRollups(ctx, tx, q, money, bounds, first, first == last,
 			[]any{tid, int(dim), run.level, run.start / int64(time.Second), run.end / int64(time.Second)}, add)
 	}
-	// The intervals as a table that SQLite walks the primary key from: a
-	// statement a thousand intervals, rows summed by interval and member.
-	for lo := first; lo <= last; lo += 1000 {
+	var sts []stretch
+	for k := first; k <= last; k++ {
+		if start, end := max(run.start, bounds[k]), min(run.end, bounds[k+1]); start < end {
+			sts = append(sts, stretch{k, start, end})
+		}
+	}
+	return readStretches(ctx, tx, tid, dim, run.level, sts, sums, money, only, add)
+}
+
+// stretch is a span [start, end) of rollup buckets, to be summed as one
+// (id: an interval, or whatever the caller counts it toward).
+type stretch struct {
+	id         int
+	start, end int64
+}
+
+// readStretches sums the rollup rows of dim at level by stretch and member
+// (sums: the columns' aggregates, then the histogram's) into add, by the
+// stretch's id. The stretches go as a table that SQLite walks the primary
+// key from, a thousand a statement: far fewer rows come out than buckets
+// go in.
+func readStretches(ctx context.Context, tx *sql.Tx, tid int64, dim source.Dim, level int64, sts []stretch,
+	sums string, money bool, only string, add func(int, int64, source.Totals)) error {
+	for len(sts) > 0 {
+		m := min(len(sts), 1000)
 		var values strings.Builder
-		args := make([]any, 0, 3*1000+3)
-		for k := lo; k <= min(last, lo+999); k++ {
-			start, end := max(run.start, bounds[k]), min(run.end, bounds[k+1])
-			if start >= end {
-				continue
-			}
-			if values.Len() > 0 {
+		args := make([]any, 0, 3*m+3)
+		for i, st := range sts[:m] {
+			if i > 0 {
 				values.WriteByte(',')
 			}
 			values.WriteString("(?,?,?)")
-			args = append(args, k, start/int64(time.Second), end/int64(time.Second))
+			args = append(args, st.id, st.start/int64(time.Second), st.end/int64(time.Second))
 		}
-		if values.Len() == 0 {
-			continue
-		}
-		args = append(args, tid, int(dim), run.level)
-		q := "WITH r(k, s, e) AS (VALUES " + values.String() + ") SELECT r.k, member, " + sums +
-			" FROM r JOIN rollups ON tenant = ? AND dim = ? AND level = ? AND bucket >= r.s AND bucket < r.e" + only + " GROUP BY r.k, member"
-		if err := readRollups(ctx, txQuery{tx, q}, money, nil, 0, false, args, add); err != nil {
+		args = append(args, tid, int(dim), level)
+		q := "WITH r(i, s, e) AS (VALUES " + values.String() + ") SELECT r.i, member, " + sums +
+			" FROM r JOIN rollups ON tenant = ? AND dim = ? AND level = ? AND bucket >= r.s AND bucket < r.e" + only + " GROUP BY r.i, member"
+		if err := readRollups(ctx, tx, q, money, nil, 0, false, args, add); err != nil {
 			return err
 		}
+		sts = sts[m:]
 	}
 	return nil
 }
 
-// querier is a transaction or a statement prepared in it.
-type querier interface {
-	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
-}
-
-// txQuery runs a query text in a transaction as a querier.
-type txQuery struct {
-	tx *sql.Tx
-	q  string
-}
-
-func (t txQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.q, args...)
-}
-
 // readRollups reads rollup rows (bucket, member, counters, histogram) into
-// add: all into interval k when whole, else each into its bucket's.
-func readRollups(ctx context.Context, src querier, money bool, bounds []int64, k int, whole bool,
+// add: all into interval k when whole, else each into its bucket's; with no
+// bounds the first column is the interval itself (readStretches).
+func readRollups(ctx context.Context, tx *sql.Tx, q string, money bool, bounds []int64, k int, whole bool,
 	args []any, add func(int, int64, source.Totals)) error {
-	rows, err := src.QueryContext(ctx, args...)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -338,7 +335,7 @@ func readRollups(ctx context.Context, src querier, money bool, bounds []int64, k
 		at := k
 		switch {
 		case whole:
-		case bounds == nil: // the first column is the interval
+		case bounds == nil: // the first column is the interval (readStretches)
 			at = int(bucket)
 		default:
 			at = source.IntervalOf(bounds, bucket*int64(time.Second))
@@ -497,6 +494,17 @@ func eachRowOf(ctx context.Context, tx *sql.Tx, names *dictionary, from, where s
 // records_nocost says it (SQLite uses the index for this very term).
 const noCostTerm = "flags & 8 <> 0"
 
+// recordsOf is where a window's records are read from (a table expression)
+// and the condition that picks them, binding tenant, start and end: all
+// records, or those without a reported cost through their own index (the
+// planner would walk all of the window's records).
+func recordsOf(noCostOnly bool) (from, where string) {
+	if noCostOnly {
+		return "records INDEXED BY records_nocost", "tenant = ? AND ts >= ? AND ts < ? AND " + noCostTerm
+	}
+	return "records", "tenant = ? AND ts >= ? AND ts < ?"
+}
+
 // pairQuery reports whether rollups by member and price key answer q: a
 // dimension's members by price key, of all records or of those without a
 // reported cost, unfiltered (how reports price them).
@@ -508,13 +516,13 @@ func pairQuery(q *source.Query) bool {
 // and at the edges from the records.
 func (c *Cache) scanPairs(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
 	qs, res := []source.Query{*q}, [][]source.Groups{out}
-	from, where, only := "records", "tenant = ? AND ts >= ? AND ts < ?", ""
+	from, where := recordsOf(q.NoCostOnly)
+	only := ""
 	if q.NoCostOnly {
 		ids := noCostPriceIDs(names)
 		if len(ids) == 0 {
 			return nil // no such record
 		}
-		from, where = "records INDEXED BY records_nocost", where+" AND "+noCostTerm
 		only = fmt.Sprintf(" AND (member & %d) IN (%s)", 1<<pairShift-1, strings.Join(ids, ","))
 	}
 	for _, run := range planAt(pairLevels, q.Bounds) {
@@ -568,7 +576,7 @@ const rawPriceSQL = `SELECT model, tier, flags & 1 <> 0, flags & 8 <> 0,
 // instead of every record coming out whole.
 func scanRawPrices(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, from, where string, run piece, bounds []int64,
 	out []source.Groups) error {
-	stmt, err := tx.PrepareContext(ctx, rawPriceSQL+" FROM "+from+" WHERE "+where+" GROUP BY 1, 2, 3, 4, 5, 6, 7")
+	stmt, err := prepareRawPrices(ctx, tx, from, where)
 	if err != nil {
 		return err
 	}
@@ -583,6 +591,12 @@ func scanRawPrices(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary
 		}
 	}
 	return nil
+}
+
+// prepareRawPrices prepares rawPriceSQL over the records that from and
+// where pick (recordsOf).
+func prepareRawPrices(ctx context.Context, tx *sql.Tx, from, where string) (*sql.Stmt, error) {
+	return tx.PrepareContext(ctx, rawPriceSQL+" FROM "+from+" WHERE "+where+" GROUP BY 1, 2, 3, 4, 5, 6, 7")
 }
 
 // rawPrices adds (sign 1) or takes away (sign -1) the records of [start,
@@ -636,16 +650,16 @@ func (c *Cache) scanPriceSeries(ctx context.Context, tx *sql.Tx, tid int64, name
 		k    int
 		sign int64
 	}
-	type stretch struct {
+	type part struct {
 		p  piece
 		to []target
 	}
-	var sts []stretch
-	part := func(s, e int64, to ...target) {
+	var parts []part
+	hours := func(s, e int64, to ...target) {
 		var ps []piece
 		cover(s, e, []int64{Hour}, &ps)
 		for _, p := range ps {
-			sts = append(sts, stretch{p, to})
+			parts = append(parts, part{p, to})
 		}
 	}
 	bounds := q.Bounds
@@ -655,7 +669,7 @@ func (c *Cache) scanPriceSeries(ctx context.Context, tx *sql.Tx, tid int64, name
 		first := -floorDiv(-s, dayNanos) * dayNanos // the first UTC midnight at or after s
 		last := floorDiv(e, dayNanos) * dayNanos
 		if first < last {
-			sts = append(sts, stretch{piece{Day, first, last}, []target{{k, 1}}})
+			parts = append(parts, part{piece{Day, first, last}, []target{{k, 1}}})
 		}
 	}
 	for i, b := range bounds {
@@ -665,20 +679,15 @@ func (c *Cache) scanPriceSeries(ctx context.Context, tx *sql.Tx, tid int64, name
 		}
 		switch {
 		case i == 0:
-			part(b, d+dayNanos, target{0, 1})
+			hours(b, d+dayNanos, target{0, 1})
 		case i == n:
-			part(d, b, target{n - 1, 1})
+			hours(d, b, target{n - 1, 1})
 		case b-d <= dayNanos/2:
-			part(d, b, target{i - 1, 1}, target{i, -1})
-			sts = append(sts, stretch{piece{Day, d, d + dayNanos}, []target{{i, 1}}})
+			hours(d, b, target{i - 1, 1}, target{i, -1})
+			parts = append(parts, part{piece{Day, d, d + dayNanos}, []target{{i, 1}}})
 		default:
-			part(b, d+dayNanos, target{i, 1}, target{i - 1, -1})
-			sts = append(sts, stretch{piece{Day, d, d + dayNanos}, []target{{i - 1, 1}}})
-		}
-	}
-	apply := func(st *stretch, member int64, t source.Totals) {
-		for _, to := range st.to {
-			add(to.k, member, signed(t, to.sign))
+			hours(b, d+dayNanos, target{i, 1}, target{i - 1, -1})
+			parts = append(parts, part{piece{Day, d, d + dayNanos}, []target{{i - 1, 1}}})
 		}
 	}
 	var raw *sql.Stmt
@@ -687,68 +696,38 @@ func (c *Cache) scanPriceSeries(ctx context.Context, tx *sql.Tx, tid int64, name
 			raw.Close() //nolint:errcheck // a read-only statement: closing it cannot lose anything
 		}
 	}()
-	byLevel := map[int64][]int{}
-	for i := range sts {
-		st := &sts[i]
-		if st.p.level != 0 {
-			byLevel[st.p.level] = append(byLevel[st.p.level], i)
+	byLevel := map[int64][]stretch{} // by rollup level, each part's stretch with its index as id
+	for i, pt := range parts {
+		if pt.p.level != 0 {
+			byLevel[pt.p.level] = append(byLevel[pt.p.level], stretch{i, pt.p.start, pt.p.end})
 			continue
 		}
 		if raw == nil {
 			var err error
-			if raw, err = tx.PrepareContext(ctx, rawPriceSQL+" FROM "+from+" WHERE "+rawWhere+" GROUP BY 1, 2, 3, 4, 5, 6, 7"); err != nil {
+			if raw, err = prepareRawPrices(ctx, tx, from, rawWhere); err != nil {
 				return err
 			}
 		}
 		g := source.Groups{}
-		if err := rawPrices(ctx, raw, tid, names, st.p.start, st.p.end, 1, g); err != nil {
+		if err := rawPrices(ctx, raw, tid, names, pt.p.start, pt.p.end, 1, g); err != nil {
 			return err
 		}
 		for key, t := range g {
-			for _, to := range st.to {
+			for _, to := range pt.to {
 				sum := out[to.k][key]
 				sum.Add(signed(t, to.sign))
 				out[to.k][key] = sum
 			}
 		}
 	}
-	// Rollup rows: one statement a level, the stretches as a table that
-	// SQLite walks the primary key from.
-	for level, ids := range byLevel {
-		for len(ids) > 0 {
-			m := min(len(ids), 1000)
-			var values strings.Builder
-			args := make([]any, 0, 3*m+3)
-			for i, id := range ids[:m] {
-				if i > 0 {
-					values.WriteByte(',')
-				}
-				values.WriteString("(?,?,?)")
-				args = append(args, id, sts[id].p.start/int64(time.Second), sts[id].p.end/int64(time.Second))
+	for level, sts := range byLevel {
+		err := readStretches(ctx, tx, tid, source.DimPrice, level, sts, moneySums+", NULL", true, only, func(i int, member int64, t source.Totals) {
+			for _, to := range parts[i].to {
+				add(to.k, member, signed(t, to.sign))
 			}
-			args = append(args, tid, int(source.DimPrice), level)
-			rows, err := tx.QueryContext(ctx, "WITH r(i, s, e) AS (VALUES "+values.String()+") SELECT r.i, member, "+moneySums+
-				" FROM r JOIN rollups ON tenant = ? AND dim = ? AND level = ? AND bucket >= r.s AND bucket < r.e"+only+
-				" GROUP BY r.i, member", args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id int
-				var member int64
-				var t source.Totals
-				if err := rows.Scan(append([]any{&id, &member}, moneyDest(&t)...)...); err != nil {
-					rows.Close()
-					return err
-				}
-				apply(&sts[id], member, t)
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return err
-			}
-			ids = ids[m:]
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -47,11 +47,12 @@ type rollupAcc struct {
 	// The current UTC day's pair rows (countPairs), by pair slot and
 	// pairMember; pairDay is that day, in Unix seconds.
 	pairDay int64
-	pairs   [numPairSlots]map[int64]*source.Totals
+	pairs   []map[int64]*source.Totals // by slot of pairDims, then DimTag
 }
 
 func newRollupAcc() *rollupAcc {
 	a := &rollupAcc{hour: hourSlots{hour: -1}, deltas: map[rollupKey]*source.Totals{}, pairDay: -1}
+	a.pairs = make([]map[int64]*source.Totals, len(pairDims)+1)
 	for i := range a.pairs {
 		a.pairs[i] = map[int64]*source.Totals{}
 	}
@@ -111,15 +112,12 @@ func splitPair(m int64) (member, price int64) { return m >> pairShift, m & (1<<p
 // pending.ids; DimTag's slot follows them.
 var pairDims = func() (out []int) {
 	for i, d := range source.Dims() {
-		if d != source.DimModel && d != source.DimPrice {
+		if HasPairs(d) {
 			out = append(out, i)
 		}
 	}
 	return out
 }()
-
-// numPairSlots is len(pairDims) and DimTag.
-const numPairSlots = source.NumDims - 2 + 1
 
 // HasPairs reports whether d's members are rolled up by price key.
 func HasPairs(d source.Dim) bool {

@@ -170,36 +170,36 @@ var rollupDims = source.Dims()
 // size alone, without making its name.
 func (w *Writer) priceIDs(r *source.Record) (id, pair int64, err error) {
 	k := r.PriceKeyOf()
-	plain := k == source.PriceKey{Model: r.Model, Small: k.Small}
-	small := 0
-	if k.Small {
-		small = 1
-	}
-	if plain {
-		slot := w.plainPrice[r.Model]
-		if slot == nil {
-			slot = new([2]int64)
+	var slot *[2]int64 // a plain key's ids by model: without and with the small flag
+	if k == (source.PriceKey{Model: r.Model, Small: k.Small}) {
+		if slot = w.plainPrice[r.Model]; slot == nil {
 			if w.plainPrice == nil {
 				w.plainPrice = map[string]*[2]int64{}
 			}
+			slot = new([2]int64)
 			w.plainPrice[r.Model] = slot
 		}
-		for i, ks := range [2]bool{false, true} {
-			if slot[i] == 0 && (i == small || i == 0) {
-				kk := k
-				kk.Small = ks
-				if slot[i], err = w.names.id(w.ctx, w.tx, source.DimPrice, kk.String()); err != nil {
-					return 0, 0, err
-				}
-			}
+	}
+	look := func(small bool) (int64, error) {
+		i := 0
+		if small {
+			i = 1
 		}
-		return slot[small], slot[0], nil
+		if slot != nil && slot[i] != 0 {
+			return slot[i], nil
+		}
+		kk := k
+		kk.Small = small
+		id, err := w.names.id(w.ctx, w.tx, source.DimPrice, kk.String())
+		if err == nil && slot != nil {
+			slot[i] = id
+		}
+		return id, err
 	}
-	if id, err = w.names.id(w.ctx, w.tx, source.DimPrice, k.String()); err != nil || !k.Small {
-		return id, id, err
+	if pair, err = look(false); err != nil || !k.Small {
+		return pair, pair, err
 	}
-	k.Small = false
-	pair, err = w.names.id(w.ctx, w.tx, source.DimPrice, k.String())
+	id, err = look(true)
 	return id, pair, err
 }
 
