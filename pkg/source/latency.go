@@ -1,10 +1,11 @@
 package source
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Latency is a mergeable histogram of response times in milliseconds, with
@@ -13,7 +14,13 @@ import (
 // the histogram of both sets of calls, so rollups can keep one per bucket
 // and a year's percentiles cost what its totals cost.
 type Latency struct {
-	counts map[int32]int64 // bucket index → calls; index 0 holds 0 ms
+	bins []latencyBin // by bucket index, ascending; none empty
+}
+
+// latencyBin is a bucket's calls; bucket 0 holds 0 ms.
+type latencyBin struct {
+	k int32
+	n int64
 }
 
 // The bucket of v > 0 is ceil(log(v)/log(gamma)); its representative value
@@ -43,12 +50,22 @@ func latencyValue(i int32) float64 {
 	return 2 * math.Pow(latencyGamma, float64(i-1)) / (latencyGamma + 1)
 }
 
+func cmpBin(b latencyBin, k int32) int { return cmp.Compare(b.k, k) }
+
 // Record counts a call of ms milliseconds.
-func (h *Latency) Record(ms int64) {
-	if h.counts == nil {
-		h.counts = map[int32]int64{}
+func (h *Latency) Record(ms int64) { h.add(latencyBucket(ms), 1) }
+
+// add counts n calls into bucket k.
+func (h *Latency) add(k int32, n int64) {
+	if n == 0 {
+		return
 	}
-	h.counts[latencyBucket(ms)]++
+	i, ok := slices.BinarySearchFunc(h.bins, k, cmpBin)
+	if ok {
+		h.bins[i].n += n
+		return
+	}
+	h.bins = slices.Insert(h.bins, i, latencyBin{k, n})
 }
 
 // Buckets is how many buckets hold calls: the histogram's size.
@@ -56,19 +73,56 @@ func (h *Latency) Buckets() int {
 	if h == nil {
 		return 0
 	}
-	return len(h.counts)
+	return len(h.bins)
 }
 
 // Merge adds o's calls to h.
 func (h *Latency) Merge(o *Latency) {
-	if o == nil || len(o.counts) == 0 {
+	if o != nil {
+		h.merge(o.bins)
+	}
+}
+
+// merge adds bins (ascending, none empty) to h: in place when h has all of
+// their buckets, else in one pass from the end of a grown slice.
+func (h *Latency) merge(bins []latencyBin) {
+	if len(bins) == 0 {
 		return
 	}
-	if h.counts == nil {
-		h.counts = make(map[int32]int64, len(o.counts))
+	if len(h.bins) == 0 {
+		h.bins = append(h.bins[:0], bins...)
+		return
 	}
-	for k, n := range o.counts {
-		h.counts[k] += n
+	fresh := 0
+	i := 0
+	for _, b := range bins {
+		for i < len(h.bins) && h.bins[i].k < b.k {
+			i++
+		}
+		if i < len(h.bins) && h.bins[i].k == b.k {
+			h.bins[i].n += b.n
+			continue
+		}
+		fresh++
+	}
+	if fresh == 0 {
+		return
+	}
+	// The buckets h already had are counted; place the fresh ones.
+	old := len(h.bins)
+	h.bins = slices.Grow(h.bins, fresh)[:old+fresh]
+	w, a := old+fresh-1, old-1
+	for j := len(bins) - 1; j >= 0; j-- {
+		b := bins[j]
+		for a >= 0 && h.bins[a].k > b.k {
+			h.bins[w] = h.bins[a]
+			w, a = w-1, a-1
+		}
+		if a >= 0 && h.bins[a].k == b.k {
+			continue // counted above
+		}
+		h.bins[w] = b
+		w--
 	}
 }
 
@@ -78,8 +132,8 @@ func (h *Latency) Count() int64 {
 	if h == nil {
 		return 0
 	}
-	for _, c := range h.counts {
-		n += c
+	for _, b := range h.bins {
+		n += b.n
 	}
 	return n
 }
@@ -93,19 +147,14 @@ func (h *Latency) Quantile(q float64) float64 {
 	}
 	rank := int64(math.Ceil(q * float64(n)))
 	rank = min(max(rank, 1), n)
-	keys := make([]int32, 0, len(h.counts))
-	for k := range h.counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	var seen int64
-	for _, k := range keys {
-		seen += h.counts[k]
+	for _, b := range h.bins {
+		seen += b.n
 		if seen >= rank {
-			return latencyValue(k)
+			return latencyValue(b.k)
 		}
 	}
-	return latencyValue(keys[len(keys)-1])
+	return latencyValue(h.bins[len(h.bins)-1].k)
 }
 
 // Clone is a copy of h.
@@ -113,31 +162,22 @@ func (h *Latency) Clone() *Latency {
 	if h == nil {
 		return nil
 	}
-	c := &Latency{}
-	c.Merge(h)
-	return c
+	return &Latency{bins: slices.Clone(h.bins)}
 }
 
 // MarshalBinary encodes the histogram compactly: bucket deltas and counts as
 // varints, in bucket order.
 func (h *Latency) MarshalBinary() []byte {
-	if h == nil || len(h.counts) == 0 {
+	if h == nil || len(h.bins) == 0 {
 		return nil
 	}
-	keys := make([]int32, 0, len(h.counts))
-	for k, n := range h.counts {
-		if n != 0 {
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	b := make([]byte, 0, 1+len(keys)*3)
+	b := make([]byte, 0, 1+len(h.bins)*3)
 	b = append(b, 1) // version
 	prev := int32(0)
-	for _, k := range keys {
-		b = binary.AppendUvarint(b, uint64(k-prev))
-		b = binary.AppendUvarint(b, uint64(h.counts[k]))
-		prev = k
+	for _, bin := range h.bins {
+		b = binary.AppendUvarint(b, uint64(bin.k-prev))
+		b = binary.AppendUvarint(b, uint64(bin.n))
+		prev = bin.k
 	}
 	return b
 }
@@ -154,24 +194,25 @@ func (h *Latency) MergeBinary(b []byte) error {
 		return ErrLatencyData
 	}
 	b = b[1:]
-	if h.counts == nil {
-		h.counts = map[int32]int64{}
-	}
+	bins := make([]latencyBin, 0, len(b)/2)
 	k := int32(0)
 	for len(b) > 0 {
 		d, n := binary.Uvarint(b)
-		if n <= 0 || d > math.MaxInt32 {
+		if n <= 0 || d > math.MaxInt32 || (d == 0 && len(bins) > 0) || int64(k)+int64(d) > math.MaxInt32 {
 			return ErrLatencyData
 		}
 		b = b[n:]
 		c, n := binary.Uvarint(b)
-		if n <= 0 {
+		if n <= 0 || c > math.MaxInt64 {
 			return ErrLatencyData
 		}
 		b = b[n:]
 		k += int32(d)
-		h.counts[k] += int64(c)
+		if c != 0 {
+			bins = append(bins, latencyBin{k, int64(c)})
+		}
 	}
+	h.merge(bins)
 	return nil
 }
 
@@ -209,9 +250,10 @@ func (c *LatencyCounter) Drain() *Latency {
 	if len(c.touched) == 0 && c.overflow == nil {
 		return nil
 	}
-	h := &Latency{counts: make(map[int32]int64, len(c.touched))}
-	for _, i := range c.touched {
-		h.counts[i] += int64(c.counts[i])
+	slices.Sort(c.touched)
+	h := &Latency{bins: make([]latencyBin, len(c.touched))}
+	for j, i := range c.touched {
+		h.bins[j] = latencyBin{i, int64(c.counts[i])}
 		c.counts[i] = 0
 	}
 	c.touched = c.touched[:0]

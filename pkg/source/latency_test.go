@@ -41,11 +41,11 @@ func TestLatencyWithinOnePercent(t *testing.T) {
 		for i := range parts {
 			merged.Merge(&parts[i])
 		}
-		if !reflect.DeepEqual(merged.counts, h.counts) {
+		if !reflect.DeepEqual(merged.bins, h.bins) {
 			t.Errorf("%s: merging parts differs from one histogram", name)
 		}
 		var decoded Latency
-		if err := decoded.MergeBinary(h.MarshalBinary()); err != nil || !reflect.DeepEqual(decoded.counts, h.counts) {
+		if err := decoded.MergeBinary(h.MarshalBinary()); err != nil || !reflect.DeepEqual(decoded.bins, h.bins) {
 			t.Errorf("%s: encoding does not round-trip: %v", name, err)
 		}
 		for _, q := range []float64{0.5, 0.9, 0.95, 0.99, 0.999, 1} {
@@ -85,5 +85,54 @@ func BenchmarkLatencyQuantile(b *testing.B) {
 	}
 	for b.Loop() {
 		h.Quantile(0.99)
+	}
+}
+
+func BenchmarkLatencyMarshalBinary(b *testing.B) {
+	var h Latency
+	for i := range 300 {
+		h.Record(int64(20 + i*i%5000))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = h.MarshalBinary()
+	}
+}
+
+// TestLatencyMergeMatchesPlainCounts merges histograms of every overlap
+// (none, some, all buckets shared, either side empty) and checks each
+// bucket's count, order and the encoding against plain counting.
+func TestLatencyMergeMatchesPlainCounts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 2000 {
+		want := map[int32]int64{}
+		var h Latency
+		for range rng.IntN(4) {
+			var o Latency
+			lo, span := rng.Int64N(3000), 1+rng.Int64N(300)
+			for range rng.IntN(60) {
+				ms := lo + rng.Int64N(span)
+				o.Record(ms)
+				want[latencyBucket(ms)]++
+			}
+			if rng.IntN(2) == 0 {
+				h.Merge(&o)
+			} else if err := h.MergeBinary(o.MarshalBinary()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := map[int32]int64{}
+		for i, b := range h.bins {
+			if b.n == 0 || (i > 0 && h.bins[i-1].k >= b.k) {
+				t.Fatalf("round %d: bins out of order or empty: %v", round, h.bins)
+			}
+			got[b.k] = b.n
+		}
+		if !reflect.DeepEqual(got, want) && len(want) > 0 {
+			t.Fatalf("round %d: merged %v, counted %v", round, got, want)
+		}
+		if h.Buckets() != len(want) {
+			t.Fatalf("round %d: %d buckets, counted %d", round, h.Buckets(), len(want))
+		}
 	}
 }
