@@ -229,13 +229,23 @@ type LatencyCounter struct {
 }
 
 // Record counts a call of ms milliseconds.
-func (c *LatencyCounter) Record(ms int64) {
-	i := latencyBucket(ms)
+func (c *LatencyCounter) Record(ms int64) { c.Add(LatencyBucketOf(ms)) }
+
+// LatencyBucket is the histogram bucket of a response time: a record
+// counted into several histograms finds its bucket once.
+type LatencyBucket int32
+
+// LatencyBucketOf is the bucket of a call of ms milliseconds.
+func LatencyBucketOf(ms int64) LatencyBucket { return LatencyBucket(latencyBucket(ms)) }
+
+// Add counts a call of bucket b.
+func (c *LatencyCounter) Add(b LatencyBucket) {
+	i := int32(b)
 	if i >= denseBuckets {
 		if c.overflow == nil {
 			c.overflow = &Latency{}
 		}
-		c.overflow.Record(ms)
+		c.overflow.add(i, 1)
 		return
 	}
 	if c.counts[i] == 0 {

@@ -20,6 +20,8 @@ type dictionary struct {
 	tagSets map[int64][]string
 	// tagSetIDs are their tags' ids (dictionary.tagIDs).
 	tagSetIDs map[int64][]int64
+	// scratch is where tagSetID writes a tag set's name.
+	scratch []byte
 }
 
 // Dictionaries of the cache's own, beside the dimensions': a record's

@@ -56,25 +56,17 @@ func (d *dictionary) ledgerIDs(ctx context.Context, q queryer, r *source.Record)
 	if r.Project == "" && r.Provider == "" && len(r.Tags) == 0 && r.ServiceTier == "" {
 		return ids, nil, nil // a v1 record, the most common by far
 	}
-	set := ""
-	if len(r.Tags) > 0 {
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false) // the name is for people reading the cache too
-		if err := enc.Encode(r.Tags); err != nil {
-			return ids, nil, err
-		}
-		set = strings.TrimSuffix(b.String(), "\n")
-	}
-	for i, x := range []struct {
+	for _, x := range [...]struct {
+		slot int // in ledgerNames
 		dim  source.Dim
 		name string
-	}{{source.DimProject, r.Project}, {source.DimProvider, r.Provider}, {dimTagSet, set}, {dimTier, r.ServiceTier}} {
-		id, err := d.id(ctx, q, x.dim, x.name)
-		if err != nil {
+	}{{0, source.DimProject, r.Project}, {1, source.DimProvider, r.Provider}, {3, dimTier, r.ServiceTier}} {
+		if ids[x.slot], err = d.id(ctx, q, x.dim, x.name); err != nil {
 			return ids, nil, err
 		}
-		ids[i] = id
+	}
+	if ids[2], err = d.tagSetID(ctx, q, r.Tags); err != nil {
+		return ids, nil, err
 	}
 	for _, t := range r.Tags {
 		id, err := d.id(ctx, q, source.DimTag, t)
@@ -84,6 +76,60 @@ func (d *dictionary) ledgerIDs(ctx context.Context, q queryer, r *source.Record)
 		tags = append(tags, id)
 	}
 	return ids, tags, nil
+}
+
+// tagSetID is the id of a tag set, named by its tags as a JSON array as
+// encoding/json writes it without HTML escapes. A set seen before costs
+// no allocation.
+func (d *dictionary) tagSetID(ctx context.Context, q queryer, tags []string) (int64, error) {
+	b, ok := appendTagSetName(d.scratch[:0], tags)
+	if !ok {
+		name, err := encodeTagSet(tags)
+		if err != nil {
+			return 0, err
+		}
+		return d.id(ctx, q, dimTagSet, name)
+	}
+	d.scratch = b
+	if id, ok := d.ids[dimTagSet][string(b)]; ok {
+		return id, nil
+	}
+	return d.id(ctx, q, dimTagSet, string(b))
+}
+
+// appendTagSetName appends a tag set's name (encodeTagSet) to b when its
+// tags are plain printable ASCII, as nearly all are, and says whether they
+// were; the empty set is named "".
+func appendTagSetName(b []byte, tags []string) ([]byte, bool) {
+	if len(tags) == 0 {
+		return b, true
+	}
+	b = append(b, '[')
+	for i, t := range tags {
+		for j := 0; j < len(t); j++ {
+			if c := t[j]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+				return b, false
+			}
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, t...)
+		b = append(b, '"')
+	}
+	return append(b, ']'), true
+}
+
+// encodeTagSet is a tag set's name through encoding/json.
+func encodeTagSet(tags []string) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // the name is for people reading the cache too
+	if err := enc.Encode(tags); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // noTagIDs is the DimTag member list of a record without tags.

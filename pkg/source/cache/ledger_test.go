@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +117,46 @@ func TestLedgerRoundTrip(t *testing.T) {
 		}
 		if input != r.Input() || prompt != r.PromptTokens {
 			t.Errorf("view of %s: input %d, prompt %d; want %d, %d", r.ID, input, prompt, r.Input(), r.PromptTokens)
+		}
+	}
+}
+
+// TestTagSetNames checks that a tag set's name written by hand is the
+// name encoding/json gives it (the names of existing caches), and that
+// tags it cannot write go to encoding/json.
+func TestTagSetNames(t *testing.T) {
+	for _, tc := range []struct {
+		tags  []string
+		plain bool
+	}{
+		{nil, true},
+		{[]string{"prod"}, true},
+		{[]string{"team:search", "env=prod", "a b", "x<y>&z", "~!@#$%^*()_+`{}|[]:;',./?"}, true},
+		{[]string{""}, true},
+		{[]string{`say "hi"`}, false},
+		{[]string{`back\slash`}, false},
+		{[]string{"tab\there"}, false},
+		{[]string{"naïve"}, false},
+		{[]string{"del\x7f"}, false},
+		{[]string{"ok", "\u2028"}, false},
+	} {
+		got, ok := appendTagSetName([]byte("keep"), tc.tags)
+		if ok != tc.plain || !strings.HasPrefix(string(got), "keep") {
+			t.Errorf("%q: plain %v, want %v (%q)", tc.tags, ok, tc.plain, got)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		want := ""
+		if len(tc.tags) > 0 {
+			var err error
+			if want, err = encodeTagSet(tc.tags); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if name := strings.TrimPrefix(string(got), "keep"); name != want {
+			t.Errorf("%q: named %s, encoding/json %s", tc.tags, name, want)
 		}
 	}
 }

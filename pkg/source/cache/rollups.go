@@ -75,18 +75,20 @@ func (a *rollupAcc) count(p *pending) {
 	}
 	q := (sec - hour) / Quarter
 	h.quarters[q].AddCounts(r)
+	lat := source.LatencyBucket(-1)
 	if r.LatencyMs >= 0 {
-		h.quarterLat[q].Record(r.LatencyMs)
+		lat = source.LatencyBucketOf(r.LatencyMs)
+		h.quarterLat[q].Add(lat)
 	}
 	for i, id := range p.ids {
-		h.countMember(i, id, r)
+		h.countMember(i, id, r, lat)
 	}
 	tags := p.tags
 	if tags == nil {
 		tags = noTagIDs
 	}
 	for _, id := range tags {
-		h.countMember(tagSlot, id, r)
+		h.countMember(tagSlot, id, r, lat)
 	}
 	a.countPairs(p, tags)
 }
@@ -196,8 +198,9 @@ var slotLatency = func() (keep [source.NumDims + 1]bool) {
 	return keep
 }()
 
-// countMember counts r into member id of the dimension at slot i.
-func (h *hourSlots) countMember(i int, id int64, r *source.Record) {
+// countMember counts r, whose latency is in bucket lat (-1: none), into
+// member id of the dimension at slot i.
+func (h *hourSlots) countMember(i int, id int64, r *source.Record, lat source.LatencyBucket) {
 	m := h.members[i]
 	if int(id) >= len(m) {
 		m = append(m, make([]source.Totals, int(id)+1-len(m))...)
@@ -205,13 +208,13 @@ func (h *hourSlots) countMember(i int, id int64, r *source.Record) {
 		h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
 	}
 	m[id].AddCounts(r)
-	if r.LatencyMs >= 0 && slotLatency[i] {
+	if lat >= 0 && slotLatency[i] {
 		c := h.memberLat[i][id]
 		if c == nil {
 			c = &source.LatencyCounter{}
 			h.memberLat[i][id] = c
 		}
-		c.Record(r.LatencyMs)
+		c.Add(lat)
 	}
 }
 
