@@ -144,13 +144,18 @@ func (p *rawPath) insertFull(w *Writer) (int64, error) {
 			}
 		}
 		s.Reserve(room)
-		for k, i := range w.uniq {
-			if err := bindRecord(s, k*cols, w.tenant, &w.batch[i], ledger); err != nil {
-				s.Reset()
-				return err
+		err := s.Bind(func() error {
+			for k, i := range w.uniq {
+				if err := bindRecord(s, k*cols, w.tenant, &w.batch[i], ledger); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			s.Reset()
+			return err
 		}
-		var err error
 		stored, err = s.Exec()
 		return err
 	})
@@ -231,13 +236,19 @@ func (p *rawPath) upsert(w *Writer, rows []upsertRow) error {
 			room += len(rows[i].hist)
 		}
 		s.Reserve(room)
-		for i := range rows {
-			if err := bindUpsert(s, i*upsertCols, w.tenant, &rows[i]); err != nil {
-				s.Reset()
-				return err
+		err := s.Bind(func() error {
+			for i := range rows {
+				if err := bindUpsert(s, i*upsertCols, w.tenant, &rows[i]); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			s.Reset()
+			return err
 		}
-		_, err := s.Exec()
+		_, err = s.Exec()
 		return err
 	})
 }

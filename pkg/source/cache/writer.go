@@ -45,9 +45,8 @@ type Writer struct {
 	counted []pending      // new records of the last INSERT, for the rollups
 	work    *rollupWorker
 	sync    *SyncState // written with the commit
-	// plainPrice are the price-key ids of plain keys, by model and
-	// whether the calls are small (priceID).
-	plainPrice map[string]*[2]int64
+	// priceKeys are the dictionary ids of the price keys met (priceIDs).
+	priceKeys map[source.PriceKey]int64
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -165,41 +164,30 @@ func (w *Writer) Add(r *source.Record) error {
 var rollupDims = source.Dims()
 
 // priceIDs are the dictionary ids of r's price key, and of that key but
-// for the small flag (DimPairPrice). A plain key (no batch, long context,
-// tier, and a reported cost: every v1 record) is looked up by model and
-// size alone, without making its name.
+// for the small flag (DimPairPrice). A key met before is looked up as it
+// is, without making its name.
 func (w *Writer) priceIDs(r *source.Record) (id, pair int64, err error) {
-	k := r.PriceKeyOf()
-	var slot *[2]int64 // a plain key's ids by model: without and with the small flag
-	if k == (source.PriceKey{Model: r.Model, Small: k.Small}) {
-		if slot = w.plainPrice[r.Model]; slot == nil {
-			if w.plainPrice == nil {
-				w.plainPrice = map[string]*[2]int64{}
+	look := func(k source.PriceKey) (int64, error) {
+		if id, ok := w.priceKeys[k]; ok {
+			return id, nil
+		}
+		id, err := w.names.id(w.ctx, w.tx, source.DimPrice, k.String())
+		if err == nil {
+			if w.priceKeys == nil {
+				w.priceKeys = map[source.PriceKey]int64{}
 			}
-			slot = new([2]int64)
-			w.plainPrice[r.Model] = slot
-		}
-	}
-	look := func(small bool) (int64, error) {
-		i := 0
-		if small {
-			i = 1
-		}
-		if slot != nil && slot[i] != 0 {
-			return slot[i], nil
-		}
-		kk := k
-		kk.Small = small
-		id, err := w.names.id(w.ctx, w.tx, source.DimPrice, kk.String())
-		if err == nil && slot != nil {
-			slot[i] = id
+			w.priceKeys[k] = id
 		}
 		return id, err
 	}
-	if pair, err = look(false); err != nil || !k.Small {
+	k := r.PriceKeyOf()
+	small := k.Small
+	k.Small = false
+	if pair, err = look(k); err != nil || !small {
 		return pair, pair, err
 	}
-	id, err = look(true)
+	k.Small = true
+	id, err = look(k)
 	return id, pair, err
 }
 

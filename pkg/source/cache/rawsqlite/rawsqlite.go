@@ -28,6 +28,9 @@ import (
 type Conn struct {
 	tls *libc.TLS
 	db  uintptr // sqlite3*
+	// mutex is where the connection keeps its mutex (sqlite3.mutex), or
+	// 0 when that cannot be found for sure: see Stmt.Bind.
+	mutex uintptr
 }
 
 var tlsType = reflect.TypeFor[*libc.TLS]()
@@ -54,8 +57,18 @@ func Of(driverConn any) (Conn, error) {
 	if c.db == 0 || c.tls == nil {
 		return Conn{}, errors.New("the driver connection is not open")
 	}
+	// The connection's mutex is the field that sqlite3_db_mutex returns;
+	// it is used only when the layout says the same.
+	at := c.db + unsafe.Offsetof(sqlite3.Tsqlite3{}.Fmutex)
+	if m := sqlite3.Xsqlite3_db_mutex(c.tls, c.db); m != 0 && *cPtr(at) == m {
+		c.mutex = at
+	}
 	return c, nil
 }
+
+// cPtr is the word at address at of SQLite's memory, which the Go
+// collector does not manage.
+func cPtr(at uintptr) *uintptr { return (*uintptr)(*(*unsafe.Pointer)(unsafe.Pointer(&at))) }
 
 // err is SQLite's result code rc with its message for the last failed call
 // on the connection.
@@ -128,6 +141,23 @@ func (s *Stmt) Reserve(n int) {
 	s.text = s.text[:0]
 	s.pin.Pin(&s.text[:1][0])
 	s.pinned = true
+}
+
+// Bind runs fn, which binds parameters of the statement (Int64, Null, Str,
+// Blob) and does nothing else with SQLite, with the connection's mutex set
+// aside: every bind locks and unlocks it otherwise, which costs more than
+// the bind itself. The connection is the caller's alone (inside
+// sql.Conn.Raw) and a bind takes no other lock, so nothing can wait on the
+// mutex meanwhile; it is back in place when fn returns.
+func (s *Stmt) Bind(fn func() error) error {
+	if s.c.mutex == 0 {
+		return fn()
+	}
+	m := cPtr(s.c.mutex)
+	saved := *m
+	*m = 0
+	defer func() { *m = saved }()
+	return fn()
 }
 
 // Int64 binds v to parameter i (from 1), unless it holds v already.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	_ "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // TestFitsTheDriver binds through a real connection of the driver and reads
@@ -43,11 +44,28 @@ func TestFitsTheDriver(t *testing.T) {
 			return err
 		}
 		defer s.Close()
+		if c.mutex == 0 {
+			t.Errorf("the connection's mutex was not found (sqlite3.mutex moved?): every bind locks it, which slows imports. " +
+				"Update Of to where this SQLite keeps it.")
+		}
+		mutex := sqlite3.Xsqlite3_db_mutex(c.tls, c.db)
 		s.Reserve(len("héllo\x00") + 3)
-		for _, bind := range []error{s.Int64(1, -42), s.Str(2, "héllo\x00"), s.Blob(3, []byte{1, 2, 3}), s.Null(4)} {
-			if bind != nil {
-				return bind
+		err = s.Bind(func() error {
+			if c.mutex != 0 && sqlite3.Xsqlite3_db_mutex(c.tls, c.db) != 0 {
+				t.Error("the mutex is in place while binding")
 			}
+			for _, bind := range []error{s.Int64(1, -42), s.Str(2, "héllo\x00"), s.Blob(3, []byte{1, 2, 3}), s.Null(4)} {
+				if bind != nil {
+					return bind
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if m := sqlite3.Xsqlite3_db_mutex(c.tls, c.db); m != mutex || m == 0 {
+			t.Errorf("the mutex is %#x after binding, was %#x", m, mutex)
 		}
 		n, err := s.Exec()
 		if n != 1 {
