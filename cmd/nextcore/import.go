@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -13,11 +14,13 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 	"github.com/nextcore-ai/nextcore/pkg/source/file"
+	"github.com/nextcore-ai/nextcore/pkg/source/importer"
 	"github.com/nextcore-ai/nextcore/pkg/source/ingest"
 )
 
 type importOptions struct {
 	inputFormat string
+	from        string
 	skipInvalid bool
 }
 
@@ -25,7 +28,7 @@ func (a *App) newImportCmd() *cobra.Command {
 	opts := &importOptions{}
 	cmd := &cobra.Command{
 		Use:   "import FILE... | -",
-		Short: "Import usage records from JSON Lines or CSV files into the cache",
+		Short: "Import usage records, or other sources' usage, into the cache",
 		Long: `Import usage records (the record format of the NextCore API) from JSON Lines
 or CSV files, or standard input ("-"), into the cache for --tenant.
 
@@ -34,16 +37,33 @@ same with .gz), else from --input-format, else from the first character.
 The import is atomic: one bad record and nothing is stored, and the error
 names the file, line and field. With --skip-invalid the good records are
 stored and the bad ones counted. A record whose id is already stored is a
-duplicate and changes nothing, so importing a file twice is harmless.`,
+duplicate and changes nothing, so importing a file twice is harmless.
+
+--from reads another source's usage instead:
+  openai-usage     pages of GET /v1/organization/usage/completions, or the
+                   dashboard's export of them (TSV or CSV)
+  anthropic-usage  pages of GET /v1/organizations/usage_report/messages
+  litellm          LiteLLM spend logs: /spend/logs JSON, or the
+                   LiteLLM_SpendLogs table as CSV
+  openrouter       GET /api/v1/activity
+  claude-code      Claude Code transcripts: a projects directory (default
+                   $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects) or
+                   .jsonl files
+Each record's id is made of the source's own key, so overlapping exports
+store each thing once.`,
 		Example: `  nextcore usage import --tenant acme usage-2026-11.jsonl
   nextcore usage import --tenant acme export/*.csv --skip-invalid
-  zcat usage.jsonl.gz | nextcore usage import --tenant acme -`,
+  zcat usage.jsonl.gz | nextcore usage import --tenant acme -
+  nextcore usage import --tenant acme --from openai-usage usage-page-*.json
+  nextcore usage import --tenant acme --from claude-code`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runImport(cmd.Context(), cmd, opts, args)
 		},
 	}
 	cmd.Flags().StringVar(&opts.inputFormat, "input-format", "", "jsonl or csv (default: from the file name or its first character)")
+	cmd.Flags().StringVar(&opts.from, "from", "", "read another source's usage: "+strings.Join(importFormats(), ", "))
 	cmd.Flags().BoolVar(&opts.skipInvalid, "skip-invalid", false, "store the valid records and skip the invalid ones")
+	_ = cmd.RegisterFlagCompletionFunc("from", cobra.FixedCompletions(importFormats(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -51,6 +71,20 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	s, err := a.settings(cmd)
 	if err != nil {
 		return err
+	}
+	var from importer.Format
+	if opts.from != "" {
+		if from, err = importer.ParseFormat(opts.from); err != nil {
+			return usageError{err}
+		}
+		if opts.inputFormat != "" {
+			return usagef("--input-format is for the record format; --from %s reads its own", from)
+		}
+	}
+	if from == importer.ClaudeCode {
+		if args, err = a.claudeCodeFiles(args); err != nil {
+			return err
+		}
 	}
 	if len(args) == 0 {
 		return usagef("import needs at least one FILE, or - for standard input")
@@ -103,7 +137,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		return err
 	}
 	started := time.Now()
-	res, added, dups, err := a.importInto(ctx, c, s.tenant, inputs, total, format, opts.skipInvalid)
+	res, added, dups, err := a.importInto(ctx, c, s.tenant, inputs, total, ingest.Options{Format: format, From: from, SkipInvalid: opts.skipInvalid})
 	if err == nil {
 		err = c.Publish(ctx)
 	}
@@ -122,6 +156,9 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	fmt.Fprintf(a.Stderr, "%s: %s added, %s duplicates, %s skipped, from %d file(s) in %s%s\n",
 		s.tenant, report.Count(added), report.Count(dups), report.Count(res.Skipped), len(inputs),
 		elapsed.Round(time.Millisecond), rate)
+	if res.Ignored > 0 {
+		fmt.Fprintf(a.Stderr, "  %s line(s) that are not JSON objects passed over\n", report.Count(res.Ignored))
+	}
 	for i, e := range res.Skips {
 		if i == 5 {
 			fmt.Fprintf(a.Stderr, "  … and %d more skipped\n", res.Skipped-5)
@@ -134,7 +171,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 
 // importInto stores the inputs in one transaction: all or nothing.
 func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inputs []ingest.Input, total int64,
-	format file.Format, skipInvalid bool) (res *ingest.Result, added, dups int64, err error) {
+	opt ingest.Options) (res *ingest.Result, added, dups int64, err error) {
 	w, err := c.BeginWrite(ctx, tenant)
 	if err != nil {
 		return nil, 0, 0, err
@@ -142,8 +179,9 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 	defer w.Rollback()
 	bar := a.progress(total, "importing", progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30))
 	defer bar.Exit()
-	res, err = ingest.Read(ctx, inputs, w, ingest.Options{Format: format, SkipInvalid: skipInvalid, Stdin: a.Stdin,
-		Progress: func(n int64) { bar.Set64(n) }, Panicked: a.panicked})
+	opt.Stdin, opt.Panicked = a.Stdin, a.panicked
+	opt.Progress = func(n int64) { bar.Set64(n) }
+	res, err = ingest.Read(ctx, inputs, w, opt)
 	var re *file.RecordError
 	if errors.As(err, &re) {
 		return nil, 0, 0, fmt.Errorf("%w; nothing was imported (fix the record, or pass --skip-invalid to import the rest)", err)
@@ -173,4 +211,40 @@ func (a *App) progress(total int64, desc string, opts ...progressbar.Option) *pr
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionClearOnFinish(),
 	}, opts...)...)
+}
+
+// importFormats are the names --from takes.
+func importFormats() []string {
+	var names []string
+	for _, f := range importer.Formats {
+		names = append(names, string(f))
+	}
+	return names
+}
+
+// claudeCodeFiles turns the arguments of an import --from claude-code into
+// transcript files: each directory (none: Claude Code's own) becomes the
+// transcripts under it.
+func (a *App) claudeCodeFiles(args []string) ([]string, error) {
+	if len(args) == 0 {
+		args = []string{importer.ClaudeCodeDir(a.Env)}
+	}
+	var files []string
+	for _, arg := range args {
+		if arg == "-" {
+			files = append(files, arg)
+			continue
+		}
+		found, err := importer.ClaudeCodeFiles(arg)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("%s: no such file or directory (Claude Code keeps its transcripts in ~/.claude/projects, or $CLAUDE_CONFIG_DIR/projects)", arg)
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", arg, unwrapPath(err))
+		case len(found) == 0:
+			return nil, fmt.Errorf("%s: no Claude Code transcripts (*.jsonl) in it", arg)
+		}
+		files = append(files, found...)
+	}
+	return files, nil
 }

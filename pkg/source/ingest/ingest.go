@@ -5,15 +5,18 @@
 package ingest
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/file"
+	"github.com/nextcore-ai/nextcore/pkg/source/importer"
 )
 
 // Input is one file to read; "-" is standard input.
@@ -29,9 +32,12 @@ type Sink interface {
 
 // Options say how to read.
 type Options struct {
-	Format      file.Format // "" finds it from each file's name or first character
-	SkipInvalid bool        // skip a record that breaks the format instead of failing
-	Stdin       io.Reader   // read for the input "-"
+	Format file.Format // "" finds it from each file's name or first character
+	// From reads another source's export (importer.Format) instead of the
+	// record format.
+	From        importer.Format
+	SkipInvalid bool      // skip a record that breaks the format instead of failing
+	Stdin       io.Reader // read for the input "-"
 	// Progress hears the bytes read so far, after each batch.
 	Progress func(bytesRead int64)
 	// Panicked turns a panic of the reading goroutine into an error; the
@@ -43,6 +49,7 @@ type Options struct {
 type Result struct {
 	Read    int64    // valid records handed to the sink
 	Skipped int64    // invalid records skipped (SkipInvalid)
+	Ignored int64    // lines of a transcript that are not JSON objects (importer.ClaudeCode)
 	Skips   []string // the first few skipped records' errors
 }
 
@@ -135,7 +142,7 @@ func (rr *reader) read(ctx context.Context) error {
 			defer f.Close() //nolint:errcheck // read only: nothing to lose
 			r, name = f, in.Name
 		}
-		rd, err := file.NewReader(name, r, rr.opt.Format)
+		rd, err := rr.open(name, r)
 		if err != nil {
 			return err
 		}
@@ -173,6 +180,9 @@ func (rr *reader) read(ctx context.Context) error {
 		}
 		done += rd.BytesRead()
 		rr.bytes.Store(done)
+		if ig, ok := rd.(interface{ Ignored() int64 }); ok {
+			rr.res.Ignored += ig.Ignored()
+		}
 		return nil
 	}
 	for _, in := range rr.inputs {
@@ -184,4 +194,27 @@ func (rr *reader) read(ctx context.Context) error {
 		return send()
 	}
 	return nil
+}
+
+// recordReader is a file's records: the record format's, or another
+// source's.
+type recordReader interface {
+	Next(*source.Record) error
+	BytesRead() int64
+}
+
+// open reads name's records in the format the options say.
+func (rr *reader) open(name string, r io.Reader) (recordReader, error) {
+	if rr.opt.From == "" {
+		return file.NewReader(name, r, rr.opt.Format)
+	}
+	if strings.HasSuffix(strings.ToLower(name), ".gz") {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a gzip file: %w", name, err)
+		}
+		defer gz.Close() //nolint:errcheck // read whole below; a damaged stream fails the read
+		r = gz
+	}
+	return importer.NewReader(rr.opt.From, name, r)
 }
