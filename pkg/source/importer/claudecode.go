@@ -64,10 +64,17 @@ func ClaudeCodeFiles(root string) ([]string, error) {
 	return files, err
 }
 
-// claudeCodeProject is the project of a transcript: the directory it is in
-// (Claude Code names it after the project's path), for a subagent's the
-// directory of its session's.
+// claudeCodeProject is the project of a transcript: the directory below
+// Claude Code's projects directory that it is in (Claude Code names it
+// after the project's path); outside one, the directory it is in, for a
+// subagent's the directory of its session's.
 func claudeCodeProject(path string) string {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(path)), "/")
+	for i := len(parts) - 3; i >= 0; i-- {
+		if parts[i] == "projects" {
+			return parts[i+1]
+		}
+	}
 	dir := filepath.Dir(path)
 	if filepath.Base(dir) == "subagents" {
 		dir = filepath.Dir(filepath.Dir(dir))

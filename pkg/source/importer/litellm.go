@@ -36,6 +36,7 @@ var liteLLM = bucketFormat{
 			return "request_id", errAbsent
 		}
 		r.ID = string(LiteLLM) + ":" + id
+		r.Requests = 1
 		start, err := row.str("startTime")
 		if err != nil || start == "" {
 			return "startTime", errors.Join(err, errAbsent)

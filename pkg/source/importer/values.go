@@ -69,7 +69,7 @@ func parseCount(s string) (int64, error) {
 		}
 		return n, nil
 	}
-	r, ok := new(big.Rat).SetString(s)
+	r, ok := decimal(s)
 	if !ok {
 		return 0, fmt.Errorf("not a number: %q", clip(s))
 	}
@@ -146,7 +146,7 @@ func (o obj) dollars(key string, exp int) (usd source.USD, ok bool, err error) {
 // roundUSD reads a decimal amount of 10^-exp dollars and rounds it to the
 // nano-dollar, halves away from zero.
 func roundUSD(s string, exp int) (source.USD, error) {
-	r, ok := new(big.Rat).SetString(s)
+	r, ok := decimal(s)
 	if !ok {
 		return 0, fmt.Errorf("not an amount: %q", clip(s))
 	}
@@ -163,6 +163,22 @@ func roundUSD(s string, exp int) (source.USD, error) {
 		return 0, fmt.Errorf("amount out of range: %s", clip(s))
 	}
 	return source.USD(q.Int64()), nil
+}
+
+// decimal reads a decimal number exactly ("0.5", "-12", "2.5e-06"); one
+// too long or with an exponent too large to be an amount or a count is not
+// read (big.Rat would build 10^exponent).
+func decimal(s string) (*big.Rat, bool) {
+	if len(s) > 64 || strings.ContainsAny(s, "/xXpP_") {
+		return nil, false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+		if err != nil || e > 40 || e < -40 {
+			return nil, false
+		}
+	}
+	return new(big.Rat).SetString(s)
 }
 
 // Timestamps of the sources.
