@@ -1,10 +1,13 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 	"github.com/nextcore-ai/nextcore/pkg/source/file"
 	"github.com/nextcore-ai/nextcore/pkg/source/importer"
@@ -49,6 +53,11 @@ duplicate and changes nothing, so importing a file twice is harmless.
   claude-code      Claude Code transcripts: a projects directory (default
                    $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects) or
                    .jsonl files
+and the providers' own bills, kept beside the usage for
+'usage reconcile --against':
+  openai-costs     pages of GET /v1/organization/costs, or the dashboard's
+                   export of them
+  anthropic-cost   pages of GET /v1/organizations/cost_report
 Each record's id is made of the source's own key, so overlapping exports
 store each thing once.`,
 		Example: `  nextcore usage import --tenant acme usage-2026-11.jsonl
@@ -127,6 +136,21 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	if stdin {
 		total = -1
 	}
+	var bill []source.BillLine
+	if importer.IsBill(from) {
+		// A bill is small: read whole, and checked, before the cache is
+		// opened.
+		if opts.skipInvalid {
+			return usagef("--skip-invalid is for usage; a bill is read whole or not at all")
+		}
+		for _, in := range inputs {
+			lines, err := a.readBill(from, in.Name)
+			if err != nil {
+				return err
+			}
+			bill = append(bill, lines...)
+		}
+	}
 
 	// A cache that does not exist yet is built beside its path and appears
 	// there only when the import is complete.
@@ -135,6 +159,20 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	c, err := cache.Open(ctx, s.cachePath, copts)
 	if err != nil {
 		return err
+	}
+	if importer.IsBill(from) {
+		added, dups, err := c.AddBills(ctx, s.tenant, bill)
+		if err == nil {
+			err = c.Publish(ctx)
+		}
+		_ = c.Close() // committed or rolled back above
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stderr, "%s: %s line(s) of %s's bill added, %s duplicates, from %d file(s); "+
+			"'nextcore usage reconcile --against %s' sets them against the usage\n",
+			s.tenant, report.Count(added), importer.BillProvider(from), report.Count(dups), len(inputs), from)
+		return nil
 	}
 	started := time.Now()
 	res, added, dups, err := a.importInto(ctx, c, s.tenant, inputs, total, ingest.Options{Format: format, From: from, SkipInvalid: opts.skipInvalid})
@@ -216,7 +254,7 @@ func (a *App) progress(total int64, desc string, opts ...progressbar.Option) *pr
 // importFormats are the names --from takes.
 func importFormats() []string {
 	var names []string
-	for _, f := range importer.Formats {
+	for _, f := range append(slices.Clone(importer.Formats), importer.BillFormats...) {
 		names = append(names, string(f))
 	}
 	return names
@@ -247,4 +285,31 @@ func (a *App) claudeCodeFiles(args []string) ([]string, error) {
 		files = append(files, found...)
 	}
 	return files, nil
+}
+
+// readBill reads the lines of a provider's bill from a file, or standard
+// input for "-".
+func (a *App) readBill(from importer.Format, name string) ([]source.BillLine, error) {
+	var r io.Reader = a.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, unwrapPath(err))
+		}
+		defer f.Close() //nolint:errcheck // read only
+		r = f
+		if strings.HasSuffix(strings.ToLower(name), ".gz") {
+			gz, err := gzip.NewReader(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: not a gzip file: %w", name, err)
+			}
+			r = gz
+		}
+	}
+	lines, err := importer.ReadBill(from, name, r)
+	var re *file.RecordError
+	if errors.As(err, &re) {
+		return nil, fmt.Errorf("%w; nothing was imported", err)
+	}
+	return lines, err
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/importer"
 )
 
 type reconcileOptions struct {
@@ -18,6 +23,7 @@ type reconcileOptions struct {
 	format    formatFlag
 	tolerance string
 	failOn    string
+	against   string
 }
 
 func (a *App) newReconcileCmd() *cobra.Command {
@@ -34,10 +40,16 @@ explain (a model without a price, a price that changed during the day).
 
 Days are cut at UTC midnight, where price periods change; sums are exact
 and rounded once per row. With --fail-on mismatch the command exits 3 when
-a row is flagged, for CI.`,
+a row is flagged, for CI.
+
+--against openai-costs|anthropic-cost sets the provider's own bill
+(imported with 'usage import --from openai-costs|anthropic-cost') against
+what the provider's usage costs at the price book's prices, per UTC day
+(as the bills are) and per project (or model) where the bill is grouped so.`,
 		Example: `  nextcore usage reconcile --period week
   nextcore usage reconcile --from 2026-11-01 --to 2026-11-30 --prices contract-prices.yaml --format csv -o november.csv
-  nextcore usage reconcile --period month --tolerance 0.5 --fail-on mismatch`,
+  nextcore usage reconcile --period month --tolerance 0.5 --fail-on mismatch
+  nextcore usage reconcile --against openai-costs --from 2026-11-01 --to 2026-11-30`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runReconcile(cmd.Context(), cmd, opts)
@@ -48,6 +60,8 @@ a row is flagged, for CI.`,
 	cmd.Flags().StringVar(&opts.tolerance, "tolerance", "1", "the relative difference flagged, in percent of the priced cost")
 	cmd.Flags().StringVar(&opts.failOn, "fail-on", "", "exit 3 when a row is flagged: mismatch")
 	cmd.RegisterFlagCompletionFunc("fail-on", fixedValues("mismatch"))
+	cmd.Flags().StringVar(&opts.against, "against", "", "set a provider's own bill against its usage: openai-costs or anthropic-cost")
+	cmd.RegisterFlagCompletionFunc("against", fixedValues("openai-costs", "anthropic-cost"))
 	return cmd
 }
 
@@ -55,6 +69,7 @@ func (a *App) runReconcile(ctx context.Context, cmd *cobra.Command, opts *reconc
 	var format render.Format
 	var tolerance *big.Rat
 	var s *settings
+	var against string
 	wd, err := a.openWindowed(ctx, cmd, &opts.window, func(set *settings) error {
 		var err error
 		if format, err = opts.format.parse(); err != nil {
@@ -68,6 +83,23 @@ func (a *App) runReconcile(ctx context.Context, cmd *cobra.Command, opts *reconc
 		if opts.failOn != "" && opts.failOn != "mismatch" {
 			return usagef("--fail-on: unknown check %q (use mismatch)", opts.failOn)
 		}
+		if opts.against != "" {
+			f, err := importer.ParseFormat(opts.against)
+			if err != nil || !importer.IsBill(f) {
+				return usagef("--against: %q is not a bill (use openai-costs or anthropic-cost)", opts.against)
+			}
+			if set.demo || set.source == "api" {
+				return usagef("--against reads the bill imported into the cache ('usage import --from %s'): drop --demo and --source api", f)
+			}
+			against = importer.BillProvider(f)
+			// The bills' days are UTC days: so are the rows'.
+			set.loc = time.UTC
+			if set.clock.EndOfDay {
+				set.clock = report.ClockEndOf(set.clock.Today, time.UTC)
+			} else {
+				set.clock = report.ClockAt(set.clock.Now, time.UTC)
+			}
+		}
 		s = set
 		return nil
 	})
@@ -79,7 +111,20 @@ func (a *App) runReconcile(ctx context.Context, cmd *cobra.Command, opts *reconc
 	if err != nil {
 		return err
 	}
-	r, err := report.Reconcile(ctx, wd.rs.src, wd.rs.tenant, wd.span, s.clock, book, tolerance)
+	var r *report.Reconciliation
+	if against != "" {
+		c, ok := wd.rs.src.(*cache.Cache)
+		if !ok {
+			return usagef("--against reads the bill imported into the cache: drop --source api")
+		}
+		var lines []source.BillLine
+		if lines, err = c.Bills(ctx, wd.rs.tenant, against, wd.span.Current.Start.UnixNano(), wd.span.Current.End.UnixNano()); err != nil {
+			return err
+		}
+		r, err = report.ReconcileBill(ctx, wd.rs.src, wd.rs.tenant, wd.span, s.clock, book, tolerance, against, lines)
+	} else {
+		r, err = report.Reconcile(ctx, wd.rs.src, wd.rs.tenant, wd.span, s.clock, book, tolerance)
+	}
 	if err != nil {
 		return err
 	}
@@ -90,8 +135,12 @@ func (a *App) runReconcile(ctx context.Context, cmd *cobra.Command, opts *reconc
 		return err
 	}
 	if opts.failOn == "mismatch" && r.Flagged > 0 {
-		return budgetError{fmt.Sprintf("reconciliation failed (--fail-on mismatch): %d day × model row(s) differ by more than %s%% and $0.01",
-			r.Flagged, report.Fixed(tolerance, 1).Trim())}
+		rows := "day × model"
+		if against != "" {
+			rows = "day × " + cmp.Or(r.GroupBy, "bill")
+		}
+		return budgetError{fmt.Sprintf("reconciliation failed (--fail-on mismatch): %d %s row(s) differ by more than %s%% and $0.01",
+			r.Flagged, rows, report.Fixed(tolerance, 1).Trim())}
 	}
 	return nil
 }

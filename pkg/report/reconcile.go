@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/pricing"
@@ -50,6 +51,12 @@ type Reconciliation struct {
 	Flagged          int
 	Unpriced         []string // models without a price
 	Book             *pricing.Book
+	// Against is the provider whose bill the rows' Reported is
+	// (ReconcileBill); "" for the records' own reported cost.
+	Against string
+	// GroupBy is what a row's Model names against a bill: "project",
+	// "model", or "" (the day's whole bill).
+	GroupBy string
 }
 
 // minDifference is the least difference flagged whatever the tolerance.
@@ -209,4 +216,155 @@ func abs(u source.USD) source.USD {
 		return -u
 	}
 	return u
+}
+
+// AllOfBill names a row of a bill that is not grouped: the day's whole
+// bill.
+const AllOfBill = "(all)"
+
+// ReconcileBill sets a provider's own bill against what the provider's
+// usage (the records whose provider it is) costs by the price book, per
+// day (UTC, as the bills are; span is in UTC) and, where the bill is
+// grouped so, per project (OpenAI's project_id, Anthropic's workspace) or
+// else per model. A row's Reported is what the provider billed, its Priced
+// what the usage costs at list prices; flags follow Reconcile's rule.
+func ReconcileBill(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, book *pricing.Book,
+	tolerance *big.Rat, provider string, lines []source.BillLine) (*Reconciliation, error) {
+	r := &Reconciliation{Tenant: tenant, Span: span, Clock: clock, Tolerance: tolerance, Book: book, Against: provider}
+	for _, l := range lines {
+		switch {
+		case l.Project != "":
+			r.GroupBy = "project"
+		case l.Model != "" && r.GroupBy == "":
+			r.GroupBy = "model"
+		}
+	}
+	bounds := span.DayBounds()
+	if len(span.Days) == 0 {
+		return r, nil
+	}
+	q := source.Query{Dim: source.DimPrice, Bounds: bounds, Filter: source.Filter{source.DimProvider: {provider}}}
+	if r.GroupBy == "project" {
+		q.Also = []source.Dim{source.DimProject}
+	}
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{q})
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		day   int
+		group string
+	}
+	type acc struct {
+		row      ReconRow
+		priced   pricing.Amount
+		billed   bool
+		unpriced map[string]bool
+	}
+	rows := map[key]*acc{}
+	at := func(k key) *acc {
+		a := rows[k]
+		if a == nil {
+			a = &acc{row: ReconRow{Date: span.Days[k.day], Model: k.group}, unpriced: map[string]bool{}}
+			rows[k] = a
+		}
+		return a
+	}
+	unpriced := map[string]bool{}
+	for i := range span.Days {
+		day := span.Days[i].Start(time.UTC)
+		for member, t := range res[0][i] {
+			if t.Empty() {
+				continue
+			}
+			name, project, _ := strings.Cut(member, source.PivotSep)
+			pk, ok := source.ParsePriceKey(name)
+			if !ok {
+				continue
+			}
+			group := AllOfBill
+			switch r.GroupBy {
+			case "project":
+				group = project
+			case "model":
+				group = pk.Model
+			}
+			a := at(key{i, group})
+			a.row.Calls += t.Calls
+			per, ok := book.PeriodOf(pk.Model, day)
+			if !ok {
+				a.unpriced[pk.Model], unpriced[pk.Model] = true, true
+				continue
+			}
+			AddPriced(&a.priced, per, pk, t)
+		}
+	}
+	var billed pricing.Amount
+	for _, l := range lines {
+		i := -1
+		for d := range span.Days {
+			if l.Start >= bounds[d] && l.Start < bounds[d+1] {
+				i = d
+				break
+			}
+		}
+		if i < 0 {
+			continue // outside the window
+		}
+		group := AllOfBill
+		switch r.GroupBy {
+		case "project":
+			group = l.Project
+		case "model":
+			group = l.Model
+		}
+		a := at(key{i, group})
+		a.row.Reported += l.Amount
+		a.billed = true
+		billed.AddUSD(l.Amount)
+	}
+	var total pricing.Amount
+	for _, a := range rows {
+		row := a.row
+		row.Priced = a.priced.Nano()
+		total.AddAmount(&a.priced)
+		switch {
+		case !a.billed:
+			row.Explanations = append(row.Explanations, "usage that is not on the bill")
+		case row.Calls == 0 && row.Priced == 0:
+			row.Explanations = append(row.Explanations, "billed, and no usage imported for it")
+		}
+		if len(a.unpriced) > 0 {
+			var ms []string
+			for m := range a.unpriced {
+				ms = append(ms, m)
+			}
+			sort.Strings(ms)
+			row.Explanations = append(row.Explanations, "no price for "+strings.Join(ms, ", ")+": its usage counts $0")
+		}
+		diff := abs(row.Difference())
+		over := new(big.Rat).Mul(big.NewRat(int64(row.Priced), 1), tolerance)
+		over.Quo(over, big.NewRat(100, 1))
+		row.Flagged = diff > minDifference && big.NewRat(int64(diff), 1).Cmp(over) > 0
+		if row.Flagged {
+			r.Flagged++
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	r.Reported, r.Priced = billed.Nano(), total.Nano()
+	for m := range unpriced {
+		r.Unpriced = append(r.Unpriced, m)
+	}
+	sort.Strings(r.Unpriced)
+	sort.Slice(r.Rows, func(i, j int) bool {
+		a, b := r.Rows[i], r.Rows[j]
+		if da, db := abs(a.Difference()), abs(b.Difference()); da != db {
+			return da > db
+		}
+		if a.Date != b.Date {
+			return a.Date.Before(b.Date)
+		}
+		return a.Model < b.Model
+	})
+	return r, nil
 }

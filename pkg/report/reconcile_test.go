@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +144,89 @@ func TestReconcileLedger(t *testing.T) {
 	if row.Flagged {
 		t.Errorf("$0.003 (0.03 %%) flagged")
 	}
+}
+
+// TestReconcileBill: a provider's bill by project against its usage at
+// list prices, by hand. Only the provider's records count; a line of a
+// project without usage and usage of a project without a line are rows of
+// their own; a bill line outside the window is not read.
+func TestReconcileBill(t *testing.T) {
+	book := bookOf(t, reconBook)
+	withProject := func(r source.Record, provider, project string) source.Record {
+		r.Provider, r.Project, r.NoCost, r.Cost = provider, project, true, 0
+		return r
+	}
+	recs := []source.Record{
+		// Oct 1, project p1: 1M in × $2.5 + 1M out × $10 = $12.50
+		withProject(rec2("a", "2024-10-01T10:00:00Z", "gpt-4o", 1_000_000, 1_000_000, "0"), "openai", "p1"),
+		// Oct 1, project p1: 1M × $1 + 1M × $2 = $3.00 (cheap) → p1 $15.50
+		withProject(rec2("b", "2024-10-01T23:59:59.999Z", "cheap", 1_000_000, 1_000_000, "0"), "openai", "p1"),
+		// Oct 2, project p2: $3.00, not on the bill
+		withProject(rec2("c", "2024-10-02T00:00:00Z", "cheap", 1_000_000, 1_000_000, "0"), "openai", "p2"),
+		// another provider's usage: not set against openai's bill
+		withProject(rec2("d", "2024-10-01T12:00:00Z", "cheap", 1_000_000, 1_000_000, "0"), "anthropic", "p1"),
+		// a model without a price
+		withProject(rec2("e", "2024-10-02T11:00:00Z", "mystery", 10, 10, "0"), "openai", "p3"),
+	}
+	src := &source.Memory{Records: map[string][]source.Record{"t": recs}}
+	day := func(d string) int64 {
+		tm, _ := time.Parse("2006-01-02", d)
+		return tm.UnixNano()
+	}
+	usd := func(s string) source.USD {
+		u, _ := source.ParseUSD(s)
+		return u
+	}
+	lines := []source.BillLine{
+		{ID: "1", Provider: "openai", Start: day("2024-10-01"), End: day("2024-10-02"), Project: "p1", Amount: usd("10")},
+		{ID: "2", Provider: "openai", Start: day("2024-10-01"), End: day("2024-10-02"), Project: "p1", Item: "web search", Amount: usd("5.5")},
+		{ID: "3", Provider: "openai", Start: day("2024-10-02"), End: day("2024-10-03"), Project: "p9", Amount: usd("0.75")},
+		{ID: "4", Provider: "openai", Start: day("2024-10-05"), End: day("2024-10-06"), Project: "p1", Amount: usd("100")},
+	}
+	from, to := report2Date("2024-10-01"), report2Date("2024-10-02")
+	span, err := Resolve(Range{From: &from, To: &to}, ClockEndOf(to, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReconcileBill(context.Background(), src, "t", span, ClockEndOf(to, time.UTC), book, big.NewRat(1, 1), "openai", lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GroupBy != "project" || r.Against != "openai" {
+		t.Fatalf("grouped by %q against %q", r.GroupBy, r.Against)
+	}
+	type row struct {
+		date, project  string
+		calls          int64
+		billed, priced string
+		flagged        bool
+		explained      string
+	}
+	want := []row{
+		{"2024-10-02", "p2", 1, "0", "3", true, "usage that is not on the bill"},
+		{"2024-10-02", "p9", 0, "0.75", "0", true, "billed, and no usage imported for it"},
+		{"2024-10-01", "p1", 2, "15.5", "15.5", false, ""},
+		{"2024-10-02", "p3", 1, "0", "0", false, "no price for mystery"},
+	}
+	if len(r.Rows) != len(want) {
+		t.Fatalf("%d rows: %+v", len(r.Rows), r.Rows)
+	}
+	for i, w := range want {
+		g := r.Rows[i]
+		if g.Date.String() != w.date || g.Model != w.project || g.Calls != w.calls || g.Reported != usd(w.billed) ||
+			g.Priced != usd(w.priced) || g.Flagged != w.flagged || !strings.Contains(strings.Join(g.Explanations, "; ")+" ", w.explained) {
+			t.Errorf("row %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if r.Reported != usd("16.25") || r.Priced != usd("18.5") || r.Flagged != 2 {
+		t.Errorf("billed %v, priced %v, %d flagged", r.Reported, r.Priced, r.Flagged)
+	}
+}
+
+func report2Date(s string) Date {
+	d, err := ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }

@@ -4,8 +4,10 @@
 package render
 
 import (
+	"cmp"
 	"io"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,8 +16,22 @@ import (
 )
 
 func reconTitle(r *report.Reconciliation) []string {
-	return []string{Safe(r.Tenant), "reported against priced cost", r.Span.Label(), r.Span.DateRange() + " (" + r.Span.ZoneName() + ")",
+	what := "reported against priced cost"
+	if r.Against != "" {
+		what = Safe(r.Against) + "'s bill against its usage at list prices"
+	}
+	return []string{Safe(r.Tenant), what, r.Span.Label(), r.Span.DateRange() + " (" + r.Span.ZoneName() + ")",
 		"price book of " + r.Book.Snapshot + priceFiles(r)}
+}
+
+// reconHeadsOf are the columns: against a bill, "reported" is what was
+// billed and "model" what the bill groups by.
+func reconHeadsOf(r *report.Reconciliation) []string {
+	heads := slices.Clone(reconHeads)
+	if r.Against != "" {
+		heads[1], heads[3] = cmp.Or(r.GroupBy, "bill"), "billed"
+	}
+	return heads
 }
 
 func priceFiles(r *report.Reconciliation) string {
@@ -58,9 +74,22 @@ func signedUSD(u source.USD) string {
 }
 
 func reconSummary(r *report.Reconciliation) []string {
-	lines := []string{strconv.Itoa(r.Flagged) + " of " + strconv.Itoa(len(r.Rows)) + " day × model rows differ by more than " +
-		report.Fixed(r.Tolerance, 1).Trim().String() + "% and $0.01. Reported " + report.USD2(r.Reported) + ", priced " +
+	rows, reported := "day × model rows", "Reported "
+	if r.Against != "" {
+		rows, reported = "day rows", "Billed "
+		if r.GroupBy != "" {
+			rows = "day × " + r.GroupBy + " rows"
+		}
+	}
+	lines := []string{strconv.Itoa(r.Flagged) + " of " + strconv.Itoa(len(r.Rows)) + " " + rows + " differ by more than " +
+		report.Fixed(r.Tolerance, 1).Trim().String() + "% and $0.01. " + reported + report.USD2(r.Reported) + ", priced " +
 		report.USD2(r.Priced) + " (" + signedUSD(r.Reported-r.Priced) + ")."}
+	if r.Against != "" {
+		if len(r.Unpriced) > 0 {
+			lines = append(lines, "No price for "+Safe(strings.Join(r.Unpriced, ", "))+": its usage counts $0 (nextcore pricing check; a price file adds them).")
+		}
+		return lines
+	}
 	if len(r.Unpriced) > 0 {
 		lines = append(lines, "No price for "+Safe(strings.Join(r.Unpriced, ", "))+": "+report.USD2(r.UnpricedReported)+
 			" reported, not compared (nextcore pricing check; a price file adds them).")
@@ -79,12 +108,12 @@ func ReconcileTable(w io.Writer, r *report.Reconciliation, o Options) error {
 		return p.err
 	}
 	t := &ttable{gap: 2, lead: " "}
-	for _, h := range reconHeads {
+	for i, h := range reconHeadsOf(r) {
 		c := column{head: h, align: right}
-		switch h {
-		case "date", "flag", "note":
+		switch {
+		case h == "date" || h == "flag" || h == "note":
 			c.align = left
-		case "model":
+		case i == 1:
 			c.align, c.name, c.min = left, true, 8
 		}
 		c.drop = map[string]int{"note": 5, "ratio": 3, "calls": 4}[h]
@@ -122,7 +151,7 @@ func ReconcileMarkdown(w io.Writer, r *report.Reconciliation, _ Options) error {
 		rows = append(rows, reconCells(row))
 	}
 	if p.err == nil {
-		p.err = markdownTable(w, reconHeads, []align{left, left, right, right, right, right, right, left, left}, rows)
+		p.err = markdownTable(w, reconHeadsOf(r), []align{left, left, right, right, right, right, right, left, left}, rows)
 	}
 	p.line("")
 	for _, l := range reconSummary(r) {
@@ -159,6 +188,11 @@ type ReconcileJSON struct {
 	Flagged          int            `json:"flagged"`
 	Unpriced         []string       `json:"unpriced"`
 	UnpricedReported source.USD     `json:"unpricedReported"`
+	// Against a bill: the provider, and what a row's "model" names
+	// ("project", "model", or "" for the day's whole bill); "reported" is
+	// then what the provider billed.
+	Against string `json:"against,omitempty"`
+	GroupBy string `json:"groupBy,omitempty"`
 }
 
 // ReconcileData is the JSON model.
@@ -166,7 +200,8 @@ func ReconcileData(r *report.Reconciliation) ReconcileJSON {
 	out := ReconcileJSON{Tenant: r.Tenant, Period: string(r.Span.Period), TimeZone: r.Span.ZoneName(), AsOf: Timestamp(r.Clock.Now),
 		Window:    WindowJSON{Timestamp(r.Span.Current.Start), Timestamp(r.Span.Current.End), Timestamp(r.Span.Previous.Start), Timestamp(r.Span.Previous.End)},
 		Tolerance: report.Nearest(r.Tolerance), PriceBook: "snapshot of " + r.Book.Snapshot + priceFiles(r), Rows: []ReconRowJSON{},
-		Reported: r.Reported, Priced: r.Priced, Flagged: r.Flagged, Unpriced: append([]string{}, r.Unpriced...), UnpricedReported: r.UnpricedReported}
+		Reported: r.Reported, Priced: r.Priced, Flagged: r.Flagged, Unpriced: append([]string{}, r.Unpriced...), UnpricedReported: r.UnpricedReported,
+		Against: r.Against, GroupBy: r.GroupBy}
 	for _, row := range r.Rows {
 		j := ReconRowJSON{Date: row.Date.String(), Model: row.Model, Calls: row.Calls, Reported: row.Reported, Flagged: row.Flagged,
 			Explanations: append([]string{}, row.Explanations...)}
@@ -184,7 +219,8 @@ func ReconcileData(r *report.Reconciliation) ReconcileJSON {
 
 // ReconcileCSV writes one row per day and model.
 func ReconcileCSV(w io.Writer, r *report.Reconciliation, _ Options) error {
-	rows := [][]string{{"date", "model", "calls", "reported", "priced", "difference", "ratio", "flagged", "explanations"}}
+	heads := reconHeadsOf(r)
+	rows := [][]string{{"date", heads[1], "calls", heads[3], "priced", "difference", "ratio", "flagged", "explanations"}}
 	for _, j := range ReconcileData(r).Rows {
 		priced, diff := "", ""
 		if j.Priced != nil {

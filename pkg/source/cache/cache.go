@@ -36,7 +36,7 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // minReadable is the oldest schema a read-only cache is read at: version
 // 7's price keys, which reports read.
@@ -434,6 +434,23 @@ DELETE FROM names WHERE dim = 9;
 -- Reports price the records that reported no cost: they are found apart.
 CREATE INDEX records_nocost ON records (tenant, ts) WHERE flags & 8 <> 0;
 `,
+	7: `
+-- The providers' own bills (their cost APIs), beside the usage: usage
+-- reconcile --against sets them against the usage's priced cost.
+CREATE TABLE bills (
+	tenant   INTEGER NOT NULL,
+	provider TEXT NOT NULL,
+	id       TEXT NOT NULL,              -- from the bill's own key
+	start    INTEGER NOT NULL,           -- Unix ns, UTC
+	end      INTEGER NOT NULL,
+	project  TEXT NOT NULL DEFAULT '',
+	model    TEXT NOT NULL DEFAULT '',
+	item     TEXT NOT NULL DEFAULT '',   -- line item or description
+	amount   INTEGER NOT NULL,           -- nano-USD
+	PRIMARY KEY (tenant, provider, id)
+) WITHOUT ROWID;
+CREATE INDEX bills_start ON bills (tenant, provider, start);
+`,
 }
 
 // migrate takes a cache from schema version from to SchemaVersion in one
@@ -457,7 +474,7 @@ func (c *Cache) migrate(ctx context.Context, from int) error {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("step %d: %w", v+1, err)
 		}
-		rebuild = rebuild || v == 3 || v >= 5
+		rebuild = rebuild || v == 3 || v == 5 || v == 6
 	}
 	// Rollups are rebuilt from the records once all the steps are done, so
 	// that the rebuild reads the records as this build lays them out.

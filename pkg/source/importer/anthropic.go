@@ -15,25 +15,7 @@ import (
 // carry 0 requests (ledger.md §1).
 var anthropicUsage = bucketFormat{
 	format: AnthropicUsage,
-	bucket: func(b obj) (int64, string, error) {
-		if _, openai := b["start_time"]; openai {
-			return 0, "start_time", errors.New("an OpenAI bucket, not Anthropic's: use --from openai-usage")
-		}
-		var bounds [2]int64
-		for i, key := range []string{"starting_at", "ending_at"} {
-			s, err := b.str(key)
-			if err != nil {
-				return 0, key, err
-			}
-			if s == "" {
-				return 0, key, errAbsent
-			}
-			if bounds[i], err = parseTime(s, false); err != nil {
-				return 0, key, err
-			}
-		}
-		return bounds[0], "ending_at", checkWidth(bounds[0], bounds[1])
-	},
+	bucket: anthropicBucket,
 	result: func(start int64, res obj, r *source.Record) (string, error) {
 		if _, openai := res["input_tokens"]; openai {
 			return "input_tokens", errors.New("an OpenAI result, not Anthropic's: use --from openai-usage")
@@ -117,4 +99,25 @@ var anthropicUsage = bucketFormat{
 		r.ID = sourceID(AnthropicUsage, fmt.Sprint(start), r.Model, r.Project, r.APIKey, r.User, r.ServiceTier, window, r.Region)
 		return "", nil
 	},
+}
+
+// anthropicBucket reads a bucket of Anthropic's usage and cost reports.
+func anthropicBucket(b obj) (start, end int64, field string, err error) {
+	if _, openai := b["start_time"]; openai {
+		return 0, 0, "start_time", errors.New("an OpenAI bucket, not Anthropic's: use --from openai-usage or openai-costs")
+	}
+	var bounds [2]int64
+	for i, key := range []string{"starting_at", "ending_at"} {
+		s, err := b.str(key)
+		if err != nil {
+			return 0, 0, key, err
+		}
+		if s == "" {
+			return 0, 0, key, errAbsent
+		}
+		if bounds[i], err = parseTime(s, false); err != nil {
+			return 0, 0, key, err
+		}
+	}
+	return bounds[0], bounds[1], "ending_at", checkWidth(bounds[0], bounds[1])
 }

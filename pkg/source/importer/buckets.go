@@ -22,10 +22,12 @@ type bucketFormat struct {
 	// bare: the file's JSON values are rows themselves (an object, or a
 	// list of them), as LiteLLM's /spend/logs returns them.
 	bare bool
-	// bucket reads a bucket's start and checks its width.
-	bucket func(b obj) (start int64, field string, err error)
+	// bucket reads a bucket's start and end and checks its width.
+	bucket func(b obj) (start, end int64, field string, err error)
 	// result makes a record of one result (a row: bucket is the row too).
 	result func(start int64, res obj, r *source.Record) (field string, err error)
+	// bill makes a line of a bill of one result instead (a cost API).
+	bill func(start, end int64, res obj, l *source.BillLine) (field string, err error)
 }
 
 // bucketReader reads a file of one format's pages: a page, a JSON array of
@@ -33,8 +35,9 @@ type bucketFormat struct {
 // writes them), or the spreadsheet the provider's dashboard exports (TSV
 // or CSV with the API's field names as columns).
 type bucketReader struct {
-	recs []source.Record
-	size int64
+	recs  []source.Record
+	bills []source.BillLine
+	size  int64
 	// seen counts the results of each key: a provider's export can hold
 	// two results of one bucket with the same groups (the dashboard's
 	// groups some rows by what it does not export), and both count.
@@ -118,7 +121,7 @@ func (br *bucketReader) readJSON(name string, data []byte, f bucketFormat) error
 				return recordError(name, line, strings.TrimSuffix(path, "."), "not a page of %s (a JSON object with data[])", f.format)
 			}
 			if _, paged := page["data"]; f.bare && !paged {
-				if err := br.add(name, line, path, 0, obj(page), f); err != nil {
+				if err := br.add(name, line, path, 0, 0, obj(page), f); err != nil {
 					return err
 				}
 				continue
@@ -149,12 +152,12 @@ func (br *bucketReader) page(name string, line int, path string, page obj, f buc
 			return recordError(name, line, at, "not an object")
 		}
 		if f.flat {
-			if err := br.add(name, line, at+".", 0, obj(b), f); err != nil {
+			if err := br.add(name, line, at+".", 0, 0, obj(b), f); err != nil {
 				return err
 			}
 			continue
 		}
-		start, field, err := f.bucket(obj(b))
+		start, end, field, err := f.bucket(obj(b))
 		if err != nil {
 			return recordError(name, line, at+"."+field, "%v", err)
 		}
@@ -168,7 +171,7 @@ func (br *bucketReader) page(name string, line int, path string, page obj, f buc
 			if !ok {
 				return recordError(name, line, rat, "not an object")
 			}
-			if err := br.add(name, line, rat+".", start, obj(ro), f); err != nil {
+			if err := br.add(name, line, rat+".", start, end, obj(ro), f); err != nil {
 				return err
 			}
 		}
@@ -176,8 +179,17 @@ func (br *bucketReader) page(name string, line int, path string, page obj, f buc
 	return nil
 }
 
-// add makes and checks the record of one result.
-func (br *bucketReader) add(name string, line int, at string, start int64, res obj, f bucketFormat) error {
+// add makes and checks the record (or the bill's line) of one result.
+func (br *bucketReader) add(name string, line int, at string, start, end int64, res obj, f bucketFormat) error {
+	if f.bill != nil {
+		var l source.BillLine
+		if field, err := f.bill(start, end, res, &l); err != nil {
+			return recordError(name, line, at+field, "%v", err)
+		}
+		l.ID = br.nth(l.ID)
+		br.bills = append(br.bills, l)
+		return nil
+	}
 	var r source.Record
 	field, err := f.result(start, res, &r)
 	if err != nil {
@@ -187,17 +199,24 @@ func (br *bucketReader) add(name string, line int, at string, start int64, res o
 		return recordError(name, line, strings.TrimSuffix(at, "."), "%s: %s", field, reason)
 	}
 	if !f.bare { // a row with its own key (LiteLLM's request_id) is one call, however often listed
-		if br.seen == nil {
-			br.seen = map[string]int{}
-		}
-		n := br.seen[r.ID]
-		br.seen[r.ID] = n + 1
-		if n > 0 {
-			r.ID += fmt.Sprintf("#%d", n+1)
-		}
+		r.ID = br.nth(r.ID)
 	}
 	br.recs = append(br.recs, r)
 	return nil
+}
+
+// nth is the id of the next result with key id: id for the first, then
+// id#2, id#3… (see seen).
+func (br *bucketReader) nth(id string) string {
+	if br.seen == nil {
+		br.seen = map[string]int{}
+	}
+	n := br.seen[id]
+	br.seen[id] = n + 1
+	if n > 0 {
+		return fmt.Sprintf("%s#%d", id, n+1)
+	}
+	return id
 }
 
 // readTable reads a dashboard export: a header of the API's field names,
@@ -248,14 +267,14 @@ func (br *bucketReader) readTable(name string, data []byte, f bucketFormat) erro
 		if !filled {
 			continue
 		}
-		start := int64(0)
+		var start, end int64
 		if !f.flat {
 			var field string
-			if start, field, err = f.bucket(o); err != nil {
+			if start, end, field, err = f.bucket(o); err != nil {
 				return recordError(name, line, field, "%v", err)
 			}
 		}
-		if err := br.add(name, line, "", start, o, f); err != nil {
+		if err := br.add(name, line, "", start, end, o, f); err != nil {
 			return err
 		}
 	}

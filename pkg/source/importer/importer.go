@@ -35,14 +35,15 @@ const (
 // them.
 var Formats = []Format{OpenAIUsage, AnthropicUsage, LiteLLM, OpenRouter, ClaudeCode}
 
-// ParseFormat checks a --from value.
+// ParseFormat checks a --from value: a format of usage or of a bill.
 func ParseFormat(s string) (Format, error) {
 	f := Format(strings.ToLower(strings.TrimSpace(s)))
-	if slices.Contains(Formats, f) {
+	all := append(slices.Clone(Formats), BillFormats...)
+	if slices.Contains(all, f) {
 		return f, nil
 	}
-	names := make([]string, len(Formats))
-	for i, f := range Formats {
+	names := make([]string, len(all))
+	for i, f := range all {
 		names[i] = string(f)
 	}
 	return "", fmt.Errorf("unknown --from %q (one of %s)", s, strings.Join(names, ", "))

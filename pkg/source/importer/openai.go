@@ -16,20 +16,7 @@ import (
 // cache too); the uncached rest is billed at the input price.
 var openAIUsage = bucketFormat{
 	format: OpenAIUsage,
-	bucket: func(b obj) (int64, string, error) {
-		if _, anthropic := b["starting_at"]; anthropic {
-			return 0, "starting_at", errors.New("an Anthropic bucket, not OpenAI's: use --from anthropic-usage")
-		}
-		start, err := b.unixSeconds("start_time")
-		if err != nil {
-			return 0, "start_time", err
-		}
-		end, err := b.unixSeconds("end_time")
-		if err != nil {
-			return 0, "end_time", err
-		}
-		return start, "end_time", checkWidth(start, end)
-	},
+	bucket: openAIBucket,
 	result: func(start int64, res obj, r *source.Record) (string, error) {
 		if o, _ := res.str("object"); o != "" && !strings.HasSuffix(o, ".usage.completions.result") {
 			if strings.HasSuffix(o, ".costs.result") {
@@ -104,3 +91,17 @@ var openAIUsage = bucketFormat{
 // Ungrouped is the model of a provider's usage that was not grouped by
 // model: it cannot be priced, and shows as unpriced.
 const Ungrouped = "(not grouped by model)"
+
+// openAIBucket reads a bucket of OpenAI's usage and costs APIs.
+func openAIBucket(b obj) (start, end int64, field string, err error) {
+	if _, anthropic := b["starting_at"]; anthropic {
+		return 0, 0, "starting_at", errors.New("an Anthropic bucket, not OpenAI's: use --from anthropic-usage or anthropic-cost")
+	}
+	if start, err = b.unixSeconds("start_time"); err != nil {
+		return 0, 0, "start_time", err
+	}
+	if end, err = b.unixSeconds("end_time"); err != nil {
+		return 0, 0, "end_time", err
+	}
+	return start, end, "end_time", checkWidth(start, end)
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// providers is where the real payloads of the providers' APIs are.
+const providers = "../../pkg/source/importer/testdata"
+
+// TestProvidersInOneCache imports what a team has besides NextCore, from
+// real payloads (an OpenAI dashboard export of usage and of costs, an
+// Anthropic usage report, LiteLLM spend logs, Claude Code transcripts),
+// into one cache, twice (the second time stores nothing), and reads one
+// breakdown by provider and the OpenAI bill against its usage.
+func TestProvidersInOneCache(t *testing.T) {
+	e := newEnv(t)
+	imports := []struct {
+		from, path, says string
+	}{
+		{"openai-usage", "openai-usage/dashboard-export-daily-2025-10-05_12.tsv", "6 added"},
+		{"openai-costs", "openai-costs/dashboard-export-daily-2025-10-05_12.tsv", "6 line(s) of openai's bill added"},
+		{"anthropic-usage", "anthropic-usage/live-2025-09-17-ungrouped.json", "3 added"},
+		{"litellm", "litellm-spend/spendlogs-rows-responses-session.json", "2 added"},
+		{"claude-code", "claude-code/projects", "330 added"},
+	}
+	for round, again := range []bool{false, true} {
+		for _, im := range imports {
+			r := e.run("", false, "usage", "import", "--tenant", "team", "--from", im.from, filepath.Join(providers, im.path))
+			if r.code != 0 {
+				t.Fatalf("round %d, %s: exit %d: %s", round, im.from, r.code, r.stderr)
+			}
+			if !again && !strings.Contains(r.stderr, im.says) {
+				t.Errorf("%s: %q does not say %q", im.from, r.stderr, im.says)
+			}
+			if again && !strings.Contains(r.stderr, " 0 added") && !strings.Contains(r.stderr, ": 0 line(s)") {
+				t.Errorf("%s again: %q", im.from, r.stderr)
+			}
+		}
+	}
+	r := e.run("", false, "--tenant", "team", "--tz", "UTC", "usage", "breakdown", "--by", "provider",
+		"--from", "2025-01-01", "--to", "2026-11-24", "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("breakdown: %d %s", r.code, r.stderr)
+	}
+	var b struct {
+		Rows []struct {
+			Provider string `json:"provider"`
+			Calls    int64  `json:"calls"`
+			Output   int64  `json:"output"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	got := map[string][2]int64{}
+	for _, row := range b.Rows {
+		got[row.Provider] = [2]int64{row.Calls, row.Output}
+	}
+	// anthropic: 330 Claude Code messages (81,078 output tokens) and the
+	// usage report's buckets, which count no calls (2,724,851 + 4,739,852
+	// + … output tokens); openai: 53 requests of the dashboard export;
+	// LiteLLM's rows name no provider.
+	if got["openai"] != [2]int64{53, 549459} || got["anthropic"][0] != 330 || got["(none)"][0] != 2 {
+		t.Errorf("by provider: %v", got)
+	}
+
+	// The OpenAI bill of Oct 5–11, 2025 against the same days' usage at
+	// list prices: Oct 7, 10 and 11 agree to the nano-dollar; Oct 5, 6
+	// and 8 differ (the usage export has no row for Oct 8 at all).
+	r = e.run("", false, "--tenant", "team", "usage", "reconcile", "--against", "openai-costs",
+		"--from", "2025-10-05", "--to", "2025-10-12", "--format", "csv")
+	if r.code != 0 {
+		t.Fatalf("reconcile: %d %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"date,bill,calls,billed,priced,difference,ratio,flagged,explanations",
+		"2025-10-07,(all),21,0.569788,0.569788,0,1,false,",
+		"2025-10-10,(all),11,0.3409,0.3409,0,1,false,",
+		"2025-10-08,(all),0,0.5455665,0,0.5455665,,true,\"billed, and no usage imported for it\"",
+		"2025-10-05,(all),10,0.895874,0.24726,0.648614,",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("reconcile does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	r = e.run("", false, "--tenant", "team", "usage", "reconcile", "--against", "openai-costs",
+		"--from", "2025-10-05", "--to", "2025-10-12", "--fail-on", "mismatch")
+	if r.code != 3 || !strings.Contains(r.stderr, "3 day × bill row(s) differ") {
+		t.Errorf("--fail-on mismatch: exit %d: %s", r.code, r.stderr)
+	}
+	for _, bad := range [][]string{
+		{"usage", "reconcile", "--against", "openai-usage"},
+		{"usage", "import", "--from", "openai-costs", "--skip-invalid", filepath.Join(providers, "openai-costs/spec-page-2024-12-04-typo-object.json")},
+		{"usage", "import", "--from", "nope", "x"},
+	} {
+		if r := e.run("", false, append([]string{"--tenant", "team"}, bad...)...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", bad, r.code, r.stderr)
+		}
+	}
+}
+
+// TestProviderBadInputChangesNothing: a page of another format, cut short
+// or with a negative count is one clear error, exit 1, and the cache as it
+// was.
+func TestProviderBadInputChangesNothing(t *testing.T) {
+	e := imported(t)
+	before := dump(t, e.cachePath())
+	anthropic := filepath.Join(providers, "anthropic-usage", "docs-2026-08-05-account-id.json")
+	data, err := os.ReadFile(anthropic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(e.dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		from, path, want string
+	}{
+		{"openai-usage", anthropic, `field "data[0].starting_at": an Anthropic bucket, not OpenAI's`},
+		{"anthropic-usage", write("cut.json", string(data[:len(data)/2])), "cut.json:1: the JSON ends too early"},
+		{"anthropic-usage", write("neg.json", strings.Replace(string(data), `"output_tokens": 500`, `"output_tokens": -500`, 1)),
+			`neg.json:1: field "data[0].results[0].output_tokens": negative: -500`},
+		{"anthropic-cost", anthropic, "a usage result, not a cost: use --from anthropic-usage"},
+		{"claude-code", filepath.Join(e.dir, "nowhere"), "no such file or directory"},
+	} {
+		r := e.run("", false, "usage", "import", "--tenant", "acme", "--from", tc.from, tc.path)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%s %s: exit %d: %q, want one line saying %q", tc.from, filepath.Base(tc.path), r.code, r.stderr, tc.want)
+		}
+	}
+	if dump(t, e.cachePath()) != before {
+		t.Error("the cache changed")
+	}
+}
