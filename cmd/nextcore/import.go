@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -160,6 +161,31 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	if err != nil {
 		return err
 	}
+	// Claude Code's transcripts grow: those read before and unchanged
+	// since are passed over.
+	var seen map[string]cache.FileState
+	unchanged := 0
+	if from == importer.ClaudeCode {
+		if seen, err = c.ImportedFiles(ctx, s.tenant); err != nil {
+			_ = c.Close()
+			return err
+		}
+		var fresh []ingest.Input
+		for _, in := range inputs {
+			if st, ok := fileState(in.Name); ok && seen[absPath(in.Name)] == st {
+				unchanged++
+				total -= in.Size
+				continue
+			}
+			fresh = append(fresh, in)
+		}
+		inputs = fresh
+		if len(inputs) == 0 {
+			_ = c.Close()
+			fmt.Fprintf(a.Stderr, "%s: nothing changed in %d transcript(s) since the last import\n", s.tenant, unchanged)
+			return nil
+		}
+	}
 	if importer.IsBill(from) {
 		added, dups, err := c.AddBills(ctx, s.tenant, bill)
 		if err == nil {
@@ -175,7 +201,17 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		return nil
 	}
 	started := time.Now()
-	res, added, dups, err := a.importInto(ctx, c, s.tenant, inputs, total, ingest.Options{Format: format, From: from, SkipInvalid: opts.skipInvalid})
+	var remember map[string]cache.FileState
+	if from == importer.ClaudeCode {
+		remember = map[string]cache.FileState{}
+		for _, in := range inputs {
+			if st, ok := fileState(in.Name); ok {
+				remember[absPath(in.Name)] = st
+			}
+		}
+	}
+	opt := ingest.Options{Format: format, From: from, SkipInvalid: opts.skipInvalid}
+	res, added, dups, err := a.importInto(ctx, c, s.tenant, inputs, total, opt, remember)
 	if err == nil {
 		err = c.Publish(ctx)
 	}
@@ -194,6 +230,9 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	fmt.Fprintf(a.Stderr, "%s: %s added, %s duplicates, %s skipped, from %d file(s) in %s%s\n",
 		s.tenant, report.Count(added), report.Count(dups), report.Count(res.Skipped), len(inputs),
 		elapsed.Round(time.Millisecond), rate)
+	if unchanged > 0 {
+		fmt.Fprintf(a.Stderr, "  %d transcript(s) unchanged since the last import passed over\n", unchanged)
+	}
 	if res.Ignored > 0 {
 		fmt.Fprintf(a.Stderr, "  %s line(s) that are not JSON objects passed over\n", report.Count(res.Ignored))
 	}
@@ -209,7 +248,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 
 // importInto stores the inputs in one transaction: all or nothing.
 func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inputs []ingest.Input, total int64,
-	opt ingest.Options) (res *ingest.Result, added, dups int64, err error) {
+	opt ingest.Options, remember map[string]cache.FileState) (res *ingest.Result, added, dups int64, err error) {
 	w, err := c.BeginWrite(ctx, tenant)
 	if err != nil {
 		return nil, 0, 0, err
@@ -231,6 +270,11 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 	// like the end of the file: an interrupted import must not commit.
 	if err := ctx.Err(); err != nil {
 		return nil, 0, 0, err
+	}
+	for path, st := range remember {
+		if err := w.RememberFile(path, st); err != nil {
+			return nil, 0, 0, err
+		}
 	}
 	if err := w.Commit(); err != nil {
 		return nil, 0, 0, err
@@ -312,4 +356,21 @@ func (a *App) readBill(from importer.Format, name string) ([]source.BillLine, er
 		return nil, fmt.Errorf("%w; nothing was imported", err)
 	}
 	return lines, err
+}
+
+// fileState is a file's size and modification time, as an import reads it.
+func fileState(name string) (cache.FileState, bool) {
+	st, err := os.Stat(name)
+	if err != nil || name == "-" {
+		return cache.FileState{}, false
+	}
+	return cache.FileState{Size: st.Size(), MTime: st.ModTime().UnixNano()}, true
+}
+
+// absPath is name made absolute, as imported files are remembered.
+func absPath(name string) string {
+	if abs, err := filepath.Abs(name); err == nil {
+		return abs
+	}
+	return name
 }

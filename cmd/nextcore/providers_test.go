@@ -36,7 +36,8 @@ func TestProvidersInOneCache(t *testing.T) {
 			if !again && !strings.Contains(r.stderr, im.says) {
 				t.Errorf("%s: %q does not say %q", im.from, r.stderr, im.says)
 			}
-			if again && !strings.Contains(r.stderr, " 0 added") && !strings.Contains(r.stderr, ": 0 line(s)") {
+			if again && !strings.Contains(r.stderr, " 0 added") && !strings.Contains(r.stderr, ": 0 line(s)") &&
+				!strings.Contains(r.stderr, "nothing changed") {
 				t.Errorf("%s again: %q", im.from, r.stderr)
 			}
 		}
@@ -138,5 +139,39 @@ func TestProviderBadInputChangesNothing(t *testing.T) {
 	}
 	if dump(t, e.cachePath()) != before {
 		t.Error("the cache changed")
+	}
+}
+
+// TestClaudeCodeReimportReadsWhatChanged: a second import of the same
+// projects directory reads nothing; a transcript that grew is read again
+// (its old messages are duplicates), the others are not.
+func TestClaudeCodeReimportReadsWhatChanged(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(e.dir, "claude", "projects")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(providers, "claude-code", "projects"))); err != nil {
+		t.Fatal(err)
+	}
+	e.vars["CLAUDE_CONFIG_DIR"] = filepath.Join(e.dir, "claude")
+	if r := e.run("", false, "usage", "import", "--tenant", "me", "--from", "claude-code"); r.code != 0 || !strings.Contains(r.stderr, "330 added") {
+		t.Fatalf("first import: %d %s", r.code, r.stderr)
+	}
+	if r := e.run("", false, "usage", "import", "--tenant", "me", "--from", "claude-code"); r.code != 0 ||
+		!strings.Contains(r.stderr, "nothing changed in 9 transcript(s)") {
+		t.Fatalf("second import: %d %s", r.code, r.stderr)
+	}
+	grown := filepath.Join(dir, "-home-marco-projects-spotter", "55604662-cf2a-4331-851a-ec234028f8ca.jsonl")
+	f, err := os.OpenFile(grown, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"type":"assistant","timestamp":"2026-11-24T09:00:00Z","message":{"id":"msg_new","model":"claude-opus-4-6","usage":{"input_tokens":3,"output_tokens":7}},"requestId":"req_new"}` + "\n"
+	if _, err := f.WriteString("not json\n" + line); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r := e.run("", false, "usage", "import", "--tenant", "me", "--from", "claude-code")
+	if r.code != 0 || !strings.Contains(r.stderr, "me: 1 added, 1 duplicates, 0 skipped, from 1 file(s)") ||
+		!strings.Contains(r.stderr, "8 transcript(s) unchanged") || !strings.Contains(r.stderr, "1 line(s) that are not JSON objects passed over") {
+		t.Fatalf("after a transcript grew: %d %s", r.code, r.stderr)
 	}
 }

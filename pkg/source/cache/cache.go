@@ -450,6 +450,15 @@ CREATE TABLE bills (
 	PRIMARY KEY (tenant, provider, id)
 ) WITHOUT ROWID;
 CREATE INDEX bills_start ON bills (tenant, provider, start);
+-- The files an import read, as they were: an import of a directory that
+-- grows (Claude Code's transcripts) reads again only what changed.
+CREATE TABLE imported_files (
+	tenant INTEGER NOT NULL,
+	path   TEXT NOT NULL,
+	size   INTEGER NOT NULL,
+	mtime  INTEGER NOT NULL, -- Unix ns
+	PRIMARY KEY (tenant, path)
+) WITHOUT ROWID;
 `,
 }
 
