@@ -6,6 +6,10 @@
 # projects, tags, a model without a price, records without a reported cost)
 # and adds the rows of --cost priced. Set BENCH_DIR to keep the data between
 # runs. Needs: go, sqlite3 (Debian package sqlite3), /usr/bin/time.
+# CLAUDE=1 instead sets nextcore against ccusage (npm, installed here in
+# the work directory) on N generated Claude Code messages: the same tokens
+# and cost each day, and the time of a first import and report against one
+# ccusage run, and of a second report against a second run.
 set -euo pipefail
 N=${1:-1000000}
 cd "$(dirname "$0")/.."
@@ -14,6 +18,35 @@ mkdir -p "$work"
 echo "bench: $N records in $work" >&2
 go build -o "$work/nextcore" ./cmd/nextcore
 go build -o "$work/nextcore-gen" ./cmd/nextcore-gen
+
+if [ "${CLAUDE:-}" = 1 ]; then
+  ccusage_version=20.0.24
+  cc="$work/claude-$N"
+  if [ ! -d "$cc/projects" ]; then
+    "$work/nextcore-gen" -claude-code "$cc" -records "$N" -days 90 -end 2026-11-26 -seed 1
+  fi
+  if [ ! -x "$work/ccusage/node_modules/.bin/ccusage" ]; then
+    mkdir -p "$work/ccusage"
+    (cd "$work/ccusage" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund "ccusage@$ccusage_version" >/dev/null)
+  fi
+  ccu() { CLAUDE_CONFIG_DIR="$cc" TZ=UTC "$work/ccusage/node_modules/.bin/ccusage" daily --json --offline; }
+  ncc="$work/claude-$N.db"
+  day() { "$work/nextcore" --cache "$ncc" --tenant me --tz UTC usage breakdown --by day --from 2026-08-28 --to 2026-11-30 --format json; }
+  ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+  rm -f "$ncc" "$ncc-wal" "$ncc-shm"
+  first=$(ms sh -c "'$work/nextcore' --cache '$ncc' --tenant me usage import --from claude-code '$cc/projects' && $(declare -f day); day")
+  ccu1=$(ms ccu)
+  second=$(ms day)
+  ccu2=$(ms ccu)
+  day > "$work/nextcore-days.json"
+  ccu > "$work/ccusage-days.json"
+  go run ./scripts/ccusagecmp "$work/nextcore-days.json" "$work/ccusage-days.json"
+  size=$(du -sm "$cc/projects" | cut -f1)
+  printf '\n| %s Claude Code messages (%s MiB of transcripts) | nextcore | ccusage %s | ratio |\n|---|---:|---:|---:|\n' "$N" "$size" "$ccusage_version"
+  awk -v a="$first" -v b="$ccu1" 'BEGIN { printf "| first: import, then the daily report | %d ms | %d ms | %.1f× |\n", a, b, b / a }'
+  awk -v a="$second" -v b="$ccu2" 'BEGIN { printf "| again: the daily report | %d ms | %d ms | %.1f× |\n", a, b, b / a }'
+  exit 0
+fi
 end=2026-11-26
 asof=2026-11-25
 gen=()

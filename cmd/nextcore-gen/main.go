@@ -4,6 +4,7 @@
 //
 //	nextcore-gen -records 10000000 -end 2026-11-26 -o usage.jsonl
 //	nextcore-gen -days 45 -per-day 40 -end 2026-11-24 -format csv
+//	nextcore-gen -claude-code ~/tmp/claude -records 100000 -days 90
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -30,11 +32,20 @@ func main() {
 	out := flag.String("o", "-", "output file (- for standard output)")
 	ledger := flag.Bool("ledger", false, "records v2: cache and reasoning tokens, batch, projects, tags, providers, an unpriced model, buckets")
 	randomIDs := flag.Bool("random-ids", false, "random ids as providers issue them (default: ids in time order)")
+	claudeCode := flag.String("claude-code", "", "write Claude Code transcripts of about -records messages under DIR/projects instead")
 	flag.Parse()
 
 	e, err := time.Parse("2006-01-02", *end)
 	if err != nil {
 		fail(fmt.Errorf("-end: %w", err))
+	}
+	if *claudeCode != "" {
+		n, err := writeClaudeCode(*claudeCode, max(*records, 1), *days, e, *seed)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Fprintf(os.Stderr, "nextcore-gen: %d messages in %s\n", n, filepath.Join(*claudeCode, "projects"))
+		return
 	}
 	if *records > 0 {
 		// The mean of a rate growing exponentially from 1/g to 1 is (1 − 1/g) / ln g;

@@ -175,3 +175,31 @@ func TestClaudeCodeReimportReadsWhatChanged(t *testing.T) {
 		t.Fatalf("after a transcript grew: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestProviderSkipInvalid: with --skip-invalid a bad result is skipped and
+// the rest stored, and a file no importer can read (cut short) is skipped
+// whole; both are counted and named.
+func TestProviderSkipInvalid(t *testing.T) {
+	e := newEnv(t)
+	good := filepath.Join(e.dir, "spend.jsonl")
+	cut := filepath.Join(e.dir, "cut.json")
+	rows := `{"request_id":"r1","startTime":"2025-01-24 09:20:46","model":"gpt-4o","prompt_tokens":5,"spend":0.1}
+{"request_id":"r2","startTime":"2025-01-24 09:20:47","model":"gpt-4o","prompt_tokens":-5}
+{"request_id":"r3","startTime":"2025-01-24 09:20:48","model":"gpt-4o","prompt_tokens":7,"spend":"0.00022500000000000002"}
+`
+	if err := os.WriteFile(good, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cut, []byte(`[{"request_id":"r9","startTime":"2025-01-`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", false, "usage", "import", "--tenant", "t", "--from", "litellm", "--skip-invalid", good, cut)
+	if r.code != 0 || !strings.Contains(r.stderr, "t: 2 added, 0 duplicates, 2 skipped, from 2 file(s)") ||
+		!strings.Contains(r.stderr, `spend.jsonl:2: field "prompt_tokens": negative: -5`) || !strings.Contains(r.stderr, "cut.json:1: the JSON ends too early") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	r = e.run("", false, "--tenant", "t", "--tz", "UTC", "usage", "stats", "--from", "2025-01-24", "--to", "2025-01-24", "--format", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"total": 0.100225`) {
+		t.Errorf("stats: %d %s", r.code, r.stdout)
+	}
+}

@@ -35,25 +35,13 @@ type bucketFormat struct {
 // writes them), or the spreadsheet the provider's dashboard exports (TSV
 // or CSV with the API's field names as columns).
 type bucketReader struct {
-	recs  []source.Record
+	entries
 	bills []source.BillLine
-	size  int64
 	// seen counts the results of each key: a provider's export can hold
 	// two results of one bucket with the same groups (the dashboard's
 	// groups some rows by what it does not export), and both count.
 	seen map[string]int
 }
-
-func (b *bucketReader) Next(r *source.Record) error {
-	if len(b.recs) == 0 {
-		return io.EOF
-	}
-	*r = b.recs[0]
-	b.recs = b.recs[1:]
-	return nil
-}
-
-func (b *bucketReader) BytesRead() int64 { return b.size }
 
 // maxPages bounds what a page file may hold in memory.
 const maxPages = 1 << 30
@@ -66,7 +54,7 @@ func newBucketReader(name string, r io.Reader, f bucketFormat) (*bucketReader, e
 	if len(data) > maxPages {
 		return nil, fmt.Errorf("%s: over 1 GiB: split the pages into several files", name)
 	}
-	br := &bucketReader{size: int64(len(data))}
+	br := &bucketReader{entries: entries{size: int64(len(data))}}
 	body := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	switch {
 	case len(body) == 0:
@@ -193,15 +181,17 @@ func (br *bucketReader) add(name string, line int, at string, start, end int64, 
 	var r source.Record
 	field, err := f.result(start, res, &r)
 	if err != nil {
-		return recordError(name, line, at+field, "%v", err)
+		br.bad(recordError(name, line, at+field, "%v", err))
+		return nil
 	}
 	if field, reason := finish(&r); reason != "" {
-		return recordError(name, line, strings.TrimSuffix(at, "."), "%s: %s", field, reason)
+		br.bad(recordError(name, line, strings.TrimSuffix(at, "."), "%s: %s", field, reason))
+		return nil
 	}
 	if !f.bare { // a row with its own key (LiteLLM's request_id) is one call, however often listed
 		r.ID = br.nth(r.ID)
 	}
-	br.recs = append(br.recs, r)
+	br.list = append(br.list, entry{r: r})
 	return nil
 }
 

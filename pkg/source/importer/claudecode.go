@@ -84,19 +84,20 @@ func claudeCodeProject(path string) string {
 
 // ccLine is what a transcript line says that matters here.
 type ccLine struct {
-	Type        string       `json:"type"`
-	Timestamp   string       `json:"timestamp"`
-	RequestID   string       `json:"requestId"`
-	UUID        string       `json:"uuid"`
-	CostUSD     *json.Number `json:"costUSD"`
-	APIError    bool         `json:"isApiErrorMessage"`
-	IsSidechain bool         `json:"isSidechain"`
-	Message     *struct {
-		ID    string   `json:"id"`
-		Role  string   `json:"role"`
-		Model string   `json:"model"`
-		Usage *ccUsage `json:"usage"`
-	} `json:"message"`
+	Type      string       `json:"type"`
+	Timestamp string       `json:"timestamp"`
+	RequestID string       `json:"requestId"`
+	UUID      string       `json:"uuid"`
+	CostUSD   *json.Number `json:"costUSD"`
+	APIError  bool         `json:"isApiErrorMessage"`
+	Message   *ccMessage   `json:"message"`
+}
+
+type ccMessage struct {
+	ID    string   `json:"id"`
+	Role  string   `json:"role"`
+	Model string   `json:"model"`
+	Usage *ccUsage `json:"usage"`
 }
 
 type ccUsage struct {
@@ -114,21 +115,9 @@ type ccUsage struct {
 // claudeCodeReader reads one transcript: each message once, with its final
 // usage, in the order the messages began.
 type claudeCodeReader struct {
-	recs    []source.Record
-	size    int64
+	entries
 	ignored int64
 }
-
-func (c *claudeCodeReader) Next(r *source.Record) error {
-	if len(c.recs) == 0 {
-		return io.EOF
-	}
-	*r = c.recs[0]
-	c.recs = c.recs[1:]
-	return nil
-}
-
-func (c *claudeCodeReader) BytesRead() int64 { return c.size }
 
 // Ignored is how many lines were not JSON objects (a damaged or
 // half-written line, which Claude Code can leave).
@@ -141,13 +130,13 @@ func newClaudeCodeReader(name string, r io.Reader) (Reader, error) {
 	c := &claudeCodeReader{}
 	project := claudeCodeProject(name)
 	at := map[string]int{} // message key → index in recs
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	for line := 1; ; line++ {
 		b, err := readLine(br)
 		c.size += int64(len(b))
 		if len(b) > 0 {
 			if ferr := c.line(name, line, project, bytes.TrimSpace(b), at); ferr != nil {
-				return nil, ferr
+				c.bad(ferr)
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -182,14 +171,16 @@ func (c *claudeCodeReader) line(name string, n int, project string, b []byte, at
 	if len(b) == 0 {
 		return nil
 	}
-	if b[0] != '{' || !bytes.Contains(b, []byte(`"assistant"`)) {
-		if b[0] != '{' || !json.Valid(b) {
+	if !bytes.Contains(b, []byte(`"assistant"`)) {
+		// Not a call. A line cut short (Claude Code killed mid-write)
+		// does not end its object: counted without reading it all.
+		if b[0] != '{' || b[len(b)-1] != '}' {
 			c.ignored++
 		}
 		return nil
 	}
 	var l ccLine
-	if err := json.Unmarshal(b, &l); err != nil {
+	if err := scanLine(b, &l); err != nil {
 		c.ignored++
 		return nil
 	}
@@ -274,11 +265,11 @@ func (c *claudeCodeReader) line(name string, n int, project string, b []byte, at
 	if i, ok := at[key]; ok {
 		// A later line of the same message: its usage is the final one;
 		// the message keeps the time it began.
-		r.Time, r.ID = c.recs[i].Time, c.recs[i].ID
-		c.recs[i] = r
+		r.Time, r.ID = c.list[i].r.Time, c.list[i].r.ID
+		c.list[i].r = r
 		return nil
 	}
-	at[key] = len(c.recs)
-	c.recs = append(c.recs, r)
+	at[key] = len(c.list)
+	c.list = append(c.list, entry{r: r})
 	return nil
 }

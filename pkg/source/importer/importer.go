@@ -108,3 +108,34 @@ func finish(r *source.Record) (field, reason string) {
 	}
 	return "", ""
 }
+
+// entries are the records of a file read whole, in order, with the bad
+// ones where they were: Next returns a bad record's error in its place and
+// goes on after it (the import's --skip-invalid skips it).
+type entries struct {
+	list []entry
+	size int64
+}
+
+type entry struct {
+	r   source.Record
+	err error
+}
+
+func (e *entries) Next(r *source.Record) error {
+	if len(e.list) == 0 {
+		return io.EOF
+	}
+	x := &e.list[0]
+	e.list = e.list[1:]
+	if x.err != nil {
+		return x.err
+	}
+	*r = x.r
+	return nil
+}
+
+func (e *entries) BytesRead() int64 { return e.size }
+
+// bad adds a bad record's error in its place.
+func (e *entries) bad(err error) { e.list = append(e.list, entry{err: err}) }

@@ -1,6 +1,8 @@
 package importer
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -284,11 +286,11 @@ func TestBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rd, err := NewReader(tc.format, "f.json", strings.NewReader(tc.input))
-			if err == nil {
+			for err == nil { // the good records before the bad one come first
 				var r source.Record
 				err = rd.Next(&r)
-				if err == nil {
-					t.Fatalf("read %+v", r)
+				if errors.Is(err, io.EOF) {
+					t.Fatal("no error")
 				}
 			}
 			if !strings.Contains(err.Error(), tc.want) {
@@ -346,5 +348,57 @@ func TestClaudeCodeProject(t *testing.T) {
 		if got := claudeCodeProject(path); got != want {
 			t.Errorf("%s: %q, want %q", path, got, want)
 		}
+	}
+}
+
+// TestScanLineAgreesWithEncodingJSON: on every line of the transcripts
+// in testdata, the scanner that passes over text reads what encoding/json
+// reads; and a line cut anywhere short is never read as a call.
+func TestScanLineAgreesWithEncodingJSON(t *testing.T) {
+	var paths []string
+	for _, root := range []string{fixture("claude-code", "projects"), fixture("claude-code", "claude-code-log"), fixture("claude-code", "ccusage")} {
+		files, err := ClaudeCodeFiles(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, files...)
+	}
+	lines := 0
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, b := range bytes.Split(data, []byte("\n")) {
+			b = bytes.TrimSpace(b)
+			var m map[string]any
+			if json.Unmarshal(b, &m) != nil {
+				var l ccLine
+				if len(b) > 0 && scanLine(b, &l) == nil && l.Message != nil && l.Message.Usage != nil {
+					t.Errorf("%s:%d: not JSON, read as a call", p, i+1)
+				}
+				continue
+			}
+			lines++
+			var want, got ccLine
+			if err := json.Unmarshal(b, &want); err != nil {
+				continue // a field of another type than the struct's: not a line of Claude Code
+			}
+			if err := scanLine(b, &got); err != nil {
+				t.Fatalf("%s:%d: %v", p, i+1, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s:%d:\nscan %+v\njson %+v", p, i+1, got, want)
+			}
+			for cut := 1; cut < len(b); cut += 1 + len(b)/50 {
+				var l ccLine
+				if scanLine(b[:cut], &l) == nil {
+					t.Fatalf("%s:%d cut at %d: read", p, i+1, cut)
+				}
+			}
+		}
+	}
+	if lines < 3000 {
+		t.Errorf("only %d lines", lines)
 	}
 }

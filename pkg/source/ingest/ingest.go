@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -126,25 +127,32 @@ func (rr *reader) read(ctx context.Context) error {
 		}
 		return nil
 	}
+	// Another source's files are read whole by their importer: the next
+	// ones are read ahead, on the other cores, while this one's records go
+	// out in order.
+	ahead := rr.readAhead(ctx)
 	// Each file is closed once read, not when all are.
-	readOne := func(in Input) error {
-		r := rr.opt.Stdin
-		name := "stdin"
-		if in.Name != "-" {
-			f, err := os.Open(in.Name)
-			if err != nil {
-				var pe *os.PathError
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
-				return fmt.Errorf("%s: %w", in.Name, err)
-			}
-			defer f.Close() //nolint:errcheck // read only: nothing to lose
-			r, name = f, in.Name
+	readOne := func(i int, in Input) error {
+		var rd recordReader
+		var err error
+		if ahead != nil {
+			o := <-ahead[i]
+			rd, err = o.rd, o.err
+		} else {
+			rd, err = rr.openInput(in)
 		}
-		rd, err := rr.open(name, r)
+		var re *file.RecordError
+		if errors.As(err, &re) && rr.opt.SkipInvalid {
+			// A file another source's importer cannot read at all (cut
+			// short, of another format) is skipped whole.
+			rr.skip(re)
+			return nil
+		}
 		if err != nil {
 			return err
+		}
+		if c, ok := rd.(io.Closer); ok {
+			defer c.Close() //nolint:errcheck // read only: nothing to lose
 		}
 		for {
 			batch = batch[:len(batch)+1]
@@ -161,10 +169,7 @@ func (rr *reader) read(ctx context.Context) error {
 				if !rr.opt.SkipInvalid {
 					return err
 				}
-				rr.res.Skipped++
-				if len(rr.res.Skips) < 6 {
-					rr.res.Skips = append(rr.res.Skips, re.Error())
-				}
+				rr.skip(re)
 				continue
 			}
 			if err != nil {
@@ -185,8 +190,8 @@ func (rr *reader) read(ctx context.Context) error {
 		}
 		return nil
 	}
-	for _, in := range rr.inputs {
-		if err := readOne(in); err != nil {
+	for i, in := range rr.inputs {
+		if err := readOne(i, in); err != nil {
 			return err
 		}
 	}
@@ -194,6 +199,104 @@ func (rr *reader) read(ctx context.Context) error {
 		return send()
 	}
 	return nil
+}
+
+// skip counts a bad record skipped (SkipInvalid).
+func (rr *reader) skip(re *file.RecordError) {
+	rr.res.Skipped++
+	if len(rr.res.Skips) < 6 {
+		rr.res.Skips = append(rr.res.Skips, re.Error())
+	}
+}
+
+// opened is a file's reader, read ahead.
+type opened struct {
+	rd  recordReader
+	err error
+}
+
+// readAhead opens the inputs of another source's format two at a time
+// ahead of the reader (nil for the record format, which streams): each
+// input's reader comes on its own channel, in order.
+func (rr *reader) readAhead(ctx context.Context) []chan opened {
+	if rr.opt.From == "" || len(rr.inputs) < 2 {
+		return nil
+	}
+	out := make([]chan opened, len(rr.inputs))
+	for i := range out {
+		out[i] = make(chan opened, 1)
+	}
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	go func() {
+		for i, in := range rr.inputs {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				for ; i < len(out); i++ {
+					out[i] <- opened{err: ctx.Err()}
+				}
+				return
+			}
+			go func() {
+				defer func() { <-slots }()
+				defer func() {
+					if v := recover(); v != nil {
+						if rr.opt.Panicked == nil {
+							panic(v)
+						}
+						out[i] <- opened{err: rr.opt.Panicked(v)}
+					}
+				}()
+				rd, err := rr.openInput(in)
+				out[i] <- opened{rd, err}
+			}()
+		}
+	}()
+	return out
+}
+
+// openInput opens an input ("-": standard input) and its reader; a file
+// is closed by the reader's Close, or at once when read whole.
+func (rr *reader) openInput(in Input) (recordReader, error) {
+	r := rr.opt.Stdin
+	name := "stdin"
+	var f *os.File
+	if in.Name != "-" {
+		var err error
+		if f, err = os.Open(in.Name); err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("%s: %w", in.Name, err)
+		}
+		r, name = f, in.Name
+	}
+	rd, err := rr.open(name, r)
+	if f == nil {
+		return rd, err
+	}
+	if err != nil || rr.opt.From != "" { // an importer has read it whole
+		f.Close() //nolint:errcheck,gosec // read only: nothing to lose
+		return rd, err
+	}
+	return closing{rd, f}, nil
+}
+
+// closing is a streaming reader that closes its file.
+type closing struct {
+	recordReader
+	f *os.File
+}
+
+func (c closing) Close() error { return c.f.Close() }
+
+// Ignored passes on the reader's count of lines passed over.
+func (c closing) Ignored() int64 {
+	if ig, ok := c.recordReader.(interface{ Ignored() int64 }); ok {
+		return ig.Ignored()
+	}
+	return 0
 }
 
 // recordReader is a file's records: the record format's, or another
