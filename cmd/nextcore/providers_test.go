@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source/adminapi/adminapitest"
 )
 
 // providers is where the real payloads of the providers' APIs are.
@@ -201,5 +205,43 @@ func TestProviderSkipInvalid(t *testing.T) {
 	r = e.run("", false, "--tenant", "t", "--tz", "UTC", "usage", "stats", "--from", "2025-01-24", "--to", "2025-01-24", "--format", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"total": 0.100225`) {
 		t.Errorf("stats: %d %s", r.code, r.stdout)
+	}
+}
+
+// TestSyncFromProviders syncs a week from each simulated admin API through
+// the command, with the key from the environment; a second sync finds
+// nothing new; a missing key is a usage error.
+func TestSyncFromProviders(t *testing.T) {
+	for _, p := range []struct{ name, env string }{{"openai", "OPENAI_ADMIN_KEY"}, {"anthropic", "ANTHROPIC_ADMIN_KEY"}} {
+		t.Run(p.name, func(t *testing.T) {
+			sim := &adminapitest.Sim{Provider: p.name, Key: "sk-admin-secret"}
+			server := httptest.NewServer(sim)
+			defer server.Close()
+			e := newEnv(t)
+			args := []string{"usage", "sync", "--tenant", "acme", "--provider", p.name, "--provider-url", server.URL, "--since", "2026-11-17"}
+			if r := e.run("", false, args...); r.code != 2 || !strings.Contains(r.stderr, "$"+p.env) {
+				t.Fatalf("without a key: exit %d: %s", r.code, r.stderr)
+			}
+			e.vars[p.env] = "sk-admin-secret"
+			r := e.run("", false, args...)
+			if r.code != 0 || !strings.Contains(r.stderr, "new from "+p.name) || strings.Contains(r.stderr+r.stdout, "sk-admin-secret") {
+				t.Fatalf("sync: exit %d: %s", r.code, r.stderr)
+			}
+			// A week and nine hours: Nov 17 00:00 to Nov 24 09:00 UTC, the
+			// last settled hour at 10:00.
+			from, to := time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+			want := sim.Expected(from, to)
+			r = e.run("", false, "--tenant", "acme", "--tz", "UTC", "usage", "stats", "--from", "2026-11-17", "--to", "2026-11-24", "--format", "json")
+			var st struct {
+				Tokens struct{ Output, CacheRead int64 } `json:"tokens"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Tokens.Output != want.Output || st.Tokens.CacheRead != want.Cached {
+				t.Errorf("stats %+v (%v), the provider has %+v", st.Tokens, err, want)
+			}
+			r = e.run("", false, "usage", "sync", "--tenant", "acme", "--provider", p.name, "--provider-url", server.URL)
+			if r.code != 0 || !strings.Contains(r.stderr, "nothing new") {
+				t.Errorf("again: exit %d: %s", r.code, r.stderr)
+			}
+		})
 	}
 }

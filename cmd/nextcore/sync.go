@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
+	"github.com/nextcore-ai/nextcore/pkg/source/adminapi"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 	"github.com/nextcore-ai/nextcore/pkg/source/pull"
 )
@@ -21,7 +23,9 @@ import (
 const firstSyncDays = 730
 
 type syncOptions struct {
-	since string
+	since    string
+	provider string
+	baseURL  string
 }
 
 func (a *App) newSyncCmd() *cobra.Command {
@@ -38,17 +42,29 @@ they stored, because records can arrive up to 48 hours late; records
 already stored are recognised by id and skipped. Each page is stored in one
 transaction together with the sync's position, so a sync cut short (Ctrl-C,
 kill, a lost network) leaves the cache consistent and the next one goes on
-from there. Two syncs of one cache cannot run at once: the second refuses.`,
+from there. Two syncs of one cache cannot run at once: the second refuses.
+
+--provider openai|anthropic syncs the organisation's usage from the
+provider's admin API instead (OpenAI's usage of completions, Anthropic's
+usage report), with the admin key from the environment only
+(OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY): hourly buckets up to the last
+hour that is over and settled (an hour more), from where the last sync got
+to, or --since, or 30 days back for the first. A page a transaction, as
+above: a sync cut short goes on from the page after the last one stored.`,
 		Example: `  NEXTCORE_TOKEN=… nextcore usage sync --tenant acme --api-url https://cp.example.com
   nextcore usage sync --since 2025-01-01
   # crontab: keep the cache fresh every hour
-  15 * * * *  nextcore usage sync --tenant acme --token-file ~/.config/nextcore/token`,
+  15 * * * *  nextcore usage sync --tenant acme --token-file ~/.config/nextcore/token
+  OPENAI_ADMIN_KEY=… nextcore usage sync --tenant acme --provider openai --since 2026-01-01`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runSync(cmd.Context(), cmd, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.since, "since", "", "fetch records from this date (YYYY-MM-DD) on, instead of where the last sync got to")
+	cmd.Flags().StringVar(&opts.provider, "provider", "", "sync from a provider's admin API instead: openai or anthropic")
+	cmd.Flags().StringVar(&opts.baseURL, "provider-url", "", "the provider API's base URL (default: the provider's own; a proxy, or a test server)")
+	cmd.RegisterFlagCompletionFunc("provider", fixedValues("openai", "anthropic"))
 	return cmd
 }
 
@@ -68,23 +84,18 @@ func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions
 		}
 		since = &d
 	}
+	if opts.provider != "" || opts.baseURL != "" {
+		return a.runProviderSync(ctx, s, opts, since)
+	}
 	client, err := a.client(s)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(s.cachePath), 0o700); err != nil {
-		return fmt.Errorf("create the cache folder: %w", err)
-	}
-	unlock, err := cache.LockSync(s.cachePath)
+	c, done, err := a.openForSync(ctx, s)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
-	if err != nil {
-		return err
-	}
-	defer c.Close() //nolint:errcheck // every page was committed with its position
+	defer done()
 
 	now := a.now()
 	state, err := c.SyncState(ctx, s.tenant)
@@ -165,4 +176,89 @@ func plural(n int64, word string) string {
 		return report.Count(n) + " " + strings.TrimSuffix(word, "y") + "ies"
 	}
 	return report.Count(n) + " " + word + "s"
+}
+
+// runProviderSync is usage sync --provider: the organisation's usage from a
+// provider's admin API.
+func (a *App) runProviderSync(ctx context.Context, s *settings, opts *syncOptions, since *report.Date) error {
+	p, ok := adminapi.Providers[strings.ToLower(opts.provider)]
+	if !ok {
+		return usagef("--provider: %q is not openai or anthropic", opts.provider)
+	}
+	key := strings.TrimSpace(a.env(p.KeyEnv))
+	if key == "" {
+		return usagef("--provider %s needs the organisation's admin key in $%s (never a flag: it would show in ps and shell history)", p.Name, p.KeyEnv)
+	}
+	base := cmp.Or(opts.baseURL, p.BaseURL)
+	client, err := p.Client(base, key, "nextcore/"+version)
+	if err != nil {
+		return usagef("--provider-url: %v", err)
+	}
+	client.Debug = a.debugf
+	c, done, err := a.openForSync(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer done()
+	opt := adminapi.Options{Now: a.now}
+	if since != nil {
+		opt.Since = since.Start(time.UTC)
+	}
+	st, err := c.SourceSync(ctx, s.tenant, p.Name)
+	if err != nil {
+		return err
+	}
+	start, end := adminapi.Window(st, opt)
+	bar := a.progress(-1, "syncing "+p.Name, progressbar.OptionSpinnerType(14))
+	defer bar.Exit()
+	client.OnRetry = func(attempt int, wait time.Duration, err error) {
+		bar.Describe(fmt.Sprintf("syncing %s: retry %d in %s (%v)", p.Name, attempt, wait.Round(time.Millisecond), err))
+	}
+	began := time.Now()
+	var pages int64
+	opt.Page = func(added, dups, n int64) {
+		pages++
+		bar.Describe(fmt.Sprintf("syncing %s: %s buckets' results, %d pages", p.Name, report.Count(added+dups), pages))
+		bar.Add(1)
+	}
+	added, dups, err := adminapi.Sync(ctx, c, client, p, s.tenant, opt)
+	bar.Exit()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("sync interrupted after %s; what was stored is kept, and the next sync goes on from there: %w",
+				plural(pages, "page"), context.Canceled)
+		}
+		if pages > 0 {
+			return fmt.Errorf("%w (%s stored; the next sync goes on from there)", err, plural(pages, "page"))
+		}
+		return err
+	}
+	window := "nothing new: the last settled hour is stored"
+	if start.Before(end) {
+		window = start.Format("2006-01-02 15:04") + " → " + end.Format("2006-01-02 15:04 UTC")
+	}
+	fmt.Fprintf(a.Stderr, "%s: %s new from %s, %s duplicates, %s, %s in %s; %s\n", s.tenant, report.Count(added), p.Name,
+		report.Count(dups), plural(pages, "page"), plural(int64(client.Retried), "retry"), time.Since(began).Round(time.Millisecond), window)
+	return nil
+}
+
+// openForSync takes the cache's sync lock and opens it (made if missing);
+// done closes it and lets the lock go.
+func (a *App) openForSync(ctx context.Context, s *settings) (*cache.Cache, func(), error) {
+	if err := os.MkdirAll(filepath.Dir(s.cachePath), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create the cache folder: %w", err)
+	}
+	unlock, err := cache.LockSync(s.cachePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, func() {
+		_ = c.Close() // every page was committed with its position
+		unlock()
+	}, nil
 }

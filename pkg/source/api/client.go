@@ -44,6 +44,10 @@ type Client struct {
 
 	// Sleep waits between attempts; tests make it instant.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Auth puts the credentials on a request; nil: the NextCore API's
+	// "Authorization: Token …". Other APIs (a provider's admin API) set
+	// their own.
+	Auth func(req *http.Request)
 	// Debug, when set, hears of each request (never the token).
 	Debug func(format string, args ...any)
 	// OnRetry hears of each retry, for progress and logs.
@@ -149,6 +153,16 @@ type retryable struct {
 func (e *retryable) Error() string { return e.err.Error() }
 func (e *retryable) Unwrap() error { return e.err }
 
+// Get fetches u, an URL of the client's API, and hands the body to decode,
+// retrying as docs/api.md says (429 with its Retry-After, 5xx, timeouts,
+// broken connections, a body decode finds cut short: a wire.SyntaxError).
+func (c *Client) Get(ctx context.Context, u *url.URL, decode func([]byte) error) error {
+	if !sameOrigin(c.Base, u) {
+		return fmt.Errorf("refusing to send the credentials to another host (%s)", u.Host)
+	}
+	return c.get(ctx, u, decode)
+}
+
 // get fetches u and hands the body to decode, retrying as docs/api.md says.
 // decode may itself ask for a retry by returning a wire.SyntaxError.
 func (c *Client) get(ctx context.Context, u *url.URL, decode func([]byte) error) error {
@@ -216,7 +230,11 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, decode func([]byte) er
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Token "+c.Token)
+	if c.Auth != nil {
+		c.Auth(req)
+	} else {
+		req.Header.Set("Authorization", "Token "+c.Token)
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UserAgent)
 	resp, err := c.HTTP.Do(req)

@@ -36,7 +36,7 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // minReadable is the oldest schema a read-only cache is read at: version
 // 7's price keys, which reports read.
@@ -458,6 +458,20 @@ CREATE TABLE imported_files (
 	size   INTEGER NOT NULL,
 	mtime  INTEGER NOT NULL, -- Unix ns
 	PRIMARY KEY (tenant, path)
+) WITHOUT ROWID;
+`,
+	8: `
+-- Where a sync from a provider's admin API got to, per tenant and provider.
+CREATE TABLE source_syncs (
+	tenant     INTEGER NOT NULL,
+	source     TEXT NOT NULL,               -- openai, anthropic
+	synced_to  INTEGER NOT NULL DEFAULT 0,  -- Unix ns: everything before is stored
+	chunk      INTEGER NOT NULL DEFAULT 0,  -- Unix ns: the start of the stretch being fetched
+	chunk_end  INTEGER NOT NULL DEFAULT 0,  -- … and its end
+	next_page  TEXT NOT NULL DEFAULT '',    -- the provider's cursor in it, '' for its first page
+	pages      INTEGER NOT NULL DEFAULT 0,
+	updated_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (tenant, source)
 ) WITHOUT ROWID;
 `,
 }

@@ -45,6 +45,8 @@ type Writer struct {
 	counted []pending      // new records of the last INSERT, for the rollups
 	work    *rollupWorker
 	sync    *SyncState // written with the commit
+	// sourceSync is a provider sync's state, written with the commit.
+	sourceSync *SourceSync
 	// priceKeys are the dictionary ids of the price keys met (priceIDs).
 	priceKeys map[source.PriceKey]int64
 
@@ -358,6 +360,10 @@ func (w *Writer) Commit() error {
 		return w.c.wrap(err)
 	}
 	if err := w.writeSync(now); err != nil {
+		w.Rollback()
+		return w.c.wrap(fmt.Errorf("save the sync position: %w", err))
+	}
+	if err := w.writeSourceSync(now); err != nil {
 		w.Rollback()
 		return w.c.wrap(fmt.Errorf("save the sync position: %w", err))
 	}
