@@ -3,16 +3,23 @@
 // sync` and `--source api`. It prints its URL, then serves until killed.
 //
 //	nextcore-apisim -records 1000000 -token secret -tenant acme -addr 127.0.0.1:8099
+//
+// With -provider openai|anthropic it serves that provider's admin usage API
+// instead (adminapitest: made-up hourly usage, the key -token), for `nextcore
+// usage sync --provider … --provider-url …`.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/adminapi/adminapitest"
 	"github.com/nextcore-ai/nextcore/pkg/source/api/apitest"
 	"github.com/nextcore-ai/nextcore/pkg/source/synth"
 )
@@ -25,7 +32,12 @@ func main() {
 	end := flag.String("end", time.Now().UTC().Format("2006-01-02"), "the day after the last record (YYYY-MM-DD, UTC)")
 	ledger := flag.Bool("ledger", false, "serve records v2 (cache and reasoning tokens, projects, tags, buckets…); v1 records otherwise")
 	randomIDs := flag.Bool("random-ids", false, "random ids as providers issue them")
+	provider := flag.String("provider", "", "serve a provider's admin usage API instead: openai or anthropic")
 	flag.Parse()
+	if *provider != "" {
+		serveProvider(*provider, *token, *addr)
+		return
+	}
 	e, err := time.Parse("2006-01-02", *end)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nextcore-apisim: -end:", err)
@@ -54,4 +66,31 @@ func main() {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt)
 	<-stop
+}
+
+// serveProvider serves a provider's admin usage API until interrupted.
+func serveProvider(provider, key, addr string) {
+	if provider != "openai" && provider != "anthropic" {
+		fmt.Fprintln(os.Stderr, "nextcore-apisim: -provider: openai or anthropic")
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nextcore-apisim:", err)
+		os.Exit(1)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Println(url)
+	fmt.Fprintf(os.Stderr, "nextcore-apisim: %s's admin usage API at %s, key %q\n", provider, url, key)
+	srv := &http.Server{Handler: &adminapitest.Sim{Provider: provider, Key: key}, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt)
+		<-stop
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, "nextcore-apisim:", err)
+		os.Exit(1)
+	}
 }

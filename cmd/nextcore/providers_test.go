@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +246,64 @@ func TestSyncFromProviders(t *testing.T) {
 				t.Errorf("again: exit %d: %s", r.code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestKilledProviderSyncResumes kills a real `nextcore usage sync
+// --provider anthropic` with SIGKILL a few pages into a month of hourly
+// buckets, then syncs again: every bucket is stored once, and the second
+// sync goes on from where the first got to.
+func TestKilledProviderSyncResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildNextcore(t)
+	sim := &adminapitest.Sim{Provider: "anthropic", Key: "sk-ant-admin"}
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond)
+		sim.ServeHTTP(w, r)
+	})
+	server := httptest.NewServer(slow)
+	defer server.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usage.db")
+	sync := func() *exec.Cmd {
+		cmd := exec.Command(bin, "usage", "sync", "--tenant", "acme", "--cache", path, "--provider", "anthropic",
+			"--provider-url", server.URL, "--since", "2026-10-01")
+		cmd.Env = append(os.Environ(), "ANTHROPIC_ADMIN_KEY=sk-ant-admin")
+		return cmd
+	}
+	if !signalWhen(t, sync(), os.Kill, func() bool { return sim.Requests() >= 6 }) {
+		t.Skip("the sync finished before the kill; nothing to check")
+	}
+	before := sim.Requests()
+	cmd := sync()
+	cmd.Args = slices.DeleteFunc(cmd.Args, func(a string) bool { return a == "--since" || a == "2026-10-01" })
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sync after the kill: %v\n%s", err, out)
+	}
+	// Oct 1 to the last settled hour before now: the pages a whole sync
+	// asks for, 24 buckets a page, a week of buckets a request. The
+	// resumed sync asks for those the killed one had not stored (the page
+	// in flight at the kill again, at most).
+	full := 0
+	end := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
+	for c := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC); c.Before(end); c = c.Add(168 * time.Hour) {
+		hours := int(min(end.Sub(c), 168*time.Hour) / time.Hour)
+		full += (hours + 23) / 24
+	}
+	if again := sim.Requests() - before; again > full-before+2 || again >= full {
+		t.Errorf("the sync after the kill asked for %d pages after %d; a whole sync asks for %d", again, before, full)
+	}
+	e := newEnv(t)
+	e.vars["NEXTCORE_CACHE"] = path
+	r := e.run("", false, "--tenant", "acme", "--tz", "UTC", "usage", "stats", "--from", "2026-10-01", "--to", "2026-10-31", "--format", "json")
+	var st struct {
+		Tokens struct{ Output, CacheRead, CacheWrite int64 } `json:"tokens"`
+	}
+	want := sim.Expected(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Tokens.Output != want.Output || st.Tokens.CacheRead != want.Cached ||
+		st.Tokens.CacheWrite != want.Write {
+		t.Errorf("October after the kill and the resumed sync: %+v (%v); the provider has %+v", st.Tokens, err, want)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -188,7 +189,7 @@ func Sync(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, 
 				return err
 			})
 			if err != nil {
-				return added, dups, err
+				return added, dups, p.explain(err)
 			}
 			w, err := c.BeginWrite(ctx, tenant)
 			if err != nil {
@@ -230,6 +231,22 @@ func Sync(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, 
 		chunk = chunkEnd
 	}
 	return added, dups, nil
+}
+
+// explain says what a refusal of the provider's means, in its terms (the
+// NextCore client speaks of tokens and tenants).
+func (p *Provider) explain(err error) error {
+	var se *api.StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Status {
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%s rejected the admin key from $%s (HTTP 401): check it; an organisation's admin key is needed, not a project's API key", p.Name, p.KeyEnv)
+	case http.StatusForbidden:
+		return fmt.Errorf("%s refused the admin key from $%s access to the organisation's usage (HTTP 403)", p.Name, p.KeyEnv)
+	}
+	return fmt.Errorf("%s: %s", p.Name, strings.TrimPrefix(se.Message, "the API "))
 }
 
 // readPage reads the records of a page as the provider's import format

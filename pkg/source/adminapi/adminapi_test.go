@@ -134,7 +134,7 @@ func TestSyncGoesOnWhereItStopped(t *testing.T) {
 		return 0, "", "", false
 	}
 	_, _, err := r.sync(now, since)
-	if err == nil || !strings.Contains(err.Error(), "rejected the token (HTTP 401). The token came from $ANTHROPIC_ADMIN_KEY") {
+	if err == nil || !strings.Contains(err.Error(), "rejected the admin key from $ANTHROPIC_ADMIN_KEY (HTTP 401)") {
 		t.Fatalf("error %v", err)
 	}
 	st, _ := r.cache.SourceSync(context.Background(), "acme", "anthropic")
