@@ -187,7 +187,7 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		}
 	}
 	if importer.IsBill(from) {
-		added, dups, err := c.AddBills(ctx, s.tenant, bill)
+		added, dups, err := c.AddBills(ctx, s.tenant, bill, nil)
 		if err == nil {
 			err = c.Publish(ctx)
 		}

@@ -292,6 +292,11 @@ func TestKilledProviderSyncResumes(t *testing.T) {
 		hours := int(min(end.Sub(c), 168*time.Hour) / time.Hour)
 		full += (hours + 23) / 24
 	}
+	// Then the bill: the days that are over, 31 a request, 24 a page.
+	days := int(end.Truncate(24*time.Hour).Sub(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
+	for ; days > 0; days -= 31 {
+		full += (min(days, 31) + 23) / 24
+	}
 	if again := sim.Requests() - before; again > full-before+2 || again >= full {
 		t.Errorf("the sync after the kill asked for %d pages after %d; a whole sync asks for %d", again, before, full)
 	}
@@ -305,5 +310,49 @@ func TestKilledProviderSyncResumes(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Tokens.Output != want.Output || st.Tokens.CacheRead != want.Cached ||
 		st.Tokens.CacheWrite != want.Write {
 		t.Errorf("October after the kill and the resumed sync: %+v (%v); the provider has %+v", st.Tokens, err, want)
+	}
+}
+
+// TestProviderBillAgainstUsage syncs two weeks of usage and of the bill
+// from each simulated provider, whose bill is its usage at list prices
+// (each line rounded to the nano-dollar): usage reconcile --against finds
+// nothing to flag, every row within a few nano-dollars.
+func TestProviderBillAgainstUsage(t *testing.T) {
+	for _, p := range []struct{ name, env, bill string }{
+		{"openai", "OPENAI_ADMIN_KEY", "openai-costs"}, {"anthropic", "ANTHROPIC_ADMIN_KEY", "anthropic-cost"},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			sim := &adminapitest.Sim{Provider: p.name, Key: "k"}
+			server := httptest.NewServer(sim)
+			defer server.Close()
+			e := newEnv(t)
+			e.vars[p.env] = "k"
+			r := e.run("", false, "usage", "sync", "--tenant", "acme", "--provider", p.name, "--provider-url", server.URL, "--since", "2026-11-10")
+			if r.code != 0 || !strings.Contains(r.stderr, "line(s) of "+p.name+"'s bill") {
+				t.Fatalf("sync: exit %d: %s", r.code, r.stderr)
+			}
+			r = e.run("", false, "--tenant", "acme", "usage", "reconcile", "--against", p.bill, "--from", "2026-11-10", "--to", "2026-11-23",
+				"--format", "json", "--fail-on", "mismatch")
+			var rec struct {
+				Rows []struct {
+					Date       string  `json:"date"`
+					Model      string  `json:"model"`
+					Reported   float64 `json:"reported"`
+					Difference float64 `json:"difference"`
+				} `json:"rows"`
+				GroupBy string `json:"groupBy"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 0 {
+				t.Fatalf("reconcile: exit %d, %v: %s %s", r.code, err, r.stderr, r.stdout)
+			}
+			if rec.GroupBy != "project" || len(rec.Rows) != 14*2 {
+				t.Fatalf("grouped by %q, %d rows", rec.GroupBy, len(rec.Rows))
+			}
+			for _, row := range rec.Rows {
+				if row.Reported == 0 || row.Difference > 1e-8 || row.Difference < -1e-8 {
+					t.Errorf("%s %s: billed %v, %v from the usage at list prices", row.Date, row.Model, row.Reported, row.Difference)
+				}
+			}
+		})
 	}
 }

@@ -44,7 +44,7 @@ transaction together with the sync's position, so a sync cut short (Ctrl-C,
 kill, a lost network) leaves the cache consistent and the next one goes on
 from there. Two syncs of one cache cannot run at once: the second refuses.
 
---provider openai|anthropic syncs the organisation's usage from the
+--provider openai|anthropic syncs the organisation's usage and bill from the
 provider's admin API instead (OpenAI's usage of completions, Anthropic's
 usage report), with the admin key from the environment only
 (OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY): hourly buckets up to the last
@@ -239,6 +239,13 @@ func (a *App) runProviderSync(ctx context.Context, s *settings, opts *syncOption
 	}
 	fmt.Fprintf(a.Stderr, "%s: %s new from %s, %s duplicates, %s, %s in %s; %s\n", s.tenant, report.Count(added), p.Name,
 		report.Count(dups), plural(pages, "page"), plural(int64(client.Retried), "retry"), time.Since(began).Round(time.Millisecond), window)
+	// The bill of the days that are over, for usage reconcile --against.
+	lines, _, err := adminapi.SyncCosts(ctx, c, client, p, s.tenant, opt)
+	if err != nil {
+		return fmt.Errorf("usage synced, but not the bill: %w", err)
+	}
+	fmt.Fprintf(a.Stderr, "%s: %s new line(s) of %s's bill; 'nextcore usage reconcile --against %s' sets it against the usage\n",
+		s.tenant, report.Count(lines), p.Name, p.CostFormat)
 	return nil
 }
 

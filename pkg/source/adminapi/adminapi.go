@@ -40,27 +40,23 @@ type Provider struct {
 	Buckets int
 	auth    func(req *http.Request, key string)
 	query   func(start, end time.Time, limit int, page string) url.Values
+
+	// The bill: the cost endpoint, its format, how many daily buckets a
+	// request asks for, and its query.
+	CostPath   string
+	CostFormat importer.Format
+	CostDays   int
+	costQuery  func(start, end time.Time, limit int, page string) url.Values
 }
 
 // OpenAI is GET /v1/organization/usage/completions.
 var OpenAI = &Provider{
 	Name: "openai", Format: importer.OpenAIUsage, BaseURL: "https://api.openai.com", KeyEnv: "OPENAI_ADMIN_KEY",
 	Path: "/v1/organization/usage/completions", Buckets: 168,
-	auth: func(req *http.Request, key string) { req.Header.Set("Authorization", "Bearer "+key) },
-	query: func(start, end time.Time, limit int, page string) url.Values {
-		q := url.Values{}
-		q.Set("start_time", strconv.FormatInt(start.Unix(), 10))
-		q.Set("end_time", strconv.FormatInt(end.Unix(), 10))
-		q.Set("bucket_width", "1h")
-		q.Set("limit", strconv.Itoa(limit))
-		for _, g := range []string{"project_id", "user_id", "api_key_id", "model", "batch", "service_tier"} {
-			q.Add("group_by", g)
-		}
-		if page != "" {
-			q.Set("page", page)
-		}
-		return q
-	},
+	auth:     func(req *http.Request, key string) { req.Header.Set("Authorization", "Bearer "+key) },
+	query:    openAIQuery("1h", "project_id", "user_id", "api_key_id", "model", "batch", "service_tier"),
+	CostPath: "/v1/organization/costs", CostFormat: importer.OpenAICosts, CostDays: 31,
+	costQuery: openAIQuery("1d", "project_id", "line_item"),
 }
 
 // Anthropic is GET /v1/organizations/usage_report/messages.
@@ -71,20 +67,39 @@ var Anthropic = &Provider{
 		req.Header.Set("x-api-key", key)
 		req.Header.Set("anthropic-version", "2023-06-01")
 	},
-	query: func(start, end time.Time, limit int, page string) url.Values {
+	query:    anthropicQuery("1h", "api_key_id", "workspace_id", "model", "service_tier", "context_window"),
+	CostPath: "/v1/organizations/cost_report", CostFormat: importer.AnthropicCost, CostDays: 31,
+	costQuery: anthropicQuery("1d", "workspace_id", "description"),
+}
+
+// query makes a request's query: the window's bounds as the API writes
+// them, the bucket width, the limit, the groups (under the group key the
+// API names them with) and the page.
+func query(startKey, endKey string, at func(time.Time) string, groupKey, width string, groups ...string) func(start, end time.Time, limit int, page string) url.Values {
+	return func(start, end time.Time, limit int, page string) url.Values {
 		q := url.Values{}
-		q.Set("starting_at", start.UTC().Format(time.RFC3339))
-		q.Set("ending_at", end.UTC().Format(time.RFC3339))
-		q.Set("bucket_width", "1h")
+		q.Set(startKey, at(start))
+		q.Set(endKey, at(end))
+		q.Set("bucket_width", width)
 		q.Set("limit", strconv.Itoa(limit))
-		for _, g := range []string{"api_key_id", "workspace_id", "model", "service_tier", "context_window"} {
-			q.Add("group_by[]", g)
+		for _, g := range groups {
+			q.Add(groupKey, g)
 		}
 		if page != "" {
 			q.Set("page", page)
 		}
 		return q
-	},
+	}
+}
+
+// openAIQuery is OpenAI's: Unix seconds, group_by repeated.
+func openAIQuery(width string, groups ...string) func(start, end time.Time, limit int, page string) url.Values {
+	return query("start_time", "end_time", func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }, "group_by", width, groups...)
+}
+
+// anthropicQuery is Anthropic's: RFC 3339 times, group_by[] repeated.
+func anthropicQuery(width string, groups ...string) func(start, end time.Time, limit int, page string) url.Values {
+	return query("starting_at", "ending_at", func(t time.Time) string { return t.UTC().Format(time.RFC3339) }, "group_by[]", width, groups...)
 }
 
 // Providers are the admin APIs a sync reads, by name.
@@ -168,28 +183,14 @@ func Sync(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, 
 		}
 		seen := map[string]bool{}
 		for {
-			if seen[next] {
-				return added, dups, fmt.Errorf("%s sent the same page cursor twice (a loop); stopping", p.Name)
-			}
-			seen[next] = true
-			u := *client.Base
-			u.Path += p.Path
-			u.RawQuery = p.query(chunk, chunkEnd, p.Buckets, next).Encode()
 			var recs []source.Record
-			var pg page
-			err := client.Get(ctx, &u, func(body []byte) error {
-				if !json.Valid(body) {
-					return &wire.SyntaxError{Reason: "not JSON (cut short?)"}
-				}
-				if err := json.Unmarshal(body, &pg); err != nil {
-					return fmt.Errorf("%s sent a page that is not its usage page: %v", p.Name, err)
-				}
+			pg, err := p.fetch(ctx, client, seen, p.Path, p.query(chunk, chunkEnd, p.Buckets, next), "usage", func(body []byte) error {
 				var err error
 				recs, err = readPage(p, fmt.Sprintf("%s page %d", p.Name, pages+1), body)
 				return err
 			})
 			if err != nil {
-				return added, dups, p.explain(err)
+				return added, dups, err
 			}
 			w, err := c.BeginWrite(ctx, tenant)
 			if err != nil {
@@ -233,9 +234,100 @@ func Sync(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, 
 	return added, dups, nil
 }
 
+// fetch gets a page of path with q (its page cursor once only: a cursor
+// seen before is a loop) and hands its body to read; what names the page
+// in errors.
+func (p *Provider) fetch(ctx context.Context, client *api.Client, seen map[string]bool, path string, q url.Values, what string,
+	read func(body []byte) error) (page, error) {
+	var pg page
+	if seen[q.Get("page")] {
+		return pg, fmt.Errorf("%s sent the same page cursor twice (a loop); stopping", p.Name)
+	}
+	seen[q.Get("page")] = true
+	u := *client.Base
+	u.Path += path
+	u.RawQuery = q.Encode()
+	err := client.Get(ctx, &u, func(body []byte) error {
+		if !json.Valid(body) {
+			return &wire.SyntaxError{Reason: "not JSON (cut short?)"}
+		}
+		if err := json.Unmarshal(body, &pg); err != nil {
+			return fmt.Errorf("%s sent a page that is not its %s page: %v", p.Name, what, err)
+		}
+		return read(body)
+	})
+	return pg, p.explain(err)
+}
+
+// costSource names the position of a provider's bill sync.
+func (p *Provider) costSource() string { return p.Name + "-costs" }
+
+// SyncCosts reads the provider's bill (its cost API, daily buckets) of the
+// days that are over and settled since the last sync of it (or since, or
+// DefaultHistory back) into the cache's bills, a page a transaction with
+// the position. It returns the lines added and repeated.
+func SyncCosts(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, tenant string, opt Options) (added, dups int64, err error) {
+	st, err := c.SourceSync(ctx, tenant, p.costSource())
+	if err != nil {
+		return 0, 0, err
+	}
+	day := 24 * time.Hour
+	now := opt.Now().UTC()
+	end := now.Add(-Settle).Truncate(day)
+	var start time.Time
+	switch {
+	case !opt.Since.IsZero():
+		start = opt.Since
+	case st != nil && !st.SyncedTo.IsZero():
+		start = st.SyncedTo
+	default:
+		start = now.Add(-DefaultHistory)
+	}
+	start = start.UTC().Truncate(day)
+	width := time.Duration(p.CostDays) * day
+	for chunk := start; chunk.Before(end); {
+		chunkEnd := chunk.Add(width)
+		if chunkEnd.After(end) {
+			chunkEnd = end
+		}
+		var lines []source.BillLine
+		next := ""
+		seen := map[string]bool{}
+		for {
+			pg, err := p.fetch(ctx, client, seen, p.CostPath, p.costQuery(chunk, chunkEnd, p.CostDays, next), "cost", func(body []byte) error {
+				more, err := importer.ReadBill(p.CostFormat, p.Name+" costs", bytes.NewReader(body))
+				if err != nil {
+					return fmt.Errorf("%s sent a bill this nextcore cannot read: %w", p.Name, err)
+				}
+				lines = append(lines, more...)
+				return nil
+			})
+			if err != nil {
+				return added, dups, err
+			}
+			if !pg.HasMore || pg.NextPage == nil || *pg.NextPage == "" {
+				break
+			}
+			next = *pg.NextPage
+		}
+		// A stretch's lines go in with its position: ids made of a bucket and
+		// its groups count a line once, however often a stretch is read.
+		a, d, err := c.AddBills(ctx, tenant, lines, &cache.SourceSync{Source: p.costSource(), SyncedTo: chunkEnd})
+		if err != nil {
+			return added, dups, err
+		}
+		added, dups = added+a, dups+d
+		chunk = chunkEnd
+	}
+	return added, dups, nil
+}
+
 // explain says what a refusal of the provider's means, in its terms (the
 // NextCore client speaks of tokens and tenants).
 func (p *Provider) explain(err error) error {
+	if err == nil {
+		return nil
+	}
 	var se *api.StatusError
 	if !errors.As(err, &se) {
 		return err

@@ -161,3 +161,34 @@ func TestSyncRefusedKey(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestSyncCosts reads the bill of the days that are over, each line once:
+// a second sync reads nothing, a sync from an earlier date repeats lines
+// without adding them.
+func TestSyncCosts(t *testing.T) {
+	for _, p := range []*Provider{OpenAI, Anthropic} {
+		t.Run(p.Name, func(t *testing.T) {
+			r := newRig(t, p)
+			client, _ := p.Client(r.server.URL, "admin-key", "nextcore-test")
+			opt := Options{Now: func() time.Time { return now }, Since: since}
+			added, dups, err := SyncCosts(context.Background(), r.cache, client, p, "acme", opt)
+			// 14 days (Nov 10 to 23) of a line per project and model.
+			groups := map[bool]int64{true: 3, false: 2}[p.Name == "openai"]
+			if err != nil || added != 14*groups || dups != 0 {
+				t.Fatalf("%d added, %d repeated, %v", added, dups, err)
+			}
+			lines, err := r.cache.Bills(context.Background(), "acme", p.Name, since.UnixNano(), now.UnixNano())
+			if err != nil || int64(len(lines)) != added {
+				t.Fatalf("%d lines stored, %v", len(lines), err)
+			}
+			requests := r.sim.Requests()
+			if added, _, err = SyncCosts(context.Background(), r.cache, client, p, "acme", Options{Now: opt.Now}); err != nil || added != 0 ||
+				r.sim.Requests() != requests {
+				t.Errorf("again: %d added, %v, %d requests", added, err, r.sim.Requests()-requests)
+			}
+			if added, dups, err = SyncCosts(context.Background(), r.cache, client, p, "acme", opt); err != nil || added != 0 || dups != 14*groups {
+				t.Errorf("from Nov 10 again: %d added, %d repeated, %v", added, dups, err)
+			}
+		})
+	}
+}

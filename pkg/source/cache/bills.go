@@ -11,8 +11,8 @@ import (
 
 // AddBills stores the lines of a provider's bill for tenant, in one
 // transaction: a line whose id is stored already is a duplicate and changes
-// nothing.
-func (c *Cache) AddBills(ctx context.Context, tenant string, lines []source.BillLine) (added, dups int64, err error) {
+// nothing. A sync's position, when given, is stored with them.
+func (c *Cache) AddBills(ctx context.Context, tenant string, lines []source.BillLine, position *SourceSync) (added, dups int64, err error) {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, c.wrap(err)
@@ -39,6 +39,11 @@ func (c *Cache) AddBills(ctx context.Context, tenant string, lines []source.Bill
 		}
 		added += n
 		dups += 1 - n
+	}
+	if position != nil {
+		if err := saveSourceSync(ctx, tx, tid, *position, c.now()); err != nil {
+			return 0, 0, c.wrap(fmt.Errorf("save the sync position: %w", err))
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, c.wrap(fmt.Errorf("store the bill: %w", err))

@@ -45,20 +45,24 @@ func (c *Cache) SourceSync(ctx context.Context, tenant, source string) (*SourceS
 func (w *Writer) SaveSourceSync(s SourceSync) { w.sourceSync = &s }
 
 func (w *Writer) writeSourceSync(now time.Time) error {
-	s := w.sourceSync
-	if s == nil {
+	if w.sourceSync == nil {
 		return nil
 	}
+	return saveSourceSync(w.ctx, w.tx, w.tenant, *w.sourceSync, now)
+}
+
+// saveSourceSync writes a sync's position in tx.
+func saveSourceSync(ctx context.Context, tx *sql.Tx, tenant int64, s SourceSync, now time.Time) error {
 	ns := func(t time.Time) int64 {
 		if t.IsZero() {
 			return 0
 		}
 		return t.UnixNano()
 	}
-	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO source_syncs (tenant, source, synced_to, chunk, chunk_end, next_page, pages, updated_at)
+	_, err := tx.ExecContext(ctx, `INSERT INTO source_syncs (tenant, source, synced_to, chunk, chunk_end, next_page, pages, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, source) DO UPDATE SET synced_to = excluded.synced_to,
 		chunk = excluded.chunk, chunk_end = excluded.chunk_end, next_page = excluded.next_page, pages = excluded.pages,
 		updated_at = excluded.updated_at`,
-		w.tenant, s.Source, ns(s.SyncedTo), ns(s.Chunk), ns(s.ChunkEnd), s.NextPage, s.Pages, now.UnixNano())
+		tenant, s.Source, ns(s.SyncedTo), ns(s.Chunk), ns(s.ChunkEnd), s.NextPage, s.Pages, now.UnixNano())
 	return err
 }

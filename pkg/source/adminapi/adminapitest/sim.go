@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -126,11 +127,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	openai := s.Provider == "openai"
-	path := "/v1/organizations/usage_report/messages"
+	path, costs := "/v1/organizations/usage_report/messages", "/v1/organizations/cost_report"
 	if openai {
-		path = "/v1/organization/usage/completions"
+		path, costs = "/v1/organization/usage/completions", "/v1/organization/costs"
 	}
-	if r.URL.Path != path || r.Method != http.MethodGet {
+	if r.URL.Path != path && r.URL.Path != costs || r.Method != http.MethodGet {
 		apiError(w, http.StatusNotFound, "not_found_error", "no such endpoint")
 		return
 	}
@@ -143,6 +144,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	width, ok := widths[q.Get("bucket_width")]
 	if q.Get("bucket_width") == "" {
 		width, ok = widths["1d"], true
+	}
+	bill := r.URL.Path == costs
+	if bill && q.Get("bucket_width") != "" && q.Get("bucket_width") != "1d" {
+		ok = false // the cost APIs have daily buckets only
 	}
 	if !ok {
 		apiError(w, http.StatusBadRequest, "invalid_request_error", "bucket_width must be 1m, 1h or 1d")
@@ -196,7 +201,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b := from
 	for ; b.Before(end) && len(data) < per; b = b.Add(width.d) {
 		var results []any
-		for h := b; h.Before(b.Add(width.d)) && h.Before(end); h = h.Add(time.Hour) {
+		if bill {
+			results = s.bill(b, openai)
+		}
+		for h := b; !bill && h.Before(b.Add(width.d)) && h.Before(end); h = h.Add(time.Hour) {
 			if width.d < time.Hour && h.Truncate(time.Hour) != h {
 				continue
 			}
@@ -234,4 +242,54 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(page)
+}
+
+// prices are the list prices the simulated providers bill at, in dollars
+// per million tokens: input, cache read, cache write, output.
+var prices = map[string][4]string{
+	"gpt-4o": {"2.5", "1.25", "2.5", "10"}, "gpt-4o-mini": {"0.15", "0.075", "0.15", "0.6"},
+	"claude-sonnet-4-20250514": {"3", "0.3", "3.75", "15"}, "claude-3-5-haiku-20241022": {"0.8", "0.08", "1", "4"},
+}
+
+// Cost is what the simulator bills for one group's usage: exact.
+func Cost(u Usage) *big.Rat {
+	p := prices[u.Model]
+	total := new(big.Rat)
+	for i, n := range []int64{u.Input, u.Cached, u.Write, u.Output} {
+		r, _ := new(big.Rat).SetString(p[i])
+		total.Add(total, r.Mul(r, big.NewRat(n, 1_000_000)))
+	}
+	return total
+}
+
+// bill is the day's bill from b: a line per project and model, each
+// rounded to the nano-dollar as a provider rounds a line (OpenAI: dollars,
+// a number; Anthropic: cents, a string).
+func (s *Sim) bill(b time.Time, openai bool) []any {
+	type key struct{ project, model string }
+	day := map[key]*big.Rat{}
+	var keys []key
+	for h := b; h.Before(b.Add(24 * time.Hour)); h = h.Add(time.Hour) {
+		for _, u := range s.HourUsage(h) {
+			k := key{u.Project, u.Model}
+			if day[k] == nil {
+				day[k] = new(big.Rat)
+				keys = append(keys, k)
+			}
+			day[k].Add(day[k], Cost(u))
+		}
+	}
+	var out []any
+	for _, k := range keys {
+		if openai {
+			out = append(out, map[string]any{"object": "organization.costs.result",
+				"amount":    map[string]any{"value": json.Number(day[k].FloatString(9)), "currency": "usd"},
+				"line_item": k.model, "project_id": k.project})
+			continue
+		}
+		cents := new(big.Rat).Mul(day[k], big.NewRat(100, 1))
+		out = append(out, map[string]any{"currency": "USD", "amount": cents.FloatString(7), "workspace_id": k.project,
+			"description": k.model + " usage", "model": k.model, "cost_type": "tokens"})
+	}
+	return out
 }
