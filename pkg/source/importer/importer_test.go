@@ -402,3 +402,41 @@ func TestScanLineAgreesWithEncodingJSON(t *testing.T) {
 		t.Errorf("only %d lines", lines)
 	}
 }
+
+// TestLiteLLMTableExport reads the LiteLLM_SpendLogs table as a database
+// tool exports it to CSV: the schema's columns, JSON columns as text, an
+// empty status (an older proxy), tags as a JSON list in a string, a float
+// spend with noise, and times with and without a zone.
+func TestLiteLLMTableExport(t *testing.T) {
+	csv := `request_id,call_type,api_key,spend,total_tokens,prompt_tokens,completion_tokens,startTime,endTime,model,model_group,user,metadata,cache_hit,request_tags,team_id,end_user,status,custom_llm_provider
+chatcmpl-1,acompletion,88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b,0.00022500000000000002,30,10,20,2025-01-24 09:20:46.847371,2025-01-24 09:20:47.100000,gpt-4o,gpt-4o,alice,"{""user_api_key_team_alias"": ""search"", ""usage_object"": {""prompt_tokens_details"": {""cached_tokens"": 4}, ""completion_tokens_details"": {""reasoning_tokens"": 5}}}",,"[""prod"", ""batch-job""]",team-123,,success,openai
+chatcmpl-2,acompletion,88dc,1.5e-05,3,2,1,2025-01-24T09:21:00+01:00,,claude-3-5-haiku-20241022,,,{},,,,bob,,anthropic
+`
+	rd, err := NewReader(LiteLLM, "spendlogs.csv", strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []source.Record
+	for {
+		var r source.Record
+		err := rd.Next(&r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d records", len(recs))
+	}
+	a, b := recs[0], recs[1]
+	if a.Cost != 225_000 || a.CacheRead != 4 || a.Reasoning != 5 || a.Project != "search" || strings.Join(a.Tags, ",") != "prod,batch-job" ||
+		a.LatencyMs != 252 || !a.Success || a.User != "alice" || a.Time != unix("2025-01-24T09:20:46.847371Z") {
+		t.Errorf("first row %+v", a)
+	}
+	if b.Cost != 15_000 || !b.Unknown || b.User != "bob" || b.Project != "" || b.Time != unix("2025-01-24T08:21:00Z") || b.LatencyMs != -1 {
+		t.Errorf("second row %+v", b)
+	}
+}
