@@ -74,8 +74,12 @@ func (u Unpriced) Sentence() string {
 	if len(u.Models) > 3 {
 		models += fmt.Sprintf(" and %d more", len(u.Models)-3)
 	}
-	return fmt.Sprintf("%s calls (%s tokens) of %s have no price: counted as $0. Price them in a price file (--prices FILE); 'nextcore pricing check' lists what is missing.",
-		Count(u.Calls), Compact(u.Tokens), models)
+	what := fmt.Sprintf("%s calls (%s tokens)", Count(u.Calls), Compact(u.Tokens))
+	if u.Calls == 0 {
+		what = Compact(u.Tokens) + " tokens" // of buckets that count no calls
+	}
+	return fmt.Sprintf("%s of %s have no price: counted as $0. Price them in a price file (--prices FILE); 'nextcore pricing check' lists what is missing.",
+		what, models)
 }
 
 // Empty reports whether u counts nothing.

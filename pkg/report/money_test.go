@@ -264,3 +264,19 @@ func TestCacheSavings(t *testing.T) {
 		t.Errorf("saved %d, insights %v", s.CacheSaved, s.Insights)
 	}
 }
+
+func TestUnpricedSentence(t *testing.T) {
+	for _, tc := range []struct {
+		u    Unpriced
+		want string
+	}{
+		{Unpriced{Calls: 12, Tokens: 16_600, Models: []string{"ft:x"}}, "12 calls (16.6K tokens) of ft:x have no price"},
+		// Anthropic's usage report counts no calls: its tokens are unpriced.
+		{Unpriced{Tokens: 556_610_000, Models: []string{"(not grouped by model)"}}, "556.61M tokens of (not grouped by model) have no price"},
+		{Unpriced{Calls: 1, Tokens: 5, Models: []string{"a", "b", "c", "d"}}, "of a, b, c and 1 more have no price"},
+	} {
+		if got := tc.u.Sentence(); !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: %q, want %q in it", tc.u, got, tc.want)
+		}
+	}
+}
