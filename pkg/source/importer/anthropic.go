@@ -3,6 +3,7 @@ package importer
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
@@ -77,14 +78,14 @@ var anthropicUsage = bucketFormat{
 		if err != nil {
 			return "context_window", err
 		}
-		switch window {
-		case "":
-		case "0-200k":
+		// The first window ("0-200k") is the standard prices; any other
+		// ("200k-1M", and whatever comes next) is above it.
+		switch {
+		case window == "":
+		case strings.HasPrefix(window, "0-"):
 			r.LongContext = -1
-		case "200k-1M":
-			r.LongContext = 1
 		default:
-			return "context_window", fmt.Errorf("%q: not 0-200k or 200k-1M", window)
+			r.LongContext = 1
 		}
 		if r.ServiceTier == "standard" {
 			r.ServiceTier = ""
