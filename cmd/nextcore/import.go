@@ -157,6 +157,9 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	// there only when the import is complete.
 	copts := a.cacheOptions(true)
 	copts.Build = true
+	if total > 0 {
+		copts.Expect = total / 400 // a record is 150 to 550 bytes in a file
+	}
 	c, err := cache.Open(ctx, s.cachePath, copts)
 	if err != nil {
 		return err

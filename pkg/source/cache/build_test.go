@@ -276,3 +276,85 @@ func TestCancelStopsALongImport(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestBuildDefersTheIDIndex: a first import, which makes the index of ids
+// at the end, stores what an import into an existing cache stores, repeats
+// in every position included (an id again with another timestamp and
+// cost: the first met is kept; a record twice; repeats past the most held
+// back, which makes the index early).
+func TestBuildDefersTheIDIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 4000, from, to)
+	withLedger(rng, recs)
+	for i := 0; i < 400; i++ {
+		again := recs[rng.IntN(len(recs))]
+		if i%2 == 0 {
+			again.Time += int64(time.Hour) * int64(1+i%50) // the same id later: not stored
+			again.Cost += 1000
+		}
+		at := rng.IntN(len(recs))
+		if i < 100 {
+			at = len(recs) // some at the end, after everything
+		}
+		recs = slices.Insert(recs, at, again)
+	}
+	for _, held := range []int{100_000, 50} {
+		t.Run(strconv.Itoa(held), func(t *testing.T) {
+			defer func(was int) { maxHeld = was }(maxHeld)
+			maxHeld = held
+			write := func(build bool) ([]string, int64, int64) {
+				path := filepath.Join(t.TempDir(), "usage.db")
+				c, err := Open(context.Background(), path, Options{Create: true, Build: build, Expect: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, err := c.BeginWrite(context.Background(), "acme")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (w.ids != nil) != build {
+					t.Fatalf("deferred: %v, building %v", w.ids != nil, build)
+				}
+				for i := range recs {
+					if err := w.Add(&recs[i]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := w.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if build {
+					if err := c.Publish(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+					if c, err = Open(context.Background(), path, Options{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				defer c.Close()
+				if err := c.Check(context.Background()); err != nil {
+					t.Errorf("build=%v: %v", build, err)
+				}
+				var n int
+				if err := c.db.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name = 'records_by_id'").Scan(&n); err != nil || n != 1 {
+					t.Errorf("build=%v: the index of ids: %d, %v", build, n, err)
+				}
+				return tableDump(t, c), w.Added, w.Duplicates
+			}
+			built, added, dups := write(true)
+			plain, wantAdded, wantDups := write(false)
+			if added != wantAdded || dups != wantDups || added != 4000 || dups != 400 {
+				t.Errorf("built: %d added, %d repeats; into a cache: %d, %d", added, dups, wantAdded, wantDups)
+			}
+			if !slices.Equal(built, plain) {
+				for i := range min(len(built), len(plain)) {
+					if built[i] != plain[i] {
+						t.Fatalf("row %d differs:\nbuilt %s\nplain %s", i, built[i], plain[i])
+					}
+				}
+				t.Fatalf("%d rows built, %d imported", len(built), len(plain))
+			}
+		})
+	}
+}

@@ -64,6 +64,7 @@ type Cache struct {
 	now       func() time.Time
 	upgrading func(from, to int)
 	building  string // the file being built, while it is not yet at path
+	expect    int64  // records a build expects (Options.Expect)
 	readOnly  bool   // opened read-only: reports only
 }
 
@@ -88,6 +89,9 @@ type Options struct {
 	// It is for a first import, which is all or nothing: faster, and the
 	// cache appears whole or not at all, however the process ends.
 	Build bool
+	// Expect is about how many records a build will store (0: unknown):
+	// it sizes the filter of ids met while the index of ids is deferred.
+	Expect int64
 }
 
 // Open opens the cache at path, creating or upgrading its schema as needed.
@@ -145,7 +149,7 @@ func open(ctx context.Context, path, name string, mode int, opt Options) (*Cache
 	}
 	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading, readOnly: mode == modeReadOnly, sqlOnly: opt.SQLOnly}
 	if mode == modeBuilding {
-		c.building = name
+		c.building, c.expect = name, opt.Expect
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -47,6 +47,15 @@ type Writer struct {
 	sync    *SyncState // written with the commit
 	// sourceSync is a provider sync's state, written with the commit.
 	sourceSync *SourceSync
+	// A first import's deferred index of ids (deferid.go): the filter of
+	// ids met, and the records held back until the index is made.
+	ids  *bloom
+	held []pending
+	// lastID, rising and probed watch whether ids come in order (ids that
+	// grow with time, as req_<millis>… do): an index of those costs
+	// little as it goes, so it is made early.
+	lastID         string
+	rising, probed int
 	// priceKeys are the dictionary ids of the price keys met (priceIDs).
 	priceKeys map[source.PriceKey]int64
 
@@ -92,6 +101,14 @@ func (w *Writer) begin(tenant string) error {
 	}
 	if w.names, err = loadDictionary(w.ctx, w.tx); err != nil {
 		return err
+	}
+	if w.c.building != "" {
+		// A cache being built holds no record yet: the index of ids is
+		// made at the end (deferid.go).
+		if _, err := w.tx.ExecContext(w.ctx, "DROP INDEX records_by_id"); err != nil {
+			return err
+		}
+		w.ids = newBloom(w.c.expect)
 	}
 	if !w.c.sqlOnly {
 		if w.path, err = newRawPath(w); err != nil {
@@ -154,9 +171,69 @@ func (w *Writer) Add(r *source.Record) error {
 	if p.lids, p.tags, err = w.names.ledgerIDs(w.ctx, w.tx, r); err != nil {
 		return w.c.wrap(err)
 	}
+	if w.ids != nil {
+		if w.ids.seen(r.ID) {
+			w.held = append(w.held, p)
+			if len(w.held) >= maxHeld {
+				return w.makeIDIndex(false)
+			}
+			return nil
+		}
+		if w.probed < orderProbe {
+			if r.ID > w.lastID {
+				w.rising++
+			}
+			w.lastID = r.ID
+			if w.probed++; w.probed == orderProbe && w.rising >= orderProbe*99/100 {
+				if err := w.queue(p); err != nil {
+					return err
+				}
+				return w.makeIDIndex(false)
+			}
+		}
+	}
+	return w.queue(p)
+}
+
+// queue adds a record to the batch, and stores the batch when full.
+func (w *Writer) queue(p pending) error {
 	w.batch = append(w.batch, p)
 	if len(w.batch) == insertBatch {
 		return w.insert()
+	}
+	return nil
+}
+
+// makeIDIndex ends a first import's deferral: the records queued are
+// stored, the index of ids is made from all stored, and the records held
+// back go in as into any cache, in the order they came. At the end of the
+// import (last) the page cache stays small: little is left to write.
+func (w *Writer) makeIDIndex(last bool) error {
+	if w.ids == nil {
+		return nil
+	}
+	if err := w.insert(); err != nil {
+		return err
+	}
+	w.ids = nil
+	// The sort spills to a temporary file rather than memory, in runs the
+	// size of a small page cache.
+	steps := []string{"PRAGMA temp_store = FILE", "PRAGMA cache_size = -8192",
+		"CREATE UNIQUE INDEX records_by_id ON records (tenant, id)", "PRAGMA temp_store = MEMORY"}
+	if !last {
+		steps = append(steps, "PRAGMA cache_size = -32768")
+	}
+	for _, q := range steps {
+		if _, err := w.tx.ExecContext(w.ctx, q); err != nil {
+			return w.c.wrap(fmt.Errorf("index the records' ids: %w", err))
+		}
+	}
+	held := w.held
+	w.held = nil
+	for _, p := range held {
+		if err := w.queue(p); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -346,6 +423,10 @@ func (w *Writer) insertReturning() (int, error) {
 
 // Commit writes what is queued and makes everything added visible at once.
 func (w *Writer) Commit() error {
+	if err := w.makeIDIndex(true); err != nil {
+		w.Rollback()
+		return err
+	}
 	if err := w.insert(); err != nil {
 		w.Rollback()
 		return err
