@@ -62,6 +62,13 @@ if [ ! -s "$work/usage-$N.csv" ]; then
   "$work/nextcore-gen" -records "$n" -days 365 -end $end -seed 1 "${gen[@]}" -format csv -o "$work/usage-$N.csv"
 fi
 records=$(wc -l < "$work/usage-$N.jsonl")
+# The same traffic with ids as providers issue them (random), for the
+# imports: an id index is cheap to grow in order, dear at random.
+for seed in 2 3; do
+  if [ ! -s "$work/usage-$N-random$seed.jsonl" ]; then
+    "$work/nextcore-gen" -records "$n" -days 365 -end $end -seed $seed "${gen[@]}" -random-ids -o "$work/usage-$N-random$seed.jsonl"
+  fi
+done
 
 # best of 5 wall-clock runs of a command, in milliseconds
 best() {
@@ -81,6 +88,17 @@ imp() {
 }
 read -r imp_s imp_kb < <(imp)
 read -r dup_s dup_kb < <(imp)
+rcache="$work/usage-$N-random.db"
+rimp() { # into the random-id cache: the random file, or what is given
+  /usr/bin/time -f "%e %M" "$work/nextcore" usage import --tenant acme --cache "$rcache" "${1:-$work/usage-$N-random2.jsonl}" 2>&1 >/dev/null | tail -1
+}
+rm -f "$rcache" "$rcache-wal" "$rcache-shm"
+read -r rimp_s rimp_kb < <(rimp)
+read -r rdup_s rdup_kb < <(rimp)
+# Other records with random ids into the cache that holds those: their ids
+# land on the random pages of a full index.
+read -r rmore_s rmore_kb < <(rimp "$work/usage-$N-random3.jsonl")
+rm -f "$rcache" "$rcache-wal" "$rcache-shm"
 
 # the raw engine: the same records in one table with an index on the timestamp
 raw="$work/raw-$N.db"
@@ -129,6 +147,10 @@ if [ "${LEDGER:-}" = 1 ]; then
 fi
 awk -v n="$records" -v s="$imp_s" -v kb="$imp_kb" 'BEGIN { printf "| import into an empty cache | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 awk -v n="$records" -v s="$dup_s" -v kb="$dup_kb" 'BEGIN { printf "| import again (all duplicates) | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
+rrecords=$(wc -l < "$work/usage-$N-random2.jsonl")
+awk -v n="$rrecords" -v s="$rimp_s" -v kb="$rimp_kb" 'BEGIN { printf "| import, random ids, into an empty cache | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
+awk -v n="$rrecords" -v s="$rdup_s" -v kb="$rdup_kb" 'BEGIN { printf "| import, random ids, again (all duplicates) | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
+awk -v n="$(wc -l < "$work/usage-$N-random3.jsonl")" -v s="$rmore_s" -v kb="$rmore_kb" 'BEGIN { printf "| import, random ids, into a cache holding as many | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 read -r exp_s exp_kb < <(/usr/bin/time -f "%e %M" "$work/nextcore" --cache "$cache" --tenant acme --tz UTC --as-of $asof \
   usage export --format csv --report records --period year --force -o "$work/records.csv" 2>&1 >/dev/null | tail -1)
 rm -f "$work/records.csv"
