@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -347,14 +348,87 @@ func TestBuildDefersTheIDIndex(t *testing.T) {
 			if added != wantAdded || dups != wantDups || added != 4000 || dups != 400 {
 				t.Errorf("built: %d added, %d repeats; into a cache: %d, %d", added, dups, wantAdded, wantDups)
 			}
-			if !slices.Equal(built, plain) {
-				for i := range min(len(built), len(plain)) {
-					if built[i] != plain[i] {
-						t.Fatalf("row %d differs:\nbuilt %s\nplain %s", i, built[i], plain[i])
-					}
-				}
-				t.Fatalf("%d rows built, %d imported", len(built), len(plain))
-			}
+			sameRows(t, "built", built, "plain", plain)
 		})
 	}
+}
+
+// TestLargeImportDefersTheIDIndex: a large import of random ids into a
+// cache that holds records makes the index anew at the end, and stores
+// what growing the index stores: ids stored before, repeats in the import,
+// repeats past the most held back.
+func TestLargeImportDefersTheIDIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	base := randomRecords(rng, 3000, from, to)
+	recs := randomRecords(rng, 3000, from, to)
+	withLedger(rng, base)
+	withLedger(rng, recs)
+	for i := range recs {
+		recs[i].ID = fmt.Sprintf("%016x", rng.Uint64()) // random, as providers' ids
+	}
+	for i := 0; i < 300; i++ {
+		again := base[rng.IntN(len(base))] // stored before: a duplicate
+		if i%3 == 0 {
+			again = recs[rng.IntN(len(recs))] // met earlier in this import
+			again.Time += int64(time.Minute) * int64(1+i)
+		}
+		recs = slices.Insert(recs, rng.IntN(len(recs)), again)
+	}
+	for _, held := range []int{100_000, 40} {
+		t.Run(strconv.Itoa(held), func(t *testing.T) {
+			defer func(h int, m int64, p int) { maxHeld, deferMin, orderProbe = h, m, p }(maxHeld, deferMin, orderProbe)
+			maxHeld, deferMin, orderProbe = held, 100, 256
+			write := func(expect int64) ([]string, int64, int64, bool) {
+				c, err := Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, Expect: expect})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				store(t, c, "acme", base)
+				store(t, c, "globex", base[:500]) // another tenant's same ids: not duplicates
+				w, err := c.BeginWrite(context.Background(), "acme")
+				if err != nil {
+					t.Fatal(err)
+				}
+				deferred := false
+				for i := range recs {
+					if err := w.Add(&recs[i]); err != nil {
+						t.Fatal(err)
+					}
+					deferred = deferred || w.ids != nil
+				}
+				if err := w.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Check(context.Background()); err != nil {
+					t.Errorf("expect %d: %v", expect, err)
+				}
+				return tableDump(t, c), w.Added, w.Duplicates, deferred
+			}
+			grown, added, dups, deferred := write(0)
+			made, added2, dups2, deferred2 := write(int64(len(recs)))
+			if deferred || !deferred2 {
+				t.Fatalf("deferred: %v without expecting, %v expecting", deferred, deferred2)
+			}
+			if added != added2 || dups != dups2 || added != 3000 || dups != 300 {
+				t.Errorf("grown: %d added, %d repeats; made anew: %d, %d", added, dups, added2, dups2)
+			}
+			sameRows(t, "grown", grown, "made anew", made)
+		})
+	}
+}
+
+// sameRows fails the test where two dumps of tables differ.
+func sameRows(t *testing.T, an string, a []string, bn string, b []string) {
+	t.Helper()
+	if slices.Equal(a, b) {
+		return
+	}
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			t.Fatalf("row %d differs:\n%s %s\n%s %s", i, an, a[i], bn, b[i])
+		}
+	}
+	t.Fatalf("%d rows %s, %d %s", len(a), an, len(b), bn)
 }

@@ -64,7 +64,7 @@ type Cache struct {
 	now       func() time.Time
 	upgrading func(from, to int)
 	building  string // the file being built, while it is not yet at path
-	expect    int64  // records a build expects (Options.Expect)
+	expect    int64  // records an import expects (Options.Expect)
 	readOnly  bool   // opened read-only: reports only
 }
 
@@ -89,8 +89,9 @@ type Options struct {
 	// It is for a first import, which is all or nothing: faster, and the
 	// cache appears whole or not at all, however the process ends.
 	Build bool
-	// Expect is about how many records a build will store (0: unknown):
-	// it sizes the filter of ids met while the index of ids is deferred.
+	// Expect is about how many records an import will store (0: unknown):
+	// it sizes the filter of ids met while the index of ids is deferred,
+	// and says whether a large import into a cache defers it.
 	Expect int64
 }
 
@@ -147,9 +148,10 @@ func open(ctx context.Context, path, name string, mode int, opt Options) (*Cache
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
-	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading, readOnly: mode == modeReadOnly, sqlOnly: opt.SQLOnly}
+	c := &Cache{db: db, path: path, now: opt.Now, upgrading: opt.Upgrading, readOnly: mode == modeReadOnly, sqlOnly: opt.SQLOnly,
+		expect: opt.Expect}
 	if mode == modeBuilding {
-		c.building, c.expect = name, opt.Expect
+		c.building = name
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -62,8 +62,23 @@ func (b *bloom) seen(id string) bool {
 
 // orderProbe is how many records show whether ids come in order: when
 // nearly all of them do, the index is made there and grows as they come.
-const orderProbe = 1 << 16
+var orderProbe = 1 << 16
+
+// A large import into a cache that holds records (an import of as many
+// again, say) is deferred the same way when its ids come at random
+// (deferExisting): the index is then made anew from all the records.
 
 // maxHeld is how many records a deferred import holds back at most: past
 // it, the index is made and the rest goes in as into any cache.
 var maxHeld = 100_000
+
+// deferMin is the least import that may defer the index of a cache that
+// holds records already.
+var deferMin int64 = 1_000_000
+
+// worthDeferring reports whether making the index of ids anew (a sort of
+// all total records, and a scan of the tenant's ids) costs less than
+// inserting expect random ids into it: an insert on a random page of an
+// index much larger than the page cache costs about thirty times a sorted
+// record (measured at 10 M: 52 µs a record against 1.7 µs).
+func worthDeferring(expect, total int64) bool { return expect*16 >= total }

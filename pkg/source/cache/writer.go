@@ -171,6 +171,21 @@ func (w *Writer) Add(r *source.Record) error {
 	if p.lids, p.tags, err = w.names.ledgerIDs(w.ctx, w.tx, r); err != nil {
 		return w.c.wrap(err)
 	}
+	if w.ids == nil && w.c.building == "" && w.probed < orderProbe && w.c.expect >= deferMin {
+		// A large import into a cache: if its ids are random, the index
+		// is made anew at the end (deferExisting) rather than grown on
+		// random pages.
+		if r.ID > w.lastID {
+			w.rising++
+		}
+		w.lastID = r.ID
+		if w.probed++; w.probed == orderProbe && w.rising < orderProbe*99/100 {
+			if err := w.queue(p); err != nil {
+				return err
+			}
+			return w.deferExisting()
+		}
+	}
 	if w.ids != nil {
 		if w.ids.seen(r.ID) {
 			w.held = append(w.held, p)
@@ -193,6 +208,49 @@ func (w *Writer) Add(r *source.Record) error {
 		}
 	}
 	return w.queue(p)
+}
+
+// deferExisting defers the index of ids of a large import of random ids
+// into a cache, when making the index anew at the end costs less than
+// growing it on random pages: the filter starts with the tenant's stored
+// ids (this import's so far included), the index is dropped, and the
+// import goes on as a first import's does.
+func (w *Writer) deferExisting() error {
+	if err := w.insert(); err != nil {
+		return err
+	}
+	var total, mine int64
+	if err := w.tx.QueryRowContext(w.ctx, "SELECT count(*) FROM records").Scan(&total); err != nil {
+		return w.c.wrap(err)
+	}
+	if err := w.tx.QueryRowContext(w.ctx, "SELECT count(*) FROM records WHERE tenant = ?", w.tenant).Scan(&mine); err != nil {
+		return w.c.wrap(err)
+	}
+	if !worthDeferring(w.c.expect, total) {
+		return nil
+	}
+	ids := newBloom(mine + w.c.expect)
+	rows, err := w.tx.QueryContext(w.ctx, "SELECT id FROM records INDEXED BY records_by_id WHERE tenant = ?", w.tenant)
+	if err != nil {
+		return w.c.wrap(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return w.c.wrap(err)
+		}
+		ids.seen(id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return w.c.wrap(err)
+	}
+	if _, err := w.tx.ExecContext(w.ctx, "DROP INDEX records_by_id"); err != nil {
+		return w.c.wrap(err)
+	}
+	w.ids = ids
+	return nil
 }
 
 // queue adds a record to the batch, and stores the batch when full.
