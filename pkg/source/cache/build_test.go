@@ -432,3 +432,36 @@ func sameRows(t *testing.T, an string, a []string, bn string, b []string) {
 	}
 	t.Fatalf("%d rows %s, %d %s", len(a), an, len(b), bn)
 }
+
+// TestReimportDoesNotDefer: an import whose first records are stored
+// already (the same file again) keeps the index: each id is looked up.
+func TestReimportDoesNotDefer(t *testing.T) {
+	defer func(m int64, p int) { deferMin, orderProbe = m, p }(deferMin, orderProbe)
+	deferMin, orderProbe = 100, 256
+	rng := rand.New(rand.NewPCG(41, 42))
+	recs := randomRecords(rng, 2000, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC))
+	for i := range recs {
+		recs[i].ID = fmt.Sprintf("%016x", rng.Uint64())
+	}
+	c, err := Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, Expect: int64(len(recs))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	store(t, c, "acme", recs)
+	w, err := c.BeginWrite(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+		if w.ids != nil {
+			t.Fatalf("an import of stored records deferred the index at record %d", i)
+		}
+	}
+	if err := w.Commit(); err != nil || w.Added != 0 || w.Duplicates != int64(len(recs)) {
+		t.Fatalf("%d added, %d repeats, %v", w.Added, w.Duplicates, err)
+	}
+}

@@ -212,12 +212,16 @@ func (w *Writer) Add(r *source.Record) error {
 
 // deferExisting defers the index of ids of a large import of random ids
 // into a cache, when making the index anew at the end costs less than
-// growing it on random pages: the filter starts with the tenant's stored
+// growing it on random pages (and the import's first records are mostly
+// new): the filter starts with the tenant's stored
 // ids (this import's so far included), the index is dropped, and the
 // import goes on as a first import's does.
 func (w *Writer) deferExisting() error {
 	if err := w.insert(); err != nil {
 		return err
+	}
+	if w.Duplicates*10 > w.Added+w.Duplicates {
+		return nil // stored already, much of it (an import run again): nothing to gain
 	}
 	var total, mine int64
 	if err := w.tx.QueryRowContext(w.ctx, "SELECT count(*) FROM records").Scan(&total); err != nil {
