@@ -122,7 +122,10 @@ func (w *Writer) begin(tenant string) error {
 }
 
 // insertSQL inserts n records and skips those whose id is stored; with
-// returning, it gives back the ids it stored.
+// returning, it gives back the ids it stored. The same record again is
+// found on the records' own key first, which follows time, without a
+// look at the index of ids, whose pages random ids scatter; an id stored
+// with another timestamp is caught by the second clause.
 func insertSQL(n int, returning bool) string { return insertColsSQL(n, returning, true) }
 
 // insertColsSQL is insertSQL, without the ledger's columns unless ledger.
@@ -141,7 +144,7 @@ func insertColsSQL(n int, returning, ledger bool) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT DO NOTHING")
+	b.WriteString(" ON CONFLICT (tenant, ts, id) DO NOTHING ON CONFLICT DO NOTHING")
 	if returning {
 		b.WriteString(" RETURNING id")
 	}
