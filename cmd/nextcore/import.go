@@ -1,11 +1,9 @@
 package main
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,19 +164,27 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	}
 	// Claude Code's transcripts grow: those read before and unchanged
 	// since are passed over.
-	var seen map[string]cache.FileState
+	// The transcripts read are remembered as they were found.
+	var remember map[string]cache.FileState
 	unchanged := 0
 	if from == importer.ClaudeCode {
-		if seen, err = c.ImportedFiles(ctx, s.tenant); err != nil {
+		seen, err := c.ImportedFiles(ctx, s.tenant)
+		if err != nil {
 			_ = c.Close()
 			return err
 		}
+		remember = map[string]cache.FileState{}
 		var fresh []ingest.Input
 		for _, in := range inputs {
-			if st, ok := fileState(in.Name); ok && seen[absPath(in.Name)] == st {
+			st, ok := fileState(in.Name)
+			path := absPath(in.Name)
+			if ok && seen[path] == st {
 				unchanged++
 				total -= in.Size
 				continue
+			}
+			if ok {
+				remember[path] = st
 			}
 			fresh = append(fresh, in)
 		}
@@ -204,15 +210,6 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 		return nil
 	}
 	started := time.Now()
-	var remember map[string]cache.FileState
-	if from == importer.ClaudeCode {
-		remember = map[string]cache.FileState{}
-		for _, in := range inputs {
-			if st, ok := fileState(in.Name); ok {
-				remember[absPath(in.Name)] = st
-			}
-		}
-	}
 	opt := ingest.Options{Format: format, From: from, SkipInvalid: opts.skipInvalid}
 	res, added, dups, err := a.importInto(ctx, c, s.tenant, inputs, total, opt, remember)
 	if err == nil {
@@ -337,23 +334,7 @@ func (a *App) claudeCodeFiles(args []string) ([]string, error) {
 // readBill reads the lines of a provider's bill from a file, or standard
 // input for "-".
 func (a *App) readBill(from importer.Format, name string) ([]source.BillLine, error) {
-	var r io.Reader = a.Stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, unwrapPath(err))
-		}
-		defer f.Close() //nolint:errcheck // read only
-		r = f
-		if strings.HasSuffix(strings.ToLower(name), ".gz") {
-			gz, err := gzip.NewReader(f)
-			if err != nil {
-				return nil, fmt.Errorf("%s: not a gzip file: %w", name, err)
-			}
-			r = gz
-		}
-	}
-	lines, err := importer.ReadBill(from, name, r)
+	lines, err := ingest.ReadBill(from, ingest.Input{Name: name}, a.Stdin)
 	var re *file.RecordError
 	if errors.As(err, &re) {
 		return nil, fmt.Errorf("%w; nothing was imported", err)

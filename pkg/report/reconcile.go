@@ -161,15 +161,7 @@ func Reconcile(ctx context.Context, src source.Source, tenant string, span Span,
 			if len(a.periods) > 1 {
 				row.Explanations = append(row.Explanations, "the price changed during the day")
 			}
-			diff := row.Difference()
-			if diff < 0 {
-				diff = -diff
-			}
-			// Flagged when the difference is over both the tolerance (of the
-			// priced cost) and a cent.
-			over := new(big.Rat).Mul(big.NewRat(int64(row.Priced), 1), tolerance)
-			over.Quo(over, big.NewRat(100, 1))
-			row.Flagged = diff > minDifference && big.NewRat(int64(diff), 1).Cmp(over) > 0
+			row.Flagged = outOfTolerance(row, tolerance)
 			if row.Flagged {
 				r.Flagged++
 			}
@@ -216,6 +208,15 @@ func abs(u source.USD) source.USD {
 		return -u
 	}
 	return u
+}
+
+// outOfTolerance reports whether a row's difference is over both the
+// tolerance (in percent of the priced cost) and a cent: a flagged row.
+func outOfTolerance(row ReconRow, tolerance *big.Rat) bool {
+	diff := abs(row.Difference())
+	over := new(big.Rat).Mul(big.NewRat(int64(row.Priced), 1), tolerance)
+	over.Quo(over, big.NewRat(100, 1))
+	return diff > minDifference && big.NewRat(int64(diff), 1).Cmp(over) > 0
 }
 
 // AllOfBill names a row of a bill that is not grouped: the day's whole
@@ -301,13 +302,7 @@ func ReconcileBill(ctx context.Context, src source.Source, tenant string, span S
 	}
 	var billed pricing.Amount
 	for _, l := range lines {
-		i := -1
-		for d := range span.Days {
-			if l.Start >= bounds[d] && l.Start < bounds[d+1] {
-				i = d
-				break
-			}
-		}
+		i := source.IntervalOf(bounds, l.Start)
 		if i < 0 {
 			continue // outside the window
 		}
@@ -342,10 +337,7 @@ func ReconcileBill(ctx context.Context, src source.Source, tenant string, span S
 			sort.Strings(ms)
 			row.Explanations = append(row.Explanations, "no price for "+strings.Join(ms, ", ")+": its usage counts $0")
 		}
-		diff := abs(row.Difference())
-		over := new(big.Rat).Mul(big.NewRat(int64(row.Priced), 1), tolerance)
-		over.Quo(over, big.NewRat(100, 1))
-		row.Flagged = diff > minDifference && big.NewRat(int64(diff), 1).Cmp(over) > 0
+		row.Flagged = outOfTolerance(row, tolerance)
 		if row.Flagged {
 			r.Flagged++
 		}

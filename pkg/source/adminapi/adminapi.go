@@ -248,10 +248,12 @@ func (p *Provider) fetch(ctx context.Context, client *api.Client, seen map[strin
 	u.Path += path
 	u.RawQuery = q.Encode()
 	err := client.Get(ctx, &u, func(body []byte) error {
-		if !json.Valid(body) {
+		var syntax *json.SyntaxError
+		err := json.Unmarshal(body, &pg)
+		switch {
+		case errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF):
 			return &wire.SyntaxError{Reason: "not JSON (cut short?)"}
-		}
-		if err := json.Unmarshal(body, &pg); err != nil {
+		case err != nil:
 			return fmt.Errorf("%s sent a page that is not its %s page: %v", p.Name, what, err)
 		}
 		return read(body)

@@ -1,7 +1,7 @@
 package cache
 
 import (
-	"hash/fnv"
+	"hash/maphash"
 	"math/bits"
 )
 
@@ -37,10 +37,11 @@ func newBloom(n int64) *bloom {
 	return &bloom{bits: make([]uint64, size/64), mask: size - 1}
 }
 
+// bloomSeed seeds the filter's hash: a filter lives for one import.
+var bloomSeed = maphash.MakeSeed()
+
 func idHashes(id string) (uint64, uint64) {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	a := h.Sum64()
+	a := maphash.String(bloomSeed, id)
 	return a, bits.RotateLeft64(a, 32) | 1
 }
 

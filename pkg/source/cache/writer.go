@@ -174,43 +174,42 @@ func (w *Writer) Add(r *source.Record) error {
 	if p.lids, p.tags, err = w.names.ledgerIDs(w.ctx, w.tx, r); err != nil {
 		return w.c.wrap(err)
 	}
-	if w.ids == nil && w.c.building == "" && w.probed < orderProbe && w.c.expect >= deferMin {
-		// A large import into a cache: if its ids are random, the index
-		// is made anew at the end (deferExisting) rather than grown on
-		// random pages.
-		if r.ID > w.lastID {
-			w.rising++
+	deferred := w.ids != nil
+	if deferred && w.ids.seen(r.ID) {
+		w.held = append(w.held, p)
+		if len(w.held) >= maxHeld {
+			return w.makeIDIndex(false)
 		}
-		w.lastID = r.ID
-		if w.probed++; w.probed == orderProbe && w.rising < orderProbe*99/100 {
+		return nil
+	}
+	// Whether ids come in order decides where the index of ids is made:
+	// a first import of ordered ids makes it at once (it grows cheaply in
+	// order); a large import of random ids into a cache makes it anew at
+	// the end (deferExisting) rather than grow it on random pages.
+	probing := deferred || (w.c.building == "" && w.c.expect >= deferMin)
+	if probing && w.probed < orderProbe {
+		if done, ordered := w.probeOrder(r.ID); done && ordered == deferred {
 			if err := w.queue(p); err != nil {
 				return err
+			}
+			if deferred {
+				return w.makeIDIndex(false)
 			}
 			return w.deferExisting()
 		}
 	}
-	if w.ids != nil {
-		if w.ids.seen(r.ID) {
-			w.held = append(w.held, p)
-			if len(w.held) >= maxHeld {
-				return w.makeIDIndex(false)
-			}
-			return nil
-		}
-		if w.probed < orderProbe {
-			if r.ID > w.lastID {
-				w.rising++
-			}
-			w.lastID = r.ID
-			if w.probed++; w.probed == orderProbe && w.rising >= orderProbe*99/100 {
-				if err := w.queue(p); err != nil {
-					return err
-				}
-				return w.makeIDIndex(false)
-			}
-		}
-	}
 	return w.queue(p)
+}
+
+// probeOrder counts id toward the probe of the first orderProbe ids: done
+// once they are counted, ordered when nearly all of them rose.
+func (w *Writer) probeOrder(id string) (done, ordered bool) {
+	if id > w.lastID {
+		w.rising++
+	}
+	w.lastID = id
+	w.probed++
+	return w.probed == orderProbe, w.rising >= orderProbe*99/100
 }
 
 // deferExisting defers the index of ids of a large import of random ids
@@ -226,17 +225,14 @@ func (w *Writer) deferExisting() error {
 	if w.Duplicates*10 > w.Added+w.Duplicates {
 		return nil // stored already, much of it (an import run again): nothing to gain
 	}
-	var total, mine int64
+	var total int64
 	if err := w.tx.QueryRowContext(w.ctx, "SELECT count(*) FROM records").Scan(&total); err != nil {
-		return w.c.wrap(err)
-	}
-	if err := w.tx.QueryRowContext(w.ctx, "SELECT count(*) FROM records WHERE tenant = ?", w.tenant).Scan(&mine); err != nil {
 		return w.c.wrap(err)
 	}
 	if !worthDeferring(w.c.expect, total) {
 		return nil
 	}
-	ids := newBloom(mine + w.c.expect)
+	ids := newBloom(total + w.c.expect) // the tenant's ids are some of all
 	rows, err := w.tx.QueryContext(w.ctx, "SELECT id FROM records INDEXED BY records_by_id WHERE tenant = ?", w.tenant)
 	if err != nil {
 		return w.c.wrap(err)

@@ -30,20 +30,27 @@ func readAll(t *testing.T, format Format, paths ...string) []source.Record {
 			f.Close()
 			t.Fatalf("%s: %v", p, err)
 		}
-		for {
-			var r source.Record
-			err := rd.Next(&r)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, r)
-		}
+		out = append(out, drain(t, rd)...)
 		f.Close()
 	}
 	return out
+}
+
+// drain reads a reader's records to the end.
+func drain(t *testing.T, rd Reader) []source.Record {
+	t.Helper()
+	var out []source.Record
+	for {
+		var r source.Record
+		err := rd.Next(&r)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
 }
 
 func fixture(parts ...string) string { return filepath.Join(append([]string{"testdata"}, parts...)...) }
@@ -416,18 +423,7 @@ chatcmpl-2,acompletion,88dc,1.5e-05,3,2,1,2025-01-24T09:21:00+01:00,,claude-3-5-
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []source.Record
-	for {
-		var r source.Record
-		err := rd.Next(&r)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, r)
-	}
+	recs := drain(t, rd)
 	if len(recs) != 2 {
 		t.Fatalf("%d records", len(recs))
 	}

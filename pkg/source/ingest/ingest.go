@@ -258,19 +258,9 @@ func (rr *reader) readAhead(ctx context.Context) []chan opened {
 // openInput opens an input ("-": standard input) and its reader; a file
 // is closed by the reader's Close, or at once when read whole.
 func (rr *reader) openInput(in Input) (recordReader, error) {
-	r := rr.opt.Stdin
-	name := "stdin"
-	var f *os.File
-	if in.Name != "-" {
-		var err error
-		if f, err = os.Open(in.Name); err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, fmt.Errorf("%s: %w", in.Name, err)
-		}
-		r, name = f, in.Name
+	r, name, f, err := openFile(in, rr.opt.Stdin)
+	if err != nil {
+		return nil, err
 	}
 	rd, err := rr.open(name, r)
 	if f == nil {
@@ -281,6 +271,52 @@ func (rr *reader) openInput(in Input) (recordReader, error) {
 		return rd, err
 	}
 	return closing{rd, f}, nil
+}
+
+// openFile opens an input: its reader, its name in errors ("stdin" for
+// "-"), and the file to close (nil for standard input).
+func openFile(in Input, stdin io.Reader) (io.Reader, string, *os.File, error) {
+	if in.Name == "-" {
+		return stdin, "stdin", nil, nil
+	}
+	f, err := os.Open(in.Name)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, "", nil, fmt.Errorf("%s: %w", in.Name, err)
+	}
+	return f, in.Name, f, nil
+}
+
+// gunzipped reads r decompressed when name ends in .gz (the record
+// format's reader does so itself).
+func gunzipped(name string, r io.Reader) (io.Reader, error) {
+	if !strings.HasSuffix(strings.ToLower(name), ".gz") {
+		return r, nil
+	}
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a gzip file: %w", name, err)
+	}
+	return gz, nil
+}
+
+// ReadBill reads the lines of a provider's bill (importer.BillFormats)
+// from an input ("-": stdin), decompressed when its name ends in .gz.
+func ReadBill(from importer.Format, in Input, stdin io.Reader) ([]source.BillLine, error) {
+	r, name, f, err := openFile(in, stdin)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		defer f.Close() //nolint:errcheck // read only: nothing to lose
+	}
+	if r, err = gunzipped(name, r); err != nil {
+		return nil, err
+	}
+	return importer.ReadBill(from, name, r)
 }
 
 // closing is a streaming reader that closes its file.
@@ -311,13 +347,9 @@ func (rr *reader) open(name string, r io.Reader) (recordReader, error) {
 	if rr.opt.From == "" {
 		return file.NewReader(name, r, rr.opt.Format)
 	}
-	if strings.HasSuffix(strings.ToLower(name), ".gz") {
-		gz, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("%s: not a gzip file: %w", name, err)
-		}
-		defer gz.Close() //nolint:errcheck // read whole below; a damaged stream fails the read
-		r = gz
+	r, err := gunzipped(name, r)
+	if err != nil {
+		return nil, err
 	}
-	return importer.NewReader(rr.opt.From, name, r)
+	return importer.NewReader(rr.opt.From, name, r) // read whole: nothing of r is left open
 }
