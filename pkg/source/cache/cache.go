@@ -36,7 +36,7 @@ import (
 )
 
 // SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // minReadable is the oldest schema a read-only cache is read at: version
 // 7's price keys, which reports read.
@@ -66,6 +66,7 @@ type Cache struct {
 	building  string // the file being built, while it is not yet at path
 	expect    int64  // records an import expects (Options.Expect)
 	readOnly  bool   // opened read-only: reports only
+	noBlocks  bool   // a read-only cache of a schema before the column blocks
 }
 
 // Options say how to open a cache.
@@ -228,6 +229,7 @@ func (c *Cache) prepare(ctx context.Context) error {
 		if version < minReadable {
 			return fmt.Errorf("%w: %s has schema version %d and needs an upgrade to %d, which needs write access", ErrReadOnly, c.path, version, SchemaVersion)
 		}
+		c.noBlocks = version < 10
 		return nil
 	}
 	if mode != "wal" && c.building == "" {
@@ -480,6 +482,20 @@ CREATE TABLE source_syncs (
 	PRIMARY KEY (tenant, source)
 ) WITHOUT ROWID;
 `,
+	9: `
+-- Column blocks (blocks.go): each UTC day's records column by column, for
+-- filters and pivots. Made from the records with the rollups.
+CREATE TABLE blocks (
+	tenant INTEGER NOT NULL,
+	col    INTEGER NOT NULL, -- which column of the records
+	day    INTEGER NOT NULL, -- Unix seconds of the UTC day's start
+	seg    INTEGER NOT NULL, -- a day's blocks, 0, 1, …
+	n      INTEGER NOT NULL, -- records
+	data   BLOB NOT NULL,    -- the values, packed
+	PRIMARY KEY (tenant, col, day, seg)
+);
+DELETE FROM rollups;
+`,
 }
 
 // migrate takes a cache from schema version from to SchemaVersion in one
@@ -503,7 +519,7 @@ func (c *Cache) migrate(ctx context.Context, from int) error {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("step %d: %w", v+1, err)
 		}
-		rebuild = rebuild || v == 3 || v == 5 || v == 6
+		rebuild = rebuild || v == 3 || v == 5 || v == 6 || v == 9
 	}
 	// Rollups are rebuilt from the records once all the steps are done, so
 	// that the rebuild reads the records as this build lays them out.

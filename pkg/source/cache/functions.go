@@ -116,6 +116,9 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 		if err := w.flush(); err != nil {
 			return err
 		}
+		if err := w.mergeBlocks(); err != nil {
+			return err
+		}
 		w.path.close(w)
 	}
 	return nil

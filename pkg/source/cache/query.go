@@ -188,8 +188,14 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	return out, nil
 }
 
-// scanFiltered answers a pivot or a filtered query from the window's records.
+// scanFiltered answers a pivot or a filtered query from the column blocks,
+// or when they cannot, from the window's records.
 func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
+	if !c.noBlocks {
+		if done, err := c.scanBlocks(ctx, tx, tid, names, q, out); done || err != nil {
+			return err
+		}
+	}
 	from, where := recordsOf(q.NoCostOnly)
 	args := []any{tid, q.Bounds[0], q.Bounds[len(q.Bounds)-1]}
 	for d, vals := range q.Filter {

@@ -48,6 +48,7 @@ type rollupAcc struct {
 	// pairMember; pairDay is that day, in Unix seconds.
 	pairDay int64
 	pairs   []map[int64]*source.Totals // by slot of pairDims, then DimTag
+	blocks  blockSet                   // the records for the column blocks
 }
 
 func newRollupAcc() *rollupAcc {
@@ -60,7 +61,7 @@ func newRollupAcc() *rollupAcc {
 }
 
 // full reports whether the deltas should be written out.
-func (a *rollupAcc) full() bool { return a.bytes >= maxPendingBytes }
+func (a *rollupAcc) full() bool { return a.bytes >= maxPendingBytes || a.blocks.bytes >= maxBlockBytes }
 
 // count adds a stored record to the finest rollup buckets: quarter hours for
 // all calls, hours for each dimension.
@@ -91,6 +92,7 @@ func (a *rollupAcc) count(p *pending) {
 		h.countMember(tagSlot, id, r, lat)
 	}
 	a.countPairs(p, tags)
+	a.blocks.add(p)
 }
 
 // Reports price calls from their tokens by price key: for the dimensions
@@ -298,10 +300,18 @@ type upsertRow struct {
 	hist []byte
 }
 
+// deltas are what a flush writes: rollup rows in batches, and records for
+// the column blocks.
+type deltas struct {
+	ups    [][]upsertRow
+	blocks blockSet
+}
+
 // take spills the current hour and turns the deltas gathered so far, the
 // finest buckets as counted and the coarser ones derived from them, into
-// batches of upsert rows, leaving none behind.
-func (a *rollupAcc) take() [][]upsertRow {
+// batches of upsert rows, leaving none behind; and hands over the records
+// gathered for the column blocks.
+func (a *rollupAcc) take() deltas {
 	a.spill()
 	a.spillPairs()
 	coarse := map[rollupKey]*source.Totals{}
@@ -341,17 +351,17 @@ func (a *rollupAcc) take() [][]upsertRow {
 	}
 	clear(a.deltas)
 	a.bytes = 0
-	return batches
+	return deltas{ups: batches, blocks: a.blocks.take()}
 }
 
-// execUpserts writes batches made by take into the transaction.
-func (w *Writer) execUpserts(batches [][]upsertRow) error {
-	for _, b := range batches {
+// execUpserts writes what take made into the transaction.
+func (w *Writer) execUpserts(d deltas) error {
+	for _, b := range d.ups {
 		if err := w.path.upsert(w, b); err != nil {
 			return w.c.wrap(fmt.Errorf("update rollups: %w", err))
 		}
 	}
-	return nil
+	return w.writeBlocks(d.blocks)
 }
 
 // upsertCols is how many parameters an upsert row has: tenant, dim, level,
@@ -366,7 +376,7 @@ func (w *Writer) flush() error { return w.execUpserts(w.acc.take()) }
 // their order; ready carries upsert batches for the writer to execute.
 type rollupWorker struct {
 	msgs  chan rollupMsg
-	ready chan [][]upsertRow
+	ready chan deltas
 	free  chan []pending // record buffers the worker is done with
 	done  chan struct{}
 	ended bool
@@ -374,11 +384,11 @@ type rollupWorker struct {
 
 type rollupMsg struct {
 	recs  []pending
-	reply chan [][]upsertRow // a flush: the rest of the deltas come back here
+	reply chan deltas // a flush: the rest of the deltas come back here
 }
 
 func startRollupWorker(acc *rollupAcc) *rollupWorker {
-	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan [][]upsertRow, 4), free: make(chan []pending, 10), done: make(chan struct{})}
+	rw := &rollupWorker{msgs: make(chan rollupMsg, 8), ready: make(chan deltas, 4), free: make(chan []pending, 10), done: make(chan struct{})}
 	go func() {
 		for {
 			select {
@@ -429,7 +439,7 @@ func (rw *rollupWorker) count(recs []pending) error {
 // still ready, and stops it.
 func (w *Writer) finishRollups() error {
 	rw := w.work
-	reply := make(chan [][]upsertRow, 1)
+	reply := make(chan deltas, 1)
 	sent := false
 	for {
 		var msgs chan rollupMsg

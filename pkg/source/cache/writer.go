@@ -58,6 +58,8 @@ type Writer struct {
 	rising, probed int
 	// priceKeys are the dictionary ids of the price keys met (priceIDs).
 	priceKeys map[source.PriceKey]int64
+	// blockDays are the UTC days this import wrote column blocks of.
+	blockDays map[int64]bool
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -493,6 +495,10 @@ func (w *Writer) Commit() error {
 		return err
 	}
 	if err := w.finishRollups(); err != nil {
+		w.Rollback()
+		return err
+	}
+	if err := w.mergeBlocks(); err != nil {
 		w.Rollback()
 		return err
 	}

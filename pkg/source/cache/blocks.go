@@ -1,0 +1,451 @@
+// Column blocks: a UTC day's records, column by column, for the questions
+// no rollup answers (a filter, a pivot of two dimensions).
+
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// A block is up to blockMax records of one UTC day (a segment), stored as
+// one row per column: the dimension codes of the records (dictionary ids)
+// and their measures, each packed at the width its values need above the
+// smallest. A filter or pivot reads only the columns it needs, a day at a
+// time, and sums at memory speed instead of decoding rows. Records are in
+// time order within a block, by second of the day.
+//
+// An import appends a segment to each day it stored records of; a day
+// whose segments grow past a few (a sync stores a page at a time) is
+// merged into as few as hold it, at the end of the import.
+
+// Columns of a block.
+const (
+	colSec = iota // seconds since the day's start
+	colModel
+	colKey
+	colUser
+	colRegion
+	colStatus // the ok column: okError, okSuccess, okUnknown
+	colProject
+	colProvider
+	colPrice
+	colTagSet
+	colRequests
+	colPrompt
+	colCompletion
+	colCost
+	colCacheRead
+	colCacheWrite
+	colCacheWrite1h
+	colReasoning
+	colLatency       // ms + 1; 0: none
+	colLatencyBucket // source.LatencyBucket + 1; 0: none
+	numCols
+)
+
+// blockMax is the most records a block holds: a day of more is several
+// (a variable for the tests).
+var blockMax = 1 << 16
+
+// blockMergeAt is how many segments more than its records need a day may
+// have before an import merges them.
+const blockMergeAt = 4
+
+// maxBlockBytes bounds the records an import holds for blocks before it
+// writes them out.
+const maxBlockBytes = 24 << 20
+
+// blockRow is a record as a block stores it: its time (Unix ns) and its
+// columns but colSec.
+type blockRow struct {
+	ts int64
+	v  [numCols]int64
+}
+
+const blockRowBytes = 8 + numCols*8 + 8 // with the slice's share of growth
+
+// dimCol is the block column of a dimension, -1 for none.
+func dimCol(d source.Dim) int {
+	switch d {
+	case source.DimModel:
+		return colModel
+	case source.DimKey:
+		return colKey
+	case source.DimUser:
+		return colUser
+	case source.DimRegion:
+		return colRegion
+	case source.DimStatus:
+		return colStatus
+	case source.DimProject:
+		return colProject
+	case source.DimProvider:
+		return colProvider
+	case source.DimPrice, source.DimPairPrice:
+		return colPrice
+	case source.DimTag:
+		return colTagSet
+	}
+	return -1
+}
+
+// blockRowOf is a stored record as a block row.
+func blockRowOf(p *pending) blockRow {
+	r := &p.r
+	var b blockRow
+	b.ts = r.Time
+	v := &b.v
+	v[colModel], v[colKey], v[colUser], v[colRegion] = p.ids[0], p.ids[1], p.ids[2], p.ids[3]
+	v[colStatus], v[colProject], v[colProvider], v[colPrice] = p.ids[4], p.ids[5], p.ids[6], p.ids[priceSlot]
+	v[colTagSet] = p.lids[2]
+	v[colRequests], v[colPrompt], v[colCompletion], v[colCost] = r.Requests, r.PromptTokens, r.CompletionTokens, int64(r.Cost)
+	v[colCacheRead], v[colCacheWrite], v[colCacheWrite1h], v[colReasoning] = r.CacheRead, r.CacheWrite, r.CacheWrite1h, r.Reasoning
+	if r.LatencyMs >= 0 {
+		v[colLatency] = r.LatencyMs + 1
+		v[colLatencyBucket] = int64(source.LatencyBucketOf(r.LatencyMs)) + 1
+	}
+	return b
+}
+
+// dayOf is the UTC day (Unix seconds of its start) of a time in Unix ns.
+func dayOf(ts int64) int64 { return floorDiv(floorDiv(ts, int64(time.Second)), Day) * Day }
+
+// blockSet gathers block rows by day.
+type blockSet struct {
+	days  map[int64][]blockRow
+	bytes int
+}
+
+func (s *blockSet) add(p *pending) {
+	if s.days == nil {
+		s.days = map[int64][]blockRow{}
+	}
+	day := dayOf(p.r.Time)
+	s.days[day] = append(s.days[day], blockRowOf(p))
+	s.bytes += blockRowBytes
+}
+
+// take hands over the rows gathered and starts anew.
+func (s *blockSet) take() blockSet {
+	out := *s
+	*s = blockSet{}
+	return out
+}
+
+// encodeCol packs vals: a width byte, the smallest value (8 bytes), then
+// each value less the smallest in width bytes, little-endian, and 8 bytes
+// of padding so that any width decodes with one 8-byte load.
+func encodeCol(dst []byte, vals []int64) []byte {
+	if len(vals) == 0 {
+		return append(dst, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	}
+	lo, hi := slices.Min(vals), slices.Max(vals)
+	width := (bits.Len64(uint64(hi)-uint64(lo)) + 7) / 8
+	dst = append(dst, byte(width))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(lo))
+	if width == 0 {
+		return dst
+	}
+	var buf [8]byte
+	for _, v := range vals {
+		binary.LittleEndian.PutUint64(buf[:], uint64(v)-uint64(lo))
+		dst = append(dst, buf[:width]...)
+	}
+	return append(dst, buf[:]...)
+}
+
+// decodeCol unpacks n values packed by encodeCol into dst (reused).
+func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
+	if len(b) < 9 {
+		return nil, fmt.Errorf("%w: a block column of %d bytes", ErrCorrupted, len(b))
+	}
+	width := int(b[0])
+	lo := binary.LittleEndian.Uint64(b[1:9])
+	data := b[9:]
+	if width > 8 || (width > 0 && len(data) != n*width+8) {
+		return nil, fmt.Errorf("%w: a block column of width %d holds %d bytes for %d values", ErrCorrupted, width, len(data), n)
+	}
+	dst = slices.Grow(dst[:0], n)[:n]
+	switch width {
+	case 0:
+		for i := range dst {
+			dst[i] = int64(lo)
+		}
+	case 1:
+		for i := range dst {
+			dst[i] = int64(lo + uint64(data[i]))
+		}
+	case 2:
+		for i := range dst {
+			dst[i] = int64(lo + uint64(binary.LittleEndian.Uint16(data[2*i:])))
+		}
+	case 4:
+		for i := range dst {
+			dst[i] = int64(lo + uint64(binary.LittleEndian.Uint32(data[4*i:])))
+		}
+	case 8:
+		for i := range dst {
+			dst[i] = int64(lo + binary.LittleEndian.Uint64(data[8*i:]))
+		}
+	default:
+		mask := uint64(1)<<(8*width) - 1
+		for i := range dst {
+			dst[i] = int64(lo + binary.LittleEndian.Uint64(data[width*i:])&mask)
+		}
+	}
+	return dst, nil
+}
+
+// writeBlocks stores the rows of each day as new segments of it.
+func (w *Writer) writeBlocks(s blockSet) error {
+	if len(s.days) == 0 {
+		return nil
+	}
+	days := make([]int64, 0, len(s.days))
+	for d := range s.days {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	for _, day := range days {
+		rows := s.days[day]
+		seg, err := w.nextSegment(day)
+		if err != nil {
+			return err
+		}
+		if err := w.putSegments(day, seg, rows); err != nil {
+			return err
+		}
+		if w.blockDays == nil {
+			w.blockDays = map[int64]bool{}
+		}
+		w.blockDays[day] = true
+	}
+	return nil
+}
+
+// nextSegment is the number of day's next segment.
+func (w *Writer) nextSegment(day int64) (int64, error) {
+	var next int64
+	err := w.tx.QueryRowContext(w.ctx, "SELECT coalesce(max(seg) + 1, 0) FROM blocks WHERE tenant = ? AND col = 0 AND day = ?",
+		w.tenant, day).Scan(&next)
+	if err != nil {
+		return 0, w.c.wrap(fmt.Errorf("read the column blocks: %w", err))
+	}
+	return next, nil
+}
+
+// putSegments sorts rows by time and writes them as segments of day from
+// number seg on, blockMax records each.
+func (w *Writer) putSegments(day, seg int64, rows []blockRow) error {
+	slices.SortFunc(rows, func(a, b blockRow) int { return compareInt(a.ts, b.ts) })
+	vals := make([]int64, 0, min(len(rows), blockMax))
+	var buf []byte
+	for len(rows) > 0 {
+		n := min(len(rows), blockMax)
+		part := rows[:n]
+		rows = rows[n:]
+		for col := range numCols {
+			vals = vals[:0]
+			for i := range part {
+				if col == colSec {
+					vals = append(vals, floorDiv(part[i].ts, int64(time.Second))-day)
+				} else {
+					vals = append(vals, part[i].v[col])
+				}
+			}
+			buf = encodeCol(buf[:0], vals)
+			if _, err := w.tx.ExecContext(w.ctx, "INSERT INTO blocks (tenant, col, day, seg, n, data) VALUES (?, ?, ?, ?, ?, ?)",
+				w.tenant, col, day, seg, n, buf); err != nil {
+				return w.c.wrap(fmt.Errorf("write the column blocks: %w", err))
+			}
+		}
+		seg++
+	}
+	return nil
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// mergeBlocks merges the segments of each day this import wrote to that has
+// more than it needs.
+func (w *Writer) mergeBlocks() error {
+	days := make([]int64, 0, len(w.blockDays))
+	for d := range w.blockDays {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	for _, day := range days {
+		var segs, n int64
+		err := w.tx.QueryRowContext(w.ctx, "SELECT count(*), coalesce(sum(n), 0) FROM blocks WHERE tenant = ? AND col = 0 AND day = ?",
+			w.tenant, day).Scan(&segs, &n)
+		if err != nil {
+			return w.c.wrap(fmt.Errorf("read the column blocks: %w", err))
+		}
+		if segs <= (n+int64(blockMax)-1)/int64(blockMax)+blockMergeAt {
+			continue
+		}
+		rows, err := w.readDay(day)
+		if err != nil {
+			return err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM blocks WHERE tenant = ? AND day = ?", w.tenant, day); err != nil {
+			return w.c.wrap(fmt.Errorf("merge the column blocks: %w", err))
+		}
+		if err := w.putSegments(day, 0, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readDay reads back every record of a day's blocks.
+func (w *Writer) readDay(day int64) ([]blockRow, error) {
+	var out []blockRow
+	var vals []int64
+	for col := range numCols {
+		rs, err := w.tx.QueryContext(w.ctx, "SELECT n, data FROM blocks WHERE tenant = ? AND col = ? AND day = ? ORDER BY seg",
+			w.tenant, col, day)
+		if err != nil {
+			return nil, w.c.wrap(err)
+		}
+		i := 0
+		for rs.Next() {
+			var n int
+			var data []byte
+			if err := rs.Scan(&n, &data); err != nil {
+				rs.Close()
+				return nil, w.c.wrap(err)
+			}
+			if vals, err = decodeCol(data, n, vals); err != nil {
+				rs.Close()
+				return nil, w.c.wrap(err)
+			}
+			if col == 0 {
+				for _, v := range vals {
+					out = append(out, blockRow{ts: (day + v) * int64(time.Second)})
+				}
+			} else {
+				if i+n > len(out) {
+					rs.Close()
+					return nil, w.c.wrap(fmt.Errorf("%w: column blocks of %s disagree in length", ErrCorrupted, time.Unix(day, 0).UTC().Format(time.DateOnly)))
+				}
+				for j, v := range vals {
+					out[i+j].v[col] = v
+				}
+			}
+			i += n
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, w.c.wrap(err)
+		}
+	}
+	return out, nil
+}
+
+// blocksUsable reports whether blocks answer a query over bounds: they
+// know times to the second.
+func blocksUsable(bounds []int64) bool {
+	for _, b := range bounds {
+		if b%int64(time.Second) != 0 && b != math.MinInt64 && b != math.MaxInt64 {
+			return false
+		}
+	}
+	return len(bounds) >= 2
+}
+
+// boundSecs are bounds in Unix seconds (blocksUsable), the ends of time
+// beyond any record's second.
+func boundSecs(bounds []int64) []int64 {
+	out := make([]int64, len(bounds))
+	for i, b := range bounds {
+		switch b {
+		case math.MinInt64:
+			out[i] = math.MinInt64 / 2
+		case math.MaxInt64:
+			out[i] = math.MaxInt64 / 2
+		default:
+			out[i] = b / int64(time.Second)
+		}
+	}
+	return out
+}
+
+// readBlocks hands fn each block of a tenant's days [from, to] (Unix
+// seconds) with the columns asked for decoded (the others nil), in order.
+func readBlocks(ctx context.Context, tx queryer, tid, from, to int64, cols []int, fn func(day int64, n int, c *[numCols][]int64) error) error {
+	type cursor struct {
+		col  int
+		rows *sql.Rows
+	}
+	var curs []cursor
+	defer func() {
+		for _, c := range curs {
+			c.rows.Close()
+		}
+	}()
+	for _, col := range cols {
+		rs, err := tx.QueryContext(ctx, "SELECT day, seg, n, data FROM blocks WHERE tenant = ? AND col = ? AND day BETWEEN ? AND ? ORDER BY day, seg",
+			tid, col, from, to)
+		if err != nil {
+			return err
+		}
+		curs = append(curs, cursor{col, rs})
+	}
+	var dec [numCols][]int64
+	var bufs [numCols][]int64
+	for {
+		var day, seg int64
+		var n int
+		for i, c := range curs {
+			if !c.rows.Next() {
+				if err := c.rows.Err(); err != nil {
+					return err
+				}
+				if i != 0 {
+					return fmt.Errorf("%w: column blocks disagree in number", ErrCorrupted)
+				}
+				return nil
+			}
+			var d, s int64
+			var m int
+			var data sql.RawBytes
+			if err := c.rows.Scan(&d, &s, &m, &data); err != nil {
+				return err
+			}
+			if i == 0 {
+				day, seg, n = d, s, m
+			} else if d != day || s != seg || m != n {
+				return fmt.Errorf("%w: column blocks disagree", ErrCorrupted)
+			}
+			v, err := decodeCol(data, n, bufs[c.col])
+			if err != nil {
+				return err
+			}
+			bufs[c.col], dec[c.col] = v, v
+		}
+		if len(curs) == 0 {
+			return nil
+		}
+		if err := fn(day, n, &dec); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package cache
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+)
+
+// TestBlocksMatchMemory: filters and pivots, answered from the column
+// blocks, equal a plain sum over the records, for random queries in every
+// zone; the records stored by several imports (segments that are merged),
+// in blocks of few records (a day of several), late and out of order.
+func TestBlocksMatchMemory(t *testing.T) {
+	ctx := context.Background()
+	defer func(n int) { blockMax = n }(blockMax)
+	blockMax = 97
+	rng := rand.New(rand.NewPCG(31, 32))
+	from, to := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 12000, from, to)
+	withLedger(rng, recs)
+	for i := range recs {
+		if rng.IntN(50) == 0 {
+			recs[i].Cost = -recs[i].Cost // a credit
+		}
+		if rng.IntN(30) == 0 {
+			recs[i].PromptTokens += 1 << 40 // wide columns
+		}
+	}
+	c := openTemp(t)
+	// Imports of every size, out of time order: a day gets many segments.
+	perm := rng.Perm(len(recs))
+	for at := 0; at < len(perm); {
+		n := min(len(perm)-at, 1+rng.IntN(1500))
+		var part []source.Record
+		for _, i := range perm[at : at+n] {
+			part = append(part, recs[i])
+		}
+		store(t, c, "acme", part)
+		at += n
+	}
+	store(t, c, "other", randomRecords(rng, 300, from, to))
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+
+	dims := append(source.AllDims(), source.DimAll)
+	filterVals := map[source.Dim][]string{
+		source.DimModel: {"gpt-4o", "模型-ü", "=cmd", "none such"}, source.DimKey: {"k1", "k2"},
+		source.DimUser: {"", "alice", "zoë"}, source.DimRegion: {"", "eu-west"},
+		source.DimStatus: {source.StatusSuccess, source.StatusError, source.StatusUnknown},
+		source.DimProject: {"", "search", "项目"}, source.DimTag: {"", "prod", "ü-<&>", "a;b"},
+		source.DimProvider: {"", "openai"},
+	}
+	for _, zone := range []string{"UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bounds := [][]int64{
+			dayBounds(loc, 2026, 3, 21, 14, time.Date(2026, 4, 4, 17, 45, 30, 0, loc)),
+			{time.Date(2026, 3, 19, 0, 0, 0, 0, loc).UnixNano(), time.Date(2026, 4, 6, 0, 0, 0, 0, loc).UnixNano()},
+			{math.MinInt64, math.MaxInt64},
+			{time.Date(2026, 3, 25, 10, 0, 0, 0, loc).UnixNano(), time.Date(2026, 3, 25, 10, 0, 0, 0, loc).UnixNano()}, // empty
+			recordEdges(rng, recs), // to the nanosecond: read from records
+		}
+		var qs []source.Query
+		for range 40 {
+			q := source.Query{Dim: dims[rng.IntN(len(dims))], Bounds: bounds[rng.IntN(len(bounds))],
+				Latency: rng.IntN(2) == 0, MoneyOnly: rng.IntN(4) == 0, NoCostOnly: rng.IntN(5) == 0}
+			if rng.IntN(3) > 0 {
+				q.Also = []source.Dim{source.AllDims()[rng.IntN(len(source.AllDims()))]}
+			}
+			if rng.IntN(6) == 0 {
+				q.Also = append(q.Also, source.DimPairPrice)
+				q.Latency = false // as reports ask it: priced, no percentiles
+			}
+			q.Filter = source.Filter{}
+			for range rng.IntN(3) {
+				d := source.AllDims()[rng.IntN(len(source.AllDims()))]
+				vals := filterVals[d]
+				q.Filter[d] = append(q.Filter[d], vals[rng.IntN(len(vals))])
+			}
+			if len(q.Filter) == 0 && len(q.Also) == 0 && !q.NoCostOnly {
+				q.Filter[source.DimRegion] = []string{"us-east"}
+			}
+			qs = append(qs, q)
+		}
+		got, err := c.AggregateMany(ctx, "acme", qs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := mem.AggregateMany(ctx, "acme", qs)
+		for i, q := range qs {
+			g, w := normalize(got[i]), normalize(want[i])
+			if q.MoneyOnly {
+				g, w = moneyOnly(g), moneyOnly(w)
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%s: query %+v: the blocks and the records disagree", zone, q)
+			}
+		}
+	}
+	// The blocks hold each record once, in blocks of at most blockMax.
+	var n, over int64
+	if err := c.db.QueryRow("SELECT coalesce(sum(n), 0), coalesce(sum(n > ?), 0) FROM blocks b JOIN tenants t ON t.id = b.tenant WHERE t.slug = 'acme' AND col = 0", blockMax).Scan(&n, &over); err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(recs)) || over != 0 {
+		t.Errorf("blocks hold %d records (%d blocks too large), want %d", n, over, len(recs))
+	}
+	// Merged: no day has more blocks than its records need and a few.
+	var worst int64
+	if err := c.db.QueryRow(`SELECT max(extra) FROM (SELECT count(*) - (sum(n) + ? - 1) / ? AS extra FROM blocks WHERE col = 0 GROUP BY tenant, day)`,
+		blockMax, blockMax).Scan(&worst); err != nil {
+		t.Fatal(err)
+	}
+	if worst > blockMergeAt {
+		t.Errorf("a day has %d blocks more than its records need", worst)
+	}
+}
+
+// moneyOnly keeps what a query for money reads (source.Query.MoneyOnly).
+func moneyOnly(gs []source.Groups) []source.Groups {
+	for _, g := range gs {
+		for k, t := range g {
+			g[k] = source.Totals{Calls: t.Calls, Prompt: t.Prompt, Completion: t.Completion, Cost: t.Cost,
+				CacheRead: t.CacheRead, CacheWrite: t.CacheWrite, CacheWrite1h: t.CacheWrite1h}
+		}
+	}
+	return gs
+}
+
+func TestColumnEncoding(t *testing.T) {
+	cases := [][]int64{
+		{}, {7}, {5, 5, 5}, {0, 255}, {-3, 252}, {0, 256}, {1 << 20, 0, 3}, {0, 1 << 24}, {0, 1 << 40},
+		{math.MinInt64, math.MaxInt64, 0}, {-1, math.MaxInt64},
+	}
+	for _, vals := range cases {
+		b := encodeCol(nil, vals)
+		got, err := decodeCol(b, len(vals), nil)
+		if err != nil {
+			t.Fatalf("%v: %v", vals, err)
+		}
+		if !slices.Equal(got, vals) && len(vals) > 0 {
+			t.Errorf("%v decoded as %v", vals, got)
+		}
+	}
+	if _, err := decodeCol([]byte{2, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 4, nil); err == nil {
+		t.Error("a short column decoded")
+	}
+}
