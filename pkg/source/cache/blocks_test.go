@@ -51,7 +51,7 @@ func TestBlocksMatchMemory(t *testing.T) {
 	filterVals := map[source.Dim][]string{
 		source.DimModel: {"gpt-4o", "模型-ü", "=cmd", "none such"}, source.DimKey: {"k1", "k2"},
 		source.DimUser: {"", "alice", "zoë"}, source.DimRegion: {"", "eu-west"},
-		source.DimStatus: {source.StatusSuccess, source.StatusError, source.StatusUnknown},
+		source.DimStatus:  {source.StatusSuccess, source.StatusError, source.StatusUnknown},
 		source.DimProject: {"", "search", "项目"}, source.DimTag: {"", "prod", "ü-<&>", "a;b"},
 		source.DimProvider: {"", "openai"},
 	}
