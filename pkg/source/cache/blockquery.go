@@ -31,20 +31,31 @@ type blockPivot struct {
 // rather than a map.
 const maxDenseSlots = 1 << 21
 
-// scanBlocks answers a filtered or pivoted query from the column blocks. It
-// reports false, having read nothing, when they cannot answer it (times
-// finer than a second); the caller reads records then.
-func (c *Cache) scanBlocks(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) (bool, error) {
+// blockPlan is how one query is answered from the column blocks.
+type blockPlan struct {
+	q       *source.Query
+	out     []source.Groups
+	secs    []int64 // the bounds in Unix seconds
+	filters []blockFilter
+	pivots  []blockPivot
+	agg     blockAgg
+	keys    []int64 // each slot's key: its interval and codes
+	sel     []int32
+}
+
+// planBlocks plans q over the column blocks, or returns nil when they
+// cannot answer it (times finer than a second, a dimension they lack).
+func planBlocks(names *dictionary, q *source.Query, out []source.Groups) (*blockPlan, error) {
 	if !blocksUsable(q.Bounds) {
-		return false, nil
+		return nil, nil
 	}
-	var filters []blockFilter
+	p := &blockPlan{q: q, out: out, secs: boundSecs(q.Bounds)}
 	for d, vals := range q.Filter {
 		f, ok, err := filterOf(names, d, vals)
 		if err != nil || !ok {
-			return false, err
+			return nil, err
 		}
-		filters = append(filters, f)
+		p.filters = append(p.filters, f)
 	}
 	if q.NoCostOnly {
 		f := blockFilter{col: colPrice, allow: codeTable(names, source.DimPrice)}
@@ -52,169 +63,171 @@ func (c *Cache) scanBlocks(ctx context.Context, tx *sql.Tx, tid int64, names *di
 			k, ok := source.ParsePriceKey(name)
 			f.allow[id] = ok && k.NoCost
 		}
-		filters = append(filters, f)
+		p.filters = append(p.filters, f)
 	}
-	var pivots []blockPivot
 	for _, d := range append([]source.Dim{q.Dim}, q.Also...) {
-		p, ok := pivotOf(names, d)
+		pv, ok := pivotOf(names, d)
 		if !ok {
-			return false, nil
+			return nil, nil
 		}
-		pivots = append(pivots, p)
+		p.pivots = append(p.pivots, pv)
 	}
 	// A slot for each interval and combination of codes.
-	nk := int64(len(q.Bounds) - 1)
-	space := float64(nk)
-	for _, p := range pivots {
-		space *= float64(p.size)
+	space := float64(len(q.Bounds) - 1)
+	for _, pv := range p.pivots {
+		space *= float64(pv.size)
 	}
 	if space > math.MaxInt64/2 {
-		return false, nil
+		return nil, nil
 	}
-	money := q.MoneyOnly
-	latency := q.Latency && q.Dim.HasLatency() && !money
-	cols := []int{colRequests, colPrompt, colCompletion, colCost, colCacheRead, colCacheWrite, colCacheWrite1h}
-	if !money {
-		cols = append(cols, colStatus, colReasoning, colLatency)
-	}
-	if latency {
-		cols = append(cols, colLatencyBucket)
-	}
-	for _, f := range filters {
-		cols = append(cols, f.col)
-	}
-	for _, p := range pivots {
-		if p.col >= 0 {
-			cols = append(cols, p.col)
-		}
-	}
-	secs := boundSecs(q.Bounds)
-	first, last := secs[0], secs[len(secs)-1]
-	if first >= last {
-		return true, nil
-	}
-	wholeDays := true
-	for _, s := range secs {
-		wholeDays = wholeDays && floorDiv(s, Day)*Day == s
-	}
-	if !wholeDays {
-		cols = append(cols, colSec)
-	}
-	slices.Sort(cols)
-	cols = slices.Compact(cols)
-
-	a := &blockAgg{latency: latency, money: money}
+	p.agg.money = q.MoneyOnly
+	p.agg.latency = q.Latency && q.Dim.HasLatency() && !q.MoneyOnly
 	if space <= maxDenseSlots {
-		a.dense = make([]int32, int(space))
-		for i := range a.dense {
-			a.dense[i] = -1
+		p.agg.dense = make([]int32, int(space))
+		for i := range p.agg.dense {
+			p.agg.dense[i] = -1
 		}
 	} else {
-		a.sparse = map[int64]int32{}
+		p.agg.sparse = map[int64]int32{}
 	}
-	var keys []int64 // each slot's key, by slot
-	slotOf := func(key int64) int32 {
-		if a.dense != nil {
-			s := a.dense[key]
-			if s < 0 {
-				s = int32(len(keys))
-				a.dense[key] = s
-				keys = append(keys, key)
-				a.grow()
-			}
-			return s
+	return p, nil
+}
+
+// cols are the columns p reads.
+func (p *blockPlan) cols() []int {
+	cols := []int{colRequests, colPrompt, colCompletion, colCost, colCacheRead, colCacheWrite, colCacheWrite1h}
+	if !p.agg.money {
+		cols = append(cols, colStatus, colReasoning, colLatency)
+	}
+	if p.agg.latency {
+		cols = append(cols, colLatencyBucket)
+	}
+	for _, f := range p.filters {
+		cols = append(cols, f.col)
+	}
+	for _, pv := range p.pivots {
+		if pv.col >= 0 {
+			cols = append(cols, pv.col)
 		}
-		s, ok := a.sparse[key]
-		if !ok {
-			s = int32(len(keys))
-			a.sparse[key] = s
-			keys = append(keys, key)
+	}
+	for _, s := range p.secs {
+		if floorDiv(s, Day)*Day != s {
+			return append(cols, colSec) // a day may be in two intervals
+		}
+	}
+	return cols
+}
+
+// days are the UTC days p reads: its first and last.
+func (p *blockPlan) days() (first, last int64, any bool) {
+	lo, hi := p.secs[0], p.secs[len(p.secs)-1]
+	return floorDiv(lo, Day) * Day, floorDiv(hi-1, Day) * Day, lo < hi
+}
+
+// slot is the group slot of key, made when new.
+func (p *blockPlan) slot(key int64) int32 {
+	a := &p.agg
+	if a.dense != nil {
+		s := a.dense[key]
+		if s < 0 {
+			s = int32(len(p.keys))
+			a.dense[key] = s
+			p.keys = append(p.keys, key)
 			a.grow()
 		}
 		return s
 	}
-
-	sel := make([]int32, 0, blockMax)
-	var bad error
-	err := readBlocks(ctx, tx, tid, floorDiv(first, Day)*Day, floorDiv(last-1, Day)*Day, cols, func(day int64, n int, col *[numCols][]int64) error {
-		// The intervals the block's records fall in: all in one when the
-		// day is, else by their second (records are in time order).
-		type span struct {
-			k      int64
-			lo, hi int
-		}
-		var spans [64]span
-		sp := spans[:0]
-		k := source.IntervalOf(secs, day)
-		if k >= 0 && day+Day <= secs[k+1] {
-			sp = append(sp, span{int64(k), 0, n})
-		} else {
-			sec := col[colSec]
-			for k := range len(secs) - 1 {
-				lo, hi := secs[k]-day, secs[k+1]-day
-				if hi <= 0 || lo >= Day || lo >= hi {
-					continue
-				}
-				i, _ := slices.BinarySearch(sec, lo)
-				j, _ := slices.BinarySearch(sec, hi)
-				if i < j {
-					sp = append(sp, span{int64(k), i, j})
-				}
-			}
-		}
-		for _, s := range sp {
-			// The records that pass the filters.
-			sel = sel[:0]
-			for i := s.lo; i < s.hi; i++ {
-				sel = append(sel, int32(i))
-			}
-			for _, f := range filters {
-				codes := col[f.col]
-				kept := sel[:0]
-				for _, i := range sel {
-					if c := codes[i]; c >= 0 && c < int64(len(f.allow)) && f.allow[c] {
-						kept = append(kept, i)
-					}
-				}
-				sel = kept
-			}
-			for _, i := range sel {
-				key := s.k
-				for _, p := range pivots {
-					var c int64
-					if p.col >= 0 {
-						c = col[p.col][i]
-						if c < 0 || c >= p.size {
-							bad = fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, p.dim)
-							return bad
-						}
-					}
-					key = key*p.size + c
-				}
-				a.add(slotOf(key), col, int(i))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return true, err
+	s, ok := a.sparse[key]
+	if !ok {
+		s = int32(len(p.keys))
+		a.sparse[key] = s
+		p.keys = append(p.keys, key)
+		a.grow()
 	}
-	// Name the groups: a slot's key is its interval and codes.
-	for s, key := range keys {
-		t := a.totals(s)
+	return s
+}
+
+// block counts a block of day's n records.
+func (p *blockPlan) block(day int64, n int, col *[numCols][]int64) error {
+	secs := p.secs
+	if day+Day <= secs[0] || day >= secs[len(secs)-1] {
+		return nil
+	}
+	// The intervals the records fall in: all in one when the day is, else
+	// by their second (records are in time order).
+	k := source.IntervalOf(secs, day)
+	if k >= 0 && day+Day <= secs[k+1] {
+		return p.span(int64(k), 0, n, col)
+	}
+	sec := col[colSec]
+	for k := range len(secs) - 1 {
+		lo, hi := secs[k]-day, secs[k+1]-day
+		if hi <= 0 || lo >= Day || lo >= hi {
+			continue
+		}
+		i, _ := slices.BinarySearch(sec, lo)
+		j, _ := slices.BinarySearch(sec, hi)
+		if i < j {
+			if err := p.span(int64(k), i, j, col); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// span counts records lo…hi of a block into interval k.
+func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
+	// The records that pass the filters.
+	sel := p.sel[:0]
+	for i := lo; i < hi; i++ {
+		sel = append(sel, int32(i))
+	}
+	for _, f := range p.filters {
+		codes := col[f.col]
+		kept := sel[:0]
+		for _, i := range sel {
+			if c := codes[i]; c >= 0 && c < int64(len(f.allow)) && f.allow[c] {
+				kept = append(kept, i)
+			}
+		}
+		sel = kept
+	}
+	p.sel = sel
+	for _, i := range sel {
+		key := k
+		for _, pv := range p.pivots {
+			var c int64
+			if pv.col >= 0 {
+				c = col[pv.col][i]
+				if c < 0 || c >= pv.size {
+					return fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, pv.dim)
+				}
+			}
+			key = key*pv.size + c
+		}
+		p.agg.add(p.slot(key), col, int(i))
+	}
+	return nil
+}
+
+// finish names the groups and adds them to the query's answer.
+func (p *blockPlan) finish() error {
+	for s, key := range p.keys {
+		t := p.agg.totals(s)
 		groups := []string{""}
-		for pi := len(pivots) - 1; pi >= 0; pi-- {
-			p := pivots[pi]
-			code := key % p.size
-			key /= p.size
-			members, err := p.names(code)
+		for pi := len(p.pivots) - 1; pi >= 0; pi-- {
+			pv := p.pivots[pi]
+			code := key % pv.size
+			key /= pv.size
+			members, err := pv.names(code)
 			if err != nil {
-				return true, err
+				return err
 			}
 			next := make([]string, 0, len(groups)*len(members))
 			for _, m := range members {
 				for _, g := range groups {
-					if pi == len(pivots)-1 {
+					if pi == len(p.pivots)-1 {
 						next = append(next, m)
 					} else {
 						next = append(next, m+source.PivotSep+g)
@@ -224,12 +237,45 @@ func (c *Cache) scanBlocks(ctx context.Context, tx *sql.Tx, tid int64, names *di
 			groups = next
 		}
 		for _, g := range groups {
-			cur := out[key][g]
+			cur := p.out[key][g]
 			cur.Add(t)
-			out[key][g] = cur
+			p.out[key][g] = cur
 		}
 	}
-	return true, nil
+	return nil
+}
+
+// scanBlocks answers the plans in one pass over the column blocks: the
+// columns any of them reads, over the days any of them covers.
+func scanBlocks(ctx context.Context, tx *sql.Tx, tid int64, plans []*blockPlan) error {
+	var cols []int
+	first, last, anyDay := int64(math.MaxInt64), int64(math.MinInt64), false
+	for _, p := range plans {
+		cols = append(cols, p.cols()...)
+		if f, l, ok := p.days(); ok {
+			first, last, anyDay = min(first, f), max(last, l), true
+		}
+	}
+	if anyDay {
+		slices.Sort(cols)
+		err := readBlocks(ctx, tx, tid, first, last, slices.Compact(cols), func(day int64, n int, col *[numCols][]int64) error {
+			for _, p := range plans {
+				if err := p.block(day, n, col); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, p := range plans {
+		if err := p.finish(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // codeTable is a table by code of a dimension's members.
@@ -326,7 +372,7 @@ type blockAgg struct {
 	dense   []int32         // slot by key, -1 for none yet
 	sparse  map[int64]int32 // … when keys are too many for a table
 	sums    []source.Totals
-	lats    []*source.Latency
+	lats    []*source.LatencyCounter
 	latency bool
 	money   bool
 }
@@ -374,10 +420,12 @@ func (a *blockAgg) add(s int32, col *[numCols][]int64, i int) {
 		t.LatencyN++
 		t.LatencySum += lat - 1
 		if a.latency {
-			if a.lats[s] == nil {
-				a.lats[s] = &source.Latency{}
+			c := a.lats[s]
+			if c == nil {
+				c = &source.LatencyCounter{}
+				a.lats[s] = c
 			}
-			a.lats[s].AddBucket(source.LatencyBucket(col[colLatencyBucket][i]-1), 1)
+			c.Add(source.LatencyBucket(col[colLatencyBucket][i] - 1))
 		}
 	}
 }
@@ -385,8 +433,9 @@ func (a *blockAgg) add(s int32, col *[numCols][]int64, i int) {
 // totals are slot s's sums.
 func (a *blockAgg) totals(s int) source.Totals {
 	t := a.sums[s]
-	if a.latency {
-		t.Latency = a.lats[s]
+	if a.latency && a.lats[s] != nil {
+		t.Latency = a.lats[s].Drain()
+		a.lats[s] = nil
 	}
 	return t
 }

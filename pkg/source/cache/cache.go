@@ -177,7 +177,7 @@ func dsn(name string, mode int) string {
 		opts = "&mode=ro&immutable=1"
 	}
 	return "file:" + esc + "?_pragma=busy_timeout(10000)" + opts +
-		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+		"&_pragma=cache_size(-32768)&_pragma=mmap_size(1099511627776)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
 // Path is the file the cache lives in.

@@ -103,9 +103,30 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	if err != nil {
 		return nil, c.wrap(err)
 	}
+	// Filters and pivots: from the column blocks, in one pass for all.
+	var plans []*blockPlan
+	planned := make([]bool, len(qs))
 	for qi := range qs {
 		q := &qs[qi]
-		if len(out[qi]) == 0 {
+		if len(out[qi]) == 0 || pairQuery(q) || c.noBlocks || (q.Plain() || noCostPrices(q)) {
+			continue
+		}
+		p, err := planBlocks(names, q, out[qi])
+		if err != nil {
+			return nil, c.wrap(err)
+		}
+		if p != nil {
+			plans, planned[qi] = append(plans, p), true
+		}
+	}
+	if len(plans) > 0 {
+		if err := scanBlocks(ctx, tx, tid, plans); err != nil {
+			return nil, c.wrap(err)
+		}
+	}
+	for qi := range qs {
+		q := &qs[qi]
+		if len(out[qi]) == 0 || planned[qi] {
 			continue
 		}
 		if pairQuery(q) {
@@ -116,7 +137,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		}
 		// The price keys of the records without a reported cost: rollup
 		// rows of those keys only.
-		noCostPrices := q.Dim == source.DimPrice && q.NoCostOnly && len(q.Also) == 0 && len(q.Filter) == 0
+		noCostPrices := noCostPrices(q)
 		if !q.Plain() && !noCostPrices {
 			if err := c.scanFiltered(ctx, tx, tid, names, q, out[qi]); err != nil {
 				return nil, c.wrap(err)
@@ -188,14 +209,14 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	return out, nil
 }
 
-// scanFiltered answers a pivot or a filtered query from the column blocks,
-// or when they cannot, from the window's records.
+// noCostPrices reports whether q asks the price keys of the records without
+// a reported cost, which rollup rows of those keys answer.
+func noCostPrices(q *source.Query) bool {
+	return q.Dim == source.DimPrice && q.NoCostOnly && len(q.Also) == 0 && len(q.Filter) == 0
+}
+
+// scanFiltered answers a pivot or a filtered query from the window's records.
 func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query, out []source.Groups) error {
-	if !c.noBlocks {
-		if done, err := c.scanBlocks(ctx, tx, tid, names, q, out); done || err != nil {
-			return err
-		}
-	}
 	from, where := recordsOf(q.NoCostOnly)
 	args := []any{tid, q.Bounds[0], q.Bounds[len(q.Bounds)-1]}
 	for d, vals := range q.Filter {
