@@ -105,8 +105,8 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 				p.ids[priceSlot], p.pairPrice = id, pair
 				w.acc.count(p)
 			}
-			if w.acc.full() {
-				if err := w.flush(); err != nil {
+			if d, ok := w.acc.ready(); ok {
+				if err := w.execUpserts(d); err != nil {
 					return err
 				}
 			}

@@ -61,7 +61,21 @@ func newRollupAcc() *rollupAcc {
 }
 
 // full reports whether the deltas should be written out.
-func (a *rollupAcc) full() bool { return a.bytes >= maxPendingBytes || a.blocks.bytes >= maxBlockBytes }
+func (a *rollupAcc) full() bool { return a.bytes >= maxPendingBytes }
+
+// ready is what should be written out now: the rollup deltas when they
+// are full, the records for the blocks alone when those are; ok is false
+// while neither is. (Rollup rows written more often would be written more
+// times over.)
+func (a *rollupAcc) ready() (d deltas, ok bool) {
+	switch {
+	case a.full():
+		return a.take(), true
+	case a.blocks.bytes >= maxBlockBytes:
+		return deltas{blocks: a.blocks.take()}, true
+	}
+	return deltas{}, false
+}
 
 // count adds a stored record to the finest rollup buckets: quarter hours for
 // all calls, hours for each dimension.
@@ -404,9 +418,9 @@ func startRollupWorker(acc *rollupAcc) *rollupWorker {
 				case rw.free <- m.recs[:0]:
 				default:
 				}
-				if acc.full() {
+				if d, ok := acc.ready(); ok {
 					select {
-					case rw.ready <- acc.take():
+					case rw.ready <- d:
 					case <-rw.done:
 						return
 					}
