@@ -178,13 +178,19 @@ func (p *blockPlan) block(day int64, n int, col *[numCols][]int64) error {
 
 // span counts records lo…hi of a block into interval k.
 func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
-	// The records that pass the filters.
+	// The records that pass the filters: the first filter picks them, the
+	// others keep some.
 	sel := p.sel[:0]
-	for i := lo; i < hi; i++ {
-		sel = append(sel, int32(i))
-	}
-	for _, f := range p.filters {
+	for fi, f := range p.filters {
 		codes := col[f.col]
+		if fi == 0 {
+			for i := lo; i < hi; i++ {
+				if c := codes[i]; c >= 0 && c < int64(len(f.allow)) && f.allow[c] {
+					sel = append(sel, int32(i))
+				}
+			}
+			continue
+		}
 		kept := sel[:0]
 		for _, i := range sel {
 			if c := codes[i]; c >= 0 && c < int64(len(f.allow)) && f.allow[c] {
@@ -194,7 +200,21 @@ func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
 		sel = kept
 	}
 	p.sel = sel
-	for _, i := range sel {
+	// One slot for all, or the slot of each record's codes.
+	if len(p.pivots) == 1 && p.pivots[0].col < 0 {
+		s := p.slot(k)
+		if len(p.filters) == 0 {
+			for i := lo; i < hi; i++ {
+				p.agg.add(s, col, i)
+			}
+			return nil
+		}
+		for _, i := range sel {
+			p.agg.add(s, col, int(i))
+		}
+		return nil
+	}
+	add := func(i int) error {
 		key := k
 		for _, pv := range p.pivots {
 			var c int64
@@ -206,7 +226,21 @@ func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
 			}
 			key = key*pv.size + c
 		}
-		p.agg.add(p.slot(key), col, int(i))
+		p.agg.add(p.slot(key), col, i)
+		return nil
+	}
+	if len(p.filters) == 0 {
+		for i := lo; i < hi; i++ {
+			if err := add(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, i := range sel {
+		if err := add(int(i)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -247,7 +281,7 @@ func (p *blockPlan) finish() error {
 
 // scanBlocks answers the plans in one pass over the column blocks: the
 // columns any of them reads, over the days any of them covers.
-func scanBlocks(ctx context.Context, tx *sql.Tx, tid int64, plans []*blockPlan) error {
+func scanBlocks(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid int64, plans []*blockPlan) error {
 	var cols []int
 	first, last, anyDay := int64(math.MaxInt64), int64(math.MinInt64), false
 	for _, p := range plans {
@@ -258,7 +292,7 @@ func scanBlocks(ctx context.Context, tx *sql.Tx, tid int64, plans []*blockPlan) 
 	}
 	if anyDay {
 		slices.Sort(cols)
-		err := readBlocks(ctx, tx, tid, first, last, slices.Compact(cols), func(day int64, n int, col *[numCols][]int64) error {
+		err := readBlocksOf(ctx, conn, tx, tid, first, last, slices.Compact(cols), func(day int64, n int, col *[numCols][]int64) error {
 			for _, p := range plans {
 				if err := p.block(day, n, col); err != nil {
 					return err

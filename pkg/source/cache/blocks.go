@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache/rawsqlite"
 )
 
 // A block is up to blockMax records of one UTC day (a segment), stored as
@@ -388,64 +389,188 @@ func boundSecs(bounds []int64) []int64 {
 	return out
 }
 
-// readBlocks hands fn each block of a tenant's days [from, to] (Unix
-// seconds) with the columns asked for decoded (the others nil), in order.
-func readBlocks(ctx context.Context, tx queryer, tid, from, to int64, cols []int, fn func(day int64, n int, c *[numCols][]int64) error) error {
+// blockCursor walks one column's blocks of the days asked, in (day, seg)
+// order.
+type blockCursor interface {
+	// next moves to the next block: false after the last.
+	next() (bool, error)
+	// row is the current block; data is valid until next.
+	row() (day, seg int64, n int, data []byte)
+	close()
+}
+
+// blockColumnSQL reads a column's blocks of a tenant's days: tenant, col,
+// first day, last day.
+const blockColumnSQL = "SELECT day, seg, n, data FROM blocks WHERE tenant = ? AND col = ? AND day BETWEEN ? AND ? ORDER BY day, seg"
+
+// sqlCursor reads blocks through database/sql.
+type sqlCursor struct {
+	rows     *sql.Rows
+	day, seg int64
+	n        int
+	data     sql.RawBytes
+}
+
+func (c *sqlCursor) next() (bool, error) {
+	if !c.rows.Next() {
+		return false, c.rows.Err()
+	}
+	return true, c.rows.Scan(&c.day, &c.seg, &c.n, &c.data)
+}
+func (c *sqlCursor) row() (int64, int64, int, []byte) { return c.day, c.seg, c.n, c.data }
+func (c *sqlCursor) close()                           { c.rows.Close() }
+
+// rawCursor reads blocks straight from SQLite, the bytes where SQLite
+// holds them.
+type rawCursor struct{ s *rawsqlite.Stmt }
+
+func (c rawCursor) next() (bool, error) { return c.s.Step() }
+func (c rawCursor) row() (int64, int64, int, []byte) {
+	return c.s.ColumnInt64(0), c.s.ColumnInt64(1), int(c.s.ColumnInt64(2)), c.s.ColumnBlob(3)
+}
+func (c rawCursor) close() { c.s.Close() }
+
+// blockReader opens a cursor over a column's blocks of days first…last.
+type blockReader func(col int, first, last int64) (blockCursor, error)
+
+// readBlocksOf reads a tenant's blocks of days first…last (Unix seconds)
+// through the connection of a read transaction: straight from SQLite when
+// the driver allows, else through database/sql.
+func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, last int64, cols []int,
+	fn func(day int64, n int, c *[numCols][]int64) error) error {
+	viaSQL := func(col int, first, last int64) (blockCursor, error) {
+		rows, err := tx.QueryContext(ctx, blockColumnSQL, tid, col, first, last)
+		if err != nil {
+			return nil, err
+		}
+		return &sqlCursor{rows: rows}, nil
+	}
+	if conn == nil {
+		return readBlocks(ctx, viaSQL, first, last, cols, fn)
+	}
+	raw := false
+	err := conn.Raw(func(dc any) error {
+		rc, err := rawsqlite.Of(dc)
+		if err != nil {
+			return nil // database/sql it is
+		}
+		raw = true
+		return readBlocks(ctx, func(col int, first, last int64) (blockCursor, error) {
+			s, err := rc.Prepare(blockColumnSQL)
+			if err != nil {
+				return nil, err
+			}
+			err = s.Bind(func() error {
+				for i, v := range [...]int64{tid, int64(col), first, last} {
+					if err := s.Int64(i+1, v); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			return rawCursor{s}, nil
+		}, first, last, cols, fn)
+	})
+	if err != nil || raw {
+		return err
+	}
+	return readBlocks(ctx, viaSQL, first, last, cols, fn)
+}
+
+// readBlocks hands fn each block of days first…last with the columns asked
+// for decoded (the others nil), in order. Reading and decoding go on while
+// fn counts the block before: on a goroutine of their own.
+func readBlocks(ctx context.Context, open blockReader, first, last int64, cols []int, fn func(day int64, n int, c *[numCols][]int64) error) error {
 	type cursor struct {
-		col  int
-		rows *sql.Rows
+		col int
+		cur blockCursor
 	}
 	var curs []cursor
 	defer func() {
 		for _, c := range curs {
-			c.rows.Close()
+			c.cur.close()
 		}
 	}()
 	for _, col := range cols {
-		rs, err := tx.QueryContext(ctx, "SELECT day, seg, n, data FROM blocks WHERE tenant = ? AND col = ? AND day BETWEEN ? AND ? ORDER BY day, seg",
-			tid, col, from, to)
+		cur, err := open(col, first, last)
 		if err != nil {
 			return err
 		}
-		curs = append(curs, cursor{col, rs})
+		curs = append(curs, cursor{col, cur})
 	}
-	var dec [numCols][]int64
-	var bufs [numCols][]int64
-	for {
-		var day, seg int64
-		var n int
-		for i, c := range curs {
-			if !c.rows.Next() {
-				if err := c.rows.Err(); err != nil {
-					return err
-				}
-				if i != 0 {
-					return fmt.Errorf("%w: column blocks disagree in number", ErrCorrupted)
-				}
+	if len(curs) == 0 {
+		return nil
+	}
+	// Blocks decoded, on their way to fn; their buffers come back free.
+	type decoded struct {
+		day int64
+		n   int
+		col [numCols][]int64
+	}
+	const depth = 3
+	work, free := make(chan *decoded, depth), make(chan *decoded, depth)
+	for range depth {
+		free <- &decoded{}
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range work {
+			if err == nil {
+				err = fn(b.day, b.n, &b.col)
+			}
+			free <- b
+		}
+		done <- err
+	}()
+	read := func() error {
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var b *decoded
+			select {
+			case b = <-free:
+			case err := <-done: // fn failed: stop reading
+				done <- err
 				return nil
 			}
-			var d, s int64
-			var m int
-			var data sql.RawBytes
-			if err := c.rows.Scan(&d, &s, &m, &data); err != nil {
-				return err
+			var seg int64
+			for i, c := range curs { // the columns not asked stay nil
+				ok, err := c.cur.next()
+				if err != nil {
+					return err
+				}
+				if !ok {
+					if i != 0 {
+						return fmt.Errorf("%w: column blocks disagree in number", ErrCorrupted)
+					}
+					return nil
+				}
+				d, s, m, data := c.cur.row()
+				if i == 0 {
+					b.day, seg, b.n = d, s, m
+				} else if d != b.day || s != seg || m != b.n {
+					return fmt.Errorf("%w: column blocks disagree", ErrCorrupted)
+				}
+				v, err := decodeCol(data, m, b.col[c.col])
+				if err != nil {
+					return err
+				}
+				b.col[c.col] = v
 			}
-			if i == 0 {
-				day, seg, n = d, s, m
-			} else if d != day || s != seg || m != n {
-				return fmt.Errorf("%w: column blocks disagree", ErrCorrupted)
-			}
-			v, err := decodeCol(data, n, bufs[c.col])
-			if err != nil {
-				return err
-			}
-			bufs[c.col], dec[c.col] = v, v
-		}
-		if len(curs) == 0 {
-			return nil
-		}
-		if err := fn(day, n, &dec); err != nil {
-			return err
+			work <- b
 		}
 	}
+	rerr := read()
+	close(work)
+	ferr := <-done
+	if rerr != nil {
+		return rerr
+	}
+	return ferr
 }

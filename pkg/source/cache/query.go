@@ -90,7 +90,14 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	for i, q := range qs {
 		out[i] = source.NewGroups(q)
 	}
-	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// One connection, so that the column blocks can be read straight from
+	// SQLite inside the transaction.
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return nil, c.wrap(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, c.wrap(err)
 	}
@@ -120,7 +127,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		}
 	}
 	if len(plans) > 0 {
-		if err := scanBlocks(ctx, tx, tid, plans); err != nil {
+		if err := scanBlocks(ctx, conn, tx, tid, plans); err != nil {
 			return nil, c.wrap(err)
 		}
 	}

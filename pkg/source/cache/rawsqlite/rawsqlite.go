@@ -260,3 +260,30 @@ func (s *Stmt) Close() {
 		s.pinned = false
 	}
 }
+
+// Step runs the statement to its next row: false at its end.
+func (s *Stmt) Step() (bool, error) {
+	switch rc := sqlite3.Xsqlite3_step(s.c.tls, s.p); rc {
+	case sqlite3.SQLITE_ROW:
+		return true, nil
+	case sqlite3.SQLITE_DONE:
+		return false, nil
+	default:
+		return false, s.c.err(rc)
+	}
+}
+
+// ColumnInt64 is column i of the current row as an integer.
+func (s *Stmt) ColumnInt64(i int) int64 { return sqlite3.Xsqlite3_column_int64(s.c.tls, s.p, int32(i)) }
+
+// ColumnBlob is column i of the current row as bytes, where SQLite holds
+// them: valid only until the statement steps again or is reset, and not
+// to be written to.
+func (s *Stmt) ColumnBlob(i int) []byte {
+	p := sqlite3.Xsqlite3_column_blob(s.c.tls, s.p, int32(i))
+	n := sqlite3.Xsqlite3_column_bytes(s.c.tls, s.p, int32(i))
+	if p == 0 || n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&p))), n)
+}
