@@ -279,6 +279,42 @@ func (p *blockPlan) finish() error {
 	return nil
 }
 
+// prefilterOf picks the records any plan may count, when every plan has
+// a filter; nil when one has none.
+func prefilterOf(plans []*blockPlan) *blockPrefilter {
+	var cols []int
+	for _, p := range plans {
+		if len(p.filters) == 0 {
+			return nil
+		}
+		for _, f := range p.filters {
+			cols = append(cols, f.col)
+		}
+	}
+	slices.Sort(cols)
+	return &blockPrefilter{cols: slices.Compact(cols), sel: func(c *[numCols][]int64, n int, dst []int32) []int32 {
+		for i := range n {
+			for _, p := range plans {
+				if p.passes(c, i) {
+					dst = append(dst, int32(i))
+					break
+				}
+			}
+		}
+		return dst
+	}}
+}
+
+// passes reports whether record i of a block passes p's filters.
+func (p *blockPlan) passes(col *[numCols][]int64, i int) bool {
+	for _, f := range p.filters {
+		if c := col[f.col][i]; c < 0 || c >= int64(len(f.allow)) || !f.allow[c] {
+			return false
+		}
+	}
+	return true
+}
+
 // scanBlocks answers the plans in one pass over the column blocks: the
 // columns any of them reads, over the days any of them covers.
 func scanBlocks(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid int64, plans []*blockPlan) error {
@@ -292,7 +328,7 @@ func scanBlocks(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid int64, plan
 	}
 	if anyDay {
 		slices.Sort(cols)
-		err := readBlocksOf(ctx, conn, tx, tid, first, last, slices.Compact(cols), func(day int64, n int, col *[numCols][]int64) error {
+		err := readBlocksOf(ctx, conn, tx, tid, first, last, slices.Compact(cols), prefilterOf(plans), func(day int64, n int, col *[numCols][]int64) error {
 			for _, p := range plans {
 				if err := p.block(day, n, col); err != nil {
 					return err

@@ -206,6 +206,36 @@ func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
 	return dst, nil
 }
 
+// decodeAt unpacks the values at indexes at of n packed by encodeCol into
+// dst (reused), in that order.
+func decodeAt(b []byte, n int, at []int32, dst []int64) ([]int64, error) {
+	if len(b) < 9 {
+		return nil, fmt.Errorf("%w: a block column of %d bytes", ErrCorrupted, len(b))
+	}
+	width := int(b[0])
+	lo := binary.LittleEndian.Uint64(b[1:9])
+	data := b[9:]
+	if width > 8 || (width > 0 && len(data) != n*width+8) {
+		return nil, fmt.Errorf("%w: a block column of width %d holds %d bytes for %d values", ErrCorrupted, width, len(data), n)
+	}
+	dst = slices.Grow(dst[:0], len(at))[:len(at)]
+	mask := ^uint64(0)
+	if width < 8 {
+		mask = uint64(1)<<(8*width) - 1
+	}
+	for j, i := range at {
+		if i < 0 || int(i) >= n {
+			return nil, fmt.Errorf("%w: record %d of a block of %d", ErrCorrupted, i, n)
+		}
+		if width == 0 {
+			dst[j] = int64(lo)
+			continue
+		}
+		dst[j] = int64(lo + binary.LittleEndian.Uint64(data[width*int(i):])&mask)
+	}
+	return dst, nil
+}
+
 // writeBlocks stores the rows of each day as new segments of it.
 func (w *Writer) writeBlocks(s blockSet) error {
 	if len(s.days) == 0 {
@@ -436,7 +466,7 @@ type blockReader func(col int, first, last int64) (blockCursor, error)
 // readBlocksOf reads a tenant's blocks of days first…last (Unix seconds)
 // through the connection of a read transaction: straight from SQLite when
 // the driver allows, else through database/sql.
-func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, last int64, cols []int,
+func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, last int64, cols []int, pre *blockPrefilter,
 	fn func(day int64, n int, c *[numCols][]int64) error) error {
 	viaSQL := func(col int, first, last int64) (blockCursor, error) {
 		rows, err := tx.QueryContext(ctx, blockColumnSQL, tid, col, first, last)
@@ -446,7 +476,7 @@ func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, l
 		return &sqlCursor{rows: rows}, nil
 	}
 	if conn == nil {
-		return readBlocks(ctx, viaSQL, first, last, cols, fn)
+		return readBlocks(ctx, viaSQL, first, last, cols, pre, fn)
 	}
 	raw := false
 	err := conn.Raw(func(dc any) error {
@@ -473,18 +503,27 @@ func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, l
 				return nil, err
 			}
 			return rawCursor{s}, nil
-		}, first, last, cols, fn)
+		}, first, last, cols, pre, fn)
 	})
 	if err != nil || raw {
 		return err
 	}
-	return readBlocks(ctx, viaSQL, first, last, cols, fn)
+	return readBlocks(ctx, viaSQL, first, last, cols, pre, fn)
+}
+
+// blockPrefilter says which records of a block any query wants, from its
+// columns cols (decoded first): those at the indexes sel appends to dst.
+type blockPrefilter struct {
+	cols []int
+	sel  func(c *[numCols][]int64, n int, dst []int32) []int32
 }
 
 // readBlocks hands fn each block of days first…last with the columns asked
-// for decoded (the others nil), in order. Reading and decoding go on while
+// for decoded (the others nil), in order; with pre, only the records it
+// picks, when they are few (fn sees a block of those, in order). Reading and decoding go on while
 // fn counts the block before: on a goroutine of their own.
-func readBlocks(ctx context.Context, open blockReader, first, last int64, cols []int, fn func(day int64, n int, c *[numCols][]int64) error) error {
+func readBlocks(ctx context.Context, open blockReader, first, last int64, cols []int, pre *blockPrefilter,
+	fn func(day int64, n int, c *[numCols][]int64) error) error {
 	type cursor struct {
 		col int
 		cur blockCursor
@@ -510,6 +549,7 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 		day int64
 		n   int
 		col [numCols][]int64
+		sel []int32
 	}
 	const depth = 3
 	work, free := make(chan *decoded, depth), make(chan *decoded, depth)
@@ -540,6 +580,7 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 				return nil
 			}
 			var seg int64
+			var raw [numCols][]byte
 			for i, c := range curs { // the columns not asked stay nil
 				ok, err := c.cur.next()
 				if err != nil {
@@ -557,11 +598,53 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 				} else if d != b.day || s != seg || m != b.n {
 					return fmt.Errorf("%w: column blocks disagree", ErrCorrupted)
 				}
-				v, err := decodeCol(data, m, b.col[c.col])
+				raw[c.col] = data
+			}
+			// With a filter, its columns first: a block of few records that
+			// pass has only those decoded of its other columns.
+			var sel []int32
+			if pre != nil {
+				for _, col := range pre.cols {
+					v, err := decodeCol(raw[col], b.n, b.col[col])
+					if err != nil {
+						return err
+					}
+					b.col[col], raw[col] = v, nil
+				}
+				b.sel = pre.sel(&b.col, b.n, b.sel[:0])
+				if len(b.sel) == 0 {
+					free <- b
+					continue
+				}
+				if 2*len(b.sel) < b.n {
+					sel = b.sel
+					for _, col := range pre.cols {
+						v := b.col[col]
+						for j, i := range sel {
+							v[j] = v[i]
+						}
+						b.col[col] = v[:len(sel)]
+					}
+				}
+			}
+			for _, c := range curs {
+				if raw[c.col] == nil {
+					continue
+				}
+				var v []int64
+				var err error
+				if sel != nil {
+					v, err = decodeAt(raw[c.col], b.n, sel, b.col[c.col])
+				} else {
+					v, err = decodeCol(raw[c.col], b.n, b.col[c.col])
+				}
 				if err != nil {
 					return err
 				}
 				b.col[c.col] = v
+			}
+			if sel != nil {
+				b.n = len(sel)
 			}
 			work <- b
 		}
