@@ -63,7 +63,7 @@ const blockMergeAt = 4
 
 // maxBlockBytes bounds the records an import holds for blocks before it
 // writes them out.
-const maxBlockBytes = 16 << 20
+const maxBlockBytes = 8 << 20
 
 // blockRow is a record as a block stores it: its time (Unix ns) and its
 // columns but colSec.
