@@ -6,6 +6,9 @@
 # projects, tags, a model without a price, records without a reported cost)
 # and adds the rows of --cost priced. Set BENCH_DIR to keep the data between
 # runs. Needs: go, sqlite3 (Debian package sqlite3), /usr/bin/time.
+# WIDE=1 makes the tenant wide, as independent data is: thousands of users,
+# hundreds of keys, 2 % of records late (out of time order); the pivots and
+# filters are timed on it.
 # CLAUDE=1 instead sets nextcore against ccusage (npm, installed here in
 # the work directory) on N generated Claude Code messages: the same tokens
 # and cost each day, and the time of a first import and report against one
@@ -54,7 +57,11 @@ if [ "${LEDGER:-}" = 1 ]; then
   gen=(-ledger)
   N="$N-v2" # the data's name; -records reads the number before it
 fi
-n=${N%-v2}
+if [ "${WIDE:-}" = 1 ]; then
+  gen+=(-wide)
+  N="$N-wide"
+fi
+n=${N%%-*}
 if [ ! -s "$work/usage-$N.jsonl" ]; then
   "$work/nextcore-gen" -records "$n" -days 365 -end $end -seed 1 "${gen[@]}" -o "$work/usage-$N.jsonl"
 fi
@@ -145,6 +152,29 @@ if [ "${LEDGER:-}" = 1 ]; then
   row "usage breakdown --by project --period year --cost priced" "$(best nc --cost priced usage breakdown --by project --period year)" \
     "$(best sq "SELECT project, date(timestamp), model, batch, serviceTier, sum(inputTokens), sum(cacheReadTokens), sum(cacheWriteTokens), sum(cacheWrite1hTokens), sum(outputTokens) FROM raw WHERE timestamp >= '$y0' AND timestamp < '$y1' GROUP BY 1, 2, 3, 4, 5")"
 fi
+# Pivots and filters: what no rollup answers (the column blocks).
+pu=$(sq "SELECT user FROM raw WHERE user <> '' GROUP BY user ORDER BY count(*) DESC LIMIT 1 OFFSET 1")
+pk=$(sq "SELECT apiKey FROM raw GROUP BY apiKey ORDER BY count(*) DESC LIMIT 1 OFFSET 2")
+cnt="count(*), sum(status='success'), sum(promptTokens+completionTokens), sum(cost)"
+yr="timestamp >= '$y0' AND timestamp < '$y1'"
+row "usage breakdown --by model --by region --period year" "$(best nc usage breakdown --by model --by region --period year)" \
+  "$(best sq "SELECT model, region, $cnt FROM raw WHERE $yr GROUP BY 1, 2")"
+row "usage breakdown --by user --by key --period year" "$(best nc usage breakdown --by user --by key --period year)" \
+  "$(best sq "SELECT user, apiKey, $cnt FROM raw WHERE $yr GROUP BY 1, 2")"
+row "usage stats --period year --filter region=eu-west" "$(best nc usage stats --period year --filter region=eu-west)" \
+  "$(best sq "SELECT date(timestamp), model, $cnt FROM raw WHERE $yr AND region = 'eu-west' GROUP BY 1, 2")"
+row "usage breakdown --by user --filter model=gpt-4o --period year" "$(best nc usage breakdown --by user --filter model=gpt-4o --period year)" \
+  "$(best sq "SELECT user, $cnt FROM raw WHERE $yr AND model = 'gpt-4o' GROUP BY 1")"
+row "usage top-models --filter user=(2nd busiest) --period year" "$(best nc usage top-models --filter "user=$pu" --period year)" \
+  "$(best sq "SELECT model, $cnt FROM raw WHERE $yr AND user = '$pu' GROUP BY 1")"
+row "usage breakdown --by project --by model --filter region=eu-west --filter key=(3rd) --period year" \
+  "$(best nc usage breakdown --by project --by model --filter region=eu-west --filter "key=$pk" --period year)" \
+  "$(best sq "SELECT project, model, $cnt FROM raw WHERE $yr AND region = 'eu-west' AND apiKey = '$pk' GROUP BY 1, 2")"
+ncz() { "$work/nextcore" --cache "$cache" --tenant acme --tz "$1" --as-of $asof "${@:2}"; }
+row "usage stats --period year --tz Asia/Kolkata" "$(best ncz Asia/Kolkata usage stats --period year)" \
+  "$(best sq "SELECT date(timestamp, '+05:30'), model, $cnt FROM raw WHERE $yr GROUP BY 1, 2")"
+row "usage breakdown --by model --by region --period year --tz Asia/Kolkata" "$(best ncz Asia/Kolkata usage breakdown --by model --by region --period year)" \
+  "$(best sq "SELECT model, region, $cnt FROM raw WHERE $yr GROUP BY 1, 2")"
 awk -v n="$records" -v s="$imp_s" -v kb="$imp_kb" 'BEGIN { printf "| import into an empty cache | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 awk -v n="$records" -v s="$dup_s" -v kb="$dup_kb" 'BEGIN { printf "| import again (all duplicates) | %.1f s (%d records/s, %d MiB peak) | | |\n", s, n / s, kb / 1024 }'
 rrecords=$(wc -l < "$work/usage-$N-random2.jsonl")

@@ -32,6 +32,7 @@ func main() {
 	out := flag.String("o", "-", "output file (- for standard output)")
 	ledger := flag.Bool("ledger", false, "records v2: cache and reasoning tokens, batch, projects, tags, providers, an unpriced model, buckets")
 	randomIDs := flag.Bool("random-ids", false, "random ids as providers issue them (default: ids in time order)")
+	wide := flag.Bool("wide", false, "thousands of users, hundreds of keys, and 2 % of records late (out of time order)")
 	claudeCode := flag.String("claude-code", "", "write Claude Code transcripts of about -records messages under DIR/projects instead")
 	flag.Parse()
 
@@ -69,7 +70,7 @@ func main() {
 	}
 	n := 0
 	err = synth.Generate(synth.Config{Seed: *seed, Start: e.AddDate(0, 0, -*days), End: e, PerDay: *perDay, Growth: *growth, Failure: 0.03,
-		Ledger: *ledger, RandomIDs: *randomIDs},
+		Ledger: *ledger, RandomIDs: *randomIDs, Wide: *wide},
 		func(r *source.Record) error {
 			n++
 			return rw.Write(r)

@@ -29,7 +29,7 @@ type blockPivot struct {
 
 // maxDenseSlots is the most group slots a query addresses through a table
 // rather than a map.
-const maxDenseSlots = 1 << 21
+const maxDenseSlots = 1 << 23
 
 // blockPlan is how one query is answered from the column blocks.
 type blockPlan struct {
@@ -84,9 +84,6 @@ func planBlocks(names *dictionary, q *source.Query, out []source.Groups) (*block
 	p.agg.latency = q.Latency && q.Dim.HasLatency() && !q.MoneyOnly
 	if space <= maxDenseSlots {
 		p.agg.dense = make([]int32, int(space))
-		for i := range p.agg.dense {
-			p.agg.dense[i] = -1
-		}
 	} else {
 		p.agg.sparse = map[int64]int32{}
 	}
@@ -128,10 +125,10 @@ func (p *blockPlan) days() (first, last int64, any bool) {
 func (p *blockPlan) slot(key int64) int32 {
 	a := &p.agg
 	if a.dense != nil {
-		s := a.dense[key]
+		s := a.dense[key] - 1
 		if s < 0 {
 			s = int32(len(p.keys))
-			a.dense[key] = s
+			a.dense[key] = s + 1
 			p.keys = append(p.keys, key)
 			a.grow()
 		}
@@ -439,7 +436,7 @@ func pivotOf(names *dictionary, d source.Dim) (blockPivot, bool) {
 
 // blockAgg sums records into group slots.
 type blockAgg struct {
-	dense   []int32         // slot by key, -1 for none yet
+	dense   []int32         // slot + 1 by key, 0 for none yet
 	sparse  map[int64]int32 // … when keys are too many for a table
 	sums    []source.Totals
 	lats    []*source.LatencyCounter

@@ -70,7 +70,17 @@ type Config struct {
 	// RandomIDs gives records ids as providers issue them (random, 38
 	// characters) instead of ids that sort in time order.
 	RandomIDs bool
+	// Wide draws users from thousands and keys from hundreds (a few busy,
+	// most rare), and makes 2 % of records late: stamped up to three days
+	// before the records around them, as sources deliver them.
+	Wide bool
 }
+
+// Names of a wide tenant (Config.Wide).
+const (
+	wideUsers = 5000
+	wideKeys  = 500
+)
 
 // ledgerModel is what the ledger knows of a model: who serves it, the
 // share of its calls that read a prompt cache (0: it does not cache) and
@@ -205,6 +215,7 @@ func Generate(cfg Config, emit func(*source.Record) error) error {
 		modelW[i] = m.Weight
 	}
 	pickModel, pickKey, pickRegion := picker(modelW), picker(keyW), picker(regionW)
+	wideUser, wideKey := rand.NewZipf(rng, 1.1, 4, wideUsers-1), rand.NewZipf(rng, 1.1, 2, wideKeys-1)
 	total := cfg.End.Sub(cfg.Start).Hours()
 	seq := uint64(0)
 	var r source.Record
@@ -246,6 +257,15 @@ func Generate(cfg Config, emit func(*source.Record) error) error {
 			}
 			if rng.Float64() > 0.04 {
 				r.User = users[int(math.Min(float64(len(users)-1), math.Abs(rng.NormFloat64())*6))]
+			}
+			if cfg.Wide {
+				r.APIKey = fmt.Sprintf("key_%03d", wideKey.Uint64())
+				if r.User != "" {
+					r.User = fmt.Sprintf("user%04d@corp.example", wideUser.Uint64())
+				}
+				if rng.IntN(50) == 0 {
+					r.Time = max(cfg.Start.UnixNano(), r.Time-rng.Int64N(int64(72*time.Hour)))
+				}
 			}
 			r.PromptTokens = int64(m.Prompt * rng.ExpFloat64())
 			if m.Completion > 0 {
