@@ -275,3 +275,29 @@ func TestCheckFindsPairRollupsOffRecords(t *testing.T) {
 		t.Fatalf("check: %d %q", r.code, r.stderr)
 	}
 }
+
+// TestCheckFindsBlocksOffRecords: a column block that lost a record, or
+// whose cost changed, is found.
+func TestCheckFindsBlocksOffRecords(t *testing.T) {
+	for name, change := range map[string]string{
+		"a block gone":  "DELETE FROM blocks WHERE rowid IN (SELECT rowid FROM blocks WHERE col = 13 LIMIT 1)",
+		"a cost wrong":  "UPDATE blocks SET data = substr(data, 1, 1) || X'0100000000000000' || substr(data, 10) WHERE rowid IN (SELECT rowid FROM blocks WHERE col = 13 LIMIT 1)",
+		"a block added": "INSERT INTO blocks (tenant, col, day, seg, n, data) SELECT tenant, col, day, seg + 1000, n, data FROM blocks WHERE col = 11 LIMIT 1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := imported(t)
+			db, err := sql.Open("sqlite", "file:"+e.cachePath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(change); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			r := e.run("", false, "cache", "check")
+			if r.code != exitFailure || !strings.Contains(r.stderr, "column blocks disagree with its records") {
+				t.Fatalf("check: %d %q", r.code, r.stderr)
+			}
+		})
+	}
+}

@@ -657,3 +657,67 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 	}
 	return ferr
 }
+
+// checkBlocks checks that each tenant's column blocks hold as many records
+// as it has, with their cost and tokens.
+func (c *Cache) checkBlocks(ctx context.Context) error {
+	rows, err := c.db.QueryContext(ctx, "SELECT tenant, count(*), sum(cost), sum(prompt), sum(completion) FROM records GROUP BY tenant")
+	if err != nil {
+		return c.wrap(err)
+	}
+	want := map[int64][4]int64{}
+	for rows.Next() {
+		var tid int64
+		var v [4]int64
+		if err := rows.Scan(&tid, &v[0], &v[1], &v[2], &v[3]); err != nil {
+			rows.Close()
+			return c.wrap(err)
+		}
+		want[tid] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c.wrap(err)
+	}
+	got := map[int64][4]int64{}
+	rows, err = c.db.QueryContext(ctx, "SELECT tenant, col, n, data FROM blocks WHERE col IN (?, ?, ?)", colCost, colPrompt, colCompletion)
+	if err != nil {
+		return c.wrap(err)
+	}
+	defer rows.Close()
+	var vals []int64
+	for rows.Next() {
+		var tid int64
+		var col, n int
+		var data sql.RawBytes
+		if err := rows.Scan(&tid, &col, &n, &data); err != nil {
+			return c.wrap(err)
+		}
+		if vals, err = decodeCol(data, n, vals); err != nil {
+			return c.damaged(err.Error())
+		}
+		g := got[tid]
+		at := map[int]int{colCost: 1, colPrompt: 2, colCompletion: 3}[col]
+		if col == colCost {
+			g[0] += int64(n)
+		}
+		for _, v := range vals {
+			g[at] += v
+		}
+		got[tid] = g
+	}
+	if err := rows.Err(); err != nil {
+		return c.wrap(err)
+	}
+	for tid, w := range want {
+		if got[tid] != w {
+			return c.damaged("its column blocks disagree with its records")
+		}
+	}
+	for tid := range got {
+		if _, ok := want[tid]; !ok {
+			return c.damaged("its column blocks hold records it has not")
+		}
+	}
+	return nil
+}

@@ -547,8 +547,8 @@ func (c *Cache) damaged(why string) error {
 }
 
 // Check reads the whole cache file and checks its structure (SQLite's
-// quick_check: pages, records, index order), then that the rollups agree
-// with the records. It returns ErrCorrupted, saying how to rebuild, when
+// quick_check: pages, records, index order), then that the rollups and the
+// column blocks agree with the records. It returns ErrCorrupted, saying how to rebuild, when
 // anything is wrong.
 func (c *Cache) Check(ctx context.Context) error {
 	rows, err := c.db.QueryContext(ctx, "PRAGMA quick_check(5)")
@@ -610,7 +610,7 @@ func (c *Cache) Check(ctx context.Context) error {
 	if bad > 0 {
 		return c.damaged("its rollups by price key disagree with its records")
 	}
-	return nil
+	return c.checkBlocks(ctx)
 }
 
 // busyWith says what is known of who holds the cache's write lock: a
