@@ -41,6 +41,7 @@ type blockPlan struct {
 	agg     blockAgg
 	keys    []int64 // each slot's key: its interval and codes
 	sel     []int32
+	slots   []int32 // the slot of each record of a span counted
 }
 
 // planBlocks plans q over the column blocks, or returns nil when they
@@ -197,47 +198,57 @@ func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
 		sel = kept
 	}
 	p.sel = sel
-	// One slot for all, or the slot of each record's codes.
+	// The slot of each record counted: one for all, or by its codes.
+	slots := p.slots[:0]
 	if len(p.pivots) == 1 && p.pivots[0].col < 0 {
 		s := p.slot(k)
 		if len(p.filters) == 0 {
-			for i := lo; i < hi; i++ {
-				p.agg.add(s, col, i)
+			for range hi - lo {
+				slots = append(slots, s)
 			}
-			return nil
+		} else {
+			for range sel {
+				slots = append(slots, s)
+			}
 		}
-		for _, i := range sel {
-			p.agg.add(s, col, int(i))
-		}
-		return nil
-	}
-	add := func(i int) error {
-		key := k
-		for _, pv := range p.pivots {
-			var c int64
-			if pv.col >= 0 {
-				c = col[pv.col][i]
-				if c < 0 || c >= pv.size {
-					return fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, pv.dim)
+	} else {
+		keyOf := func(i int) (int64, error) {
+			key := k
+			for _, pv := range p.pivots {
+				var c int64
+				if pv.col >= 0 {
+					c = col[pv.col][i]
+					if c < 0 || c >= pv.size {
+						return 0, fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, pv.dim)
+					}
 				}
+				key = key*pv.size + c
 			}
-			key = key*pv.size + c
+			return key, nil
 		}
-		p.agg.add(p.slot(key), col, i)
-		return nil
+		if len(p.filters) == 0 {
+			for i := lo; i < hi; i++ {
+				key, err := keyOf(i)
+				if err != nil {
+					return err
+				}
+				slots = append(slots, p.slot(key))
+			}
+		} else {
+			for _, i := range sel {
+				key, err := keyOf(int(i))
+				if err != nil {
+					return err
+				}
+				slots = append(slots, p.slot(key))
+			}
+		}
 	}
+	p.slots = slots
 	if len(p.filters) == 0 {
-		for i := lo; i < hi; i++ {
-			if err := add(i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, i := range sel {
-		if err := add(int(i)); err != nil {
-			return err
-		}
+		p.agg.addRange(slots, col, lo)
+	} else {
+		p.agg.addSel(slots, col, sel)
 	}
 	return nil
 }
@@ -442,6 +453,7 @@ type blockAgg struct {
 	lats    []*source.LatencyCounter
 	latency bool
 	money   bool
+	gather  [numCols][]int64 // the columns of the records a filter picked
 }
 
 func (a *blockAgg) grow() {
@@ -451,48 +463,95 @@ func (a *blockAgg) grow() {
 	}
 }
 
-// add counts record i of a block into slot s, as Totals.AddCounts does (and
-// its latency, when asked).
-func (a *blockAgg) add(s int32, col *[numCols][]int64, i int) {
-	t := &a.sums[s]
-	n := col[colRequests][i]
-	prompt, completion, cost := col[colPrompt][i], col[colCompletion][i], col[colCost][i]
-	t.Calls += n
-	t.Prompt += prompt
-	t.Completion += completion
-	t.Cost += source.USD(cost)
-	t.CacheRead += col[colCacheRead][i]
-	t.CacheWrite += col[colCacheWrite][i]
-	t.CacheWrite1h += col[colCacheWrite1h][i]
-	tokens := prompt + completion
-	if n == 0 {
-		t.NoCallsCost += source.USD(cost)
-		t.NoCallsTokens += tokens
-	} else if tokens/source.SmallCallTokens < n {
-		t.SmallCalls += n
-		t.SmallTokens += tokens
-		t.SmallCost += source.USD(cost)
-	}
+// addRange counts records lo, lo+1, … of a block into slots (one each), as
+// Totals.AddCounts does (and their latency, when asked).
+func (a *blockAgg) addRange(slots []int32, col *[numCols][]int64, lo int) {
+	n := len(slots)
+	a.addMoney(slots, col[colRequests][lo:lo+n], col[colPrompt][lo:lo+n], col[colCompletion][lo:lo+n], col[colCost][lo:lo+n],
+		col[colCacheRead][lo:lo+n], col[colCacheWrite][lo:lo+n], col[colCacheWrite1h][lo:lo+n])
 	if a.money {
 		return
 	}
-	switch col[colStatus][i] {
-	case okUnknown:
-		t.Unknown += n
-	case okSuccess:
-		t.Successful += n
+	var latb []int64
+	if a.latency {
+		latb = col[colLatencyBucket][lo : lo+n]
 	}
-	t.Reasoning += col[colReasoning][i]
-	if lat := col[colLatency][i]; lat > 0 {
-		t.LatencyN++
-		t.LatencySum += lat - 1
+	a.addRest(slots, col[colRequests][lo:lo+n], col[colStatus][lo:lo+n], col[colReasoning][lo:lo+n], col[colLatency][lo:lo+n], latb)
+}
+
+// addSel counts the records of a block at sel into slots (one each).
+func (a *blockAgg) addSel(slots []int32, col *[numCols][]int64, sel []int32) {
+	var g [numCols][]int64
+	cols := []int{colRequests, colPrompt, colCompletion, colCost, colCacheRead, colCacheWrite, colCacheWrite1h}
+	if !a.money {
+		cols = append(cols, colStatus, colReasoning, colLatency)
 		if a.latency {
+			cols = append(cols, colLatencyBucket)
+		}
+	}
+	for _, c := range cols {
+		v := slices.Grow(a.gather[c][:0], len(sel))
+		for _, i := range sel {
+			v = append(v, col[c][i])
+		}
+		a.gather[c], g[c] = v, v
+	}
+	a.addRange(slots, &g, 0)
+}
+
+// addMoney counts what prices calls.
+func (a *blockAgg) addMoney(slots []int32, req, prompt, completion, cost, cr, cw, cw1h []int64) {
+	sums := a.sums
+	for j, s := range slots {
+		t := &sums[s]
+		n, p, c, usd := req[j], prompt[j], completion[j], source.USD(cost[j])
+		t.Calls += n
+		t.Prompt += p
+		t.Completion += c
+		t.Cost += usd
+		t.CacheRead += cr[j]
+		t.CacheWrite += cw[j]
+		t.CacheWrite1h += cw1h[j]
+		tokens := p + c
+		if n == 0 {
+			t.NoCallsCost += usd
+			t.NoCallsTokens += tokens
+		} else if tokens/source.SmallCallTokens < n {
+			t.SmallCalls += n
+			t.SmallTokens += tokens
+			t.SmallCost += usd
+		}
+	}
+}
+
+// addRest counts the rest: outcomes, reasoning, response times.
+func (a *blockAgg) addRest(slots []int32, req, status, reasoning, lat, latb []int64) {
+	sums := a.sums
+	for j, s := range slots {
+		t := &sums[s]
+		switch status[j] {
+		case okUnknown:
+			t.Unknown += req[j]
+		case okSuccess:
+			t.Successful += req[j]
+		}
+		t.Reasoning += reasoning[j]
+		if l := lat[j]; l > 0 {
+			t.LatencyN++
+			t.LatencySum += l - 1
+		}
+	}
+	if latb == nil {
+		return
+	}
+	for j, s := range slots {
+		if b := latb[j]; b > 0 {
 			c := a.lats[s]
 			if c == nil {
 				c = &source.LatencyCounter{}
 				a.lats[s] = c
 			}
-			c.Add(source.LatencyBucket(col[colLatencyBucket][i] - 1))
+			c.Add(source.LatencyBucket(b - 1))
 		}
 	}
 }
