@@ -96,7 +96,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	if err != nil {
 		return nil, c.wrap(err)
 	}
-	defer conn.Close()
+	defer conn.Close() //nolint:errcheck // back to the pool; the answer is had or the error says why
 	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, c.wrap(err)
