@@ -164,16 +164,24 @@ func encodeCol(dst []byte, vals []int64) []byte {
 	return append(dst, buf[:]...)
 }
 
+// colHeader reads a packed column of n values: its width, its smallest
+// value and its data.
+func colHeader(b []byte, n int) (width int, lo uint64, data []byte, err error) {
+	if len(b) < 9 {
+		return 0, 0, nil, fmt.Errorf("%w: a block column of %d bytes", ErrCorrupted, len(b))
+	}
+	width, lo, data = int(b[0]), binary.LittleEndian.Uint64(b[1:9]), b[9:]
+	if width > 8 || (width > 0 && len(data) != n*width+8) {
+		return 0, 0, nil, fmt.Errorf("%w: a block column of width %d holds %d bytes for %d values", ErrCorrupted, width, len(data), n)
+	}
+	return width, lo, data, nil
+}
+
 // decodeCol unpacks n values packed by encodeCol into dst (reused).
 func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
-	if len(b) < 9 {
-		return nil, fmt.Errorf("%w: a block column of %d bytes", ErrCorrupted, len(b))
-	}
-	width := int(b[0])
-	lo := binary.LittleEndian.Uint64(b[1:9])
-	data := b[9:]
-	if width > 8 || (width > 0 && len(data) != n*width+8) {
-		return nil, fmt.Errorf("%w: a block column of width %d holds %d bytes for %d values", ErrCorrupted, width, len(data), n)
+	width, lo, data, err := colHeader(b, n)
+	if err != nil {
+		return nil, err
 	}
 	dst = slices.Grow(dst[:0], n)[:n]
 	switch width {
@@ -209,14 +217,9 @@ func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
 // decodeAt unpacks the values at indexes at of n packed by encodeCol into
 // dst (reused), in that order.
 func decodeAt(b []byte, n int, at []int32, dst []int64) ([]int64, error) {
-	if len(b) < 9 {
-		return nil, fmt.Errorf("%w: a block column of %d bytes", ErrCorrupted, len(b))
-	}
-	width := int(b[0])
-	lo := binary.LittleEndian.Uint64(b[1:9])
-	data := b[9:]
-	if width > 8 || (width > 0 && len(data) != n*width+8) {
-		return nil, fmt.Errorf("%w: a block column of width %d holds %d bytes for %d values", ErrCorrupted, width, len(data), n)
+	width, lo, data, err := colHeader(b, n)
+	if err != nil {
+		return nil, err
 	}
 	dst = slices.Grow(dst[:0], len(at))[:len(at)]
 	mask := ^uint64(0)
