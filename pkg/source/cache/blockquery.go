@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
@@ -564,4 +565,56 @@ func (a *blockAgg) totals(s int) source.Totals {
 		a.lats[s] = nil
 	}
 	return t
+}
+
+// rollupCost weighs reading a query's rollup rows against reading its
+// window's records from the column blocks.
+type rollupCost struct {
+	records map[[2]int64]int64 // records by window, from the daily rollups of all calls
+}
+
+// rowPerRecords is how many records the blocks count in the time SQLite
+// reads one rollup row.
+const rowPerRecords = 60
+
+// exceedsRecords reports whether q's rollup rows cost more than the
+// records of its window: when its dimension has so many members (keys,
+// users, tags) that the rows by day, or by member and price key, come
+// near the records in number. The rows are estimated as the members
+// times the window's days (times a few price keys for a pair query).
+func (rc *rollupCost) exceedsRecords(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query) (bool, error) {
+	d := q.Dim
+	if d == source.DimTag {
+		d = dimTagSet
+	}
+	switch q.Dim {
+	case source.DimAll, source.DimModel, source.DimStatus, source.DimRegion, source.DimPrice:
+		return false, nil // few members, or rolled up by the quarter hour
+	}
+	start, end := q.Bounds[0], q.Bounds[len(q.Bounds)-1]
+	if start >= end {
+		return false, nil
+	}
+	days := float64(end)/float64(Day*int64(time.Second)) - float64(start)/float64(Day*int64(time.Second))
+	rows := float64(len(names.names[d])) * min(days, 1e6)
+	if pairQuery(q) {
+		rows *= 4
+	}
+	if rows < 20_000 {
+		return false, nil
+	}
+	if rc.records == nil {
+		rc.records = map[[2]int64]int64{}
+	}
+	n, ok := rc.records[[2]int64{start, end}]
+	if !ok {
+		lo, hi := floorDiv(boundSecs([]int64{start})[0], Day)*Day, boundSecs([]int64{end})[0]
+		err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(calls), 0) FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket BETWEEN ? AND ?",
+			tid, int(source.DimAll), Day, lo, hi).Scan(&n)
+		if err != nil {
+			return false, err
+		}
+		rc.records[[2]int64{start, end}] = n
+	}
+	return rows*rowPerRecords > float64(n), nil
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -216,5 +217,71 @@ func BenchmarkBlockCount(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 		})
+	}
+}
+
+// TestManyMembersFromBlocks: plain queries and pair queries along a
+// dimension of many members (each record its own user and key) come from
+// the column blocks, and equal the plain sums over the records.
+func TestManyMembersFromBlocks(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(41, 42))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 4000, from, to)
+	withLedger(rng, recs)
+	for i := range recs {
+		recs[i].User = fmt.Sprintf("user%05d", i)
+		recs[i].APIKey = fmt.Sprintf("key%05d", i/2)
+	}
+	c := openTemp(t)
+	store(t, c, "acme", recs)
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	loc, _ := time.LoadLocation("America/New_York")
+	days := dayBounds(loc, 2026, 3, 1, 14, to)
+	var qs []source.Query
+	for _, d := range []source.Dim{source.DimUser, source.DimKey} {
+		qs = append(qs, source.Query{Dim: d, Bounds: days, Latency: true},
+			source.Query{Dim: d, Bounds: []int64{from.UnixNano(), to.UnixNano()}},
+			source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: days, NoCostOnly: true, MoneyOnly: true},
+			source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: days, MoneyOnly: true})
+	}
+	got, err := c.AggregateMany(ctx, "acme", qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := mem.AggregateMany(ctx, "acme", qs)
+	for i, q := range qs {
+		g, w := normalize(got[i]), normalize(want[i])
+		if q.MoneyOnly {
+			g, w = moneyOnly(g), moneyOnly(w)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("query %+v: the cache and the records disagree", q)
+		}
+	}
+	// They came from the blocks: rollups of these rows would be more than
+	// the records.
+	rc := &rollupCost{}
+	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	tid, err := tenantID(ctx, tx, "acme", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := loadDictionary(ctx, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if many, err := rc.exceedsRecords(ctx, tx, tid, names, &q); err != nil || !many {
+			t.Errorf("query %+v: read from rollups (%v)", q, err)
+		}
+	}
+	few := source.Query{Dim: source.DimRegion, Bounds: days}
+	if many, _ := rc.exceedsRecords(ctx, tx, tid, names, &few); many {
+		t.Error("regions read from blocks")
 	}
 }

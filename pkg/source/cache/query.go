@@ -113,10 +113,26 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	// Filters and pivots: from the column blocks, in one pass for all.
 	var plans []*blockPlan
 	planned := make([]bool, len(qs))
+	var cost *rollupCost
 	for qi := range qs {
 		q := &qs[qi]
-		if len(out[qi]) == 0 || pairQuery(q) || c.noBlocks || (q.Plain() || noCostPrices(q)) {
+		if len(out[qi]) == 0 || c.noBlocks {
 			continue
+		}
+		if pairQuery(q) || q.Plain() || noCostPrices(q) {
+			// Rollups answer these, but for a dimension of many members
+			// (thousands of users) a window's rows may outnumber its
+			// records.
+			if cost == nil {
+				cost = &rollupCost{}
+			}
+			many, err := cost.exceedsRecords(ctx, tx, tid, names, q)
+			if err != nil {
+				return nil, c.wrap(err)
+			}
+			if !many {
+				continue
+			}
 		}
 		p, err := planBlocks(names, q, out[qi])
 		if err != nil {
