@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
@@ -570,51 +569,75 @@ func (a *blockAgg) totals(s int) source.Totals {
 // rollupCost weighs reading a query's rollup rows against reading its
 // window's records from the column blocks.
 type rollupCost struct {
-	records map[[2]int64]int64 // records by window, from the daily rollups of all calls
+	days map[[2]int64][]dayCalls // by window: its UTC days' calls, from the rollups of all calls
 }
 
-// rowPerRecords is how many records the blocks count in the time SQLite
-// reads one rollup row.
-const rowPerRecords = 60
+type dayCalls struct{ day, calls int64 }
+
+// rowPerRecords is about how many records the blocks count in the time
+// SQLite reads one rollup row.
+const rowPerRecords = 30
 
 // exceedsRecords reports whether q's rollup rows cost more than the
 // records of its window: when its dimension has so many members (keys,
-// users, tags) that the rows by day, or by member and price key, come
-// near the records in number. The rows are estimated as the members
-// times the window's days (times a few price keys for a pair query).
+// users, tags) that a row by day or hour, or by member and price key,
+// sums only a few records. A day's rows are estimated as the fewer of the
+// members and its records (or by the hour, when the window covers only
+// part of the day); a pair query's as four times that.
 func (rc *rollupCost) exceedsRecords(ctx context.Context, tx *sql.Tx, tid int64, names *dictionary, q *source.Query) (bool, error) {
 	d := q.Dim
-	if d == source.DimTag {
-		d = dimTagSet
-	}
-	switch q.Dim {
+	switch d {
 	case source.DimAll, source.DimModel, source.DimStatus, source.DimRegion, source.DimPrice:
 		return false, nil // few members, or rolled up by the quarter hour
+	case source.DimTag:
+		d = dimTagSet
 	}
+	members := float64(len(names.names[d]))
 	start, end := q.Bounds[0], q.Bounds[len(q.Bounds)-1]
-	if start >= end {
+	if start >= end || members < 100 {
 		return false, nil
 	}
-	days := float64(end)/float64(Day*int64(time.Second)) - float64(start)/float64(Day*int64(time.Second))
-	rows := float64(len(names.names[d])) * min(days, 1e6)
-	if pairQuery(q) {
-		rows *= 4
+	if rc.days == nil {
+		rc.days = map[[2]int64][]dayCalls{}
 	}
-	if rows < 20_000 {
-		return false, nil
-	}
-	if rc.records == nil {
-		rc.records = map[[2]int64]int64{}
-	}
-	n, ok := rc.records[[2]int64{start, end}]
+	secs := boundSecs([]int64{start, end})
+	days, ok := rc.days[[2]int64{start, end}]
 	if !ok {
-		lo, hi := floorDiv(boundSecs([]int64{start})[0], Day)*Day, boundSecs([]int64{end})[0]
-		err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(calls), 0) FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket BETWEEN ? AND ?",
-			tid, int(source.DimAll), Day, lo, hi).Scan(&n)
+		rows, err := tx.QueryContext(ctx, "SELECT bucket, calls FROM rollups WHERE tenant = ? AND dim = ? AND level = ? AND bucket BETWEEN ? AND ?",
+			tid, int(source.DimAll), Day, floorDiv(secs[0], Day)*Day, secs[1])
 		if err != nil {
 			return false, err
 		}
-		rc.records[[2]int64{start, end}] = n
+		for rows.Next() {
+			var dc dayCalls
+			if err := rows.Scan(&dc.day, &dc.calls); err != nil {
+				rows.Close()
+				return false, err
+			}
+			days = append(days, dc)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, err
+		}
+		rc.days[[2]int64{start, end}] = days
 	}
-	return rows*rowPerRecords > float64(n), nil
+	var rows, records float64
+	for _, dc := range days {
+		n := float64(dc.calls)
+		hours := float64(min(dc.day+Day, secs[1])-max(dc.day, secs[0])) / Hour
+		if hours <= 0 {
+			continue
+		}
+		records += n
+		if hours >= 24 {
+			rows += min(members, n)
+		} else {
+			rows += hours * min(members, n/24+1)
+		}
+	}
+	if pairQuery(q) {
+		rows *= 4
+	}
+	return rows*rowPerRecords > records, nil
 }
