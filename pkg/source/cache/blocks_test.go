@@ -276,12 +276,12 @@ func TestManyMembersFromBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range qs {
-		if many, err := rc.exceedsRecords(ctx, tx, tid, names, &q); err != nil || !many {
-			t.Errorf("query %+v: read from rollups (%v)", q, err)
+		if rows, records, err := rc.estimate(ctx, tx, tid, names, &q); err != nil || rows*rowPerPass <= records {
+			t.Errorf("query %+v: read from rollups (%v rows, %v records, %v)", q, rows, records, err)
 		}
 	}
 	few := source.Query{Dim: source.DimRegion, Bounds: days}
-	if many, _ := rc.exceedsRecords(ctx, tx, tid, names, &few); many {
+	if rows, _, _ := rc.estimate(ctx, tx, tid, names, &few); rows > 0 {
 		t.Error("regions read from blocks")
 	}
 }

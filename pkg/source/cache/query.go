@@ -113,26 +113,26 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	// Filters and pivots: from the column blocks, in one pass for all.
 	var plans []*blockPlan
 	planned := make([]bool, len(qs))
-	var cost *rollupCost
+	var cost rollupCost
+	type candidate struct {
+		qi            int
+		rows, records float64
+	}
+	var rolled []candidate // rollups answer these, the blocks may answer them sooner
 	for qi := range qs {
 		q := &qs[qi]
 		if len(out[qi]) == 0 || c.noBlocks {
 			continue
 		}
 		if pairQuery(q) || q.Plain() || noCostPrices(q) {
-			// Rollups answer these, but for a dimension of many members
-			// (thousands of users) a window's rows may outnumber its
-			// records.
-			if cost == nil {
-				cost = &rollupCost{}
-			}
-			many, err := cost.exceedsRecords(ctx, tx, tid, names, q)
+			rows, records, err := cost.estimate(ctx, tx, tid, names, q)
 			if err != nil {
 				return nil, c.wrap(err)
 			}
-			if !many {
-				continue
+			if rows > 0 {
+				rolled = append(rolled, candidate{qi, rows, records})
 			}
+			continue
 		}
 		p, err := planBlocks(names, q, out[qi])
 		if err != nil {
@@ -140,6 +140,24 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		}
 		if p != nil {
 			plans, planned[qi] = append(plans, p), true
+		}
+	}
+	// A query of many members' rollup rows is read from the blocks when a
+	// pass over them costs less, or costs little more when one is made.
+	pass := len(plans) > 0
+	for _, r := range rolled {
+		pass = pass || r.rows*rowPerPass > r.records
+	}
+	for _, r := range rolled {
+		if !pass || r.rows*rowPerCount <= r.records {
+			continue
+		}
+		p, err := planBlocks(names, &qs[r.qi], out[r.qi])
+		if err != nil {
+			return nil, c.wrap(err)
+		}
+		if p != nil {
+			plans, planned[r.qi] = append(plans, p), true
 		}
 	}
 	if len(plans) > 0 {
