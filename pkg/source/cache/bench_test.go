@@ -72,7 +72,8 @@ func BenchmarkAggregate(b *testing.B) {
 		{"year by region with latency", source.Query{Dim: source.DimRegion, Bounds: year, Latency: true}},
 		{"daily series in Kolkata", source.Query{Dim: source.DimAll, Bounds: days}},
 		{"today", source.Query{Dim: source.DimModel, Bounds: []int64{benchEnd.Add(-24 * time.Hour).UnixNano(), benchEnd.Add(-7 * time.Hour).UnixNano()}}},
-		{"year filtered (raw records)", source.Query{Dim: source.DimRegion, Bounds: year, Filter: source.Filter{source.DimModel: {"gpt-4o"}}}},
+		{"year filtered (column blocks)", source.Query{Dim: source.DimRegion, Bounds: year, Filter: source.Filter{source.DimModel: {"gpt-4o"}}}},
+		{"year pivot (column blocks)", source.Query{Dim: source.DimModel, Also: []source.Dim{source.DimRegion}, Bounds: year, Latency: true}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
