@@ -164,12 +164,6 @@ func open(ctx context.Context, path, name string, mode int, opt Options) (*Cache
 	return c, nil
 }
 
-// mmapSize is how much of the file reads map rather than copy: reports
-// read the column blocks and rollups at memory speed. (SQLite caps it at
-// what it was built with.) Writers read without: pages they map would
-// count as their memory.
-const mmapSize = "1099511627776"
-
 // dsn opens name with the cache's settings. A file being built has no
 // journal on disk: nobody else reads it, and it is thrown away unless it
 // is finished.
@@ -183,7 +177,7 @@ func dsn(name string, mode int) string {
 		opts = "&mode=ro&immutable=1"
 	}
 	return "file:" + esc + "?_pragma=busy_timeout(10000)" + opts +
-		"&_pragma=cache_size(-32768)&_pragma=mmap_size(" + mmapSize + ")&_pragma=temp_store(MEMORY)&_txlock=immediate"
+		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
 // Path is the file the cache lives in.

@@ -5,7 +5,6 @@ package cache
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"strings"
 
@@ -81,10 +80,6 @@ type pending struct {
 func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) {
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
-		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
-	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = 0"); err != nil {
-		_ = conn.Close() // the error above says what went wrong
 		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
 	tx, err := conn.BeginTx(ctx, nil)
@@ -532,10 +527,6 @@ func (w *Writer) Commit() error {
 // closeConn hands the writer's connection back to the pool.
 func (w *Writer) closeConn() {
 	if w.conn != nil {
-		// Back as readers have it; a connection that cannot is dropped.
-		if _, err := w.conn.ExecContext(context.Background(), "PRAGMA mmap_size = "+mmapSize); err != nil {
-			_ = w.conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
 		_ = w.conn.Close() // back to the pool; the transaction is over either way
 		w.conn = nil
 	}
