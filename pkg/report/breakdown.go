@@ -164,6 +164,11 @@ func BuildBreakdown(ctx context.Context, src source.Source, tenant string, span 
 	} else {
 		sums[1].SetCosts(&b.Previous)
 	}
+	rows := 0
+	for _, g := range res[0] {
+		rows += len(g)
+	}
+	b.Rows = make([]BreakdownRow, 0, rows)
 	for k, g := range res[0] {
 		for name, t := range g {
 			if t.Empty() {

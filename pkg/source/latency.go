@@ -68,6 +68,9 @@ func (h *Latency) add(k int32, n int64) {
 	h.bins = slices.Insert(h.bins, i, latencyBin{k, n})
 }
 
+// AddBucket counts n calls into bucket b.
+func (h *Latency) AddBucket(b LatencyBucket, n int64) { h.add(int32(b), n) }
+
 // Buckets is how many buckets hold calls: the histogram's size.
 func (h *Latency) Buckets() int {
 	if h == nil {

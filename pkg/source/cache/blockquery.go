@@ -450,7 +450,8 @@ type blockAgg struct {
 	dense   []int32         // slot + 1 by key, 0 for none yet
 	sparse  map[int64]int32 // … when keys are too many for a table
 	sums    []source.Totals
-	lats    []*source.LatencyCounter
+	lats    []*source.LatencyCounter // by slot, the first denseLatencySlots
+	hists   []*source.Latency        // by slot less denseLatencySlots
 	latency bool
 	money   bool
 	gather  [numCols][]int64 // the columns of the records a filter picked
@@ -459,9 +460,16 @@ type blockAgg struct {
 func (a *blockAgg) grow() {
 	a.sums = append(a.sums, source.Totals{})
 	if a.latency {
-		a.lats = append(a.lats, nil)
+		if len(a.lats) < denseLatencySlots {
+			a.lats = append(a.lats, nil)
+		} else {
+			a.hists = append(a.hists, nil)
+		}
 	}
 }
+
+// denseLatencySlots is how many slots count response times densely (20 MB).
+const denseLatencySlots = 4096
 
 // addRange counts records lo, lo+1, … of a block into slots (one each), as
 // Totals.AddCounts does (and their latency, when asked).
@@ -544,22 +552,40 @@ func (a *blockAgg) addRest(slots []int32, req, status, reasoning, lat, latb []in
 	if latb == nil {
 		return
 	}
+	// A dense counter (4.8 KB) for each of the first slots; beyond, where
+	// so many would fill the memory (a pivot of a million groups), a
+	// histogram of the buckets met.
 	for j, s := range slots {
-		if b := latb[j]; b > 0 {
+		b := latb[j]
+		if b <= 0 {
+			continue
+		}
+		if s < denseLatencySlots {
 			c := a.lats[s]
 			if c == nil {
 				c = &source.LatencyCounter{}
 				a.lats[s] = c
 			}
 			c.Add(source.LatencyBucket(b - 1))
+			continue
 		}
+		h := a.hists[s-denseLatencySlots]
+		if h == nil {
+			h = &source.Latency{}
+			a.hists[s-denseLatencySlots] = h
+		}
+		h.AddBucket(source.LatencyBucket(b-1), 1)
 	}
 }
 
 // totals are slot s's sums.
 func (a *blockAgg) totals(s int) source.Totals {
 	t := a.sums[s]
-	if a.latency && a.lats[s] != nil {
+	switch {
+	case !a.latency:
+	case s >= denseLatencySlots:
+		t.Latency = a.hists[s-denseLatencySlots]
+	case a.lats[s] != nil:
 		t.Latency = a.lats[s].Drain()
 		a.lats[s] = nil
 	}
