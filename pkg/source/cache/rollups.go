@@ -223,6 +223,9 @@ func (h *hourSlots) countMember(i int, id int64, r *source.Record, lat source.La
 		h.members[i] = m
 		h.memberLat[i] = append(h.memberLat[i], make([]*source.LatencyCounter, len(m)-len(h.memberLat[i]))...)
 	}
+	if m[id].Empty() {
+		h.touched[i] = append(h.touched[i], id)
+	}
 	m[id].AddCounts(r)
 	if lat >= 0 && slotLatency[i] {
 		c := h.memberLat[i][id]
@@ -243,6 +246,9 @@ type hourSlots struct {
 	quarterLat [Hour / Quarter]source.LatencyCounter
 	members    [source.NumDims + 1][]source.Totals // by dimension (source.Dims(), then DimTag), then member id
 	memberLat  [source.NumDims + 1][]*source.LatencyCounter
+	// touched are the member ids counted this hour, by dimension: a spill
+	// visits those only (a tenant has thousands of users, an hour a few).
+	touched [source.NumDims + 1][]int64
 }
 
 // spill moves the current hour's totals into the rollup deltas.
@@ -256,7 +262,7 @@ func (a *rollupAcc) spill() {
 		}
 	}
 	for i, d := range append(source.Dims(), source.DimTag) {
-		for id := range h.members[i] {
+		for _, id := range h.touched[i] {
 			if t := &h.members[i][id]; !t.Empty() {
 				if c := h.memberLat[i][id]; c != nil {
 					t.Latency = c.Drain()
@@ -265,6 +271,7 @@ func (a *rollupAcc) spill() {
 				*t = source.Totals{}
 			}
 		}
+		h.touched[i] = h.touched[i][:0]
 	}
 }
 
