@@ -4,6 +4,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -280,7 +281,7 @@ func (w *Writer) nextSegment(day int64) (int64, error) {
 // putSegments sorts rows by time and writes them as segments of day from
 // number seg on, blockMax records each.
 func (w *Writer) putSegments(day, seg int64, rows []blockRow) error {
-	slices.SortFunc(rows, func(a, b blockRow) int { return compareInt(a.ts, b.ts) })
+	slices.SortFunc(rows, func(a, b blockRow) int { return cmp.Compare(a.ts, b.ts) })
 	vals := make([]int64, 0, min(len(rows), blockMax))
 	var buf []byte
 	for len(rows) > 0 {
@@ -305,16 +306,6 @@ func (w *Writer) putSegments(day, seg int64, rows []blockRow) error {
 		seg++
 	}
 	return nil
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // mergeBlocks merges the segments of each day this import wrote to that has
