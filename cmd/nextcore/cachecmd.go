@@ -21,9 +21,9 @@ func (a *App) newCacheCmd() *cobra.Command {
 	}
 	group.AddCommand(&cobra.Command{
 		Use:   "check",
-		Short: "Check that the cache file is whole and its rollups agree with its records",
+		Short: "Check that the cache file is whole and its rollups and column blocks agree with its records",
 		Long: `Read the whole cache file and check its structure (SQLite's quick_check),
-then that its rollups add up to its records. A damaged cache exits 1 with
+then that its rollups and column blocks add up to its records. A damaged cache exits 1 with
 what is wrong and how to rebuild it. It reads only: safe while a sync runs.`,
 		Example: `  nextcore cache check
   nextcore cache check --cache /srv/nextcore/usage.db`,
