@@ -18,6 +18,23 @@ type blockFilter struct {
 	allow []bool // by code; codes past its end are not
 }
 
+// keeps reports whether f keeps a record of code c.
+func (f *blockFilter) keeps(c int64) bool { return c >= 0 && c < int64(len(f.allow)) && f.allow[c] }
+
+// measureCols are the columns that count a record: those that price it,
+// and unless money alone is asked, its outcome, reasoning and response
+// time (with its bucket when percentiles are asked).
+func measureCols(money, latency bool) []int {
+	cols := []int{colRequests, colPrompt, colCompletion, colCost, colCacheRead, colCacheWrite, colCacheWrite1h}
+	if !money {
+		cols = append(cols, colStatus, colReasoning, colLatency)
+		if latency {
+			cols = append(cols, colLatencyBucket)
+		}
+	}
+	return cols
+}
+
 // blockPivot is a dimension a query groups by, its column and its members'
 // names by code (several for a tag set; merged by name at the end).
 type blockPivot struct {
@@ -93,13 +110,7 @@ func planBlocks(names *dictionary, q *source.Query, out []source.Groups) (*block
 
 // cols are the columns p reads.
 func (p *blockPlan) cols() []int {
-	cols := []int{colRequests, colPrompt, colCompletion, colCost, colCacheRead, colCacheWrite, colCacheWrite1h}
-	if !p.agg.money {
-		cols = append(cols, colStatus, colReasoning, colLatency)
-	}
-	if p.agg.latency {
-		cols = append(cols, colLatencyBucket)
-	}
+	cols := measureCols(p.agg.money, p.agg.latency)
 	for _, f := range p.filters {
 		cols = append(cols, f.col)
 	}
@@ -176,14 +187,16 @@ func (p *blockPlan) block(day int64, n int, col *[numCols][]int64) error {
 
 // span counts records lo…hi of a block into interval k.
 func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
-	// The records that pass the filters: the first filter picks them, the
-	// others keep some.
+	// The records that pass the filters (the first picks them, a filter at
+	// a time), and the slot of each.
+	filtered := len(p.filters) > 0
 	sel := p.sel[:0]
-	for fi, f := range p.filters {
+	for fi := range p.filters {
+		f := &p.filters[fi]
 		codes := col[f.col]
 		if fi == 0 {
 			for i := lo; i < hi; i++ {
-				if c := codes[i]; c >= 0 && c < int64(len(f.allow)) && f.allow[c] {
+				if f.keeps(codes[i]) {
 					sel = append(sel, int32(i))
 				}
 			}
@@ -191,64 +204,38 @@ func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
 		}
 		kept := sel[:0]
 		for _, i := range sel {
-			if c := codes[i]; c >= 0 && c < int64(len(f.allow)) && f.allow[c] {
+			if f.keeps(codes[i]) {
 				kept = append(kept, i)
 			}
 		}
 		sel = kept
 	}
 	p.sel = sel
-	// The slot of each record counted: one for all, or by its codes.
+	n, at := hi-lo, func(j int) int { return lo + j }
+	if filtered {
+		n, at = len(sel), func(j int) int { return int(sel[j]) }
+	}
 	slots := p.slots[:0]
-	if len(p.pivots) == 1 && p.pivots[0].col < 0 {
-		s := p.slot(k)
-		if len(p.filters) == 0 {
-			for range hi - lo {
-				slots = append(slots, s)
-			}
-		} else {
-			for range sel {
-				slots = append(slots, s)
-			}
-		}
-	} else {
-		keyOf := func(i int) (int64, error) {
-			key := k
-			for _, pv := range p.pivots {
-				var c int64
-				if pv.col >= 0 {
-					c = col[pv.col][i]
-					if c < 0 || c >= pv.size {
-						return 0, fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, pv.dim)
-					}
+	for j := range n {
+		i := at(j)
+		key := k
+		for _, pv := range p.pivots {
+			var c int64
+			if pv.col >= 0 {
+				c = col[pv.col][i]
+				if c < 0 || c >= pv.size {
+					return fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, pv.dim)
 				}
-				key = key*pv.size + c
 			}
-			return key, nil
+			key = key*pv.size + c
 		}
-		if len(p.filters) == 0 {
-			for i := lo; i < hi; i++ {
-				key, err := keyOf(i)
-				if err != nil {
-					return err
-				}
-				slots = append(slots, p.slot(key))
-			}
-		} else {
-			for _, i := range sel {
-				key, err := keyOf(int(i))
-				if err != nil {
-					return err
-				}
-				slots = append(slots, p.slot(key))
-			}
-		}
+		slots = append(slots, p.slot(key))
 	}
 	p.slots = slots
-	if len(p.filters) == 0 {
-		p.agg.addRange(slots, col, lo)
-	} else {
+	if filtered {
 		p.agg.addSel(slots, col, sel)
+	} else {
+		p.agg.addRange(slots, col, lo)
 	}
 	return nil
 }
@@ -315,8 +302,8 @@ func prefilterOf(plans []*blockPlan) *blockPrefilter {
 
 // passes reports whether record i of a block passes p's filters.
 func (p *blockPlan) passes(col *[numCols][]int64, i int) bool {
-	for _, f := range p.filters {
-		if c := col[f.col][i]; c < 0 || c >= int64(len(f.allow)) || !f.allow[c] {
+	for fi := range p.filters {
+		if f := &p.filters[fi]; !f.keeps(col[f.col][i]) {
 			return false
 		}
 	}
@@ -391,16 +378,13 @@ func filterOf(names *dictionary, d source.Dim, vals []string) (blockFilter, bool
 	// A call passes a tag filter when one of its tags is among the values
 	// ("" for a call with none): by tag set.
 	f := blockFilter{col: col, allow: codeTable(names, dimTagSet)}
-	for set := range f.allow {
-		if _, ok := names.names[dimTagSet][int64(set)]; !ok && set != 0 {
-			continue
-		}
-		ids, err := names.tagIDs(int64(set))
+	for set := range names.names[dimTagSet] {
+		tags, err := names.tagNames(set)
 		if err != nil {
 			return f, false, err
 		}
-		for _, id := range ids {
-			f.allow[set] = f.allow[set] || slices.Contains(vals, names.names[source.DimTag][id])
+		for _, t := range tags {
+			f.allow[set] = f.allow[set] || slices.Contains(vals, t)
 		}
 	}
 	return f, true, nil
@@ -415,19 +399,7 @@ func pivotOf(names *dictionary, d source.Dim) (blockPivot, bool) {
 	case source.DimAll:
 		return blockPivot{dim: d, col: -1, size: 1, names: func(int64) ([]string, error) { return []string{""}, nil }}, true
 	case source.DimTag:
-		return blockPivot{dim: d, col: colTagSet, size: codeSpace(names, dimTagSet), names: func(set int64) ([]string, error) {
-			ids, err := names.tagIDs(set)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]string, len(ids))
-			for i, id := range ids {
-				out[i] = names.names[source.DimTag][id]
-			}
-			return out, nil
-		}}, true
-	case source.DimPrice:
-		return blockPivot{dim: d, col: colPrice, size: codeSpace(names, d), names: one(d)}, true
+		return blockPivot{dim: d, col: colTagSet, size: codeSpace(names, dimTagSet), names: names.tagNames}, true
 	case source.DimPairPrice:
 		return blockPivot{dim: d, col: colPrice, size: codeSpace(names, source.DimPrice), names: func(code int64) ([]string, error) {
 			k, ok := source.ParsePriceKey(names.names[source.DimPrice][code])
@@ -490,14 +462,7 @@ func (a *blockAgg) addRange(slots []int32, col *[numCols][]int64, lo int) {
 // addSel counts the records of a block at sel into slots (one each).
 func (a *blockAgg) addSel(slots []int32, col *[numCols][]int64, sel []int32) {
 	var g [numCols][]int64
-	cols := []int{colRequests, colPrompt, colCompletion, colCost, colCacheRead, colCacheWrite, colCacheWrite1h}
-	if !a.money {
-		cols = append(cols, colStatus, colReasoning, colLatency)
-		if a.latency {
-			cols = append(cols, colLatencyBucket)
-		}
-	}
-	for _, c := range cols {
+	for _, c := range measureCols(a.money, a.latency) {
 		v := slices.Grow(a.gather[c][:0], len(sel))
 		for _, i := range sel {
 			v = append(v, col[c][i])

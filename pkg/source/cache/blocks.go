@@ -340,47 +340,25 @@ func (w *Writer) mergeBlocks() error {
 	return nil
 }
 
-// readDay reads back every record of a day's blocks.
+// readDay reads back every record of a day's blocks, with readBlocks.
 func (w *Writer) readDay(day int64) ([]blockRow, error) {
+	all := make([]int, numCols)
+	for col := range all {
+		all[col] = col
+	}
 	var out []blockRow
-	var vals []int64
-	for col := range numCols {
-		rs, err := w.tx.QueryContext(w.ctx, "SELECT n, data FROM blocks WHERE tenant = ? AND col = ? AND day = ? ORDER BY seg",
-			w.tenant, col, day)
-		if err != nil {
-			return nil, w.c.wrap(err)
-		}
-		i := 0
-		for rs.Next() {
-			var n int
-			var data []byte
-			if err := rs.Scan(&n, &data); err != nil {
-				rs.Close()
-				return nil, w.c.wrap(err)
+	err := readBlocksOf(w.ctx, nil, w.tx, w.tenant, day, day, all, nil, func(_ int64, n int, c *[numCols][]int64) error {
+		for i := range n {
+			r := blockRow{ts: (day + c[colSec][i]) * int64(time.Second)}
+			for col := colSec + 1; col < numCols; col++ {
+				r.v[col] = c[col][i]
 			}
-			if vals, err = decodeCol(data, n, vals); err != nil {
-				rs.Close()
-				return nil, w.c.wrap(err)
-			}
-			if col == 0 {
-				for _, v := range vals {
-					out = append(out, blockRow{ts: (day + v) * int64(time.Second)})
-				}
-			} else {
-				if i+n > len(out) {
-					rs.Close()
-					return nil, w.c.wrap(fmt.Errorf("%w: column blocks of %s disagree in length", ErrCorrupted, time.Unix(day, 0).UTC().Format(time.DateOnly)))
-				}
-				for j, v := range vals {
-					out[i+j].v[col] = v
-				}
-			}
-			i += n
+			out = append(out, r)
 		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return nil, w.c.wrap(err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, w.c.wrap(err)
 	}
 	return out, nil
 }
@@ -514,8 +492,9 @@ type blockPrefilter struct {
 
 // readBlocks hands fn each block of days first…last with the columns asked
 // for decoded (the others nil), in order; with pre, only the records it
-// picks, when they are few (fn sees a block of those, in order). Reading and decoding go on while
-// fn counts the block before: on a goroutine of their own.
+// picks, when they are few (fn sees a block of those, in order). Reading
+// and decoding go on while fn counts the block before: fn runs on a
+// goroutine of its own.
 func readBlocks(ctx context.Context, open blockReader, first, last int64, cols []int, pre *blockPrefilter,
 	fn func(day int64, n int, c *[numCols][]int64) error) error {
 	type cursor struct {
@@ -691,9 +670,13 @@ func (c *Cache) checkBlocks(ctx context.Context) error {
 			return c.damaged(err.Error())
 		}
 		g := got[tid]
-		at := map[int]int{colCost: 1, colPrompt: 2, colCompletion: 3}[col]
-		if col == colCost {
+		at := 3 // colCompletion
+		switch col {
+		case colCost:
+			at = 1
 			g[0] += int64(n)
+		case colPrompt:
+			at = 2
 		}
 		for _, v := range vals {
 			g[at] += v

@@ -542,8 +542,8 @@ func (c *Cache) damaged(why string) error {
 
 // Check reads the whole cache file and checks its structure (SQLite's
 // quick_check: pages, records, index order), then that the rollups and the
-// column blocks agree with the records. It returns ErrCorrupted, saying how to rebuild, when
-// anything is wrong.
+// column blocks agree with the records. It returns ErrCorrupted, saying how
+// to rebuild, when anything is wrong.
 func (c *Cache) Check(ctx context.Context) error {
 	rows, err := c.db.QueryContext(ctx, "PRAGMA quick_check(5)")
 	if err != nil {

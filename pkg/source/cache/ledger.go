@@ -228,6 +228,15 @@ func (l *ledgerRow) apply(r *source.Record, d *dictionary) error {
 	return nil
 }
 
+// tagNames are the tags of a record of tag set id as it is grouped by tag
+// (source.Record.Members): "" for a record without tags.
+func (d *dictionary) tagNames(id int64) ([]string, error) {
+	if id == 0 {
+		return []string{""}, nil
+	}
+	return d.tagSet(id)
+}
+
 // tagSet reads the tags of a tag set id, once per dictionary; the slice is
 // shared and must not be changed.
 func (d *dictionary) tagSet(id int64) ([]string, error) {

@@ -178,16 +178,16 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		}
 		// The price keys of the records without a reported cost: rollup
 		// rows of those keys only.
-		noCostPrices := noCostPrices(q)
-		if !q.Plain() && !noCostPrices {
+		noCost := noCostPrices(q)
+		if !q.Plain() && !noCost {
 			if err := c.scanFiltered(ctx, tx, tid, names, q, out[qi]); err != nil {
 				return nil, c.wrap(err)
 			}
 			continue
 		}
 		only := ""
-		from, rawWhere := recordsOf(noCostPrices)
-		if noCostPrices {
+		from, rawWhere := recordsOf(noCost)
+		if noCost {
 			ids := noCostPriceIDs(names)
 			if len(ids) == 0 {
 				continue // no such record

@@ -147,7 +147,7 @@ func HasPairs(d source.Dim) bool {
 // these rows are read for money).
 func (a *rollupAcc) countPairs(p *pending, tags []int64) {
 	r := &p.r
-	day := floorDiv(floorDiv(r.Time, int64(time.Second)), Day) * Day
+	day := dayOf(r.Time)
 	if day != a.pairDay {
 		a.spillPairs()
 		a.pairDay = day
