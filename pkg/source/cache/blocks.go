@@ -424,13 +424,48 @@ func (c *sqlCursor) close()                           { c.rows.Close() }
 
 // rawCursor reads blocks straight from SQLite, the bytes where SQLite
 // holds them.
-type rawCursor struct{ s *rawsqlite.Stmt }
-
-func (c rawCursor) next() (bool, error) { return c.s.Step() }
-func (c rawCursor) row() (int64, int64, int, []byte) {
-	return c.s.ColumnInt64(0), c.s.ColumnInt64(1), int(c.s.ColumnInt64(2)), c.s.ColumnBlob(3)
+// A column read by a statement is copied by SQLite into memory it
+// allocates for the row (fresh pages, for blocks this large): rawCursor
+// reads each block's bytes with the blob API into a buffer of its own.
+type rawCursor struct {
+	s    *rawsqlite.Stmt // blockRowsSQL
+	blob *rawsqlite.Blob
+	buf  []byte
 }
-func (c rawCursor) close() { c.s.Close() }
+
+// blockRowsSQL is blockColumnSQL with the row's rowid for its data.
+const blockRowsSQL = "SELECT day, seg, n, rowid FROM blocks WHERE tenant = ? AND col = ? AND day BETWEEN ? AND ? ORDER BY day, seg"
+
+func (c *rawCursor) next() (bool, error) {
+	ok, err := c.s.Step()
+	if !ok || err != nil {
+		return ok, err
+	}
+	rowid := c.s.ColumnInt64(3)
+	if c.blob == nil {
+		c.blob, err = c.s.Conn().OpenBlob("blocks", "data", rowid)
+	} else {
+		err = c.blob.Reopen(rowid)
+	}
+	if err != nil {
+		return false, err
+	}
+	n := c.blob.Len()
+	if cap(c.buf) < n {
+		c.buf = make([]byte, n, n+n/4)
+	}
+	c.buf = c.buf[:n]
+	return true, c.blob.Read(c.buf)
+}
+
+func (c *rawCursor) row() (int64, int64, int, []byte) {
+	return c.s.ColumnInt64(0), c.s.ColumnInt64(1), int(c.s.ColumnInt64(2)), c.buf
+}
+
+func (c *rawCursor) close() {
+	c.blob.Close()
+	c.s.Close()
+}
 
 // blockReader opens a cursor over a column's blocks of days first…last.
 type blockReader func(col int, first, last int64) (blockCursor, error)
@@ -457,8 +492,15 @@ func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, l
 			return nil // database/sql it is
 		}
 		raw = true
+		// A pass reads each page once: a page cache of a few pages keeps
+		// SQLite from allocating one for every page read (and freeing them
+		// all when the connection closes), a third of the pass's time.
+		if err := pragma(rc, fmt.Sprintf("PRAGMA cache_size = -%d", passCacheKiB)); err != nil {
+			return err
+		}
+		defer pragma(rc, fmt.Sprintf("PRAGMA cache_size = -%d", pageCacheKiB)) //nolint:errcheck // a larger cache only
 		return readBlocks(ctx, func(col int, first, last int64) (blockCursor, error) {
-			s, err := rc.Prepare(blockColumnSQL)
+			s, err := rc.Prepare(blockRowsSQL)
 			if err != nil {
 				return nil, err
 			}
@@ -474,13 +516,27 @@ func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, l
 				s.Close()
 				return nil, err
 			}
-			return rawCursor{s}, nil
+			return &rawCursor{s: s}, nil
 		}, first, last, cols, pre, fn)
 	})
 	if err != nil || raw {
 		return err
 	}
 	return readBlocks(ctx, viaSQL, first, last, cols, pre, fn)
+}
+
+// passCacheKiB is the page cache of a pass over blocks.
+const passCacheKiB = 512
+
+// pragma runs a statement that returns no row on a raw connection.
+func pragma(rc rawsqlite.Conn, q string) error {
+	s, err := rc.Prepare(q)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, err = s.Exec()
+	return err
 }
 
 // blockPrefilter says which records of a block any query wants, from its

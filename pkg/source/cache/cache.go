@@ -177,8 +177,13 @@ func dsn(name string, mode int) string {
 		opts = "&mode=ro&immutable=1"
 	}
 	return "file:" + esc + "?_pragma=busy_timeout(10000)" + opts +
-		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+		fmt.Sprintf("&_pragma=cache_size(-%d)", pageCacheKiB) + "&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
+
+// pageCacheKiB is SQLite's page cache of a connection, in KiB: enough for
+// the pages an import writes again and again (the rollups', the index of
+// ids' upper levels), little enough to keep its memory near 100 MiB.
+const pageCacheKiB = 32768
 
 // Path is the file the cache lives in.
 func (c *Cache) Path() string { return c.path }
@@ -587,7 +592,15 @@ func (c *Cache) Check(ctx context.Context) error {
 	if bad > 0 {
 		return c.damaged("its rollups disagree with its records")
 	}
-	// So must those by key and price key (the rows that price them).
+	// So must those by key and price key (the rows that price them), unless
+	// keys are many (wideDim) and have no rollup rows.
+	names, err := loadDictionary(ctx, c.db)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if wideDim(names, source.DimKey) {
+		return c.checkBlocks(ctx)
+	}
 	err = c.db.QueryRowContext(ctx, `
 		SELECT count(*) FROM (
 			SELECT tenant, sum(requests) AS n, sum(prompt) AS prompt, sum(completion) AS completion,

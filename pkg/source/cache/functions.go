@@ -82,7 +82,7 @@ func (c *Cache) rebuildFrom(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	for _, tid := range tenants {
-		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, names: names, acc: newRollupAcc(), path: &sqlPath{}}
+		w := &Writer{c: c, ctx: ctx, tx: tx, tenant: tid, names: names, acc: newRollupAcc(names), path: &sqlPath{}}
 		// Chunks follow the records' key (ts, id), so none is read twice or
 		// skipped, however many share a timestamp.
 		afterTS, afterID := int64(-1<<62), ""

@@ -124,7 +124,7 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 		if len(out[qi]) == 0 || c.noBlocks {
 			continue
 		}
-		if pairQuery(q) || q.Plain() || noCostPrices(q) {
+		if (pairQuery(q) || q.Plain() || noCostPrices(q)) && !wideDim(names, q.Dim) {
 			rows, records, err := cost.estimate(ctx, tx, tid, names, q)
 			if err != nil {
 				return nil, c.wrap(err)
@@ -168,6 +168,14 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	for qi := range qs {
 		q := &qs[qi]
 		if len(out[qi]) == 0 || planned[qi] {
+			continue
+		}
+		if !c.noBlocks && wideDim(names, q.Dim) {
+			// No rollup row counts a wide dimension, and times finer than
+			// a second are beyond the blocks: the records answer.
+			if err := c.scanFiltered(ctx, tx, tid, names, q, out[qi]); err != nil {
+				return nil, c.wrap(err)
+			}
 			continue
 		}
 		if pairQuery(q) {

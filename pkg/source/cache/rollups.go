@@ -49,15 +49,88 @@ type rollupAcc struct {
 	pairDay int64
 	pairs   []map[int64]*source.Totals // by slot of pairDims, then DimTag
 	blocks  blockSet                   // the records for the column blocks
+	// wide are the dimensions of many members (wideDim), by slot of
+	// hourSlots: no rollup row counts them, the column blocks answer them.
+	wide [source.NumDims + 1]bool
 }
 
-func newRollupAcc() *rollupAcc {
+// newRollupAcc counts into fresh deltas; names is the dictionary as the
+// writer began, which says what dimensions are wide already.
+func newRollupAcc(names *dictionary) *rollupAcc {
 	a := &rollupAcc{hour: hourSlots{hour: -1}, deltas: map[rollupKey]*source.Totals{}, pairDay: -1}
 	a.pairs = make([]map[int64]*source.Totals, len(pairDims)+1)
 	for i := range a.pairs {
 		a.pairs[i] = map[int64]*source.Totals{}
 	}
+	for i, d := range slotDims {
+		a.wide[i] = names != nil && wideDim(names, d)
+	}
 	return a
+}
+
+// wideMembers is how many members a dimension has at most to be rolled up
+// (a variable for tests). Past it (thousands of users, a key per CI job)
+// its rows by hour, by day and by price key would outnumber the records
+// they sum: an import would write more rollup rows than records, and a
+// report read more of them than a pass over the column blocks reads
+// records. A wide dimension's queries are answered from the blocks.
+var wideMembers int64 = 256
+
+// canWiden reports whether d may be wide: not all calls, nor the status
+// (three members), nor the price keys (what prices the reports).
+func canWiden(d source.Dim) bool {
+	return d != source.DimAll && d != source.DimStatus && d != source.DimPrice && d != source.DimPairPrice
+}
+
+// wideDim reports whether d has more members than wideMembers. The
+// dictionary is the cache's and only grows, so a reader that finds a
+// dimension narrow finds every rollup row of it: every writer before found
+// it narrow too, and counted it. A writer that widens one deletes its rows
+// (Writer.dropWide).
+func wideDim(names *dictionary, d source.Dim) bool {
+	return canWiden(d) && int64(len(names.names[d]))-1 > wideMembers
+}
+
+// slotDims are the dimensions of hourSlots' members, by slot.
+var slotDims = append(source.Dims(), source.DimTag)
+
+// widen stops counting the dimension at slot i, whose member ids passed
+// wideMembers in this import, and forgets the deltas of it gathered so far.
+func (a *rollupAcc) widen(i int) {
+	a.wide[i] = true
+	d := slotDims[i]
+	for k, t := range a.deltas {
+		if k.dim == d || k.dim == PairDim(d) {
+			a.bytes -= rowBytes + bucketBytes*t.Latency.Buckets()
+			delete(a.deltas, k)
+		}
+	}
+	h := &a.hour
+	for _, id := range h.touched[i] {
+		h.members[i][id] = source.Totals{}
+		if c := h.memberLat[i][id]; c != nil {
+			c.Drain()
+		}
+	}
+	h.touched[i] = h.touched[i][:0]
+	if slot := slices.Index(pairDims, i); slot >= 0 {
+		clear(a.pairs[slot])
+	} else if i == tagSlot {
+		clear(a.pairs[len(pairDims)])
+	}
+}
+
+// counts reports whether the member id at slot i is counted in rollups,
+// widening its dimension when id is past wideMembers.
+func (a *rollupAcc) counts(i int, id int64) bool {
+	if a.wide[i] {
+		return false
+	}
+	if id > wideMembers && canWiden(slotDims[i]) {
+		a.widen(i)
+		return false
+	}
+	return true
 }
 
 // full reports whether the deltas should be written out.
@@ -96,14 +169,18 @@ func (a *rollupAcc) count(p *pending) {
 		h.quarterLat[q].Add(lat)
 	}
 	for i, id := range p.ids {
-		h.countMember(i, id, r, lat)
+		if a.counts(i, id) {
+			h.countMember(i, id, r, lat)
+		}
 	}
 	tags := p.tags
 	if tags == nil {
 		tags = noTagIDs
 	}
 	for _, id := range tags {
-		h.countMember(tagSlot, id, r, lat)
+		if a.counts(tagSlot, id) {
+			h.countMember(tagSlot, id, r, lat)
+		}
 	}
 	a.countPairs(p, tags)
 	a.blocks.add(p)
@@ -163,10 +240,14 @@ func (a *rollupAcc) countPairs(p *pending, tags []int64) {
 		t.AddCounts(r)
 	}
 	for slot, i := range pairDims {
-		count(slot, p.ids[i])
+		if !a.wide[i] {
+			count(slot, p.ids[i])
+		}
 	}
-	for _, id := range tags {
-		count(len(pairDims), id)
+	if !a.wide[tagSlot] {
+		for _, id := range tags {
+			count(len(pairDims), id)
+		}
 	}
 }
 

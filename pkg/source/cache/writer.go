@@ -60,6 +60,8 @@ type Writer struct {
 	priceKeys map[source.PriceKey]int64
 	// blockDays are the UTC days this import wrote column blocks of.
 	blockDays map[int64]bool
+	// wasWide are the dimensions wide as the writer began (rollupAcc.wide).
+	wasWide [source.NumDims + 1]bool
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -87,11 +89,13 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 		_ = conn.Close() // the error above says what went wrong
 		return nil, c.wrap(fmt.Errorf("start writing to the cache: %w", err))
 	}
-	w := &Writer{c: c, ctx: ctx, tx: tx, conn: conn, acc: newRollupAcc(), byID: map[string]int{}}
+	w := &Writer{c: c, ctx: ctx, tx: tx, conn: conn, byID: map[string]int{}}
 	if err := w.begin(tenant); err != nil {
 		w.Rollback()
 		return nil, c.wrap(err)
 	}
+	w.acc = newRollupAcc(w.names)
+	w.wasWide = w.acc.wide
 	w.work = startRollupWorker(w.acc)
 	return w, nil
 }
@@ -498,6 +502,10 @@ func (w *Writer) Commit() error {
 		w.Rollback()
 		return err
 	}
+	if err := w.dropWide(); err != nil {
+		w.Rollback()
+		return w.c.wrap(err)
+	}
 	if err := w.mergeBlocks(); err != nil {
 		w.Rollback()
 		return err
@@ -520,6 +528,41 @@ func (w *Writer) Commit() error {
 	w.closeConn()
 	if err != nil {
 		return w.c.wrap(fmt.Errorf("commit to the cache: %w", err))
+	}
+	return nil
+}
+
+// dropWide deletes the rollup rows of the dimensions this import made
+// wide (wideDim), of every tenant: no report reads them any more.
+func (w *Writer) dropWide() error {
+	var tenants []int64
+	for i, d := range slotDims {
+		if w.wasWide[i] || !wideDim(w.names, d) {
+			continue
+		}
+		if tenants == nil {
+			rows, err := w.tx.QueryContext(w.ctx, "SELECT id FROM tenants")
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				tenants = append(tenants, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		for _, t := range tenants {
+			if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM rollups WHERE tenant = ? AND dim IN (?, ?)", t, int(d), int(PairDim(d))); err != nil {
+				return fmt.Errorf("drop the rollups of a wide dimension: %w", err)
+			}
+		}
 	}
 	return nil
 }

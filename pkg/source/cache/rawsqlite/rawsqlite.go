@@ -273,6 +273,9 @@ func (s *Stmt) Step() (bool, error) {
 	}
 }
 
+// Conn is the connection the statement belongs to.
+func (s *Stmt) Conn() Conn { return s.c }
+
 // ColumnInt64 is column i of the current row as an integer.
 func (s *Stmt) ColumnInt64(i int) int64 { return sqlite3.Xsqlite3_column_int64(s.c.tls, s.p, int32(i)) }
 
@@ -286,4 +289,70 @@ func (s *Stmt) ColumnBlob(i int) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&p))), n)
+}
+
+// Blob is a BLOB of one column of a rowid table, opened for reading
+// (sqlite3_blob_open) and moved from row to row: its bytes are read
+// straight into a buffer of the caller's, without the copy SQLite
+// allocates for a column read by a statement.
+type Blob struct {
+	c   Conn
+	p   uintptr // sqlite3_blob*
+	out uintptr // where blob_open writes the handle
+	pin runtime.Pinner
+}
+
+// OpenBlob opens column of table (of the main database) at row rowid.
+func (c Conn) OpenBlob(table, column string, rowid int64) (*Blob, error) {
+	b := &Blob{c: c}
+	main, t, col := []byte("main\x00"), append([]byte(table), 0), append([]byte(column), 0)
+	b.pin.Pin(&main[0])
+	b.pin.Pin(&t[0])
+	b.pin.Pin(&col[0])
+	b.pin.Pin(&b.out)
+	rc := sqlite3.Xsqlite3_blob_open(c.tls, c.db, uintptr(unsafe.Pointer(&main[0])), uintptr(unsafe.Pointer(&t[0])),
+		uintptr(unsafe.Pointer(&col[0])), rowid, 0, uintptr(unsafe.Pointer(&b.out)))
+	b.p = b.out
+	b.pin.Unpin()
+	if rc != sqlite3.SQLITE_OK {
+		err := c.err(rc)
+		if b.p != 0 {
+			sqlite3.Xsqlite3_blob_close(c.tls, b.p)
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// Reopen moves the blob to row rowid.
+func (b *Blob) Reopen(rowid int64) error {
+	if rc := sqlite3.Xsqlite3_blob_reopen(b.c.tls, b.p, rowid); rc != sqlite3.SQLITE_OK {
+		return b.c.err(rc)
+	}
+	return nil
+}
+
+// Len is the size of the blob, in bytes.
+func (b *Blob) Len() int { return int(sqlite3.Xsqlite3_blob_bytes(b.c.tls, b.p)) }
+
+// Read fills dst (no longer than Len) with the blob's first bytes.
+func (b *Blob) Read(dst []byte) error {
+	if len(dst) == 0 {
+		return nil
+	}
+	b.pin.Pin(&dst[0])
+	rc := sqlite3.Xsqlite3_blob_read(b.c.tls, b.p, uintptr(unsafe.Pointer(&dst[0])), int32(len(dst)), 0)
+	b.pin.Unpin()
+	if rc != sqlite3.SQLITE_OK {
+		return b.c.err(rc)
+	}
+	return nil
+}
+
+// Close closes the blob.
+func (b *Blob) Close() {
+	if b != nil && b.p != 0 {
+		sqlite3.Xsqlite3_blob_close(b.c.tls, b.p)
+		b.p = 0
+	}
 }

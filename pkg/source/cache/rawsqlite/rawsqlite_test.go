@@ -88,6 +88,67 @@ func TestFitsTheDriver(t *testing.T) {
 	}
 }
 
+// TestBlob reads blobs of many pages (overflow pages) and of none through
+// the blob API, moving one handle from row to row; a missing row is an
+// error.
+func TestBlob(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := map[int64][]byte{1: make([]byte, 100_000), 2: {7}, 3: {}}
+	for i := range want[1] {
+		want[1][i] = byte(i * 7)
+	}
+	if _, err := db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	for id, b := range want {
+		if _, err := db.Exec("INSERT INTO t VALUES (?, ?)", id, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		c, err := Of(dc)
+		if err != nil {
+			t.Skip(err) // TestFitsTheDriver says why
+		}
+		if _, err := c.OpenBlob("t", "data", 9); err == nil {
+			t.Error("a blob of a missing row opened")
+		}
+		b, err := c.OpenBlob("t", "data", 3)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		for _, id := range []int64{3, 1, 2, 1} {
+			if err := b.Reopen(id); err != nil {
+				return err
+			}
+			got := make([]byte, b.Len())
+			if err := b.Read(got); err != nil {
+				return err
+			}
+			if string(got) != string(want[id]) {
+				t.Errorf("row %d: read %d bytes, want %d", id, len(got), len(want[id]))
+			}
+		}
+		if err := b.Reopen(9); err == nil {
+			t.Error("a missing row reopened")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLibcIsTheDrivers: modernc.org/sqlite is compiled against one version
 // of modernc.org/libc, and the raw binding calls into both; a go.mod that
 // lets them drift (a go get -u) must fail here, not in a user's import.
