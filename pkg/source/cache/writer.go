@@ -131,7 +131,10 @@ func (w *Writer) begin(tenant string) error {
 // returning, it gives back the ids it stored. The same record again is
 // found on the records' own key first, which follows time, without a
 // look at the index of ids, whose pages random ids scatter; an id stored
-// with another timestamp is caught by the second clause.
+// with another timestamp is caught by the second clause. OR IGNORE covers
+// what the clauses do not (a NOT NULL column, which every row fills): a
+// statement that cannot abort halfway needs no statement journal, which
+// would copy every page the statement changes.
 func insertSQL(n int, returning bool) string { return insertColsSQL(n, returning, true) }
 
 // insertColsSQL is insertSQL, without the ledger's columns unless ledger.
@@ -141,7 +144,7 @@ func insertColsSQL(n int, returning, ledger bool) string {
 	if ledger {
 		cols, width = ", "+ledgerColumns, recordCols
 	}
-	b.WriteString("INSERT INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency" +
+	b.WriteString("INSERT OR IGNORE INTO records (tenant, ts, id, model, api_key, usr, region, ok, status_code, prompt, completion, cost, latency" +
 		cols + ") VALUES ")
 	row := "(?" + strings.Repeat(",?", width-1) + ")"
 	for i := range n {
