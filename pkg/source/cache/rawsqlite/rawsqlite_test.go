@@ -19,20 +19,8 @@ import (
 // upgrade, imports still work but slowly (through database/sql): update Of
 // to the driver's new connection type, or pin the driver back.
 func TestFitsTheDriver(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE TABLE t (n INTEGER, s TEXT, b BLOB, z INTEGER)"); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
+	db, conn := tempDB(t, "CREATE TABLE t (n INTEGER, s TEXT, b BLOB, z INTEGER)")
+	err := conn.Raw(func(dc any) error {
 		c, err := Of(dc)
 		if err != nil {
 			t.Fatalf("the raw binding does not fit this modernc.org/sqlite: %v.\n"+
@@ -88,33 +76,41 @@ func TestFitsTheDriver(t *testing.T) {
 	}
 }
 
-// TestBlob reads blobs of many pages (overflow pages) and of none through
-// the blob API, moving one handle from row to row; a missing row is an
-// error.
-func TestBlob(t *testing.T) {
+// tempDB opens a new database of the driver, runs schema, and holds one
+// of its connections; both close when the test ends.
+func tempDB(t *testing.T, schema string) (*sql.DB, *sql.Conn) {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(schema); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return db, conn
+}
+
+// TestBlob reads blobs of many pages (overflow pages) and of none through
+// the blob API, moving one handle from row to row; a missing row is an
+// error.
+func TestBlob(t *testing.T) {
+	db, conn := tempDB(t, "CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
 	want := map[int64][]byte{1: make([]byte, 100_000), 2: {7}, 3: {}}
 	for i := range want[1] {
 		want[1][i] = byte(i * 7)
-	}
-	if _, err := db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)"); err != nil {
-		t.Fatal(err)
 	}
 	for id, b := range want {
 		if _, err := db.Exec("INSERT INTO t VALUES (?, ?)", id, b); err != nil {
 			t.Fatal(err)
 		}
 	}
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
+	err := conn.Raw(func(dc any) error {
 		c, err := Of(dc)
 		if err != nil {
 			t.Skip(err) // TestFitsTheDriver says why
