@@ -145,47 +145,129 @@ func (s *blockSet) take() blockSet {
 
 // encodeCol packs vals: a width byte, the smallest value (8 bytes), then
 // each value less the smallest in width bytes, little-endian, and 8 bytes
-// of padding so that any width decodes with one 8-byte load.
+// of padding so that any width decodes with one 8-byte load. A column whose
+// values are mostly its smallest (the tokens written to a cache, reasoning
+// tokens, a status, requests: mostly 0, success or 1) is sparse: the width
+// byte has sparseFlag, and the values are a count of the others (4 bytes),
+// a bitmap of where they are (a bit a value, in 64-bit words), and those
+// values only, then the padding.
 func encodeCol(dst []byte, vals []int64) []byte {
 	if len(vals) == 0 {
 		return append(dst, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 	}
 	lo, hi := slices.Min(vals), slices.Max(vals)
 	width := (bits.Len64(uint64(hi)-uint64(lo)) + 7) / 8
-	dst = append(dst, byte(width))
+	others := 0
+	if width > 0 {
+		for _, v := range vals {
+			if v != lo {
+				others++
+			}
+		}
+	}
+	words := (len(vals) + 63) / 64
+	sparse := width > 0 && 4+8*words+others*width < len(vals)*width*3/4
+	if sparse {
+		dst = append(dst, byte(width)|sparseFlag)
+	} else {
+		dst = append(dst, byte(width))
+	}
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(lo))
 	if width == 0 {
 		return dst
 	}
+	if sparse {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(others))
+		for w := range words {
+			var word uint64
+			for i, v := range vals[w*64 : min(len(vals), w*64+64)] {
+				if v != lo {
+					word |= 1 << i
+				}
+			}
+			dst = binary.LittleEndian.AppendUint64(dst, word)
+		}
+	}
 	var buf [8]byte
 	for _, v := range vals {
+		if sparse && v == lo {
+			continue
+		}
 		binary.LittleEndian.PutUint64(buf[:], uint64(v)-uint64(lo))
 		dst = append(dst, buf[:width]...)
 	}
 	return append(dst, buf[:]...)
 }
 
-// colHeader reads a packed column of n values: its width, its smallest
-// value and its data.
-func colHeader(b []byte, n int) (width int, lo uint64, data []byte, err error) {
+// sparseFlag marks a sparse column in its width byte (encodeCol).
+const sparseFlag = 0x80
+
+// packedCol is a column of a block as encodeCol packed it.
+type packedCol struct {
+	width int
+	lo    uint64
+	data  []byte // the values (of a sparse column, those not lo)
+	bits  []byte // a sparse column's bitmap, nil for a dense one
+	words int    // its 64-bit words
+}
+
+// colHeader reads a packed column of n values.
+func colHeader(b []byte, n int) (c packedCol, err error) {
 	if len(b) < 9 {
-		return 0, 0, nil, fmt.Errorf("%w: a block column of %d bytes", ErrCorrupted, len(b))
+		return c, fmt.Errorf("%w: a block column of %d bytes", ErrCorrupted, len(b))
 	}
-	width, lo, data = int(b[0]), binary.LittleEndian.Uint64(b[1:9]), b[9:]
-	if width > 8 || (width > 0 && len(data) != n*width+8) {
-		return 0, 0, nil, fmt.Errorf("%w: a block column of width %d holds %d bytes for %d values", ErrCorrupted, width, len(data), n)
+	c.width, c.lo, c.data = int(b[0]&^sparseFlag), binary.LittleEndian.Uint64(b[1:9]), b[9:]
+	values := n
+	if b[0]&sparseFlag != 0 {
+		c.words = (n + 63) / 64
+		if c.width == 0 || len(c.data) < 4+8*c.words {
+			return c, fmt.Errorf("%w: a sparse block column of %d bytes", ErrCorrupted, len(b))
+		}
+		values = int(binary.LittleEndian.Uint32(c.data))
+		c.bits, c.data = c.data[4:4+8*c.words], c.data[4+8*c.words:]
+		ones := 0
+		for w := range c.words {
+			ones += bits.OnesCount64(binary.LittleEndian.Uint64(c.bits[8*w:]))
+		}
+		if ones != values || values > n {
+			return c, fmt.Errorf("%w: a sparse block column of %d values marks %d", ErrCorrupted, values, ones)
+		}
 	}
-	return width, lo, data, nil
+	if c.width > 8 || (c.width > 0 && len(c.data) != values*c.width+8) {
+		return c, fmt.Errorf("%w: a block column of width %d holds %d bytes for %d values", ErrCorrupted, c.width, len(c.data), values)
+	}
+	return c, nil
+}
+
+// at is the k-th value packed.
+func (c *packedCol) at(k int) int64 {
+	return int64(c.lo + binary.LittleEndian.Uint64(c.data[c.width*k:])&(uint64(1)<<(8*c.width)-1)) // 1<<64 is 0: all ones
 }
 
 // decodeCol unpacks n values packed by encodeCol into dst (reused).
 func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
-	width, lo, data, err := colHeader(b, n)
+	c, err := colHeader(b, n)
 	if err != nil {
 		return nil, err
 	}
 	dst = slices.Grow(dst[:0], n)[:n]
-	switch width {
+	lo, data := c.lo, c.data
+	if c.bits != nil {
+		for i := range dst {
+			dst[i] = int64(lo)
+		}
+		k := 0
+		for w := range c.words {
+			word := binary.LittleEndian.Uint64(c.bits[8*w:])
+			for word != 0 {
+				dst[w*64+bits.TrailingZeros64(word)] = c.at(k)
+				k++
+				word &= word - 1
+			}
+		}
+		return dst, nil
+	}
+	switch c.width {
 	case 0:
 		for i := range dst {
 			dst[i] = int64(lo)
@@ -207,9 +289,9 @@ func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
 			dst[i] = int64(lo + binary.LittleEndian.Uint64(data[8*i:]))
 		}
 	default:
-		mask := uint64(1)<<(8*width) - 1
+		mask := uint64(1)<<(8*c.width) - 1
 		for i := range dst {
-			dst[i] = int64(lo + binary.LittleEndian.Uint64(data[width*i:])&mask)
+			dst[i] = int64(lo + binary.LittleEndian.Uint64(data[c.width*i:])&mask)
 		}
 	}
 	return dst, nil
@@ -218,24 +300,37 @@ func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
 // decodeAt unpacks the values at indexes at of n packed by encodeCol into
 // dst (reused), in that order.
 func decodeAt(b []byte, n int, at []int32, dst []int64) ([]int64, error) {
-	width, lo, data, err := colHeader(b, n)
+	c, err := colHeader(b, n)
 	if err != nil {
 		return nil, err
 	}
 	dst = slices.Grow(dst[:0], len(at))[:len(at)]
-	mask := ^uint64(0)
-	if width < 8 {
-		mask = uint64(1)<<(8*width) - 1
+	var rank []int32 // of a sparse column: its values before each word
+	if c.bits != nil {
+		rank = make([]int32, c.words)
+		k := 0
+		for w := range c.words {
+			rank[w] = int32(k)
+			k += bits.OnesCount64(binary.LittleEndian.Uint64(c.bits[8*w:]))
+		}
 	}
 	for j, i := range at {
-		if i < 0 || int(i) >= n {
+		switch {
+		case i < 0 || int(i) >= n:
 			return nil, fmt.Errorf("%w: record %d of a block of %d", ErrCorrupted, i, n)
+		case c.width == 0:
+			dst[j] = int64(c.lo)
+		case rank != nil:
+			w := i / 64
+			word := binary.LittleEndian.Uint64(c.bits[8*w:])
+			if word&(1<<(i%64)) == 0 {
+				dst[j] = int64(c.lo)
+				continue
+			}
+			dst[j] = c.at(int(rank[w]) + bits.OnesCount64(word&(1<<(i%64)-1)))
+		default:
+			dst[j] = c.at(int(i))
 		}
-		if width == 0 {
-			dst[j] = int64(lo)
-			continue
-		}
-		dst[j] = int64(lo + binary.LittleEndian.Uint64(data[width*int(i):])&mask)
 	}
 	return dst, nil
 }

@@ -152,8 +152,27 @@ func TestColumnEncoding(t *testing.T) {
 		{}, {7}, {5, 5, 5}, {0, 255}, {-3, 252}, {0, 256}, {1 << 20, 0, 3}, {0, 1 << 24}, {0, 1 << 40},
 		{math.MinInt64, math.MaxInt64, 0}, {-1, math.MaxInt64},
 	}
+	// Sparse columns: mostly their smallest value, of every width, of
+	// lengths around the bitmap's words.
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 63, 64, 65, 200, 1000} {
+		for _, big := range []int64{1, 300, 1 << 40, math.MaxInt64} {
+			vals := make([]int64, n)
+			for i := range vals {
+				vals[i] = -7
+				if rng.IntN(12) == 0 || i == n-1 {
+					vals[i] += 1 + rng.Int64N(big)
+				}
+			}
+			cases = append(cases, vals)
+		}
+	}
+	sparse := 0
 	for _, vals := range cases {
 		b := encodeCol(nil, vals)
+		if len(b) > 0 && b[0]&sparseFlag != 0 {
+			sparse++
+		}
 		got, err := decodeCol(b, len(vals), nil)
 		if err != nil {
 			t.Fatalf("%v: %v", vals, err)
@@ -161,9 +180,28 @@ func TestColumnEncoding(t *testing.T) {
 		if !slices.Equal(got, vals) && len(vals) > 0 {
 			t.Errorf("%v decoded as %v", vals, got)
 		}
+		// Some values, by index, in any order.
+		var at []int32
+		var want []int64
+		for range min(len(vals), 50) {
+			i := rng.IntN(len(vals))
+			at, want = append(at, int32(i)), append(want, vals[i])
+		}
+		some, err := decodeAt(b, len(vals), at, nil)
+		if err != nil || !slices.Equal(some, want) {
+			t.Errorf("%v at %v: %v, want %v (%v)", vals, at, some, want, err)
+		}
 	}
-	if _, err := decodeCol([]byte{2, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 4, nil); err == nil {
-		t.Error("a short column decoded")
+	if sparse < 15 {
+		t.Errorf("%d columns packed sparse", sparse)
+	}
+	for _, bad := range [][]byte{
+		{2, 0, 0, 0, 0, 0, 0, 0, 0, 1}, // short
+		{1 | sparseFlag, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, // a bitmap of none, one value
+	} {
+		if _, err := decodeCol(bad, 4, nil); err == nil {
+			t.Errorf("%v decoded", bad)
+		}
 	}
 }
 
