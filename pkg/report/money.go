@@ -406,22 +406,44 @@ func hasNoCost(g source.Groups) bool {
 // cache-read price, as the book prices the record (tier, long context,
 // batch), exact and rounded once. Models without a price add nothing.
 func (m *Money) CacheSavings(ctx context.Context, src source.Source, tenant string, start, end int64, filter source.Filter) (source.USD, error) {
-	if m == nil || m.Book == nil || start >= end {
+	q, sv, ok := m.SavingsQuery(start, end, filter)
+	if !ok {
 		return 0, nil
 	}
-	cut, _, at := pieces([]int64{start, end}, m.Book.Changes())
-	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{{Dim: source.DimPrice, Bounds: cut, Filter: filter, MoneyOnly: true}})
+	res, err := source.AggregateMany(ctx, src, tenant, []source.Query{q})
 	if err != nil {
 		return 0, err
 	}
+	return sv.Of(res[0]), nil
+}
+
+// Savings prices the answer of a SavingsQuery.
+type Savings struct {
+	m  *Money
+	at []time.Time // the time of each interval of the query, for the book
+}
+
+// SavingsQuery is the query CacheSavings asks, to be asked with a report's
+// others (a pass over the column blocks answers them all); ok is false
+// when there is nothing to ask.
+func (m *Money) SavingsQuery(start, end int64, filter source.Filter) (q source.Query, sv Savings, ok bool) {
+	if m == nil || m.Book == nil || start >= end {
+		return q, sv, false
+	}
+	cut, _, at := pieces([]int64{start, end}, m.Book.Changes())
+	return source.Query{Dim: source.DimPrice, Bounds: cut, Filter: filter, MoneyOnly: true}, Savings{m, at}, true
+}
+
+// Of is what caching saved, from the query's groups.
+func (sv Savings) Of(res []source.Groups) source.USD {
 	var saved pricing.Amount
-	for j, groups := range res[0] {
+	for j, groups := range res {
 		for member, t := range groups {
 			pk, ok := source.ParsePriceKey(member)
 			if !ok || t.CacheRead == 0 {
 				continue
 			}
-			per, ok := m.Book.PeriodOf(pk.Model, at[j])
+			per, ok := sv.m.Book.PeriodOf(pk.Model, sv.at[j])
 			if !ok {
 				continue
 			}
@@ -429,5 +451,5 @@ func (m *Money) CacheSavings(ctx context.Context, src source.Source, tenant stri
 			saved.Add(pricing.Tokens{CacheRead: t.CacheRead}, pricing.Rates{1: rates[0] - rates[1]}, pk.Batch, bf)
 		}
 	}
-	return saved.Nano(), nil
+	return saved.Nano()
 }

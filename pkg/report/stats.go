@@ -101,6 +101,11 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 	for i := range qs {
 		qs[i].Filter = opt.Filter
 	}
+	// What caching saved: asked with the rest, read when there are cache reads.
+	saving, savings, save := opt.Money.SavingsQuery(span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter)
+	if save {
+		qs = append(qs, saving)
+	}
 	res, sums, err := opt.Money.Aggregate(ctx, src, tenant, qs)
 	if err != nil {
 		return nil, err
@@ -121,10 +126,8 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		}
 	}
 	sums[1].SetCosts(&s.Previous)
-	if s.Current.CacheRead > 0 {
-		if s.CacheSaved, err = opt.Money.CacheSavings(ctx, src, tenant, span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter); err != nil {
-			return nil, err
-		}
+	if save && s.Current.CacheRead > 0 {
+		s.CacheSaved = savings.Of(res[len(res)-1])
 	}
 	for i, d := range span.Days {
 		s.Daily = append(s.Daily, Day{Date: d, Totals: daily[i][""]})
