@@ -263,6 +263,25 @@ func TestCacheSavings(t *testing.T) {
 	if s.CacheSaved != 17_500_000 || !found {
 		t.Errorf("saved %d, insights %v", s.CacheSaved, s.Insights)
 	}
+	// Filtered, the saving is asked with the report's other queries.
+	for filter, want := range map[string]source.USD{"gpt-4o": 17_500_000, "mystery": 0} {
+		s, err := BuildStats(context.Background(), src, "t", span, clock, Options{Money: m, Filter: source.Filter{source.DimModel: {filter}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.CacheSaved != want {
+			t.Errorf("model=%s: saved %d, want %d", filter, s.CacheSaved, want)
+		}
+	}
+	// Batch calls alone: half the saving.
+	recs[0].Batch = true
+	s, err = BuildStats(context.Background(), src, "t", span, clock, Options{Money: m, Filter: source.Filter{source.DimKey: {"k"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CacheSaved != 11_250_000 { // 6,250,000 + 5,000,000
+		t.Errorf("key=k, all batch: saved %d, want 11,250,000", s.CacheSaved)
+	}
 }
 
 func TestUnpricedSentence(t *testing.T) {

@@ -101,10 +101,17 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 	for i := range qs {
 		qs[i].Filter = opt.Filter
 	}
-	// What caching saved: asked with the rest, read when there are cache reads.
-	saving, savings, save := opt.Money.SavingsQuery(span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter)
-	if save {
-		qs = append(qs, saving)
+	// What caching saved. A filtered report is answered by a pass over
+	// the records' columns: it is asked with the rest, in the same pass.
+	// Otherwise rollup rows answer it, after the rest, when there are
+	// cache reads (the price book is read only then).
+	var savings Savings
+	save := false
+	if len(opt.Filter) > 0 {
+		var saving source.Query
+		if saving, savings, save = opt.Money.SavingsQuery(span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter); save {
+			qs = append(qs, saving)
+		}
 	}
 	res, sums, err := opt.Money.Aggregate(ctx, src, tenant, qs)
 	if err != nil {
@@ -126,8 +133,14 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		}
 	}
 	sums[1].SetCosts(&s.Previous)
-	if save && s.Current.CacheRead > 0 {
+	switch {
+	case s.Current.CacheRead == 0:
+	case save:
 		s.CacheSaved = savings.Of(res[len(res)-1])
+	default:
+		if s.CacheSaved, err = opt.Money.CacheSavings(ctx, src, tenant, span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter); err != nil {
+			return nil, err
+		}
 	}
 	for i, d := range span.Days {
 		s.Daily = append(s.Daily, Day{Date: d, Totals: daily[i][""]})
