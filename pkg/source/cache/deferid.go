@@ -2,7 +2,9 @@ package cache
 
 import (
 	"hash/maphash"
+	"math"
 	"math/bits"
+	"runtime/debug"
 )
 
 // A first import builds its cache without the index of ids, and makes the
@@ -34,7 +36,18 @@ const bloomHashes = 6
 func newBloom(n int64) *bloom {
 	want := uint64(max(n, 1) * bloomBitsPer)
 	size := uint64(1) << min(29, max(26, bits.Len64(want)-1))
+	allowFor(int64(size / 8))
 	return &bloom{bits: make([]uint64, size/64), mask: size - 1}
+}
+
+// allowFor raises the Go runtime's soft memory limit, when one is set (an
+// import sets one), by n bytes the import holds besides its usual (the
+// filter of ids: 8 to 64 MiB): with a limit below what is live, the
+// collector would run without end.
+func allowFor(n int64) {
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64-n {
+		debug.SetMemoryLimit(limit + n)
+	}
 }
 
 // bloomSeed seeds the filter's hash: a filter lives for one import.
