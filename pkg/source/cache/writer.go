@@ -60,8 +60,6 @@ type Writer struct {
 	priceKeys map[source.PriceKey]int64
 	// blockDays are the UTC days this import wrote column blocks of.
 	blockDays map[int64]bool
-	// wasWide are the dimensions wide as the writer began (rollupAcc.wide).
-	wasWide [source.NumDims + 1]bool
 
 	// Added and Duplicates count the records given to Add.
 	Added, Duplicates int64
@@ -95,7 +93,6 @@ func (c *Cache) BeginWrite(ctx context.Context, tenant string) (*Writer, error) 
 		return nil, c.wrap(err)
 	}
 	w.acc = newRollupAcc(w.names)
-	w.wasWide = w.acc.wide
 	w.work = startRollupWorker(w.acc)
 	return w, nil
 }
@@ -535,12 +532,14 @@ func (w *Writer) Commit() error {
 	return nil
 }
 
-// dropWide deletes the rollup rows of the dimensions this import made
-// wide (wideDim), of every tenant: no report reads them any more.
+// dropWide deletes the rollup rows of the wide dimensions (wideDim), of
+// every tenant: no report reads them. Those are rows this import counted
+// before a dimension widened, or rows of a cache written before the rule;
+// where there are none, each delete is one look at the index.
 func (w *Writer) dropWide() error {
 	var tenants []int64
-	for i, d := range slotDims {
-		if w.wasWide[i] || !wideDim(w.names, d) {
+	for _, d := range slotDims {
+		if !wideDim(w.names, d) {
 			continue
 		}
 		if tenants == nil {
