@@ -105,11 +105,12 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 	// the records' columns: it is asked with the rest, in the same pass.
 	// Otherwise rollup rows answer it, after the rest, when there are
 	// cache reads (the price book is read only then).
+	start, end := span.Current.Start.UnixNano(), span.Current.End.UnixNano()
 	var savings Savings
 	save := false
 	if len(opt.Filter) > 0 {
 		var saving source.Query
-		if saving, savings, save = opt.Money.SavingsQuery(span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter); save {
+		if saving, savings, save = opt.Money.SavingsQuery(start, end, opt.Filter); save {
 			qs = append(qs, saving)
 		}
 	}
@@ -138,7 +139,7 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 	case save:
 		s.CacheSaved = savings.Of(res[len(res)-1])
 	default:
-		if s.CacheSaved, err = opt.Money.CacheSavings(ctx, src, tenant, span.Current.Start.UnixNano(), span.Current.End.UnixNano(), opt.Filter); err != nil {
+		if s.CacheSaved, err = opt.Money.CacheSavings(ctx, src, tenant, start, end, opt.Filter); err != nil {
 			return nil, err
 		}
 	}

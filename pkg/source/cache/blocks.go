@@ -498,7 +498,10 @@ type blockCursor interface {
 
 // blockColumnSQL reads a column's blocks of a tenant's days: tenant, col,
 // first day, last day.
-const blockColumnSQL = "SELECT day, seg, n, data FROM blocks WHERE tenant = ? AND col = ? AND day BETWEEN ? AND ? ORDER BY day, seg"
+const blockColumnSQL = "SELECT day, seg, n, data" + blockColumnFrom
+
+// blockColumnFrom is where blockColumnSQL and blockRowsSQL read.
+const blockColumnFrom = " FROM blocks WHERE tenant = ? AND col = ? AND day BETWEEN ? AND ? ORDER BY day, seg"
 
 // sqlCursor reads blocks through database/sql.
 type sqlCursor struct {
@@ -523,13 +526,14 @@ func (c *sqlCursor) close()                           { c.rows.Close() }
 // allocates for the row (fresh pages, for blocks this large): rawCursor
 // reads each block's bytes with the blob API into a buffer of its own.
 type rawCursor struct {
+	conn rawsqlite.Conn
 	s    *rawsqlite.Stmt // blockRowsSQL
 	blob *rawsqlite.Blob
 	buf  []byte
 }
 
 // blockRowsSQL is blockColumnSQL with the row's rowid for its data.
-const blockRowsSQL = "SELECT day, seg, n, rowid FROM blocks WHERE tenant = ? AND col = ? AND day BETWEEN ? AND ? ORDER BY day, seg"
+const blockRowsSQL = "SELECT day, seg, n, rowid" + blockColumnFrom
 
 func (c *rawCursor) next() (bool, error) {
 	ok, err := c.s.Step()
@@ -538,7 +542,7 @@ func (c *rawCursor) next() (bool, error) {
 	}
 	rowid := c.s.ColumnInt64(3)
 	if c.blob == nil {
-		c.blob, err = c.s.Conn().OpenBlob("blocks", "data", rowid)
+		c.blob, err = c.conn.OpenBlob("blocks", "data", rowid)
 	} else {
 		err = c.blob.Reopen(rowid)
 	}
@@ -611,7 +615,7 @@ func readBlocksOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid, first, l
 				s.Close()
 				return nil, err
 			}
-			return &rawCursor{s: s}, nil
+			return &rawCursor{conn: rc, s: s}, nil
 		}, first, last, cols, pre, fn)
 	})
 	if err != nil || raw {

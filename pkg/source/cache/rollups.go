@@ -63,7 +63,7 @@ func newRollupAcc(names *dictionary) *rollupAcc {
 		a.pairs[i] = map[int64]*source.Totals{}
 	}
 	for i, d := range slotDims {
-		a.wide[i] = names != nil && wideDim(names, d)
+		a.wide[i] = wideDim(names, d)
 	}
 	return a
 }

@@ -537,33 +537,13 @@ func (w *Writer) Commit() error {
 // before a dimension widened, or rows of a cache written before the rule;
 // where there are none, each delete is one look at the index.
 func (w *Writer) dropWide() error {
-	var tenants []int64
 	for _, d := range slotDims {
 		if !wideDim(w.names, d) {
 			continue
 		}
-		if tenants == nil {
-			rows, err := w.tx.QueryContext(w.ctx, "SELECT id FROM tenants")
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				tenants = append(tenants, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		for _, t := range tenants {
-			if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM rollups WHERE tenant = ? AND dim IN (?, ?)", t, int(d), int(PairDim(d))); err != nil {
-				return fmt.Errorf("drop the rollups of a wide dimension: %w", err)
-			}
+		if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM rollups WHERE tenant IN (SELECT id FROM tenants) AND dim IN (?, ?)",
+			int(d), int(PairDim(d))); err != nil {
+			return fmt.Errorf("drop the rollups of a wide dimension: %w", err)
 		}
 	}
 	return nil

@@ -273,9 +273,6 @@ func (s *Stmt) Step() (bool, error) {
 	}
 }
 
-// Conn is the connection the statement belongs to.
-func (s *Stmt) Conn() Conn { return s.c }
-
 // ColumnInt64 is column i of the current row as an integer.
 func (s *Stmt) ColumnInt64(i int) int64 { return sqlite3.Xsqlite3_column_int64(s.c.tls, s.p, int32(i)) }
 
