@@ -3,6 +3,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -18,8 +19,42 @@ type blockFilter struct {
 	allow []bool // by code; codes past its end are not
 }
 
-// keeps reports whether f keeps a record of code c.
-func (f *blockFilter) keeps(c int64) bool { return c >= 0 && c < int64(len(f.allow)) && f.allow[c] }
+// keeps reports whether f keeps a record of code c. A code the dictionary
+// lacks is kept: counting it says the cache is corrupted (pick, narrow).
+func (f *blockFilter) keeps(c int64) bool { return uint64(c) >= uint64(len(f.allow)) || f.allow[c] }
+
+// pick appends to sel the records lo…hi that f keeps.
+func (f *blockFilter) pick(codes []int64, lo, hi int, sel []int32) ([]int32, error) {
+	for i := lo; i < hi; i++ {
+		c := codes[i]
+		if uint64(c) >= uint64(len(f.allow)) {
+			return sel, f.bad(c)
+		}
+		if f.allow[c] {
+			sel = append(sel, int32(i))
+		}
+	}
+	return sel, nil
+}
+
+// narrow keeps of sel the records f keeps.
+func (f *blockFilter) narrow(codes []int64, sel []int32) ([]int32, error) {
+	kept := sel[:0]
+	for _, i := range sel {
+		c := codes[i]
+		if uint64(c) >= uint64(len(f.allow)) {
+			return kept, f.bad(c)
+		}
+		if f.allow[c] {
+			kept = append(kept, i)
+		}
+	}
+	return kept, nil
+}
+
+func (f *blockFilter) bad(c int64) error {
+	return fmt.Errorf("%w: a block holds code %d of column %d, which the dictionary has not", ErrCorrupted, c, f.col)
+}
 
 // measureCols are the columns that count a record: those that price it,
 // and unless money alone is asked, its outcome, reasoning and response
@@ -156,10 +191,15 @@ func (p *blockPlan) slot(key int64) int32 {
 	return s
 }
 
+// covers reports whether p counts records of day.
+func (p *blockPlan) covers(day int64) bool {
+	return day+Day > p.secs[0] && day < p.secs[len(p.secs)-1]
+}
+
 // block counts a block of day's n records.
 func (p *blockPlan) block(day int64, n int, col *[numCols][]int64) error {
 	secs := p.secs
-	if day+Day <= secs[0] || day >= secs[len(secs)-1] {
+	if !p.covers(day) {
 		return nil
 	}
 	// The intervals the records fall in: all in one when the day is, else
@@ -193,22 +233,15 @@ func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
 	sel := p.sel[:0]
 	for fi := range p.filters {
 		f := &p.filters[fi]
-		codes := col[f.col]
+		var err error
 		if fi == 0 {
-			for i := lo; i < hi; i++ {
-				if f.keeps(codes[i]) {
-					sel = append(sel, int32(i))
-				}
-			}
-			continue
+			sel, err = f.pick(col[f.col], lo, hi, sel)
+		} else {
+			sel, err = f.narrow(col[f.col], sel)
 		}
-		kept := sel[:0]
-		for _, i := range sel {
-			if f.keeps(codes[i]) {
-				kept = append(kept, i)
-			}
+		if err != nil {
+			return err
 		}
-		sel = kept
 	}
 	p.sel = sel
 	n, at := hi-lo, func(j int) int { return lo + j }
@@ -323,13 +356,31 @@ func scanBlocks(ctx context.Context, conn *sql.Conn, tx *sql.Tx, tid int64, plan
 	}
 	if anyDay {
 		slices.Sort(cols)
+		var live []*blockPlan
 		err := readBlocksOf(ctx, conn, tx, tid, first, last, slices.Compact(cols), prefilterOf(plans), func(day int64, n int, col *[numCols][]int64) error {
+			// The plans that count records of the day, in two halves: one
+			// counted on a goroutine of its own, the other here.
+			live = live[:0]
 			for _, p := range plans {
-				if err := p.block(day, n, col); err != nil {
-					return err
+				if p.covers(day) {
+					live = append(live, p)
 				}
 			}
-			return nil
+			count := func(ps []*blockPlan) error {
+				for _, p := range ps {
+					if err := p.block(day, n, col); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if len(live) < 2 {
+				return count(live)
+			}
+			half := make(chan error, 1)
+			go func() { half <- count(live[len(live)/2:]) }()
+			err := count(live[:len(live)/2])
+			return cmp.Or(<-half, err)
 		})
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -496,6 +497,12 @@ type blockCursor interface {
 	close()
 }
 
+// bufCursor is a blockCursor that reads a block into a buffer it is
+// given, which row's data then is: the buffer stays the caller's.
+type bufCursor interface {
+	readInto(buf []byte)
+}
+
 // blockColumnSQL reads a column's blocks of a tenant's days: tenant, col,
 // first day, last day.
 const blockColumnSQL = "SELECT day, seg, n, data" + blockColumnFrom
@@ -560,6 +567,9 @@ func (c *rawCursor) next() (bool, error) {
 func (c *rawCursor) row() (int64, int64, int, []byte) {
 	return c.s.ColumnInt64(0), c.s.ColumnInt64(1), int(c.s.ColumnInt64(2)), c.buf
 }
+
+// readInto has the next block read into buf (grown when short).
+func (c *rawCursor) readInto(buf []byte) { c.buf = buf }
 
 func (c *rawCursor) close() {
 	c.blob.Close()
@@ -672,44 +682,71 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 	if len(curs) == 0 {
 		return nil
 	}
-	// Blocks decoded, on their way to fn; their buffers come back free.
-	type decoded struct {
+	// Blocks read, then decoded, on their way to fn; their buffers come
+	// back free. Three goroutines: SQLite reads, decoding, counting.
+	type block struct {
 		day int64
 		n   int
+		raw [numCols][]byte // the columns read (the others nil)
 		col [numCols][]int64
 		sel []int32
 	}
-	const depth = 3
-	work, free := make(chan *decoded, depth), make(chan *decoded, depth)
+	const depth = 4
+	read, work, free := make(chan *block, depth), make(chan *block, depth), make(chan *block, depth)
 	for range depth {
-		free <- &decoded{}
+		free <- &block{}
 	}
-	done := make(chan error, 1)
+	quit := make(chan struct{}) // a later stage failed: stop
+	var stop sync.Once
+	halt := func() { stop.Do(func() { close(quit) }) }
+	decoded, counted := make(chan error, 1), make(chan error, 1)
+	go func() {
+		defer close(work)
+		var err error
+		for b := range read {
+			if err == nil {
+				var m int
+				if m, err = decodeBlock(&b.raw, b.n, pre, &b.col, &b.sel); err == nil && m > 0 {
+					b.n = m
+					work <- b
+					continue
+				}
+				if err != nil {
+					halt()
+				}
+			}
+			free <- b
+		}
+		decoded <- err
+	}()
 	go func() {
 		var err error
 		for b := range work {
 			if err == nil {
-				err = fn(b.day, b.n, &b.col)
+				if err = fn(b.day, b.n, &b.col); err != nil {
+					halt()
+				}
 			}
 			free <- b
 		}
-		done <- err
+		counted <- err
 	}()
-	read := func() error {
+	readAll := func() error {
 		for {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			var b *decoded
+			var b *block
 			select {
 			case b = <-free:
-			case err := <-done: // fn failed: stop reading
-				done <- err
+			case <-quit:
 				return nil
 			}
 			var seg int64
-			var raw [numCols][]byte
 			for i, c := range curs { // the columns not asked stay nil
+				if bc, ok := c.cur.(bufCursor); ok {
+					bc.readInto(b.raw[c.col])
+				}
 				ok, err := c.cur.next()
 				if err != nil {
 					return err
@@ -726,64 +763,68 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 				} else if d != b.day || s != seg || m != b.n {
 					return fmt.Errorf("%w: column blocks disagree", ErrCorrupted)
 				}
-				raw[c.col] = data
-			}
-			// With a filter, its columns first: a block of few records that
-			// pass has only those decoded of its other columns.
-			var sel []int32
-			if pre != nil {
-				for _, col := range pre.cols {
-					v, err := decodeCol(raw[col], b.n, b.col[col])
-					if err != nil {
-						return err
-					}
-					b.col[col], raw[col] = v, nil
-				}
-				b.sel = pre.sel(&b.col, b.n, b.sel[:0])
-				if len(b.sel) == 0 {
-					free <- b
-					continue
-				}
-				if 2*len(b.sel) < b.n {
-					sel = b.sel
-					for _, col := range pre.cols {
-						v := b.col[col]
-						for j, i := range sel {
-							v[j] = v[i]
-						}
-						b.col[col] = v[:len(sel)]
-					}
-				}
-			}
-			for _, c := range curs {
-				if raw[c.col] == nil {
-					continue
-				}
-				var v []int64
-				var err error
-				if sel != nil {
-					v, err = decodeAt(raw[c.col], b.n, sel, b.col[c.col])
+				if _, ok := c.cur.(bufCursor); ok {
+					b.raw[c.col] = data
 				} else {
-					v, err = decodeCol(raw[c.col], b.n, b.col[c.col])
+					b.raw[c.col] = append(b.raw[c.col][:0], data...)
 				}
-				if err != nil {
-					return err
-				}
-				b.col[c.col] = v
 			}
-			if sel != nil {
-				b.n = len(sel)
-			}
-			work <- b
+			read <- b
 		}
 	}
-	rerr := read()
-	close(work)
-	ferr := <-done
-	if rerr != nil {
-		return rerr
+	rerr := readAll()
+	close(read)
+	derr, ferr := <-decoded, <-counted
+	return cmp.Or(rerr, derr, ferr)
+}
+
+// decodeBlock decodes a block's columns read (raw) of n records into col,
+// and says how many records col holds. With pre, its columns first, and
+// the records it picks (into sel): when none, m is 0; when fewer than half,
+// only those are decoded of the other columns, in order, and m says how
+// many.
+func decodeBlock(raw *[numCols][]byte, n int, pre *blockPrefilter, col *[numCols][]int64, sel *[]int32) (m int, err error) {
+	var done [numCols]bool
+	var at []int32
+	if pre != nil {
+		for _, c := range pre.cols {
+			if col[c], err = decodeCol(raw[c], n, col[c]); err != nil {
+				return 0, err
+			}
+			done[c] = true
+		}
+		*sel = pre.sel(col, n, (*sel)[:0])
+		if len(*sel) == 0 {
+			return 0, nil
+		}
+		if 2*len(*sel) < n {
+			at = *sel
+			for _, c := range pre.cols {
+				v := col[c]
+				for j, i := range at {
+					v[j] = v[i]
+				}
+				col[c] = v[:len(at)]
+			}
+		}
 	}
-	return ferr
+	for c := range raw {
+		if raw[c] == nil || done[c] {
+			continue
+		}
+		if at != nil {
+			col[c], err = decodeAt(raw[c], n, at, col[c])
+		} else {
+			col[c], err = decodeCol(raw[c], n, col[c])
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if at != nil {
+		return len(at), nil
+	}
+	return n, nil
 }
 
 // checkBlocks checks that each tenant's column blocks hold as many records

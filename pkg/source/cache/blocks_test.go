@@ -3,11 +3,13 @@ package cache
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -409,5 +411,78 @@ func TestWideDimensions(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCorruptBlocksFail: a pass over column blocks that meets a broken
+// one (bytes that do not decode, a code the dictionary lacks, a column
+// short of a block) says the cache is corrupted, and returns: no stage of
+// the pass waits for another that stopped.
+func TestCorruptBlocksFail(t *testing.T) {
+	ctx := context.Background()
+	defer func(n int) { blockMax = n }(blockMax)
+	blockMax = 50
+	rng := rand.New(rand.NewPCG(7, 8))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	recs := randomRecords(rng, 3000, from, to)
+	queries := []source.Query{
+		{Dim: source.DimModel, Also: []source.Dim{source.DimRegion}, Bounds: []int64{from.UnixNano(), to.UnixNano()}},
+		{Dim: source.DimUser, Filter: map[source.Dim][]string{source.DimModel: {"gpt-4o"}}, Latency: true,
+			Bounds: dayBounds(time.UTC, 2026, 3, 1, 19, to)},
+		{Dim: source.DimKey, Filter: map[source.Dim][]string{source.DimRegion: {"eu-west"}}, MoneyOnly: true,
+			Bounds: []int64{from.UnixNano(), to.UnixNano()}},
+	}
+	// The middle block of a column, by rowid.
+	middle := fmt.Sprintf("(SELECT rowid FROM blocks WHERE col = %%d ORDER BY day, seg LIMIT 1 OFFSET (SELECT count(*) / 2 FROM blocks WHERE col = %%d))")
+	for _, tc := range []struct {
+		name, sql string
+		fail      []bool // by query: those that read the column
+	}{
+		{"bytes that do not decode", fmt.Sprintf("UPDATE blocks SET data = x'05' WHERE rowid = "+middle, colCost, colCost), []bool{true, true, true}},
+		{"a code the dictionary lacks", fmt.Sprintf("UPDATE blocks SET data = ? WHERE rowid = "+middle, colModel, colModel), []bool{true, true, false}},
+		{"a column short of a block", fmt.Sprintf("DELETE FROM blocks WHERE rowid = "+middle, colRegion, colRegion), []bool{true, false, true}},
+		{"a sparse column cut short", fmt.Sprintf("UPDATE blocks SET data = x'81ffffffff' WHERE rowid = "+middle, colStatus, colStatus), []bool{true, true, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := openTemp(t)
+			store(t, c, "acme", recs)
+			var args []any
+			if strings.Contains(tc.sql, "?") {
+				var n int
+				if err := c.db.QueryRowContext(ctx, "SELECT n FROM blocks WHERE rowid = "+fmt.Sprintf(middle, colModel, colModel)).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				codes := make([]int64, n)
+				for i := range codes {
+					codes[i] = 1 << 20
+				}
+				args = append(args, encodeCol(nil, codes))
+			}
+			res, err := c.db.ExecContext(ctx, tc.sql, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				t.Fatalf("%d blocks changed, want 1", n)
+			}
+			for i, q := range queries {
+				done := make(chan error, 1)
+				go func() {
+					_, err := c.AggregateMany(ctx, "acme", []source.Query{q})
+					done <- err
+				}()
+				select {
+				case err := <-done:
+					if tc.fail[i] && !errors.Is(err, ErrCorrupted) {
+						t.Errorf("query %d: %v, want the cache corrupted", i, err)
+					}
+					if !tc.fail[i] && err != nil {
+						t.Errorf("query %d, which does not read the column: %v", i, err)
+					}
+				case <-time.After(time.Minute):
+					t.Fatalf("query %d: no answer in a minute", i)
+				}
+			}
+		})
 	}
 }
