@@ -230,6 +230,9 @@ func colHeader(b []byte, n int) (c packedCol, err error) {
 		for w := range c.words {
 			ones += bits.OnesCount64(binary.LittleEndian.Uint64(c.bits[8*w:]))
 		}
+		if rest := n % 64; rest > 0 && binary.LittleEndian.Uint64(c.bits[8*(c.words-1):])>>rest != 0 {
+			return c, fmt.Errorf("%w: a sparse block column marks values past its %d", ErrCorrupted, n)
+		}
 		if ones != values || values > n {
 			return c, fmt.Errorf("%w: a sparse block column of %d values marks %d", ErrCorrupted, values, ones)
 		}
@@ -245,95 +248,120 @@ func (c *packedCol) at(k int) int64 {
 	return int64(c.lo + binary.LittleEndian.Uint64(c.data[c.width*k:])&(uint64(1)<<(8*c.width)-1)) // 1<<64 is 0: all ones
 }
 
-// decodeCol unpacks n values packed by encodeCol into dst (reused).
-func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
-	c, err := colHeader(b, n)
-	if err != nil {
-		return nil, err
-	}
-	dst = slices.Grow(dst[:0], n)[:n]
-	lo, data := c.lo, c.data
-	if c.bits != nil {
-		for i := range dst {
-			dst[i] = int64(lo)
-		}
-		k := 0
-		for w := range c.words {
-			word := binary.LittleEndian.Uint64(c.bits[8*w:])
-			for word != 0 {
-				dst[w*64+bits.TrailingZeros64(word)] = c.at(k)
-				k++
-				word &= word - 1
-			}
-		}
-		return dst, nil
-	}
-	switch c.width {
-	case 0:
-		for i := range dst {
-			dst[i] = int64(lo)
-		}
-	case 1:
-		for i := range dst {
-			dst[i] = int64(lo + uint64(data[i]))
-		}
-	case 2:
-		for i := range dst {
-			dst[i] = int64(lo + uint64(binary.LittleEndian.Uint16(data[2*i:])))
-		}
-	case 4:
-		for i := range dst {
-			dst[i] = int64(lo + uint64(binary.LittleEndian.Uint32(data[4*i:])))
-		}
-	case 8:
-		for i := range dst {
-			dst[i] = int64(lo + binary.LittleEndian.Uint64(data[8*i:]))
-		}
-	default:
-		mask := uint64(1)<<(8*c.width) - 1
-		for i := range dst {
-			dst[i] = int64(lo + binary.LittleEndian.Uint64(data[c.width*i:])&mask)
-		}
-	}
-	return dst, nil
+// word is the w-th word of a sparse column's bitmap.
+func (c *packedCol) word(w int) uint64 { return binary.LittleEndian.Uint64(c.bits[8*w:]) }
+
+// colCursor decodes a packed column a stretch of records at a time, in
+// order: each stretch starts where the one before ended, at a multiple of
+// 64 but for the end.
+type colCursor struct {
+	packedCol
+	k int // of a sparse column: its values before the next stretch
 }
 
-// decodeAt unpacks the values at indexes at of n packed by encodeCol into
-// dst (reused), in that order.
-func decodeAt(b []byte, n int, at []int32, dst []int64) ([]int64, error) {
+// newColCursor reads a packed column of n values.
+func newColCursor(b []byte, n int) (colCursor, error) {
 	c, err := colHeader(b, n)
+	return colCursor{packedCol: c}, err
+}
+
+// span decodes records lo…hi into dst (reused).
+func (r *colCursor) span(lo, hi int, dst []int64) []int64 {
+	dst = slices.Grow(dst[:0], hi-lo)[:hi-lo]
+	lo64, data := r.lo, r.data
+	if r.bits != nil {
+		for i := range dst {
+			dst[i] = int64(lo64)
+		}
+		for w := lo / 64; w < (hi+63)/64; w++ {
+			for word := r.word(w); word != 0; word &= word - 1 {
+				dst[w*64+bits.TrailingZeros64(word)-lo] = r.at(r.k)
+				r.k++
+			}
+		}
+		return dst
+	}
+	switch r.width {
+	case 0:
+		for i := range dst {
+			dst[i] = int64(lo64)
+		}
+	case 1:
+		data = data[lo:]
+		for i := range dst {
+			dst[i] = int64(lo64 + uint64(data[i]))
+		}
+	case 2:
+		data = data[2*lo:]
+		for i := range dst {
+			dst[i] = int64(lo64 + uint64(binary.LittleEndian.Uint16(data[2*i:])))
+		}
+	case 4:
+		data = data[4*lo:]
+		for i := range dst {
+			dst[i] = int64(lo64 + uint64(binary.LittleEndian.Uint32(data[4*i:])))
+		}
+	case 8:
+		data = data[8*lo:]
+		for i := range dst {
+			dst[i] = int64(lo64 + binary.LittleEndian.Uint64(data[8*i:]))
+		}
+	default:
+		for i := range dst {
+			dst[i] = r.at(lo + i)
+		}
+	}
+	return dst
+}
+
+// pick decodes the records lo+a of records lo…hi, for each a of at (in
+// increasing order), into dst (reused).
+func (r *colCursor) pick(lo, hi int, at []int32, dst []int64) []int64 {
+	dst = slices.Grow(dst[:0], len(at))[:len(at)]
+	if r.bits == nil {
+		for j, a := range at {
+			if r.width == 0 {
+				dst[j] = int64(r.lo)
+			} else {
+				dst[j] = r.at(lo + int(a))
+			}
+		}
+		return dst
+	}
+	w, k := lo/64, r.k // k: the values before word w
+	for j, a := range at {
+		i := lo + int(a)
+		for ; w < i/64; w++ {
+			k += bits.OnesCount64(r.word(w))
+		}
+		word, bit := r.word(w), uint64(1)<<(i%64)
+		if word&bit == 0 {
+			dst[j] = int64(r.lo)
+		} else {
+			dst[j] = r.at(k + bits.OnesCount64(word&(bit-1)))
+		}
+	}
+	r.skip(lo, hi)
+	return dst
+}
+
+// skip passes records lo…hi.
+func (r *colCursor) skip(lo, hi int) {
+	if r.bits == nil {
+		return
+	}
+	for w := lo / 64; w < (hi+63)/64; w++ {
+		r.k += bits.OnesCount64(r.word(w))
+	}
+}
+
+// decodeCol unpacks n values packed by encodeCol into dst (reused).
+func decodeCol(b []byte, n int, dst []int64) ([]int64, error) {
+	r, err := newColCursor(b, n)
 	if err != nil {
 		return nil, err
 	}
-	dst = slices.Grow(dst[:0], len(at))[:len(at)]
-	var rank []int32 // of a sparse column: its values before each word
-	if c.bits != nil {
-		rank = make([]int32, c.words)
-		k := 0
-		for w := range c.words {
-			rank[w] = int32(k)
-			k += bits.OnesCount64(binary.LittleEndian.Uint64(c.bits[8*w:]))
-		}
-	}
-	for j, i := range at {
-		switch {
-		case i < 0 || int(i) >= n:
-			return nil, fmt.Errorf("%w: record %d of a block of %d", ErrCorrupted, i, n)
-		case c.width == 0:
-			dst[j] = int64(c.lo)
-		case rank != nil:
-			w := i / 64
-			word := binary.LittleEndian.Uint64(c.bits[8*w:])
-			if word&(1<<(i%64)) == 0 {
-				dst[j] = int64(c.lo)
-				continue
-			}
-			dst[j] = c.at(int(rank[w]) + bits.OnesCount64(word&(1<<(i%64)-1)))
-		default:
-			dst[j] = c.at(int(i))
-		}
-	}
-	return dst, nil
+	return r.span(0, n, dst), nil
 }
 
 // writeBlocks stores the rows of each day as new segments of it.
@@ -682,21 +710,24 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 	if len(curs) == 0 {
 		return nil
 	}
-	// Blocks read, then decoded, on their way to fn; their buffers come
-	// back free. Three goroutines: SQLite reads, decoding, counting.
+	// Blocks read, then decoded a chunk of records at a time (in the
+	// processor's cache when counted), on their way to fn; their buffers
+	// come back free. Three goroutines: SQLite reads, decoding, counting.
 	type block struct {
 		day int64
 		n   int
 		raw [numCols][]byte // the columns read (the others nil)
-		col [numCols][]int64
-		sel []int32
 	}
-	const depth = 4
-	read, work, free := make(chan *block, depth), make(chan *block, depth), make(chan *block, depth)
-	for range depth {
-		free <- &block{}
+	const blocksAhead, chunksAhead = 2, 4
+	read, rawFree := make(chan *block, blocksAhead), make(chan *block, blocksAhead)
+	for range blocksAhead {
+		rawFree <- &block{}
 	}
-	quit := make(chan struct{}) // a later stage failed: stop
+	work, chunkFree := make(chan *chunk, chunksAhead), make(chan *chunk, chunksAhead)
+	for range chunksAhead {
+		chunkFree <- &chunk{}
+	}
+	quit := make(chan struct{}) // a stage failed: the others stop
 	var stop sync.Once
 	halt := func() { stop.Do(func() { close(quit) }) }
 	decoded, counted := make(chan error, 1), make(chan error, 1)
@@ -705,29 +736,24 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 		var err error
 		for b := range read {
 			if err == nil {
-				var m int
-				if m, err = decodeBlock(&b.raw, b.n, pre, &b.col, &b.sel); err == nil && m > 0 {
-					b.n = m
-					work <- b
-					continue
-				}
+				err = decodeChunks(b.day, b.n, &b.raw, pre, chunkFree, work, quit)
 				if err != nil {
 					halt()
 				}
 			}
-			free <- b
+			rawFree <- b
 		}
 		decoded <- err
 	}()
 	go func() {
 		var err error
-		for b := range work {
+		for ch := range work {
 			if err == nil {
-				if err = fn(b.day, b.n, &b.col); err != nil {
+				if err = fn(ch.day, ch.n, &ch.col); err != nil {
 					halt()
 				}
 			}
-			free <- b
+			chunkFree <- ch
 		}
 		counted <- err
 	}()
@@ -738,13 +764,14 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 			}
 			var b *block
 			select {
-			case b = <-free:
+			case b = <-rawFree:
 			case <-quit:
 				return nil
 			}
 			var seg int64
 			for i, c := range curs { // the columns not asked stay nil
-				if bc, ok := c.cur.(bufCursor); ok {
+				bc, into := c.cur.(bufCursor)
+				if into {
 					bc.readInto(b.raw[c.col])
 				}
 				ok, err := c.cur.next()
@@ -763,7 +790,7 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 				} else if d != b.day || s != seg || m != b.n {
 					return fmt.Errorf("%w: column blocks disagree", ErrCorrupted)
 				}
-				if _, ok := c.cur.(bufCursor); ok {
+				if into {
 					b.raw[c.col] = data
 				} else {
 					b.raw[c.col] = append(b.raw[c.col][:0], data...)
@@ -778,53 +805,80 @@ func readBlocks(ctx context.Context, open blockReader, first, last int64, cols [
 	return cmp.Or(rerr, derr, ferr)
 }
 
-// decodeBlock decodes a block's columns read (raw) of n records into col,
-// and says how many records col holds. With pre, its columns first, and
-// the records it picks (into sel): when none, m is 0; when fewer than half,
-// only those are decoded of the other columns, in order, and m says how
-// many.
-func decodeBlock(raw *[numCols][]byte, n int, pre *blockPrefilter, col *[numCols][]int64, sel *[]int32) (m int, err error) {
-	var done [numCols]bool
-	var at []int32
-	if pre != nil {
-		for _, c := range pre.cols {
-			if col[c], err = decodeCol(raw[c], n, col[c]); err != nil {
-				return 0, err
+// chunkRows is how many records of a block are decoded at a time (a
+// multiple of 64: a sparse column's bitmap word; a variable for the tests).
+var chunkRows = 4096
+
+// chunk is records of a block, decoded: the columns read (the others nil).
+type chunk struct {
+	day int64
+	n   int
+	col [numCols][]int64
+	sel []int32
+}
+
+// decodeChunks decodes a block's columns read (raw) of n records a chunk
+// at a time, each into a chunk taken from free and sent to work. With
+// pre, its columns first, and the records it picks: a chunk of none is not
+// sent; of fewer than half, only those are decoded of the other columns
+// and sent (in order).
+func decodeChunks(day int64, n int, raw *[numCols][]byte, pre *blockPrefilter, free chan *chunk, work chan<- *chunk, quit <-chan struct{}) error {
+	var curs [numCols]*colCursor
+	for c, b := range raw {
+		if b != nil {
+			cur, err := newColCursor(b, n)
+			if err != nil {
+				return err
 			}
-			done[c] = true
-		}
-		*sel = pre.sel(col, n, (*sel)[:0])
-		if len(*sel) == 0 {
-			return 0, nil
-		}
-		if 2*len(*sel) < n {
-			at = *sel
-			for _, c := range pre.cols {
-				v := col[c]
-				for j, i := range at {
-					v[j] = v[i]
-				}
-				col[c] = v[:len(at)]
-			}
+			curs[c] = &cur
 		}
 	}
-	for c := range raw {
-		if raw[c] == nil || done[c] {
+	for lo := 0; lo < n; lo += chunkRows {
+		hi := min(n, lo+chunkRows)
+		var ch *chunk
+		select {
+		case ch = <-free:
+		case <-quit:
+			return nil
+		}
+		ch.day, ch.n = day, hi-lo
+		var done [numCols]bool
+		var at []int32
+		if pre != nil {
+			for _, c := range pre.cols {
+				ch.col[c], done[c] = curs[c].span(lo, hi, ch.col[c]), true
+			}
+			ch.sel = pre.sel(&ch.col, ch.n, ch.sel[:0])
+			if 2*len(ch.sel) < ch.n {
+				at = ch.sel
+				for _, c := range pre.cols {
+					v := ch.col[c]
+					for j, i := range at {
+						v[j] = v[i]
+					}
+					ch.col[c] = v[:len(at)]
+				}
+				ch.n = len(at)
+			}
+		}
+		for c, cur := range curs {
+			switch {
+			case cur == nil || done[c]:
+			case ch.n == 0:
+				cur.skip(lo, hi)
+			case at != nil:
+				ch.col[c] = cur.pick(lo, hi, at, ch.col[c])
+			default:
+				ch.col[c] = cur.span(lo, hi, ch.col[c])
+			}
+		}
+		if ch.n == 0 {
+			free <- ch // back (free holds them all: no wait)
 			continue
 		}
-		if at != nil {
-			col[c], err = decodeAt(raw[c], n, at, col[c])
-		} else {
-			col[c], err = decodeCol(raw[c], n, col[c])
-		}
-		if err != nil {
-			return 0, err
-		}
+		work <- ch
 	}
-	if at != nil {
-		return len(at), nil
-	}
-	return n, nil
+	return nil
 }
 
 // checkBlocks checks that each tenant's column blocks hold as many records

@@ -22,8 +22,8 @@ import (
 // in blocks of few records (a day of several), late and out of order.
 func TestBlocksMatchMemory(t *testing.T) {
 	ctx := context.Background()
-	defer func(n int) { blockMax = n }(blockMax)
-	blockMax = 97
+	defer func(n, m int) { blockMax, chunkRows = n, m }(blockMax, chunkRows)
+	blockMax, chunkRows = 97, 64 // blocks of two chunks
 	rng := rand.New(rand.NewPCG(31, 32))
 	from, to := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)
 	recs := randomRecords(rng, 12000, from, to)
@@ -182,16 +182,34 @@ func TestColumnEncoding(t *testing.T) {
 		if !slices.Equal(got, vals) && len(vals) > 0 {
 			t.Errorf("%v decoded as %v", vals, got)
 		}
-		// Some values, by index, in any order.
-		var at []int32
-		var want []int64
-		for range min(len(vals), 50) {
-			i := rng.IntN(len(vals))
-			at, want = append(at, int32(i)), append(want, vals[i])
+		// By stretches of 64 records or more (as a pass decodes a block),
+		// each whole, or some of its records, or none.
+		cur, err := newColCursor(b, len(vals))
+		if err != nil {
+			t.Fatal(err)
 		}
-		some, err := decodeAt(b, len(vals), at, nil)
-		if err != nil || !slices.Equal(some, want) {
-			t.Errorf("%v at %v: %v, want %v (%v)", vals, at, some, want, err)
+		for lo := 0; lo < len(vals); {
+			hi := min(len(vals), lo+64*(1+rng.IntN(3)))
+			switch rng.IntN(3) {
+			case 0:
+				if got := cur.span(lo, hi, nil); !slices.Equal(got, vals[lo:hi]) {
+					t.Errorf("%v %d…%d: %v", vals, lo, hi, got)
+				}
+			case 1:
+				var at []int32
+				var want []int64
+				for i := lo; i < hi; i++ {
+					if rng.IntN(4) == 0 {
+						at, want = append(at, int32(i-lo)), append(want, vals[i])
+					}
+				}
+				if got := cur.pick(lo, hi, at, nil); !slices.Equal(got, want) {
+					t.Errorf("%v %d…%d at %v: %v, want %v", vals, lo, hi, at, got, want)
+				}
+			default:
+				cur.skip(lo, hi)
+			}
+			lo = hi
 		}
 	}
 	if sparse < 15 {
@@ -199,7 +217,8 @@ func TestColumnEncoding(t *testing.T) {
 	}
 	for _, bad := range [][]byte{
 		{2, 0, 0, 0, 0, 0, 0, 0, 0, 1}, // short
-		{1 | sparseFlag, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, // a bitmap of none, one value
+		{1 | sparseFlag, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0},    // a bitmap of none, one value
+		{1 | sparseFlag, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, // one value, past the 4th
 	} {
 		if _, err := decodeCol(bad, 4, nil); err == nil {
 			t.Errorf("%v decoded", bad)
@@ -420,8 +439,8 @@ func TestWideDimensions(t *testing.T) {
 // the pass waits for another that stopped.
 func TestCorruptBlocksFail(t *testing.T) {
 	ctx := context.Background()
-	defer func(n int) { blockMax = n }(blockMax)
-	blockMax = 50
+	defer func(n, m int) { blockMax, chunkRows = n, m }(blockMax, chunkRows)
+	blockMax, chunkRows = 150, 64
 	rng := rand.New(rand.NewPCG(7, 8))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
 	recs := randomRecords(rng, 3000, from, to)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -106,10 +107,12 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	if err != nil {
 		return nil, c.wrap(err)
 	}
+	dbgT("start", 0)
 	names, err := loadDictionary(ctx, tx)
 	if err != nil {
 		return nil, c.wrap(err)
 	}
+	dbgT("dict", 0)
 	// Filters and pivots: from the column blocks, in one pass for all.
 	var plans []*blockPlan
 	planned := make([]bool, len(qs))
@@ -160,7 +163,13 @@ func (c *Cache) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 			plans, planned[r.qi] = append(plans, p), true
 		}
 	}
+	dbgT("planned", len(plans))
+	for _, p := range plans {
+		dbgT(fmt.Sprintf("plan %v %v bounds=%d filters=%d money=%v lat=%v dense=%d", p.q.Dim, p.q.Also, len(p.secs), len(p.filters), p.agg.money, p.agg.latency, len(p.agg.dense)), 0)
+	}
+	defer dbgT("done", 0)
 	if len(plans) > 0 {
+		defer dbgT("scanned", 0)
 		if err := scanBlocks(ctx, conn, tx, tid, plans); err != nil {
 			return nil, c.wrap(err)
 		}
@@ -822,4 +831,12 @@ func offDays(bounds []int64) bool {
 		off = off || floorDiv(b, dayNanos)*dayNanos != b
 	}
 	return off && len(bounds) >= 2
+}
+
+var dbgStart = time.Now()
+
+func dbgT(what string, n int) {
+	if os.Getenv("NCDBG") != "" {
+		fmt.Fprintf(os.Stderr, "%6.1f ms %s %d\n", float64(time.Since(dbgStart).Microseconds())/1000, what, n)
+	}
 }
