@@ -244,25 +244,20 @@ func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
 		}
 	}
 	p.sel = sel
-	n, at := hi-lo, func(j int) int { return lo + j }
-	if filtered {
-		n, at = len(sel), func(j int) int { return int(sel[j]) }
-	}
 	slots := p.slots[:0]
-	for j := range n {
-		i := at(j)
-		key := k
-		for _, pv := range p.pivots {
-			var c int64
-			if pv.col >= 0 {
-				c = col[pv.col][i]
-				if c < 0 || c >= pv.size {
-					return fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, pv.dim)
-				}
+	var err error
+	if filtered {
+		for _, i := range sel {
+			if slots, err = p.slotOf(k, i, col, slots); err != nil {
+				return err
 			}
-			key = key*pv.size + c
 		}
-		slots = append(slots, p.slot(key))
+	} else {
+		for i := lo; i < hi; i++ {
+			if slots, err = p.slotOf(k, int32(i), col, slots); err != nil {
+				return err
+			}
+		}
 	}
 	p.slots = slots
 	if filtered {
@@ -271,6 +266,22 @@ func (p *blockPlan) span(k int64, lo, hi int, col *[numCols][]int64) error {
 		p.agg.addRange(slots, col, lo)
 	}
 	return nil
+}
+
+// slotOf appends the slot of record i of a block, in interval k.
+func (p *blockPlan) slotOf(k int64, i int32, col *[numCols][]int64, slots []int32) ([]int32, error) {
+	key := k
+	for _, pv := range p.pivots {
+		var c int64
+		if pv.col >= 0 {
+			c = col[pv.col][i]
+			if uint64(c) >= uint64(pv.size) {
+				return slots, fmt.Errorf("%w: a block holds code %d of %s, which the dictionary has not", ErrCorrupted, c, pv.dim)
+			}
+		}
+		key = key*pv.size + c
+	}
+	return append(slots, p.slot(key)), nil
 }
 
 // finish names the groups and adds them to the query's answer.
