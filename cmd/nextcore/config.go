@@ -15,17 +15,18 @@ import (
 
 // Config is the config file: $XDG_CONFIG_HOME/nextcore/config.yaml.
 type Config struct {
-	Tenant   string        `yaml:"tenant"`
-	APIURL   string        `yaml:"api_url"`
-	Token    string        `yaml:"token"`
-	Timezone string        `yaml:"timezone"`
-	Cache    string        `yaml:"cache"`
-	Limits   ConfigLimits  `yaml:"limits"`
-	WarnAt   string        `yaml:"warn_at"`
-	SMTP     ConfigSMTP    `yaml:"smtp"`
-	Alerts   ConfigAlerts  `yaml:"alerts"`
-	Pricing  ConfigPricing `yaml:"pricing"`
-	Cost     string        `yaml:"cost"` // reported or priced
+	Tenant   string         `yaml:"tenant"`
+	APIURL   string         `yaml:"api_url"`
+	Token    string         `yaml:"token"`
+	Timezone string         `yaml:"timezone"`
+	Cache    string         `yaml:"cache"`
+	Limits   ConfigLimits   `yaml:"limits"`
+	WarnAt   string         `yaml:"warn_at"`
+	SMTP     ConfigSMTP     `yaml:"smtp"`
+	Alerts   ConfigAlerts   `yaml:"alerts"`
+	Pricing  ConfigPricing  `yaml:"pricing"`
+	Cost     string         `yaml:"cost"` // reported or priced
+	Budgets  []ConfigBudget `yaml:"budgets"`
 
 	path     string   // where it was read from, "" for none
 	warnings []string // for standard error

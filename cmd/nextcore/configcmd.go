@@ -118,14 +118,6 @@ func (a *App) configSet(args []string) error {
 	if err := checkConfigValue(key, value); err != nil {
 		return usageError{err}
 	}
-	path := a.configPath()
-	if path == "" {
-		return errors.New("no place for a config file: set HOME or pass --config")
-	}
-	doc, err := readConfigNode(path)
-	if err != nil {
-		return err
-	}
 	var node *yaml.Node
 	if spec.list {
 		node = &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
@@ -143,24 +135,11 @@ func (a *App) configSet(args []string) error {
 			node.Tag = "!!bool"
 		}
 	}
-	setPath(doc.Content[0], strings.Split(key, "."), node)
-	var out bytes.Buffer
-	enc := yaml.NewEncoder(&out)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	// What is written must read back, with the checks every command makes.
-	if _, err := parseConfig(out.Bytes(), path); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create the config folder: %w", unwrapPath(err))
-	}
-	if _, err := writeFileMode(path, true, 0o600, func(w io.Writer) error {
-		_, err := w.Write(out.Bytes())
-		return err
-	}); err != nil {
+	path, err := a.editConfig(func(doc *yaml.Node) error {
+		setPath(doc.Content[0], strings.Split(key, "."), node)
+		return nil
+	}, nil)
+	if err != nil {
 		return err
 	}
 	shown := value
@@ -198,6 +177,50 @@ func checkConfigValue(key, value string) error {
 			err = fmt.Errorf("%s must be an http:// or https:// URL, not %q", key, value)
 		}
 	}
+	return err
+}
+
+// editConfig reads the config file as a YAML document, has edit change it,
+// and writes it (writeConfigNode); it returns the file's path.
+func (a *App) editConfig(edit func(doc *yaml.Node) error, check func(*Config) error) (string, error) {
+	path := a.configPath()
+	if path == "" {
+		return "", errors.New("no place for a config file: set HOME or pass --config")
+	}
+	doc, err := readConfigNode(path)
+	if err != nil {
+		return "", err
+	}
+	if err := edit(doc); err != nil {
+		return "", err
+	}
+	return path, writeConfigNode(path, doc, check)
+}
+
+// writeConfigNode writes the config file from its YAML document, mode
+// 0600, once it reads back with the checks every command makes (and
+// check's, when given).
+func writeConfigNode(path string, doc *yaml.Node, check func(*Config) error) error {
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg, err := parseConfig(out.Bytes(), path)
+	if err == nil && check != nil {
+		err = check(cfg)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create the config folder: %w", unwrapPath(err))
+	}
+	_, err = writeFileMode(path, true, 0o600, func(w io.Writer) error {
+		_, err := w.Write(out.Bytes())
+		return err
+	})
 	return err
 }
 

@@ -64,6 +64,16 @@ func (b By) dim() (source.Dim, bool) {
 // DimOf is the member dimension of a --filter key.
 func DimOf(name string) (source.Dim, bool) { return By(name).dim() }
 
+// DimName is the --filter key of a member dimension.
+func DimName(d source.Dim) string {
+	for _, b := range []By{ByModel, ByKey, ByUser, ByRegion, ByStatus, ByProject, ByTag, ByProvider} {
+		if bd, _ := b.dim(); bd == d {
+			return string(b)
+		}
+	}
+	return fmt.Sprint(d)
+}
+
 // None is the name of the group of calls without a user or region.
 const None = "(none)"
 
@@ -301,7 +311,7 @@ func ParseFilter(specs []string) (source.Filter, error) {
 			}
 			d, ok := DimOf(strings.ToLower(k))
 			if !ok {
-				return nil, fmt.Errorf("%q: filter on model, key, user, region or status", part)
+				return nil, fmt.Errorf("%q: filter on model, key, user, region, status, project, tag or provider", part)
 			}
 			if v == None {
 				v = ""

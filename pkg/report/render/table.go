@@ -204,13 +204,7 @@ func QuotaTable(w io.Writer, q *report.Quota, o Options) error {
 			continue
 		}
 		pct := report.RatFloat(m.Percent)
-		color := blue
-		switch {
-		case pct >= 90:
-			color = red
-		case pct >= 75:
-			color = purple
-		}
+		color := gaugeColor(pct)
 		note := tcell{}
 		switch {
 		case m.Level == report.LevelExceeded:
@@ -634,6 +628,18 @@ func (p *printer) line(s string) {
 	if p.err == nil {
 		_, p.err = io.WriteString(p.w, clipLine(s, p.limit)+"\n")
 	}
+}
+
+// gaugeColor is a quota bar's color at pct percent: blue below 75, purple
+// from 75, red from 90.
+func gaugeColor(pct float64) string {
+	switch {
+	case pct >= 90:
+		return red
+	case pct >= 75:
+		return purple
+	}
+	return blue
 }
 
 // opening starts a terminal report: a printer that fits the style's
