@@ -79,12 +79,22 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 		return err
 	}
 	webhook := firstOf(opts.webhook, s.cfg.Alerts.Webhook)
-	if len(to) == 0 && webhook == "" {
-		return usagef("no one to alert: pass --email or --webhook (or set alerts.email, smtp.to or alerts.webhook in the config)")
+	budgets, err := s.cfg.budgets()
+	if err != nil {
+		return err
+	}
+	own := map[string]ConfigBudget{} // budgets with channels of their own
+	for _, cb := range s.cfg.Budgets {
+		if len(cb.Email) > 0 || cb.Webhook != "" {
+			own[strings.TrimSpace(cb.Name)] = cb
+		}
+	}
+	if len(to) == 0 && webhook == "" && len(own) == 0 {
+		return usagef("no one to alert: pass --email or --webhook (or set alerts.email, smtp.to or alerts.webhook in the config, or a budget's email or webhook)")
 	}
 	var from string
-	if len(to) > 0 {
-		if from, err = a.sender(s, &opts.mail); err != nil {
+	if len(to) > 0 || len(own) > 0 {
+		if from, err = a.sender(s, &opts.mail); err != nil && len(to) > 0 {
 			return err
 		}
 	}
@@ -97,16 +107,10 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	if err != nil {
 		return err
 	}
-	if !limits.HasLimits() {
-		fmt.Fprintln(a.Stderr, "nextcore: no limits are set, so there is nothing to alert on (set limits in the config, pass --limit-*, or sync the quota)")
+	if !limits.HasLimits() && len(budgets) == 0 {
+		fmt.Fprintln(a.Stderr, "nextcore: no limits or budgets are set, so there is nothing to alert on (set limits in the config, pass --limit-*, sync the quota, or set a budget: nextcore budget set)")
 		return nil
 	}
-	q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, nil, rs.money)
-	if err != nil {
-		return err
-	}
-	all := report.Alerts(q, thresholds)
-	period := q.Period.Start.Format("2006-01")
 	state, ok := rs.src.(source.AlertLog)
 	if !ok {
 		// Live from the API: what was sent is still kept in the cache file.
@@ -117,32 +121,100 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 		defer c.Close() //nolint:errcheck // the alerts sent were committed already
 		state = c
 	}
-	sent, err := state.AlertsSent(ctx, rs.tenant, period)
+	now := a.now().In(s.loc)
+	mailTo := func(to []string, m func() (notify.Message, error)) error {
+		if from == "" {
+			return errors.New("no sender: set smtp.from in the config or pass --from")
+		}
+		msg, err := m()
+		if err != nil {
+			return err
+		}
+		msg.From, msg.To = from, to
+		return a.deliver(ctx, s, &opts.mail, msg, false)
+	}
+	post := func(url string, n int, payload any) error {
+		if err := (notify.Webhook{URL: url, UserAgent: "nextcore/" + version, Client: a.HTTP}).Post(ctx, payload); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stderr, "posted %d alert(s) to the webhook\n", n)
+		return nil
+	}
+	var errs []error
+	if limits.HasLimits() {
+		q, err := report.BuildQuota(ctx, rs.src, rs.tenant, s.clock, limits, nil, rs.money)
+		if err != nil {
+			return err
+		}
+		var chans []alertChannel[report.Alert]
+		if len(to) > 0 {
+			chans = append(chans, alertChannel[report.Alert]{"email", func(cs []report.Alert) error {
+				return mailTo(to, func() (notify.Message, error) { return alertMessage(q, cs, from, to, now) })
+			}})
+		}
+		if webhook != "" {
+			chans = append(chans, alertChannel[report.Alert]{"webhook", func(cs []report.Alert) error {
+				return post(webhook, len(cs), render.AlertData(q, cs))
+			}})
+		}
+		errs = append(errs, sendAlerts(ctx, a, state, rs.tenant, q.Period.Start.Format("2006-01"), report.Alerts(q, thresholds), opts.dryRun, chans))
+	}
+	if len(budgets) > 0 {
+		r, err := report.BuildBudgets(ctx, rs.src, rs.tenant, s.clock, budgets, rs.money)
+		if err != nil {
+			return err
+		}
+		for i, st := range r.Budgets {
+			one := &report.BudgetReport{Tenant: r.Tenant, Clock: r.Clock, Budgets: r.Budgets[i : i+1], CostMode: r.CostMode}
+			bto, bhook := to, webhook
+			if cb, ok := own[st.Name]; ok {
+				bto, bhook = cb.Email, cb.Webhook
+			}
+			if len(bto) == 0 && bhook == "" {
+				fmt.Fprintf(a.Stderr, "nextcore: budget %s has no one to alert: give it an email or webhook, or pass --email or --webhook\n", render.Safe(st.Name))
+				continue
+			}
+			var chans []alertChannel[report.BudgetAlert]
+			if len(bto) > 0 {
+				chans = append(chans, alertChannel[report.BudgetAlert]{"email", func(cs []report.BudgetAlert) error {
+					return mailTo(bto, func() (notify.Message, error) {
+						text, html, err := render.BudgetAlertMail(one, cs)
+						return notify.Message{Subject: render.BudgetAlertSubject(r.Tenant, cs), Text: text, HTML: html, Date: now,
+							MessageID: messageID(fmt.Sprintf("budget%d", i), r.Tenant, from, now)}, err
+					})
+				}})
+			}
+			if bhook != "" {
+				chans = append(chans, alertChannel[report.BudgetAlert]{"webhook", func(cs []report.BudgetAlert) error {
+					return post(bhook, len(cs), render.BudgetAlertData(one, cs))
+				}})
+			}
+			errs = append(errs, sendAlerts(ctx, a, state, rs.tenant, st.AlertPeriod(), st.Alerts(), opts.dryRun, chans))
+			if !opts.dryRun {
+				errs = append(errs, state.ForgetAlerts(ctx, rs.tenant, st.AlertPeriod(), st.Rearmed()))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// alertChannel is a way alerts go out: its name in the log of alerts sent,
+// and how to send them.
+type alertChannel[A any] struct {
+	name string
+	send func([]A) error
+}
+
+// sendAlerts sends each channel the alerts of the period it has not had,
+// and logs them; a channel that fails is tried again by the next run. A
+// dry run says what it would send.
+func sendAlerts[A interface {
+	AlertKey() string
+	AlertText() string
+}](ctx context.Context, a *App, state source.AlertLog, tenant, period string, all []A, dryRun bool, channels []alertChannel[A]) error {
+	sent, err := state.AlertsSent(ctx, tenant, period)
 	if err != nil {
 		return err
-	}
-	type channel struct {
-		name string
-		send func([]report.Alert) error
-	}
-	var channels []channel
-	if len(to) > 0 {
-		channels = append(channels, channel{"email", func(cs []report.Alert) error {
-			m, err := alertMessage(q, cs, from, to, a.now().In(s.loc))
-			if err != nil {
-				return err
-			}
-			return a.deliver(ctx, s, &opts.mail, m, false)
-		}})
-	}
-	if webhook != "" {
-		channels = append(channels, channel{"webhook", func(cs []report.Alert) error {
-			if err := (notify.Webhook{URL: webhook, UserAgent: "nextcore/" + version, Client: a.HTTP}).Post(ctx, render.AlertData(q, cs)); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.Stderr, "posted %d alert(s) to the webhook\n", len(cs))
-			return nil
-		}})
 	}
 	var errs []error
 	for _, ch := range channels {
@@ -150,10 +222,10 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 		if len(todo) == 0 {
 			continue
 		}
-		if opts.dryRun {
+		if dryRun {
 			fmt.Fprintf(a.Stdout, "would send by %s:\n", ch.name)
 			for _, c := range todo {
-				fmt.Fprintf(a.Stdout, "  %s\n", c.Text)
+				fmt.Fprintf(a.Stdout, "  %s\n", c.AlertText())
 			}
 			continue
 		}
@@ -163,9 +235,9 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 		}
 		keys := make([]string, len(todo))
 		for i, c := range todo {
-			keys[i] = c.Key
+			keys[i] = c.AlertKey()
 		}
-		if err := state.MarkAlertsSent(ctx, rs.tenant, period, ch.name, keys, a.now()); err != nil {
+		if err := state.MarkAlertsSent(ctx, tenant, period, ch.name, keys, a.now()); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"math/big"
+	"net/mail"
 	"slices"
 	"strings"
 
@@ -32,6 +33,10 @@ type ConfigBudget struct {
 	Limit      map[string]string     `yaml:"limit"`
 	Period     string                `yaml:"period"`
 	Thresholds []string              `yaml:"thresholds"`
+	// Email and Webhook, when set, are where the budget's alerts go
+	// instead of alerts.email (smtp.to) and alerts.webhook.
+	Email   []string `yaml:"email"`
+	Webhook string   `yaml:"webhook"`
 }
 
 // stringList is a YAML value that is one string or a list of them.
@@ -111,6 +116,16 @@ func (b ConfigBudget) budget() (report.Budget, error) {
 		return fail("%v", err)
 	}
 	out.Period = p
+	for _, e := range b.Email {
+		if _, err := mail.ParseAddress(e); err != nil {
+			return fail("email: %q is not an address", e)
+		}
+	}
+	if b.Webhook != "" {
+		if err := checkConfigValue("alerts.webhook", b.Webhook); err != nil {
+			return fail("webhook must be an http:// or https:// URL, not %q", b.Webhook)
+		}
+	}
 	out.Thresholds = report.DefaultBudgetThresholds()
 	if len(b.Thresholds) > 0 {
 		if out.Thresholds, err = parseThresholds(strings.Join(b.Thresholds, ",")); err != nil {
@@ -259,6 +274,8 @@ type budgetSetOptions struct {
 	scope                []string
 	spend, calls, tokens string
 	period, thresholds   string
+	email                []string
+	webhook              string
 }
 
 func (a *App) newBudgetCmd() *cobra.Command {
@@ -302,6 +319,8 @@ warning level.`,
 	f.StringVar(&opts.tokens, "tokens", "", "limit tokens to `N`")
 	f.StringVar(&opts.period, "period", "month", "day, week, month or rolling-Nd")
 	f.StringVar(&opts.thresholds, "thresholds", "", "alert thresholds in percent (default 50,80,100)")
+	f.StringSliceVar(&opts.email, "email", nil, "send this budget's alerts to these `ADDRESSES` (default: alerts.email, else smtp.to)")
+	f.StringVar(&opts.webhook, "webhook", "", "POST this budget's alerts to `URL` (default: alerts.webhook)")
 	var listFormat formatFlag
 	list := &cobra.Command{
 		Use:   "list",
@@ -331,7 +350,7 @@ warning level.`,
 
 // budgetSet writes a budget into the config file.
 func (a *App) budgetSet(name string, opts *budgetSetOptions) error {
-	cb := ConfigBudget{Name: strings.TrimSpace(name), Limit: map[string]string{}, Period: opts.period}
+	cb := ConfigBudget{Name: strings.TrimSpace(name), Limit: map[string]string{}, Period: opts.period, Email: opts.email, Webhook: opts.webhook}
 	for k, v := range map[string]string{report.BudgetSpend: opts.spend, report.BudgetCalls: opts.calls, report.BudgetTokens: opts.tokens} {
 		if v != "" {
 			cb.Limit[k] = v
@@ -497,6 +516,16 @@ func (b ConfigBudget) node() *yaml.Node {
 			th.Content = append(th.Content, num(strings.TrimSuffix(t, "%")))
 		}
 		add("thresholds", th)
+	}
+	if len(b.Email) > 0 {
+		to := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for _, e := range b.Email {
+			to.Content = append(to.Content, str(e))
+		}
+		add("email", to)
+	}
+	if b.Webhook != "" {
+		add("webhook", str(b.Webhook))
 	}
 	return n
 }

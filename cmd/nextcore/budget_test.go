@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"mime"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -166,5 +170,110 @@ budgets:
 	os.WriteFile(path, []byte("budgets:\n  - name: x\n    limit: {euros: 3}\n"), 0o600)
 	if r := e.run("", false, "usage", "budgets"); r.code != 1 || !strings.Contains(r.stderr, `budget "x": limit "euros"`) {
 		t.Errorf("a bad budget: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestBudgetAlerts: usage alert covers budgets: each threshold and the
+// forecast of each budget once per period and channel, by a real SMTP
+// exchange and a webhook of the budget's own; a rolling budget once in its
+// stretch of days.
+func TestBudgetAlerts(t *testing.T) {
+	e, mb := mailEnv(t, nil)
+	var hooks []map[string]any
+	var hookMu sync.Mutex
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		var v map[string]any
+		json.NewDecoder(r.Body).Decode(&v)
+		hooks = append(hooks, v)
+	}))
+	defer hook.Close()
+	path := filepath.Join(e.dir, "config.yaml")
+	e.vars["NEXTCORE_CONFIG"] = path
+	// key_prod_web's November spend (fixture, UTC) by the end of Nov 5:
+	// $0.106; Nov 15: $0.324; Nov 20: $0.454. gpt-4o calls Nov 14–20: 42.
+	os.WriteFile(path, []byte(`budgets:
+  - name: web-monthly
+    scope: {key: key_prod_web}
+    limit: {spend: 0.55}
+    period: month
+  - name: gpt-roll
+    scope: {model: gpt-4o}
+    limit: {calls: 40}
+    period: rolling-7d
+    webhook: `+hook.URL+`
+`), 0o600)
+	alert := func(asOf string, extra ...string) result {
+		return e.runMail(nil, append([]string{"usage", "alert", "--email", "finance@acme.example", "--smtp-insecure", "--tz", "UTC", "--as-of", asOf}, extra...)...)
+	}
+	subject := func(i int) (string, string) {
+		m, bodies, _ := parts(t, mb.received()[i].data)
+		s, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+		return s, bodies["text/plain"]
+	}
+	// Nov 5: web-monthly 19 %, on course for 116 %: the forecast, by mail.
+	// gpt-roll 27 calls of 40 (67.5 %): 50 %, by its webhook.
+	if r := alert("2026-11-05"); r.code != 0 || len(mb.received()) != 1 || len(hooks) != 1 {
+		t.Fatalf("Nov 5: %d %q, %d sent, %d hooks", r.code, r.stderr, len(mb.received()), len(hooks))
+	}
+	if s, body := subject(0); !strings.Contains(s, "Budget web-monthly is on course for 116.1% of its month limit") ||
+		!strings.Contains(body, "web-monthly · key=key_prod_web · month (Nov 1 – Nov 30)") {
+		t.Errorf("forecast mail: %q\n%s", s, body)
+	}
+	hookKeys := func(i int) []string {
+		var keys []string
+		alerts, _ := hooks[i]["alerts"].([]any)
+		for _, a := range alerts {
+			keys = append(keys, a.(map[string]any)["key"].(string))
+		}
+		return keys
+	}
+	if k := hookKeys(0); strings.Join(k, " ") != "threshold:50" || hooks[0]["budget"].(map[string]any)["name"] != "gpt-roll" {
+		t.Errorf("Nov 5 webhook: %v", hooks[0])
+	}
+	// Nov 15: web-monthly 59 %: 50 % passed, the forecast not said again;
+	// gpt-roll 33 calls (82.5 %): 80 %.
+	if r := alert("2026-11-15"); r.code != 0 || len(mb.received()) != 2 || len(hooks) != 2 {
+		t.Fatalf("Nov 15: %d %q, %d sent, %d hooks", r.code, r.stderr, len(mb.received()), len(hooks))
+	}
+	if s, body := subject(1); !strings.Contains(s, "Budget web-monthly passed 50% of its month limit: 59.0%") || strings.Contains(body, "on course") {
+		t.Errorf("50 %% mail: %q\n%s", s, body)
+	}
+	if k := hookKeys(1); strings.Join(k, " ") != "threshold:80" {
+		t.Errorf("Nov 15 webhook: %v", k)
+	}
+	if r := alert("2026-11-15"); r.code != 0 || len(mb.received()) != 2 || len(hooks) != 2 || r.stdout != "" {
+		t.Fatalf("again: %d %q, %d sent", r.code, r.stderr, len(mb.received()))
+	}
+	// Nov 20: web-monthly 82.6 %: 80 %; gpt-roll 42 calls: 100 %.
+	r := alert("2026-11-20", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "would send by email:\n  Budget web-monthly passed 80%") ||
+		!strings.Contains(r.stdout, "would send by webhook:\n  Budget gpt-roll passed 100% of its rolling-7d limit: 105.0%\n") || len(hooks) != 2 {
+		t.Fatalf("dry run: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := alert("2026-11-20"); r.code != 0 || len(mb.received()) != 3 || len(hooks) != 3 {
+		t.Fatalf("Nov 20: %d %q, %d sent, %d hooks", r.code, r.stderr, len(mb.received()), len(hooks))
+	}
+	if s, _ := subject(2); !strings.Contains(s, "Budget web-monthly passed 80% of its month limit: 82.6%") {
+		t.Errorf("80 %% mail: %q", s)
+	}
+	if budget := hooks[2]["budget"].(map[string]any); strings.Join(hookKeys(2), " ") != "threshold:100" || budget["used"] != float64(42) || budget["level"] != "exceeded" {
+		t.Errorf("Nov 20 webhook: %v", hooks[2])
+	}
+	// Nov 22 still over (44 calls): nothing. Nov 24 (39 calls, 97.5 %)
+	// re-arms 100 %, and Nov 26 (25 calls, 62.5 %) 80 % too: back over
+	// them, they go out again.
+	for _, day := range []string{"2026-11-22", "2026-11-24", "2026-11-26"} {
+		if r := alert(day); r.code != 0 || len(hooks) != 3 {
+			t.Fatalf("%s: %d %q, %d hooks", day, r.code, r.stderr, len(hooks))
+		}
+	}
+	if r := alert("2026-11-22T12:00:00Z"); r.code != 0 || len(hooks) != 4 || strings.Join(hookKeys(3), " ") != "threshold:80 threshold:100" {
+		t.Fatalf("over again: %d %q, %d hooks", r.code, r.stderr, len(hooks))
+	}
+	// Without --email, web-monthly has no one to tell: said, in a line.
+	if r := e.runMail(nil, "usage", "alert", "--tz", "UTC", "--as-of", "2026-11-22"); r.code != 0 || !strings.Contains(r.stderr, "budget web-monthly has no one to alert") {
+		t.Errorf("no channel for one budget: %d %q", r.code, r.stderr)
 	}
 }

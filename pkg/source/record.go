@@ -389,6 +389,7 @@ type LimitKeeper interface {
 type AlertLog interface {
 	AlertsSent(ctx context.Context, tenant, period string) (map[string]bool, error)
 	MarkAlertsSent(ctx context.Context, tenant, period, channel string, alerts []string, at time.Time) error
+	ForgetAlerts(ctx context.Context, tenant, period string, alerts []string) error
 }
 
 // Counter is a source that counts a window's records cheaply (without

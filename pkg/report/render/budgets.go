@@ -293,3 +293,27 @@ func BudgetListTable(w io.Writer, bs []report.Budget, o Options) error {
 	leftOut(p, o.Style, left, W)
 	return p.err
 }
+
+// BudgetAlertPayload is what a webhook receives of a budget's alerts: the
+// tenant, the budget as usage budgets has it, and the new alerts.
+type BudgetAlertPayload struct {
+	Tenant string      `json:"tenant"`
+	Budget BudgetJSON  `json:"budget"`
+	Alerts []AlertJSON `json:"alerts"`
+}
+
+// BudgetAlertData is the webhook payload of a budget's alerts (r holds the
+// one budget).
+func BudgetAlertData(r *report.BudgetReport, alerts []report.BudgetAlert) BudgetAlertPayload {
+	b := BudgetsData(r).Budgets[0]
+	out := BudgetAlertPayload{Tenant: r.Tenant, Budget: b, Alerts: []AlertJSON{}}
+	for _, a := range alerts {
+		j := AlertJSON{Key: a.Key, Metric: b.Metric, Kind: a.Kind, Percent: b.Percent, Used: b.Used, Limit: b.Limit,
+			Projected: b.Projected, Text: a.Text}
+		if a.Threshold != nil {
+			j.Threshold = report.Nearest(a.Threshold)
+		}
+		out.Alerts = append(out.Alerts, j)
+	}
+	return out
+}

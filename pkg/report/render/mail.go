@@ -5,6 +5,7 @@ package render
 import (
 	"bytes"
 	"html/template"
+	"io"
 	"math/big"
 	"strconv"
 	"strings"
@@ -22,44 +23,76 @@ func AlertSubject(q *report.Quota, alerts []report.Alert) string {
 // AlertText is the plain-text part of an alert mail: the alerts, then the
 // month's quota as a log would show it.
 func AlertText(q *report.Quota, alerts []report.Alert) (string, error) {
-	var b strings.Builder
+	text, _, err := alertMail(q.Tenant, alertTexts(alerts), quotaTableOf(q), "Each alert is sent once per billing month.")
+	return text, err
+}
+
+// AlertHTML is the HTML part of an alert mail, names escaped by
+// html/template.
+func AlertHTML(q *report.Quota, alerts []report.Alert) (string, error) {
+	_, html, err := alertMail(q.Tenant, alertTexts(alerts), quotaTableOf(q), "Each alert is sent once per billing month.")
+	return html, err
+}
+
+func quotaTableOf(q *report.Quota) func(io.Writer) error {
+	return func(w io.Writer) error { return QuotaTable(w, q, Options{Style: Style{Width: 78}}) }
+}
+
+func alertTexts[A interface{ AlertText() string }](alerts []A) []string {
+	var out []string
 	for _, a := range alerts {
-		b.WriteString("• " + a.Text + "\n")
+		out = append(out, a.AlertText())
 	}
-	b.WriteString("\n")
-	if err := QuotaTable(&b, q, Options{Style: Style{Width: 78}}); err != nil {
-		return "", err
+	return out
+}
+
+// BudgetAlertSubject is the subject of a budget's alert mail: its most
+// severe alert.
+func BudgetAlertSubject(tenant string, alerts []report.BudgetAlert) string {
+	top := alerts[0]
+	for _, a := range alerts {
+		if a.Kind == "threshold" && (top.Kind == "forecast" || a.Threshold.Cmp(top.Threshold) > 0) {
+			top = a
+		}
 	}
-	b.WriteString("\n-- \nSent by nextcore usage alert. Each alert is sent once per billing month.\n")
-	return b.String(), nil
+	return "NextCore alert · " + Safe(tenant) + " · " + top.Text
+}
+
+// BudgetAlertMail is the text and HTML parts of a budget's alert mail: the
+// alerts, then the budget as usage budgets shows it.
+func BudgetAlertMail(r *report.BudgetReport, alerts []report.BudgetAlert) (text, html string, err error) {
+	return alertMail(r.Tenant, alertTexts(alerts), func(w io.Writer) error { return BudgetsTable(w, r, Options{Style: Style{Width: 78}}) },
+		"Each alert is sent once per budget period (a rolling budget's: once every N days).")
 }
 
 var alertHTML = template.Must(template.New("alert").Parse(`<!DOCTYPE html><html><head><meta charset="utf-8"></head>` +
 	`<body style="font-family:Helvetica,Arial,sans-serif;color:#111827">` +
 	`<h2 style="font-size:18px;margin:0 0 8px">NextCore budget alert · {{.Tenant}}</h2>` +
 	`<ul style="font-size:14px;line-height:1.5;color:#dc2626">{{range .Alerts}}<li>{{.}}</li>{{end}}</ul>` +
-	`<pre style="font-size:12px;background:#f3f4f6;padding:10px">{{.Quota}}</pre>` +
-	`<p style="font-size:11px;color:#9ca3af">Sent by nextcore usage alert. Each alert is sent once per billing month.</p></body></html>`))
+	`<pre style="font-size:12px;background:#f3f4f6;padding:10px">{{.Table}}</pre>` +
+	`<p style="font-size:11px;color:#9ca3af">Sent by nextcore usage alert. {{.Footer}}</p></body></html>`))
 
-// AlertHTML is the HTML part of an alert mail, names escaped by
-// html/template.
-func AlertHTML(q *report.Quota, alerts []report.Alert) (string, error) {
-	var quota strings.Builder
-	if err := QuotaTable(&quota, q, Options{Style: Style{Width: 78}}); err != nil {
-		return "", err
+// alertMail is an alert mail's text and HTML: the alerts, a report as a
+// log would show it, and a footer; names escaped by html/template.
+func alertMail(tenant string, alerts []string, table func(io.Writer) error, footer string) (text, html string, err error) {
+	var t strings.Builder
+	if err := table(&t); err != nil {
+		return "", "", err
 	}
-	d := struct {
-		Tenant, Quota string
-		Alerts        []string
-	}{Tenant: q.Tenant, Quota: quota.String()}
+	var b strings.Builder
 	for _, a := range alerts {
-		d.Alerts = append(d.Alerts, a.Text)
+		b.WriteString("• " + a + "\n")
 	}
-	var b bytes.Buffer
-	if err := alertHTML.Execute(&b, d); err != nil {
-		return "", err
+	b.WriteString("\n" + t.String() + "\n-- \nSent by nextcore usage alert. " + footer + "\n")
+	d := struct {
+		Tenant, Table, Footer string
+		Alerts                []string
+	}{Tenant: tenant, Table: t.String(), Footer: footer, Alerts: alerts}
+	var h bytes.Buffer
+	if err := alertHTML.Execute(&h, d); err != nil {
+		return "", "", err
 	}
-	return b.String(), nil
+	return b.String(), h.String(), nil
 }
 
 // EmailSubject is "NextCore usage · acme · week to 2026-11-23".

@@ -44,3 +44,24 @@ func (c *Cache) MarkAlertsSent(ctx context.Context, tenant, period, channel stri
 	}
 	return c.wrap(tx.Commit())
 }
+
+// ForgetAlerts forgets that alerts of a period went out, on every channel,
+// so that they go out again when next reached (a rolling budget's, whose
+// use fell back below them).
+func (c *Cache) ForgetAlerts(ctx context.Context, tenant, period string, alerts []string) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return c.wrap(err)
+	}
+	defer tx.Rollback()
+	for _, a := range alerts {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE tenant = (SELECT id FROM tenants WHERE slug = ?) AND period = ? AND alert = ?`,
+			tenant, period, a); err != nil {
+			return c.wrap(err)
+		}
+	}
+	return c.wrap(tx.Commit())
+}
