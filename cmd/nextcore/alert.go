@@ -93,9 +93,10 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 		return usagef("no one to alert: pass --email or --webhook (or set alerts.email, smtp.to or alerts.webhook in the config, or a budget's email or webhook)")
 	}
 	var from string
+	var noSender error // for a budget's own recipients, said when sending to them
 	if len(to) > 0 || len(own) > 0 {
-		if from, err = a.sender(s, &opts.mail); err != nil && len(to) > 0 {
-			return err
+		if from, noSender = a.sender(s, &opts.mail); noSender != nil && len(to) > 0 {
+			return noSender
 		}
 	}
 	rs, err := a.openSource(ctx, s)
@@ -123,8 +124,8 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	}
 	now := a.now().In(s.loc)
 	mailTo := func(to []string, m func() (notify.Message, error)) error {
-		if from == "" {
-			return errors.New("no sender: set smtp.from in the config or pass --from")
+		if noSender != nil {
+			return noSender
 		}
 		msg, err := m()
 		if err != nil {

@@ -138,7 +138,7 @@ func budgetNote(s report.BudgetStatus) (string, string) {
 // them a gauge with its use, forecast and state (the gauges aligned).
 func BudgetsTable(w io.Writer, r *report.BudgetReport, o Options) error {
 	st := o.Style
-	head := withNote(withCost([]string{Safe(r.Tenant), "budgets", "as of " + r.Clock.Now.Format("Jan 2, 2006 15:04") + " (" + r.Clock.Now.Location().String() + ")"}, r.CostMode), o.Meta)
+	head := withNote(withCost([]string{Safe(r.Tenant), "budgets", asOfText(r.Clock)}, r.CostMode), o.Meta)
 	p, W := opening(w, st, head)
 	if len(r.Budgets) == 0 {
 		p.line("  No budgets. Set one: nextcore budget set NAME --spend 50 --period month [--scope project=search]")
@@ -173,6 +173,16 @@ func BudgetsTable(w io.Writer, r *report.BudgetReport, o Options) error {
 		leftOut(p, st, left, W)
 	}
 	return p.err
+}
+
+// asOfText is "as of Nov 20, 2026 14:05 (Europe/Berlin)", or "as of the
+// end of Nov 20, 2026 (…)" for --as-of a date.
+func asOfText(c report.Clock) string {
+	at := c.Now.Format("Jan 2, 2006 15:04")
+	if c.EndOfDay {
+		at = "the end of " + c.Today.Format("Jan 2, 2006")
+	}
+	return "as of " + at + " (" + c.Now.Location().String() + ")"
 }
 
 // budgetScope is a scope for people: "model=gpt-4o,gpt-4o-mini key=ci",
@@ -221,7 +231,7 @@ func budgetScopeOf(r *report.BudgetReport, name string) string {
 // BudgetsMarkdown writes the budgets as a Markdown table (a CI step summary).
 func BudgetsMarkdown(w io.Writer, r *report.BudgetReport, o Options) error {
 	p := &printer{w: w}
-	p.linef("### NextCore budgets · %s", mdText(strings.Join(withNote(withCost([]string{Safe(r.Tenant), "as of " + r.Clock.Now.Format("Jan 2, 2006 15:04") + " (" + r.Clock.Now.Location().String() + ")"}, r.CostMode), o.Meta), " · ")))
+	p.linef("### NextCore budgets · %s", mdText(strings.Join(withNote(withCost([]string{Safe(r.Tenant), asOfText(r.Clock)}, r.CostMode), o.Meta), " · ")))
 	p.line("")
 	var rows [][]string
 	for _, s := range r.Budgets {
