@@ -228,7 +228,7 @@ fills from files), or the API itself with --source api.`,
 			return cmd.Help()
 		},
 	}
-	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newBudgetsCmd(), a.newReconcileCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
+	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newBudgetsCmd(), a.newAnomaliesCmd(), a.newReconcileCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
 	root.AddCommand(usage, a.newBudgetCmd(), a.newCacheCmd(), a.newConfigCmd(), a.newPricingCmd(), a.newVersionCmd(), a.newManCmd())
 	a.registerCompletions(root)
 	return root
