@@ -24,6 +24,7 @@ type alertOptions struct {
 	thresholds string
 	webhook    string
 	dryRun     bool
+	anomalies  bool
 }
 
 func (a *App) newAlertCmd() *cobra.Command {
@@ -53,6 +54,7 @@ shows what would be sent, and sends and remembers nothing.`,
 	f.StringVar(&opts.thresholds, "thresholds", "", "percent of each limit that alerts, comma-separated (default 50,80,100; config alerts.thresholds)")
 	f.StringVar(&opts.webhook, "webhook", "", "POST each alert as JSON to this URL (config alerts.webhook)")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "show what would be sent; send and remember nothing")
+	f.BoolVar(&opts.anomalies, "anomalies", false, "alert on the last 7 days' anomalies too, once each (config alerts.anomalies)")
 	opts.mail.register(cmd, "recipients, comma-separated (default: config alerts.email, else smtp.to)")
 	return cmd
 }
@@ -108,7 +110,8 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	if err != nil {
 		return err
 	}
-	if !limits.HasLimits() && len(budgets) == 0 {
+	anomalies := opts.anomalies || s.cfg.Alerts.Anomalies
+	if !limits.HasLimits() && len(budgets) == 0 && !anomalies {
 		fmt.Fprintln(a.Stderr, "nextcore: no limits or budgets are set, so there is nothing to alert on (set limits in the config, pass --limit-*, sync the quota, or set a budget: nextcore budget set)")
 		return nil
 	}
@@ -195,6 +198,63 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 				errs = append(errs, state.ForgetAlerts(ctx, rs.tenant, st.AlertPeriod(), st.Rearmed()))
 			}
 		}
+	}
+	if anomalies && (len(to) > 0 || webhook != "") {
+		errs = append(errs, a.anomalyAlerts(ctx, rs, s, state, opts.dryRun, to, webhook, mailTo, post))
+	}
+	return errors.Join(errs...)
+}
+
+// anomalyAlert is an anomaly as an alert: one an episode.
+type anomalyAlert struct {
+	a    report.Anomaly
+	text string
+}
+
+func (x anomalyAlert) AlertKey() string  { return "anomaly" }
+func (x anomalyAlert) AlertText() string { return x.text }
+
+// anomalyAlerts sends each episode of anomaly of the last 7 days that was
+// not dismissed once, to the default channels.
+func (a *App) anomalyAlerts(ctx context.Context, rs *reportSource, s *settings, state source.AlertLog, dryRun bool, to []string, webhook string,
+	mailTo func([]string, func() (notify.Message, error)) error, post func(string, int, any) error) error {
+	span, err := report.Resolve(report.Range{Period: report.Week}, s.clock)
+	if err != nil {
+		return err
+	}
+	r, err := report.BuildAnomalies(ctx, rs.src, rs.tenant, s.clock, span, report.AnomalyOptions{}, rs.money)
+	if err != nil {
+		return err
+	}
+	if err := markDismissed(ctx, state, r); err != nil {
+		return err
+	}
+	now := a.now().In(s.loc)
+	seen := map[string]bool{}
+	var errs []error
+	for _, an := range r.Anomalies {
+		if an.Dismissed || seen[an.Episode] {
+			continue
+		}
+		seen[an.Episode] = true
+		one := &report.AnomalyReport{Tenant: r.Tenant, Clock: r.Clock, Span: r.Span, Options: r.Options, Anomalies: []report.Anomaly{an}, CostMode: r.CostMode}
+		alert := anomalyAlert{an, render.AnomalyText(an)}
+		var chans []alertChannel[anomalyAlert]
+		if len(to) > 0 {
+			chans = append(chans, alertChannel[anomalyAlert]{"email", func(cs []anomalyAlert) error {
+				return mailTo(to, func() (notify.Message, error) {
+					text, html, err := render.AnomalyAlertMail(one)
+					return notify.Message{Subject: "NextCore alert · " + render.Safe(r.Tenant) + " · " + alert.text, Text: text, HTML: html, Date: now,
+						MessageID: messageID("anomaly-"+an.Episode, r.Tenant, "", now)}, err
+				})
+			}})
+		}
+		if webhook != "" {
+			chans = append(chans, alertChannel[anomalyAlert]{"webhook", func(cs []anomalyAlert) error {
+				return post(webhook, 1, render.AnomaliesData(one))
+			}})
+		}
+		errs = append(errs, sendAlerts(ctx, a, state, rs.tenant, "anomaly:"+an.Episode, []anomalyAlert{alert}, dryRun, chans))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 type anomaliesOptions struct {
@@ -54,7 +56,52 @@ each member too.`,
 	f.StringSliceVar(&opts.drivers, "drivers", nil, "dimensions searched for drivers (default model,key,user,project,provider)")
 	f.StringSliceVar(&opts.metrics, "metric", nil, "cost and/or calls (default both)")
 	f.IntVar(&opts.weeks, "weeks", 8, "weeks of history each day is judged against")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "dismiss ID…",
+		Short: "Silence anomalies: no alert for them (or the run of days they begin or belong to)",
+		Long: `Dismiss the anomalies of the IDs that usage anomalies shows: usage alert
+sends nothing for them, and the report marks them dismissed. Dismissing
+an anomaly dismisses its episode: the run of anomalies of the same metric
+and group on consecutive days it belongs to. Kept in the cache.`,
+		Example: `  nextcore usage anomalies dismiss 601dad8e73`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("anomalies dismiss takes the IDs of anomalies (usage anomalies shows them)")
+			}
+			for _, id := range args {
+				if !report.IsAnomalyID(id) {
+					return usagef("%q is not an anomaly ID (10 hexadecimal digits, as usage anomalies shows them)", id)
+				}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.dismissAnomalies(cmd.Context(), cmd, opts, args)
+		},
+	})
 	return cmd
+}
+
+// dismissAnomalies marks the episodes of anomalies dismissed in the cache.
+func (a *App) dismissAnomalies(ctx context.Context, cmd *cobra.Command, opts *anomaliesOptions, ids []string) error {
+	r, log, done, err := a.anomalyState(ctx, cmd, opts, report.Range{Period: report.Year})
+	if err != nil {
+		return err
+	}
+	defer done()
+	for _, id := range ids {
+		episode := id
+		for _, an := range r.Anomalies {
+			if an.ID == id {
+				episode = an.Episode
+			}
+		}
+		if err := log.MarkAlertsSent(ctx, r.Tenant, "anomaly:"+episode, "dismissed", []string{"dismissed"}, a.now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stderr, "dismissed anomaly %s\n", episode)
+	}
+	return nil
 }
 
 func (a *App) runAnomalies(ctx context.Context, cmd *cobra.Command, opts *anomaliesOptions) error {
@@ -104,9 +151,60 @@ func (a *App) runAnomalies(ctx context.Context, cmd *cobra.Command, opts *anomal
 	if err != nil {
 		return err
 	}
+	if log, ok := rs.src.(source.AlertLog); ok {
+		if err := markDismissed(ctx, log, r); err != nil {
+			return err
+		}
+	}
 	return a.emit(s, func(w io.Writer, st render.Style) error {
 		return render.AnomaliesReport().Render(format, w, r, render.Options{Meta: rs.meta, Style: st})
 	})
+}
+
+// markDismissed marks the anomalies whose episodes were dismissed.
+func markDismissed(ctx context.Context, log source.AlertLog, r *report.AnomalyReport) error {
+	for i := range r.Anomalies {
+		an := &r.Anomalies[i]
+		sent, err := log.AlertsSent(ctx, r.Tenant, "anomaly:"+an.Episode)
+		if err != nil {
+			return err
+		}
+		an.Dismissed = sent["dismissed|dismissed"]
+	}
+	return nil
+}
+
+// anomalyState is the anomalies of a range (by the command's flags) and
+// the cache's log of alerts; done closes what was opened.
+func (a *App) anomalyState(ctx context.Context, cmd *cobra.Command, opts *anomaliesOptions, rg report.Range) (*report.AnomalyReport, source.AlertLog, func(), error) {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	span, err := report.Resolve(rg, s.clock)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rs, err := a.openSource(ctx, s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	done := rs.close
+	r, err := report.BuildAnomalies(ctx, rs.src, rs.tenant, s.clock, span, report.AnomalyOptions{Weeks: opts.weeks}, rs.money)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	log, ok := rs.src.(source.AlertLog)
+	if !ok {
+		c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
+		if err != nil {
+			done()
+			return nil, nil, nil, err
+		}
+		log, done = c, func() { rs.close(); c.Close() } //nolint:errcheck // what was written is committed
+	}
+	return r, log, done, nil
 }
 
 // anomalyDim reads a dimension of --by or --drivers.

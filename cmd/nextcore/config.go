@@ -56,6 +56,7 @@ type ConfigPricing struct {
 // ConfigAlerts are the budget alerts' defaults.
 type ConfigAlerts struct {
 	Thresholds []string `yaml:"thresholds"` // percent of each limit; default 50, 80, 100
+	Anomalies  bool     `yaml:"anomalies"`  // usage alert alerts on anomalies too
 	Email      []string `yaml:"email"`      // recipients; default smtp.to
 	Webhook    string   `yaml:"webhook"`
 }

@@ -30,7 +30,7 @@ var configKeys = map[string]struct {
 	"tenant": {}, "api_url": {}, "token": {secret: true}, "timezone": {}, "cache": {}, "warn_at": {},
 	"limits.api_calls": {}, "limits.tokens": {}, "limits.spend": {},
 	"smtp.url": {}, "smtp.from": {}, "smtp.to": {list: true}, "smtp.insecure": {}, "smtp.retry_for": {},
-	"alerts.thresholds": {list: true}, "alerts.email": {list: true}, "alerts.webhook": {},
+	"alerts.thresholds": {list: true}, "alerts.email": {list: true}, "alerts.webhook": {}, "alerts.anomalies": {},
 	"pricing.file": {}, "cost": {},
 }
 
@@ -128,9 +128,9 @@ func (a *App) configSet(args []string) error {
 		}
 	} else {
 		node = &yaml.Node{Kind: yaml.ScalarNode, Value: value, Tag: "!!str"}
-		if key == "smtp.insecure" {
+		if key == "smtp.insecure" || key == "alerts.anomalies" {
 			if value != "true" && value != "false" {
-				return usagef("smtp.insecure is true or false, not %q", value)
+				return usagef("%s is true or false, not %q", key, value)
 			}
 			node.Tag = "!!bool"
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -64,6 +65,11 @@ type Anomaly struct {
 	// Actual, Expected, Low, High and Excess are nano-USD for cost.
 	Actual, Expected, Low, High, Excess int64
 	Drivers                             []Driver
+	// Episode is the ID of the first of the run of anomalies of the same
+	// group (either metric) on consecutive days (hours) this one is part
+	// of: an anomaly that goes on is one episode, alerted once.
+	Episode   string
+	Dismissed bool // by usage anomalies dismiss (of its episode)
 }
 
 // Driver is a member whose use accounts for part of an anomaly's excess.
@@ -277,6 +283,7 @@ days:
 		}
 		a.Drivers = drivers(dd, gby, index, a.Start, samples, a.Metric, a.Expected, a.Excess)
 	}
+	episodes(r.Anomalies, opts.Hourly)
 	slices.SortStableFunc(r.Anomalies, func(x, y Anomaly) int {
 		if c := cmp.Compare(y.Excess, x.Excess); c != 0 {
 			return c
@@ -284,6 +291,45 @@ days:
 		return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.Metric, y.Metric), cmp.Compare(x.Dim, y.Dim), cmp.Compare(x.Group, y.Group))
 	})
 	return r, nil
+}
+
+// episodes sets each anomaly's episode: the anomalies of the same group
+// (of either metric) on the same or consecutive days (hours) are one; its
+// ID is that of the first, cost before calls.
+func episodes(as []Anomaly, hourly bool) {
+	type key struct {
+		dim   source.Dim
+		group string
+	}
+	last := map[key]*Anomaly{}
+	order := make([]int, len(as))
+	for i := range order {
+		order[i] = i
+	}
+	metricRank := func(m string) int {
+		if m == MetricCost {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		return cmp.Or(as[i].Start.Compare(as[j].Start), cmp.Compare(metricRank(as[i].Metric), metricRank(as[j].Metric)))
+	})
+	for _, i := range order {
+		a := &as[i]
+		k := key{a.Dim, a.Group}
+		a.Episode = a.ID
+		if p := last[k]; p != nil {
+			next := p.Start.Equal(a.Start) || p.Date.AddDays(1) == a.Date
+			if hourly {
+				next = p.Start.Equal(a.Start) || p.Start.Add(time.Hour).Equal(a.Start)
+			}
+			if next {
+				a.Episode = p.Episode
+			}
+		}
+		last[k] = a
+	}
 }
 
 func samplesOf(ivs []interval, a *Anomaly) []time.Time {
@@ -396,6 +442,15 @@ func median(v []float64) float64 {
 		return s[m]
 	}
 	return (s[m-1] + s[m]) / 2
+}
+
+// IsAnomalyID reports whether s is the form of an anomaly's ID.
+func IsAnomalyID(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
 }
 
 // anomalyID names an anomaly the same in every run: its interval, metric

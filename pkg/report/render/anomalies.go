@@ -48,6 +48,8 @@ type AnomalyJSON struct {
 	Start        string        `json:"start"`
 	Dimension    string        `json:"dimension"` // "all", or the dimension of a member judged
 	Group        string        `json:"group"`
+	Episode      string        `json:"episode"` // the id of the first day of a run of anomalies
+	Dismissed    bool          `json:"dismissed"`
 }
 
 // DriverJSON is a driver of an anomaly.
@@ -71,7 +73,7 @@ func AnomaliesData(r *report.AnomalyReport) AnomaliesJSON {
 		v := func(n int64) report.Number { return anomalyAmount(a.Metric, n) }
 		j := AnomalyJSON{ID: a.ID, Date: a.Date.String(), Metric: a.Metric, Actual: v(a.Actual), ExpectedLow: v(a.Low),
 			ExpectedHigh: v(a.High), Excess: v(a.Excess), Drivers: []DriverJSON{}, Expected: v(a.Expected),
-			Start: Timestamp(a.Start), Dimension: "all", Group: a.Group}
+			Start: Timestamp(a.Start), Dimension: "all", Group: a.Group, Episode: a.Episode, Dismissed: a.Dismissed}
 		if a.Hour >= 0 {
 			h := a.Hour
 			j.Hour = &h
@@ -181,7 +183,11 @@ func AnomaliesTable(w io.Writer, r *report.AnomalyReport, o Options) error {
 		if i > 0 {
 			p.line("")
 		}
-		p.line("  " + st.paint(bold, anomalyWhen(a)+"  "+Safe(anomalyWhat(a))) + "  " + st.paint(red, "+"+anomalyValue(a.Metric, a.Excess)+" unexpected"))
+		state := st.paint(red, "+"+anomalyValue(a.Metric, a.Excess)+" unexpected")
+		if a.Dismissed {
+			state = st.paint(dim, "+"+anomalyValue(a.Metric, a.Excess)+" unexpected, dismissed")
+		}
+		p.line("  " + st.paint(bold, anomalyWhen(a)+"  "+Safe(anomalyWhat(a))) + "  " + state + st.paint(dim, "  "+a.ID))
 		para(dim, "    ", fmt.Sprintf("%s against %s expected (%s – %s)", anomalyValue(a.Metric, a.Actual), anomalyValue(a.Metric, a.Expected),
 			anomalyValue(a.Metric, a.Low), anomalyValue(a.Metric, a.High)))
 		if len(a.Drivers) > 0 {
@@ -239,4 +245,25 @@ func AnomaliesMarkdown(w io.Writer, r *report.AnomalyReport, o Options) error {
 	}
 	mdNote(p, historyNote(r))
 	return p.err
+}
+
+// AnomalyText says an anomaly in a line: "Anomaly: cost $15.14 on Fri Nov
+// 20, $15.01 above the expected $0.13 (key key_leaked +$15.00 (new))".
+func AnomalyText(a report.Anomaly) string {
+	t := fmt.Sprintf("Anomaly: %s %s on %s, %s above the expected %s", anomalyWhat(a), anomalyValue(a.Metric, a.Actual), anomalyWhen(a),
+		anomalyValue(a.Metric, a.Excess), anomalyValue(a.Metric, a.Expected))
+	if len(a.Drivers) > 0 {
+		var ds []string
+		for _, d := range a.Drivers[:min(len(a.Drivers), 2)] {
+			ds = append(ds, driverText(a.Metric, d))
+		}
+		t += " (" + strings.Join(ds, ", ") + ")"
+	}
+	return t
+}
+
+// AnomalyAlertMail is the text and HTML parts of an anomaly's alert mail.
+func AnomalyAlertMail(r *report.AnomalyReport) (text, html string, err error) {
+	return alertMail(r.Tenant, []string{AnomalyText(r.Anomalies[0])}, func(w io.Writer) error { return AnomaliesTable(w, r, Options{Style: Style{Width: 78}}) },
+		"Each anomaly is sent once, a run of anomalous days once; usage anomalies dismiss ID silences one.")
 }
