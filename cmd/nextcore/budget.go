@@ -343,6 +343,12 @@ warning level.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.budgetRemove(args[0])
 		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return a.completeBudget(cmd, args, prefix)
+		},
 	}
 	group.AddCommand(set, list, rm)
 	return group

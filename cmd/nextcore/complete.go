@@ -42,6 +42,10 @@ func (a *App) registerCompletions(root *cobra.Command) {
 		"tz":           a.completeZone,
 		"tenant":       a.completeTenant,
 		"filter":       a.completeFilter,
+		"scope":        a.completeFilter,
+		"metric":       fixedValues(report.MetricCost, report.MetricCalls),
+		"drivers":      fixedValues("model", "key", "user", "region", "project", "tag", "provider"),
+		"budget":       a.completeBudget,
 		"compare-to":   fileExt("json"),
 		"config":       fileExt("yaml", "yml"),
 		"cache":        fileExt("db", "sqlite", "sqlite3"),
@@ -60,6 +64,12 @@ func (a *App) registerCompletions(root *cobra.Command) {
 				switch {
 				case f.Name == "by" && c.Name() == "top-models":
 					fn = fixedValues("calls", "tokens", "cost")
+				case f.Name == "by" && c.Name() == "anomalies":
+					fn = fixedValues("hour", "model", "key", "user", "region", "project", "tag", "provider")
+				case f.Name == "period" && c.Name() == "set":
+					fn = fixedValues("day", "week", "month", "rolling-7d", "rolling-30d")
+				case f.Name == "fail-on" && c.Name() == "budgets":
+					fn = fixedValues("warning", "exceeded", "projected")
 				case f.Name == "by":
 					fn = fixedValues(byNames()...)
 				case !ok:
@@ -73,6 +83,19 @@ func (a *App) registerCompletions(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// completeBudget offers the config file's budgets.
+func (a *App) completeBudget(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	s, err := a.settings(cmd)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, b := range s.cfg.Budgets {
+		names = append(names, b.Name)
+	}
+	return withPrefix(names, prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
 func byNames() []string {

@@ -58,7 +58,17 @@ func TestFlagCompletion(t *testing.T) {
 		{[]string{"config", "set", "smtp."}, []string{"smtp.from", "smtp.insecure", "smtp.retry_for", "smtp.to", "smtp.url"}},
 		{[]string{"usage", "stats", "--as-of", ""}, nil},
 		{[]string{"usage", "quota", "--limit-spend", ""}, nil},
+		{[]string{"usage", "anomalies", "--by", "h"}, []string{"hour"}},
+		{[]string{"usage", "anomalies", "--metric", ""}, []string{"cost", "calls"}},
+		{[]string{"usage", "budgets", "--fail-on", ""}, []string{"warning", "exceeded", "projected"}},
+		{[]string{"budget", "set", "x", "--period", "r"}, []string{"rolling-7d", "rolling-30d"}},
+		{[]string{"budget", "set", "x", "--scope", "region=eu"}, []string{"region=eu-central", "region=eu-west"}},
+		{[]string{"budget", "rm", ""}, []string{"gpt-week", "web"}},
+		{[]string{"usage", "budgets", "--budget", "w"}, []string{"web"}},
 	}
+	cfg := filepath.Join(e.dir, "budgets.yaml")
+	os.WriteFile(cfg, []byte("budgets:\n  - {name: gpt-week, limit: {calls: 5}}\n  - {name: web, limit: {spend: 5}}\n"), 0o600)
+	e.vars["NEXTCORE_CONFIG"] = cfg
 	for _, c := range cases {
 		got := e.complete(c.args...)
 		if strings.Join(got, " ") != strings.Join(c.want, " ") {
