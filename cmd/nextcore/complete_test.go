@@ -40,7 +40,7 @@ func TestFlagCompletion(t *testing.T) {
 		{[]string{"usage", "stats", "--period", ""}, []string{"today", "week", "month", "year"}},
 		{[]string{"usage", "stats", "--format", ""}, []string{"table", "json", "csv", "markdown", "github", "html"}},
 		{[]string{"usage", "overview", "--format", ""}, []string{"table", "json"}},
-		{[]string{"usage", "export", "--format", ""}, []string{"csv", "pdf", "json", "html"}},
+		{[]string{"usage", "export", "--format", ""}, []string{"csv", "pdf", "json", "html", "focus"}},
 		{[]string{"usage", "top-models", "-f", "m"}, []string{"markdown"}},
 		{[]string{"usage", "stats", "--tz", "Europe/Be"}, []string{"Europe/Belfast", "Europe/Belgrade", "Europe/Berlin"}},
 		{[]string{"usage", "quota", "--tz", "asia/kat"}, []string{"Asia/Kathmandu", "Asia/Katmandu"}},
@@ -153,7 +153,7 @@ func TestBashCompletion(t *testing.T) {
 		{"nextcore usage breakdown --by re", "region"},
 		// bash breaks words at "=": the value after it is completed.
 		{"nextcore usage stats --filter region=us-", "us-east us-west"},
-		{"nextcore usage export --format ", "csv html json pdf"},
+		{"nextcore usage export --format ", "csv focus html json pdf"},
 	} {
 		words := strings.Fields(c.line)
 		if strings.HasSuffix(c.line, " ") {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -46,6 +47,10 @@ func (a *App) newExportCmd() *cobra.Command {
                   RFC 4180, raw numbers, ISO dates; cells that a spreadsheet
                   would run as a formula are neutralised with a leading '.
   --format json   the stats object (as usage stats --format json).
+  --format focus  FOCUS 1.2 (FinOps Open Cost and Usage Specification) CSV
+                  for cost tools: a charge a day × model × token kind, with
+                  every mandatory column; ListCost from the price book,
+                  BilledCost the reported cost.
 
 Without --format, the format follows the extension of -o (.pdf, .json,
 .csv), else CSV. The file is written under a temporary name and renamed
@@ -61,8 +66,9 @@ JSON to standard output.`,
 	}
 	opts.window.register(cmd)
 	f := cmd.Flags()
-	opts.format.register(cmd, render.ExportReport().Formats()...)
-	f.Lookup("format").Usage = "output format: " + render.ExportReport().Formats().String() + " (default: from the extension of -o, else csv)"
+	formats := append(render.ExportReport().Formats(), render.Focus)
+	opts.format.register(cmd, formats...)
+	f.Lookup("format").Usage = "output format: " + formats.String() + " (default: from the extension of -o, else csv)"
 	f.StringVar(&opts.report, "report", "", "for CSV: "+strings.Join(exportReports, ", ")+" (default summary)")
 	f.StringVar(&opts.paper, "paper", "a4", "PDF paper size: a4 or letter")
 	f.BoolVar(&opts.force, "force", false, "overwrite an existing file")
@@ -155,6 +161,17 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 
 // exportWriter computes the report and returns what writes it.
 func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, rs *reportSource, opts *exportOptions) (func(io.Writer) error, error) {
+	if opts.kind == render.Focus {
+		var book *pricing.Book
+		if rs.money != nil {
+			book = rs.money.Book
+		}
+		f, err := report.BuildFocus(ctx, rs.src, rs.tenant, span, book, opts.parsed)
+		if err != nil {
+			return nil, err
+		}
+		return func(w io.Writer) error { return render.FocusCSV(w, f) }, nil
+	}
 	switch opts.report {
 	case "models", "keys":
 		dim, column := source.DimModel, "model"

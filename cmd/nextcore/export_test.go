@@ -195,7 +195,7 @@ func TestExportBadInput(t *testing.T) {
 		{"pdf without -o", []string{"--format", "pdf"}, 2, "a PDF needs a file: pass -o FILE.pdf"},
 		{"unknown report", []string{"--report", "users"}, 2, `unknown --report "users" (use summary, daily, models, keys, records)`},
 		{"report with pdf", []string{"--format", "pdf", "--report", "daily", "-o", filepath.Join(e.dir, "x.pdf")}, 2, "--report chooses a CSV report"},
-		{"unknown format", []string{"--format", "xlsx"}, 2, `unknown format "xlsx" (use csv, pdf, json or html)`},
+		{"unknown format", []string{"--format", "xlsx"}, 2, `unknown format "xlsx" (use csv, pdf, json, html or focus)`},
 		{"unknown paper", []string{"--format", "pdf", "--paper", "a3", "-o", filepath.Join(e.dir, "x.pdf")}, 2, `unknown --paper "a3"`},
 		{"existing file", []string{"--format", "csv", "-o", existing}, 1, existing + " exists; pass --force to overwrite it"},
 		{"bad window", []string{"--period", "fortnight"}, 2, `unknown period "fortnight"`},

@@ -12,7 +12,7 @@ import (
 // anything; the refusal names the formats it does take, and so does its
 // --format help.
 func TestFormatsDeclared(t *testing.T) {
-	all := []string{"table", "json", "csv", "markdown", "github", "pdf", "html", "xlsx"}
+	all := []string{"table", "json", "csv", "markdown", "github", "pdf", "html", "focus", "xlsx"}
 	e := imported(t)
 	missing := newEnv(t)
 	missing.vars["NEXTCORE_CACHE"] = filepath.Join(missing.dir, "none", "usage.db")
@@ -25,7 +25,9 @@ func TestFormatsDeclared(t *testing.T) {
 		{[]string{"usage", "top-models"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "breakdown", "--by", "model"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "quota"}, []string{"table", "json", "csv", "markdown", "github"}},
-		{[]string{"usage", "export"}, []string{"csv", "pdf", "json", "html"}},
+		{[]string{"usage", "export"}, []string{"csv", "pdf", "json", "html", "focus"}},
+		{[]string{"usage", "budgets"}, []string{"table", "json", "csv", "markdown"}},
+		{[]string{"usage", "anomalies"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "reconcile"}, []string{"table", "json", "csv", "markdown"}},
 	} {
 		name := strings.Join(c.cmd[:2], " ")

@@ -194,3 +194,26 @@ func TestExpectedRange(t *testing.T) {
 		}
 	}
 }
+
+func TestApportion(t *testing.T) {
+	cases := []struct {
+		total   int64
+		weights [5]int64
+		want    [5]int64
+	}{
+		{10, [5]int64{1, 1, 1, 0, 0}, [5]int64{4, 3, 3, 0, 0}},
+		{-10, [5]int64{1, 1, 1, 0, 0}, [5]int64{-3, -3, -4, 0, 0}}, // a credit: floors, then the rest
+		{7, [5]int64{0, 0, 0, 0, 5}, [5]int64{0, 0, 0, 0, 7}},
+		{1_000_000_007, [5]int64{3, 0, 0, 0, 1}, [5]int64{750_000_005, 0, 0, 0, 250_000_002}}, // remainders 1 and 3 (of 4)
+	}
+	for _, c := range cases {
+		var sum int64
+		for _, w := range c.weights {
+			sum += w
+		}
+		got := apportion(c.total, c.weights, sum)
+		if got != c.want {
+			t.Errorf("%d by %v: %v, want %v", c.total, c.weights, got, c.want)
+		}
+	}
+}

@@ -67,26 +67,7 @@ const minDifference = source.USD(source.NanosPerUSD / 100) // $0.01
 // where price periods change, so that every piece is priced at its own
 // day's prices; sums are exact and rounded once per row.
 func Reconcile(ctx context.Context, src source.Source, tenant string, span Span, clock Clock, book *pricing.Book, tolerance *big.Rat) (*Reconciliation, error) {
-	// The window's day bounds, and every UTC midnight inside it.
-	type piece struct {
-		day    int // index in span.Days
-		utcDay time.Time
-	}
-	dayBounds := span.DayBounds()
-	var bounds []int64
-	var pieces []piece
-	for i := 0; i+1 < len(dayBounds); i++ {
-		start, end := dayBounds[i], dayBounds[i+1]
-		cut := start
-		for cut < end {
-			t := time.Unix(0, cut).UTC()
-			next := t.Truncate(24*time.Hour).AddDate(0, 0, 1).UnixNano()
-			bounds = append(bounds, cut)
-			pieces = append(pieces, piece{i, t.Truncate(24 * time.Hour)})
-			cut = min(next, end)
-		}
-	}
-	bounds = append(bounds, dayBounds[len(dayBounds)-1])
+	bounds, pieces := utcPieces(span)
 	r := &Reconciliation{Tenant: tenant, Span: span, Clock: clock, Tolerance: tolerance, Book: book}
 	if len(pieces) == 0 {
 		return r, nil
@@ -193,6 +174,30 @@ func Reconcile(ctx context.Context, src source.Source, tenant string, span Span,
 		return a.Model < b.Model
 	})
 	return r, nil
+}
+
+// dayPiece is a stretch of a report's day within one UTC day (prices
+// change on UTC days).
+type dayPiece struct {
+	day    int // index in span.Days
+	utcDay time.Time
+}
+
+// utcPieces cuts the window's days at every UTC midnight inside them: the
+// bounds, and the day and UTC day of each piece.
+func utcPieces(span Span) ([]int64, []dayPiece) {
+	dayBounds := span.DayBounds()
+	var bounds []int64
+	var pieces []dayPiece
+	for i := 0; i+1 < len(dayBounds); i++ {
+		for cut, end := dayBounds[i], dayBounds[i+1]; cut < end; {
+			t := time.Unix(0, cut).UTC()
+			bounds = append(bounds, cut)
+			pieces = append(pieces, dayPiece{i, t.Truncate(24 * time.Hour)})
+			cut = min(t.Truncate(24*time.Hour).AddDate(0, 0, 1).UnixNano(), end)
+		}
+	}
+	return append(bounds, dayBounds[len(dayBounds)-1]), pieces
 }
 
 // AddPriced adds to a the cost of t's tokens, of the price key pk, at the

@@ -23,6 +23,7 @@ const (
 	Markdown Format = "markdown"
 	PDF      Format = "pdf"
 	HTML     Format = "html"
+	Focus    Format = "focus" // FOCUS 1.2, the FinOps cost and usage format (CSV)
 )
 
 // Formats are the formats a report renders, its default first.
