@@ -47,10 +47,10 @@ func (a *App) newExportCmd() *cobra.Command {
                   RFC 4180, raw numbers, ISO dates; cells that a spreadsheet
                   would run as a formula are neutralised with a leading '.
   --format json   the stats object (as usage stats --format json).
-  --format focus  FOCUS 1.2 (FinOps Open Cost and Usage Specification) CSV
-                  for cost tools: a charge a day × model × token kind, with
-                  every mandatory column; ListCost from the price book,
-                  BilledCost the reported cost.
+  --format focus  FOCUS 1.2 (FinOps Open Cost and Usage Specification) for
+                  cost tools, CSV, or Parquet with -o FILE.parquet: a charge
+                  a day × model × token kind, with every mandatory column;
+                  ListCost from the price book, BilledCost the reported cost.
 
 Without --format, the format follows the extension of -o (.pdf, .json,
 .csv), else CSV. The file is written under a temporary name and renamed
@@ -113,6 +113,8 @@ func (o *exportOptions) check(out string, stdoutTTY bool) error {
 			o.format.value = "json"
 		case ".html", ".htm":
 			o.format.value = "html"
+		case ".parquet":
+			o.format.value = "focus"
 		}
 	}
 	var err error
@@ -169,6 +171,9 @@ func (a *App) exportWriter(ctx context.Context, s *settings, span report.Span, r
 		f, err := report.BuildFocus(ctx, rs.src, rs.tenant, span, book, opts.parsed)
 		if err != nil {
 			return nil, err
+		}
+		if strings.EqualFold(filepath.Ext(s.output), ".parquet") {
+			return func(w io.Writer) error { return render.FocusParquet(w, f) }, nil
 		}
 		return func(w io.Writer) error { return render.FocusCSV(w, f) }, nil
 	}

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"math/big"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // focusRules are FOCUS 1.2's rules for its 21 mandatory columns, from the
@@ -192,6 +197,17 @@ func TestFocusExport(t *testing.T) {
 	json.Unmarshal([]byte(s.stdout), &stats)
 	if !differs || billed.Cmp(ratOf(t, stats.Costs.Total.String())) != 0 {
 		t.Errorf("demo: billed %s, stats %s (billed differs from list: %v)", billed.FloatString(9), stats.Costs.Total, differs)
+	}
+	// -o FILE.parquet: the same charges, as Parquet.
+	pq := filepath.Join(e.dir, "focus.parquet")
+	if r := e.run("", false, append([]string{"usage", "export", "-o", pq}, at...)...); r.code != 0 {
+		t.Fatalf("parquet: %d %q", r.code, r.stderr)
+	}
+	data, _ := os.ReadFile(pq)
+	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	csvRows := strings.Count(strings.TrimSpace(r.stdout), "\n")
+	if err != nil || pf.NumRows() != int64(csvRows) {
+		t.Errorf("parquet: %v, %d rows, CSV %d", err, pf.NumRows(), csvRows)
 	}
 	if r := e.run("", false, "usage", "export", "--format", "focus", "--report", "daily", "-o", "-"); r.code != 2 {
 		t.Errorf("--report with focus: %d %q", r.code, r.stderr)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
@@ -58,14 +60,7 @@ func FocusCSV(w io.Writer, f *report.FocusExport) error {
 		return err
 	}
 	for _, c := range f.Charges {
-		issuer, publisher := focusProvider(c.Provider), focusProvider(c.Publisher)
-		if c.Publisher == "" {
-			publisher = issuer
-		}
-		service := issuer + " API"
-		if c.Provider == "" {
-			service = "NextCore AI API"
-		}
+		issuer, publisher, service := focusNames(c)
 		calls := ""
 		if c.Calls != 0 {
 			calls = strconv.FormatInt(c.Calls, 10)
@@ -88,4 +83,82 @@ func FocusCSV(w io.Writer, f *report.FocusExport) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// focusRow is a FOCUS charge as a Parquet row: costs as DECIMAL(18, 9)
+// (exact nano-dollars), quantities as DECIMAL(18, 0), date/times as UTC
+// timestamps; the nullable columns optional.
+type focusRow struct {
+	BilledCost         int64     `parquet:"BilledCost,decimal(9:18)"`
+	BillingAccountID   string    `parquet:"BillingAccountId"`
+	BillingAccountName *string   `parquet:"BillingAccountName,optional"`
+	BillingCurrency    string    `parquet:"BillingCurrency"`
+	BillingPeriodEnd   time.Time `parquet:"BillingPeriodEnd,timestamp(millisecond:utc)"`
+	BillingPeriodStart time.Time `parquet:"BillingPeriodStart,timestamp(millisecond:utc)"`
+	ChargeCategory     string    `parquet:"ChargeCategory"`
+	ChargeClass        *string   `parquet:"ChargeClass,optional"`
+	ChargeDescription  *string   `parquet:"ChargeDescription,optional"`
+	ChargePeriodEnd    time.Time `parquet:"ChargePeriodEnd,timestamp(millisecond:utc)"`
+	ChargePeriodStart  time.Time `parquet:"ChargePeriodStart,timestamp(millisecond:utc)"`
+	ContractedCost     int64     `parquet:"ContractedCost,decimal(9:18)"`
+	EffectiveCost      int64     `parquet:"EffectiveCost,decimal(9:18)"`
+	InvoiceIssuerName  string    `parquet:"InvoiceIssuerName"`
+	ListCost           int64     `parquet:"ListCost,decimal(9:18)"`
+	PricingQuantity    *int64    `parquet:"PricingQuantity,optional,decimal(0:18)"`
+	PricingUnit        *string   `parquet:"PricingUnit,optional"`
+	ProviderName       string    `parquet:"ProviderName"`
+	PublisherName      string    `parquet:"PublisherName"`
+	ServiceCategory    string    `parquet:"ServiceCategory"`
+	ServiceName        string    `parquet:"ServiceName"`
+	ChargeFrequency    string    `parquet:"ChargeFrequency"`
+	ConsumedQuantity   *int64    `parquet:"ConsumedQuantity,optional,decimal(0:18)"`
+	ConsumedUnit       *string   `parquet:"ConsumedUnit,optional"`
+	XModel             string    `parquet:"x_Model"`
+	XTokenKind         string    `parquet:"x_TokenKind"`
+	XReasoningTokens   *int64    `parquet:"x_ReasoningTokens,optional"`
+	XCalls             *int64    `parquet:"x_Calls,optional"`
+}
+
+// FocusParquet writes the FOCUS export as Parquet.
+func FocusParquet(w io.Writer, f *report.FocusExport) error {
+	pw := parquet.NewGenericWriter[focusRow](w)
+	ptr := func(s string) *string { return &s }
+	for _, c := range f.Charges {
+		issuer, publisher, service := focusNames(c)
+		tenant := f.Tenant
+		tokens := c.Tokens
+		row := focusRow{BilledCost: int64(c.Billed), BillingAccountID: tenant, BillingAccountName: &tenant, BillingCurrency: "USD",
+			BillingPeriodEnd: c.BillEnd.UTC(), BillingPeriodStart: c.BillStart.UTC(), ChargeCategory: "Usage",
+			ChargeDescription: ptr(c.Model + " " + focusKindText[c.Kind]), ChargePeriodEnd: c.End.UTC(), ChargePeriodStart: c.Start.UTC(),
+			ContractedCost: int64(c.ListCost), EffectiveCost: int64(c.Billed), InvoiceIssuerName: issuer, ListCost: int64(c.ListCost),
+			PricingQuantity: &tokens, PricingUnit: ptr("Tokens"), ProviderName: issuer, PublisherName: publisher,
+			ServiceCategory: "AI and Machine Learning", ServiceName: service, ChargeFrequency: "Usage-Based",
+			ConsumedQuantity: &tokens, ConsumedUnit: ptr("Tokens"), XModel: c.Model, XTokenKind: c.Kind}
+		if c.Kind == "output" || c.Kind == "all" {
+			r := c.Reasoning
+			row.XReasoningTokens = &r
+		}
+		if c.Calls != 0 {
+			n := c.Calls
+			row.XCalls = &n
+		}
+		if _, err := pw.Write([]focusRow{row}); err != nil {
+			return err
+		}
+	}
+	return pw.Close()
+}
+
+// focusNames are a charge's invoice issuer (and provider), publisher and
+// service.
+func focusNames(c report.FocusCharge) (issuer, publisher, service string) {
+	issuer, publisher = focusProvider(c.Provider), focusProvider(c.Publisher)
+	if c.Publisher == "" {
+		publisher = issuer
+	}
+	service = issuer + " API"
+	if c.Provider == "" {
+		service = "NextCore AI API"
+	}
+	return issuer, publisher, service
 }
