@@ -201,6 +201,7 @@ func (a *App) runBudgets(ctx context.Context, cmd *cobra.Command, opts *budgetsO
 	if err != nil {
 		return err
 	}
+	a.annotate = format == render.GitHub
 	switch opts.failOn {
 	case "", "warning", "exceeded", "projected":
 	default:

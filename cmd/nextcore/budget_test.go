@@ -148,6 +148,13 @@ budgets:
 	golden(t, "budgets-table", r.stdout)
 	r = e.run("", false, append([]string{"usage", "budgets", "--format", "csv"}, at...)...)
 	golden(t, "budgets-csv", r.stdout)
+	r = e.run("", false, append([]string{"usage", "budgets", "--format", "github"}, at...)...)
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if !strings.HasPrefix(line, "::notice title=") && !strings.HasPrefix(line, "::warning title=") && !strings.HasPrefix(line, "::error title=") {
+			t.Errorf("not an annotation: %q", line)
+		}
+	}
+	golden(t, "budgets-github", r.stdout)
 	// web-monthly is at 86 % (warning), projected over; mini-week over.
 	for _, c := range []struct {
 		budget, failOn string

@@ -26,7 +26,7 @@ func TestFormatsDeclared(t *testing.T) {
 		{[]string{"usage", "breakdown", "--by", "model"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "quota"}, []string{"table", "json", "csv", "markdown", "github"}},
 		{[]string{"usage", "export"}, []string{"csv", "pdf", "json", "html", "focus"}},
-		{[]string{"usage", "budgets"}, []string{"table", "json", "csv", "markdown"}},
+		{[]string{"usage", "budgets"}, []string{"table", "json", "csv", "markdown", "github"}},
 		{[]string{"usage", "anomalies"}, []string{"table", "json", "csv", "markdown"}},
 		{[]string{"usage", "reconcile"}, []string{"table", "json", "csv", "markdown"}},
 	} {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"maps"
 	"math/big"
@@ -16,7 +17,7 @@ import (
 // BudgetsReport is usage budgets.
 func BudgetsReport() Report[*report.BudgetReport] {
 	return Report[*report.BudgetReport]{"the budgets", []entry[*report.BudgetReport]{
-		{Table, BudgetsTable}, {JSON, budgetsJSON}, {CSV, BudgetsCSV}, {Markdown, BudgetsMarkdown},
+		{Table, BudgetsTable}, {JSON, budgetsJSON}, {CSV, BudgetsCSV}, {Markdown, BudgetsMarkdown}, {GitHub, BudgetsGitHub},
 	}}
 }
 
@@ -326,4 +327,36 @@ func BudgetAlertData(r *report.BudgetReport, alerts []report.BudgetAlert) Budget
 		out.Alerts = append(out.Alerts, j)
 	}
 	return out
+}
+
+// BudgetsGitHub writes the budgets as workflow annotations: an error per
+// budget over its limit, a warning per budget at its warning level or
+// projected over, and a notice of those within.
+func BudgetsGitHub(w io.Writer, r *report.BudgetReport, _ Options) error {
+	p := &printer{w: w}
+	title := "NextCore budgets (" + r.Tenant + ")"
+	var fine []string
+	for _, s := range r.Budgets {
+		what := fmt.Sprintf("%s (%s, %s %s) at %s of %s (%s used); on course for %s by %s", s.Name, budgetScope(s.Scope), s.Period,
+			budgetWindow(s), report.Pct(s.Percent), budgetValue(s, s.Limit), budgetValue(s, s.Used), budgetRat(s, s.Projected),
+			report.DateOf(s.Window.End.Add(-1).In(s.Window.Start.Location())).Format("Jan 2"))
+		switch {
+		case s.Level == report.LevelExceeded:
+			annotate(p, "error", title, what)
+		case s.Level == report.LevelWarning || s.ProjectedLevel == report.LevelExceeded:
+			annotate(p, "warning", title, what)
+		default:
+			fine = append(fine, s.Name+" "+report.Pct(s.Percent))
+		}
+	}
+	if !r.Unpriced.Empty() {
+		annotate(p, "warning", title, r.Unpriced.Sentence())
+	}
+	switch {
+	case len(fine) > 0:
+		annotate(p, "notice", title, "Within budget: "+strings.Join(fine, ", "))
+	case len(r.Budgets) == 0:
+		annotate(p, "notice", title, "No budgets set")
+	}
+	return p.err
 }
