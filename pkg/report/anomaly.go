@@ -94,6 +94,10 @@ type AnomalyReport struct {
 	CostMode  CostMode
 }
 
+// maxGroupDrivers is how many group anomalies (--by) have their drivers
+// searched: the largest.
+const maxGroupDrivers = 20
+
 // anomalyFloor is the narrowest half-range: a fifth of the expected value,
 // and at least this much (nano-USD for cost, calls).
 var anomalyFloor = map[string]int64{MetricCost: source.NanosPerUSD, MetricCalls: 10}
@@ -248,40 +252,70 @@ days:
 		r.NeedsFrom = DateOf(time.Unix(0, first).In(loc)).AddDays(7 * opts.MinWeeks)
 	}
 	// A group's drivers: the members of the other dimensions, searched
-	// within the group.
+	// within the group, over its interval and samples only; the queries of
+	// every group anomaly asked at once (one pass).
+	type groupAsk struct {
+		at      int // the anomaly
+		dims    []source.Dim
+		first   int // its first query
+		samples []time.Time
+		index   map[int64]int
+	}
+	var asks []groupAsk
+	var gq []source.Query
+	// The largest group anomalies have their drivers searched (the
+	// queries of many would fill the memory; the rest are listed without).
+	var groups []int
 	for i := range r.Anomalies {
-		a := &r.Anomalies[i]
-		if a.Dim == source.DimAll {
-			continue
+		if r.Anomalies[i].Dim != source.DimAll {
+			groups = append(groups, i)
 		}
-		var dd []source.Dim
+	}
+	slices.SortStableFunc(groups, func(x, y int) int { return cmp.Compare(r.Anomalies[y].Excess, r.Anomalies[x].Excess) })
+	for _, i := range groups[:min(len(groups), maxGroupDrivers)] {
+		a := &r.Anomalies[i]
+		ask := groupAsk{at: i, first: len(gq)}
 		for _, d := range opts.DriverDims {
 			if d != a.Dim {
-				dd = append(dd, d)
+				ask.dims = append(ask.dims, d)
 			}
 		}
-		if len(dd) == 0 {
+		if len(ask.dims) == 0 {
 			continue
 		}
-		gq := make([]source.Query, len(dd))
-		for j, d := range dd {
-			gq[j] = source.Query{Dim: d, Bounds: bounds, Filter: source.Filter{a.Dim: {a.Group}}}
+		for _, s := range samplesOf(ivs, a) {
+			if s.UnixNano() >= first {
+				ask.samples = append(ask.samples, s)
+			}
 		}
+		var gb []int64
+		for _, t := range append([]time.Time{a.Start}, ask.samples...) {
+			gb = append(gb, t.UnixNano(), bounds[index[t.UnixNano()]+1])
+		}
+		slices.Sort(gb)
+		gb = slices.Compact(gb)
+		ask.index = make(map[int64]int, len(gb))
+		for j, b := range gb {
+			ask.index[b] = j
+		}
+		for _, d := range ask.dims {
+			gq = append(gq, source.Query{Dim: d, Bounds: gb, Filter: source.Filter{a.Dim: {a.Group}}})
+		}
+		asks = append(asks, ask)
+	}
+	if len(gq) > 0 {
 		gres, _, err := money.Aggregate(ctx, src, tenant, gq)
 		if err != nil {
 			return nil, err
 		}
-		gby := map[source.Dim][]source.Groups{}
-		for j, d := range dd {
-			gby[d] = gres[j]
-		}
-		var samples []time.Time
-		for _, s := range samplesOf(ivs, a) {
-			if s.UnixNano() >= first {
-				samples = append(samples, s)
+		for _, ask := range asks {
+			a := &r.Anomalies[ask.at]
+			gby := map[source.Dim][]source.Groups{}
+			for j, d := range ask.dims {
+				gby[d] = gres[ask.first+j]
 			}
+			a.Drivers = drivers(ask.dims, gby, ask.index, a.Start, ask.samples, a.Metric, a.Expected, a.Excess)
 		}
-		a.Drivers = drivers(dd, gby, index, a.Start, samples, a.Metric, a.Expected, a.Excess)
 	}
 	episodes(r.Anomalies, opts.Hourly)
 	slices.SortStableFunc(r.Anomalies, func(x, y Anomaly) int {
