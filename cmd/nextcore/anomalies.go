@@ -76,32 +76,10 @@ and group on consecutive days it belongs to. Kept in the cache.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.dismissAnomalies(cmd.Context(), cmd, opts, args)
+			return a.dismissAnomalies(cmd.Context(), cmd, args)
 		},
 	})
 	return cmd
-}
-
-// dismissAnomalies marks the episodes of anomalies dismissed in the cache.
-func (a *App) dismissAnomalies(ctx context.Context, cmd *cobra.Command, opts *anomaliesOptions, ids []string) error {
-	r, log, done, err := a.anomalyState(ctx, cmd, opts, report.Range{Period: report.Year})
-	if err != nil {
-		return err
-	}
-	defer done()
-	for _, id := range ids {
-		episode := id
-		for _, an := range r.Anomalies {
-			if an.ID == id {
-				episode = an.Episode
-			}
-		}
-		if err := log.MarkAlertsSent(ctx, r.Tenant, "anomaly:"+episode, "dismissed", []string{"dismissed"}, a.now()); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.Stderr, "dismissed anomaly %s\n", episode)
-	}
-	return nil
 }
 
 func (a *App) runAnomalies(ctx context.Context, cmd *cobra.Command, opts *anomaliesOptions) error {
@@ -161,50 +139,53 @@ func (a *App) runAnomalies(ctx context.Context, cmd *cobra.Command, opts *anomal
 	})
 }
 
-// markDismissed marks the anomalies whose episodes were dismissed.
-func markDismissed(ctx context.Context, log source.AlertLog, r *report.AnomalyReport) error {
-	for i := range r.Anomalies {
-		an := &r.Anomalies[i]
-		sent, err := log.AlertsSent(ctx, r.Tenant, "anomaly:"+an.Episode)
-		if err != nil {
-			return err
-		}
-		an.Dismissed = sent["dismissed|dismissed"]
-	}
-	return nil
-}
-
-// anomalyState is the anomalies of a range (by the command's flags) and
-// the cache's log of alerts; done closes what was opened.
-func (a *App) anomalyState(ctx context.Context, cmd *cobra.Command, opts *anomaliesOptions, rg report.Range) (*report.AnomalyReport, source.AlertLog, func(), error) {
+// dismissAnomalies marks anomalies dismissed in the cache: the report
+// dismisses the episode of any anomaly dismissed (markDismissed).
+func (a *App) dismissAnomalies(ctx context.Context, cmd *cobra.Command, ids []string) error {
 	s, err := a.settings(cmd)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	span, err := report.Resolve(rg, s.clock)
-	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	rs, err := a.openSource(ctx, s)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	done := rs.close
-	r, err := report.BuildAnomalies(ctx, rs.src, rs.tenant, s.clock, span, report.AnomalyOptions{Weeks: opts.weeks}, rs.money)
-	if err != nil {
-		done()
-		return nil, nil, nil, err
-	}
+	defer rs.close()
 	log, ok := rs.src.(source.AlertLog)
 	if !ok {
 		c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
 		if err != nil {
-			done()
-			return nil, nil, nil, err
+			return err
 		}
-		log, done = c, func() { rs.close(); c.Close() } //nolint:errcheck // what was written is committed
+		defer c.Close() //nolint:errcheck // what was written is committed
+		log = c
 	}
-	return r, log, done, nil
+	for _, id := range ids {
+		if err := log.MarkAlertsSent(ctx, rs.tenant, "anomaly:"+id, "dismissed", []string{"dismissed"}, a.now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stderr, "dismissed anomaly %s\n", id)
+	}
+	return nil
+}
+
+// markDismissed marks the anomalies whose episode has a dismissed one.
+func markDismissed(ctx context.Context, log source.AlertLog, r *report.AnomalyReport) error {
+	dismissed := map[string]bool{} // by episode
+	for _, an := range r.Anomalies {
+		if dismissed[an.Episode] {
+			continue
+		}
+		sent, err := log.AlertsSent(ctx, r.Tenant, "anomaly:"+an.ID)
+		if err != nil {
+			return err
+		}
+		dismissed[an.Episode] = sent["dismissed|dismissed"]
+	}
+	for i := range r.Anomalies {
+		r.Anomalies[i].Dismissed = dismissed[r.Anomalies[i].Episode]
+	}
+	return nil
 }
 
 // anomalyDim reads a dimension of --by or --drivers.

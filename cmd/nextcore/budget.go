@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/big"
 	"net/mail"
 	"slices"
 	"strings"
@@ -249,7 +248,7 @@ func (a *App) runBudgets(ctx context.Context, cmd *cobra.Command, opts *budgetsO
 			if report.BudgetsFail([]report.BudgetStatus{b}, opts.failOn) {
 				what := fmt.Sprintf("%s at %s", b.Name, report.Pct(b.Percent))
 				if b.Level != report.LevelExceeded && b.ProjectedLevel == report.LevelExceeded && opts.failOn == "projected" {
-					what = fmt.Sprintf("%s projected at %s", b.Name, report.Pct(new(big.Rat).Mul(new(big.Rat).Quo(b.Projected, big.NewRat(b.Limit, 1)), big.NewRat(100, 1))))
+					what = fmt.Sprintf("%s projected at %s", b.Name, report.Pct(b.ProjectedPercent()))
 				}
 				parts = append(parts, what)
 			}

@@ -93,8 +93,7 @@ func (s *BudgetStatus) Alerts() []BudgetAlert {
 			Text: fmt.Sprintf("Budget %s passed %s%% of its %s limit: %s", s.Name, Nearest(t), s.Period, Pct(s.Percent))})
 	}
 	if s.ProjectedLevel == LevelExceeded && s.Level != LevelExceeded {
-		pp := new(big.Rat).Quo(s.Projected, new(big.Rat).SetInt64(s.Limit))
-		text := fmt.Sprintf("Budget %s is on course for %s of its %s limit by the period's end", s.Name, Pct(pp.Mul(pp, big.NewRat(100, 1))), s.Period)
+		text := fmt.Sprintf("Budget %s is on course for %s of its %s limit by the period's end", s.Name, Pct(s.ProjectedPercent()), s.Period)
 		if s.Overrun != (Date{}) {
 			text += ", reached around " + s.Overrun.Format("Jan 2")
 		}

@@ -188,8 +188,7 @@ func (s *BudgetStatus) measure(clock Clock, days []source.Groups, sum Summary) {
 	if elapsed > 0 && elapsed < length {
 		s.Projected.Mul(s.Projected, ratio(length, elapsed))
 	}
-	pp := new(big.Rat).Quo(s.Projected, new(big.Rat).SetInt64(s.Limit))
-	s.ProjectedLevel = s.level(pp.Mul(pp, big.NewRat(100, 1)))
+	s.ProjectedLevel = s.level(s.ProjectedPercent())
 	if s.Overrun == (Date{}) && s.Used > 0 && elapsed > 0 && elapsed < length && s.ProjectedLevel == LevelExceeded {
 		// At the run-rate so far the limit is reached after elapsed × limit / used.
 		at := new(big.Int).Mul(big.NewInt(elapsed), big.NewInt(s.Limit))
@@ -203,6 +202,12 @@ func (s *BudgetStatus) measure(clock Clock, days []source.Groups, sum Summary) {
 			s.Crossed = append(s.Crossed, t)
 		}
 	}
+}
+
+// ProjectedPercent is the projection as a percent of the limit.
+func (s *BudgetStatus) ProjectedPercent() *big.Rat {
+	pp := new(big.Rat).Quo(s.Projected, new(big.Rat).SetInt64(s.Limit))
+	return pp.Mul(pp, big.NewRat(100, 1))
 }
 
 func (s *BudgetStatus) level(percent *big.Rat) Level {

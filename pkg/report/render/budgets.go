@@ -208,25 +208,16 @@ func budgetScope(f source.Filter) string {
 // BudgetsCSV writes a row a budget.
 func BudgetsCSV(w io.Writer, r *report.BudgetReport, _ Options) error {
 	rows := [][]string{{"name", "metric", "scope", "period", "periodStart", "periodEnd", "used", "limit", "percent", "level", "projected", "projectedLevel", "overrunDate"}}
-	for _, j := range BudgetsData(r).Budgets {
+	for i, j := range BudgetsData(r).Budgets {
 		s := ""
 		if j.OverrunDate != nil {
 			s = *j.OverrunDate
 		}
-		rows = append(rows, []string{j.Name, j.Metric, budgetScopeOf(r, j.Name), j.Period, j.PeriodStart, j.PeriodEnd, j.Used.String(), j.Limit.String(),
+		rows = append(rows, []string{j.Name, j.Metric, report.ScopeString(r.Budgets[i].Scope), j.Period, j.PeriodStart, j.PeriodEnd, j.Used.String(), j.Limit.String(),
 			j.Percent.String(), j.Level, j.Projected.String(), j.ProjectedLevel, s})
 	}
 	numeric := map[int]bool{6: true, 7: true, 8: true, 10: true}
 	return writeCSVCols(w, func(col int) bool { return !numeric[col] }, rows)
-}
-
-func budgetScopeOf(r *report.BudgetReport, name string) string {
-	for _, s := range r.Budgets {
-		if s.Name == name {
-			return report.ScopeString(s.Scope)
-		}
-	}
-	return ""
 }
 
 // BudgetsMarkdown writes the budgets as a Markdown table (a CI step summary).

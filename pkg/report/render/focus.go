@@ -61,13 +61,12 @@ func FocusCSV(w io.Writer, f *report.FocusExport) error {
 	}
 	for _, c := range f.Charges {
 		issuer, publisher, service := focusNames(c)
-		calls := ""
-		if c.Calls != 0 {
-			calls = strconv.FormatInt(c.Calls, 10)
-		}
-		reasoning := ""
-		if c.Kind == "output" || c.Kind == "all" {
-			reasoning = strconv.FormatInt(c.Reasoning, 10)
+		reasoning, calls := focusExtras(c)
+		text := func(n *int64) string {
+			if n == nil {
+				return ""
+			}
+			return strconv.FormatInt(*n, 10)
 		}
 		row := []string{
 			focusUSD(c.Billed), Neutralize(f.Tenant), Neutralize(f.Tenant), "USD", focusTime(c.BillEnd), focusTime(c.BillStart),
@@ -75,7 +74,7 @@ func FocusCSV(w io.Writer, f *report.FocusExport) error {
 			focusUSD(c.Billed), Neutralize(issuer), focusUSD(c.ListCost), strconv.FormatInt(c.Tokens, 10), "Tokens", Neutralize(issuer), Neutralize(publisher),
 			"AI and Machine Learning", Neutralize(service),
 			"Usage-Based", strconv.FormatInt(c.Tokens, 10), "Tokens",
-			Neutralize(c.Model), c.Kind, reasoning, calls,
+			Neutralize(c.Model), c.Kind, text(reasoning), text(calls),
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -134,19 +133,26 @@ func FocusParquet(w io.Writer, f *report.FocusExport) error {
 			PricingQuantity: &tokens, PricingUnit: ptr("Tokens"), ProviderName: issuer, PublisherName: publisher,
 			ServiceCategory: "AI and Machine Learning", ServiceName: service, ChargeFrequency: "Usage-Based",
 			ConsumedQuantity: &tokens, ConsumedUnit: ptr("Tokens"), XModel: c.Model, XTokenKind: c.Kind}
-		if c.Kind == "output" || c.Kind == "all" {
-			r := c.Reasoning
-			row.XReasoningTokens = &r
-		}
-		if c.Calls != 0 {
-			n := c.Calls
-			row.XCalls = &n
-		}
+		row.XReasoningTokens, row.XCalls = focusExtras(c)
 		if _, err := pw.Write([]focusRow{row}); err != nil {
 			return err
 		}
 	}
 	return pw.Close()
+}
+
+// focusExtras are a charge's x_ReasoningTokens (of output) and x_Calls
+// (on a day and model's first charge); nil for none.
+func focusExtras(c report.FocusCharge) (reasoning, calls *int64) {
+	if c.Kind == "output" || c.Kind == "all" {
+		r := c.Reasoning
+		reasoning = &r
+	}
+	if c.Calls != 0 {
+		n := c.Calls
+		calls = &n
+	}
+	return reasoning, calls
 }
 
 // focusNames are a charge's invoice issuer (and provider), publisher and
