@@ -15,7 +15,6 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
-	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 type alertOptions struct {
@@ -118,7 +117,7 @@ func (a *App) runAlert(ctx context.Context, cmd *cobra.Command, opts *alertOptio
 	state, ok := rs.src.(source.AlertLog)
 	if !ok {
 		// Live from the API: what was sent is still kept in the cache file.
-		c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
+		c, err := openStore(ctx, s.cachePath, a.cacheOptions(true))
 		if err != nil {
 			return err
 		}

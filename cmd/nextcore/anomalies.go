@@ -11,7 +11,6 @@ import (
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
-	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 type anomaliesOptions struct {
@@ -153,7 +152,7 @@ func (a *App) dismissAnomalies(ctx context.Context, cmd *cobra.Command, ids []st
 	defer rs.close()
 	log, ok := rs.src.(source.AlertLog)
 	if !ok {
-		c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(true))
+		c, err := openStore(ctx, s.cachePath, a.cacheOptions(true))
 		if err != nil {
 			return err
 		}

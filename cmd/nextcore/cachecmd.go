@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/pgstore"
 )
 
 func (a *App) newCacheCmd() *cobra.Command {
@@ -33,7 +34,7 @@ what is wrong and how to rebuild it. It reads only: safe while a sync runs.`,
 			if err != nil {
 				return err
 			}
-			c, err := cache.Open(cmd.Context(), s.cachePath, a.cacheOptions(false))
+			c, err := openStore(cmd.Context(), s.cachePath, a.cacheOptions(false))
 			if err != nil {
 				return err
 			}
@@ -41,13 +42,17 @@ what is wrong and how to rebuild it. It reads only: safe while a sync runs.`,
 			if err := c.Check(cmd.Context()); err != nil {
 				return err
 			}
-			size := int64(0)
-			if st, err := os.Stat(s.cachePath); err == nil {
-				size = st.Size()
-			}
 			tenants, err := c.Tenants(cmd.Context())
 			if err != nil && !errors.Is(err, cache.ErrNoTenant) {
 				return err
+			}
+			if s.teamStore() {
+				fmt.Fprintf(a.Stdout, "%s: ok (%d tenant(s), schema %d)\n", s.cacheName(), len(tenants), pgstore.SchemaVersion)
+				return nil
+			}
+			size := int64(0)
+			if st, err := os.Stat(s.cachePath); err == nil {
+				size = st.Size()
 			}
 			fmt.Fprintf(a.Stdout, "%s: ok (%.1f MiB, %d tenant(s), schema %d)\n", s.cachePath, float64(size)/(1<<20), len(tenants), cache.SchemaVersion)
 			return nil

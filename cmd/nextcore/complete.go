@@ -133,7 +133,7 @@ func (a *App) completeZone(_ *cobra.Command, _ []string, prefix string) ([]strin
 
 // completionCache opens the cache the command would read, read-only, for a
 // moment: completion must be quick and must never create or change it.
-func (a *App) completionCache(cmd *cobra.Command) (*cache.Cache, *settings, func()) {
+func (a *App) completionCache(cmd *cobra.Command) (cache.Store, *settings, func()) {
 	s, err := a.settings(cmd)
 	if err != nil || s.source == "api" {
 		return nil, nil, nil
@@ -143,7 +143,7 @@ func (a *App) completionCache(cmd *cobra.Command) (*cache.Cache, *settings, func
 		path, s.tenant = defaultCachePath(a.env, "demo.db"), demoTenant
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
-	c, err := cache.Open(ctx, path, cache.Options{Now: a.now})
+	c, err := openStore(ctx, path, cache.Options{Now: a.now})
 	if err != nil {
 		cancel()
 		return nil, nil, nil

@@ -160,9 +160,18 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 	if total > 0 {
 		copts.Expect = total / 400 // a record is 150 to 550 bytes in a file
 	}
-	c, err := cache.Open(ctx, s.cachePath, copts)
+	c, err := openStore(ctx, s.cachePath, copts)
 	if err != nil {
 		return err
+	}
+	if s.teamStore() {
+		// One writer of a tenant at a time, from any host.
+		unlock, err := c.LockSync(ctx, s.tenant)
+		if err != nil {
+			_ = c.Close() // the error returned says what went wrong
+			return err
+		}
+		defer unlock()
 	}
 	// Claude Code's transcripts grow: those read before and unchanged
 	// since are passed over.
@@ -249,9 +258,9 @@ func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOpt
 }
 
 // importInto stores the inputs in one transaction: all or nothing.
-func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inputs []ingest.Input, total int64,
+func (a *App) importInto(ctx context.Context, c cache.Store, tenant string, inputs []ingest.Input, total int64,
 	opt ingest.Options, remember map[string]cache.FileState) (res *ingest.Result, added, dups int64, err error) {
-	w, err := c.BeginWrite(ctx, tenant)
+	w, err := c.Begin(ctx, tenant)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -282,7 +291,8 @@ func (a *App) importInto(ctx context.Context, c *cache.Cache, tenant string, inp
 		return nil, 0, 0, err
 	}
 	bar.Finish()
-	return res, w.Added, w.Duplicates, nil
+	added, dups = w.Stored()
+	return res, added, dups, nil
 }
 
 // progress is a progress bar on standard error, shown on a terminal only

@@ -55,9 +55,9 @@ func (a *App) openUsage(ctx context.Context, s *settings) (*reportSource, error)
 	if s.source == "api" {
 		return a.openAPI(s)
 	}
-	c, err := cache.Open(ctx, s.cachePath, a.cacheOptions(false))
+	c, err := openStore(ctx, s.cachePath, a.cacheOptions(false))
 	if errors.Is(err, cache.ErrNoCache) {
-		return nil, fmt.Errorf("no usage yet: the cache %s does not exist. Import records with 'nextcore usage import FILE --tenant SLUG', or try 'nextcore usage stats --demo'", s.cachePath)
+		return nil, fmt.Errorf("no usage yet: the cache %s does not exist. Import records with 'nextcore usage import FILE --tenant SLUG', or try 'nextcore usage stats --demo'", s.cacheName())
 	}
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (a *App) openUsage(ctx context.Context, s *settings) (*reportSource, error)
 	switch {
 	case len(tenants) == 0:
 		_ = c.Close() // the error returned says what went wrong
-		return nil, fmt.Errorf("no usage yet: the cache %s is empty. Import records with 'nextcore usage import FILE --tenant SLUG'", s.cachePath)
+		return nil, fmt.Errorf("no usage yet: the cache %s is empty. Import records with 'nextcore usage import FILE --tenant SLUG'", s.cacheName())
 	case tenant == "" && len(tenants) == 1:
 		tenant = tenants[0]
 	case tenant == "":
@@ -79,7 +79,7 @@ func (a *App) openUsage(ctx context.Context, s *settings) (*reportSource, error)
 		return nil, usagef("the cache holds several tenants (%s): choose one with --tenant", strings.Join(tenants, ", "))
 	case !contains(tenants, tenant):
 		_ = c.Close() // the error returned says what went wrong
-		return nil, fmt.Errorf("tenant %q has no usage in the cache %s (it holds: %s)", tenant, s.cachePath, strings.Join(tenants, ", "))
+		return nil, fmt.Errorf("tenant %q has no usage in the cache %s (it holds: %s)", tenant, s.cacheName(), strings.Join(tenants, ", "))
 	}
 	info, err := c.Info(ctx, tenant)
 	if err != nil {

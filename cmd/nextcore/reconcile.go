@@ -113,7 +113,7 @@ func (a *App) runReconcile(ctx context.Context, cmd *cobra.Command, opts *reconc
 	}
 	var r *report.Reconciliation
 	if against != "" {
-		c, ok := wd.rs.src.(*cache.Cache)
+		c, ok := wd.rs.src.(cache.Store)
 		if !ok {
 			return usagef("--against reads the bill imported into the cache: drop --source api")
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/pgstore"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
@@ -109,6 +110,15 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 		return nil, fmt.Errorf("config cost: %w", err)
 	}
 	s.cachePath = firstOf(f.cache, a.env("NEXTCORE_CACHE"), cfg.Cache)
+	// A team store's password goes in PGPASSWORD, ~/.pgpass or a URL in
+	// the environment: a flag shows in ps and shell history, a config file
+	// is shared.
+	if f.cache != "" && pgstore.IsURL(f.cache) && pgstore.HasPassword(f.cache) {
+		return nil, usagef("--cache: a password does not belong on the command line (ps and shell history show it); put it in PGPASSWORD or ~/.pgpass, or the URL in NEXTCORE_CACHE")
+	}
+	if f.cache == "" && a.env("NEXTCORE_CACHE") == "" && pgstore.IsURL(cfg.Cache) && pgstore.HasPassword(cfg.Cache) {
+		return nil, fmt.Errorf("config cache: a password does not belong in the config file; put it in PGPASSWORD or ~/.pgpass, or the URL in NEXTCORE_CACHE")
+	}
 	if s.cachePath == "" {
 		s.cachePath = defaultCachePath(a.env, "usage.db")
 	}
@@ -137,7 +147,7 @@ func (a *App) settings(cmd *cobra.Command) (*settings, error) {
 	if s.cfg.path != "" {
 		cfgName = s.cfg.path
 	}
-	a.debugf("nextcore %s; config %s; cache %s; tenant %q; time zone %s; now %s", version, cfgName, s.cachePath, s.tenant,
+	a.debugf("nextcore %s; config %s; cache %s; tenant %q; time zone %s; now %s", version, cfgName, s.cacheName(), s.tenant,
 		s.loc, s.clock.Now.Format(time.RFC3339))
 	return s, nil
 }

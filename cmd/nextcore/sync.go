@@ -252,7 +252,24 @@ func (a *App) runProviderSync(ctx context.Context, s *settings, opts *syncOption
 
 // openForSync takes the cache's sync lock and opens it (made if missing);
 // done closes it and lets the lock go.
-func (a *App) openForSync(ctx context.Context, s *settings) (*cache.Cache, func(), error) {
+func (a *App) openForSync(ctx context.Context, s *settings) (cache.Store, func(), error) {
+	if s.teamStore() {
+		// The team store's lock is the server's, on the tenant: a sync
+		// from another host is refused too.
+		c, err := openStore(ctx, s.cachePath, a.cacheOptions(true))
+		if err != nil {
+			return nil, nil, err
+		}
+		unlock, err := c.LockSync(ctx, s.tenant)
+		if err != nil {
+			_ = c.Close() // the error returned says what went wrong
+			return nil, nil, err
+		}
+		return c, func() {
+			unlock()
+			_ = c.Close() // every page was committed with its position
+		}, nil
+	}
 	if err := os.MkdirAll(filepath.Dir(s.cachePath), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create the cache folder: %w", err)
 	}

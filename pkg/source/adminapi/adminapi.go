@@ -159,7 +159,7 @@ type page struct {
 
 // Sync reads the provider's usage of the window into the cache for tenant,
 // a page a transaction.
-func Sync(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, tenant string, opt Options) (added, dups int64, err error) {
+func Sync(ctx context.Context, c cache.Store, client *api.Client, p *Provider, tenant string, opt Options) (added, dups int64, err error) {
 	st, err := c.SourceSync(ctx, tenant, p.Name)
 	if err != nil {
 		return 0, 0, err
@@ -192,7 +192,7 @@ func Sync(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, 
 			if err != nil {
 				return added, dups, err
 			}
-			w, err := c.BeginWrite(ctx, tenant)
+			w, err := c.Begin(ctx, tenant)
 			if err != nil {
 				return added, dups, err
 			}
@@ -217,8 +217,9 @@ func Sync(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, 
 			if err := w.Commit(); err != nil {
 				return added, dups, err
 			}
-			added += w.Added
-			dups += w.Duplicates
+			a, d := w.Stored()
+			added += a
+			dups += d
 			st = &state
 			if opt.Page != nil {
 				opt.Page(added, dups, pages)
@@ -268,7 +269,7 @@ func (p *Provider) costSource() string { return p.Name + "-costs" }
 // days that are over and settled since the last sync of it (or since, or
 // DefaultHistory back) into the cache's bills, a page a transaction with
 // the position. It returns the lines added and repeated.
-func SyncCosts(ctx context.Context, c *cache.Cache, client *api.Client, p *Provider, tenant string, opt Options) (added, dups int64, err error) {
+func SyncCosts(ctx context.Context, c cache.Store, client *api.Client, p *Provider, tenant string, opt Options) (added, dups int64, err error) {
 	st, err := c.SourceSync(ctx, tenant, p.costSource())
 	if err != nil {
 		return 0, 0, err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/storetest"
 )
 
 // TestBlocksMatchMemory: filters and pivots, answered from the column
@@ -26,8 +27,8 @@ func TestBlocksMatchMemory(t *testing.T) {
 	blockMax, chunkRows = 97, 64 // blocks of two chunks
 	rng := rand.New(rand.NewPCG(31, 32))
 	from, to := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 12000, from, to)
-	withLedger(rng, recs)
+	recs := storetest.RandomRecords(rng, 12000, from, to)
+	storetest.WithLedger(rng, recs)
 	for i := range recs {
 		if rng.IntN(50) == 0 {
 			recs[i].Cost = -recs[i].Cost // a credit
@@ -48,7 +49,7 @@ func TestBlocksMatchMemory(t *testing.T) {
 		store(t, c, "acme", part)
 		at += n
 	}
-	store(t, c, "other", randomRecords(rng, 300, from, to))
+	store(t, c, "other", storetest.RandomRecords(rng, 300, from, to))
 	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
 
 	dims := append(source.AllDims(), source.DimAll)
@@ -65,11 +66,11 @@ func TestBlocksMatchMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		bounds := [][]int64{
-			dayBounds(loc, 2026, 3, 21, 14, time.Date(2026, 4, 4, 17, 45, 30, 0, loc)),
+			storetest.DayBounds(loc, 2026, 3, 21, 14, time.Date(2026, 4, 4, 17, 45, 30, 0, loc)),
 			{time.Date(2026, 3, 19, 0, 0, 0, 0, loc).UnixNano(), time.Date(2026, 4, 6, 0, 0, 0, 0, loc).UnixNano()},
 			{math.MinInt64, math.MaxInt64},
 			{time.Date(2026, 3, 25, 10, 0, 0, 0, loc).UnixNano(), time.Date(2026, 3, 25, 10, 0, 0, 0, loc).UnixNano()}, // empty
-			recordEdges(rng, recs), // to the nanosecond: read from records
+			storetest.RecordEdges(rng, recs), // to the nanosecond: read from records
 		}
 		var qs []source.Query
 		for range 40 {
@@ -105,12 +106,12 @@ func TestBlocksMatchMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(normalize(one[0]), normalize(got[i])) {
+			if !reflect.DeepEqual(storetest.Normalize(one[0]), storetest.Normalize(got[i])) {
 				t.Errorf("%s: query %+v: alone and with others, the blocks disagree", zone, qs[i])
 			}
 		}
 		for i, q := range qs {
-			g, w := normalize(got[i]), normalize(want[i])
+			g, w := storetest.Normalize(got[i]), storetest.Normalize(want[i])
 			if q.MoneyOnly {
 				g, w = moneyOnly(g), moneyOnly(w)
 			}
@@ -286,8 +287,8 @@ func TestManyMembersFromBlocks(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(41, 42))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 4000, from, to)
-	withLedger(rng, recs)
+	recs := storetest.RandomRecords(rng, 4000, from, to)
+	storetest.WithLedger(rng, recs)
 	for i := range recs {
 		recs[i].User = fmt.Sprintf("user%05d", i)
 		recs[i].APIKey = fmt.Sprintf("key%05d", i/2)
@@ -296,7 +297,7 @@ func TestManyMembersFromBlocks(t *testing.T) {
 	store(t, c, "acme", recs)
 	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
 	loc, _ := time.LoadLocation("America/New_York")
-	days := dayBounds(loc, 2026, 3, 1, 14, to)
+	days := storetest.DayBounds(loc, 2026, 3, 1, 14, to)
 	var qs []source.Query
 	for _, d := range []source.Dim{source.DimUser, source.DimKey} {
 		qs = append(qs, source.Query{Dim: d, Bounds: days, Latency: true},
@@ -310,7 +311,7 @@ func TestManyMembersFromBlocks(t *testing.T) {
 	}
 	want, _ := mem.AggregateMany(ctx, "acme", qs)
 	for i, q := range qs {
-		g, w := normalize(got[i]), normalize(want[i])
+		g, w := storetest.Normalize(got[i]), storetest.Normalize(want[i])
 		if q.MoneyOnly {
 			g, w = moneyOnly(g), moneyOnly(w)
 		}
@@ -356,8 +357,8 @@ func TestWideDimensions(t *testing.T) {
 	wideMembers = 40
 	rng := rand.New(rand.NewPCG(51, 52))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 6000, from, to)
-	withLedger(rng, recs)
+	recs := storetest.RandomRecords(rng, 6000, from, to)
+	storetest.WithLedger(rng, recs)
 	for i := range recs {
 		recs[i].User = fmt.Sprintf("u%02d", rng.IntN(30)) // narrow at first
 		if i >= 2000 {
@@ -365,7 +366,7 @@ func TestWideDimensions(t *testing.T) {
 		}
 		recs[i].APIKey = fmt.Sprintf("k%02d", rng.IntN(25)) // narrow throughout
 	}
-	other := randomRecords(rng, 500, from, to)
+	other := storetest.RandomRecords(rng, 500, from, to)
 	c := openTemp(t)
 	store(t, c, "other", other)
 	for at := 0; at < len(recs); at += 1000 { // the users widen in the third import, midway
@@ -386,7 +387,7 @@ func TestWideDimensions(t *testing.T) {
 		t.Error("a narrow dimension lost its rollup rows")
 	}
 	wideMembers = 20
-	more := randomRecords(rng, 10, from, from.Add(time.Hour))
+	more := storetest.RandomRecords(rng, 10, from, from.Add(time.Hour))
 	for i := range more {
 		more[i].ID = fmt.Sprintf("more-%d", i)
 	}
@@ -406,10 +407,10 @@ func TestWideDimensions(t *testing.T) {
 		mem := &source.Memory{Records: map[string][]source.Record{tenant: rs}}
 		for _, zone := range []string{"UTC", "Asia/Kolkata", "America/St_Johns"} {
 			loc, _ := time.LoadLocation(zone)
-			days := dayBounds(loc, 2026, 3, 1, 11, time.Date(2026, 3, 11, 15, 30, 0, 0, loc))
+			days := storetest.DayBounds(loc, 2026, 3, 1, 11, time.Date(2026, 3, 11, 15, 30, 0, 0, loc))
 			var qs []source.Query
 			for _, d := range []source.Dim{source.DimUser, source.DimKey} {
-				for _, b := range [][]int64{days, {math.MinInt64, math.MaxInt64}, recordEdges(rng, rs)} {
+				for _, b := range [][]int64{days, {math.MinInt64, math.MaxInt64}, storetest.RecordEdges(rng, rs)} {
 					qs = append(qs, source.Query{Dim: d, Bounds: b, Latency: true},
 						source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: b, MoneyOnly: true},
 						source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: b, NoCostOnly: true, MoneyOnly: true})
@@ -421,7 +422,7 @@ func TestWideDimensions(t *testing.T) {
 			}
 			want, _ := mem.AggregateMany(ctx, tenant, qs)
 			for i, q := range qs {
-				g, w := normalize(got[i]), normalize(want[i])
+				g, w := storetest.Normalize(got[i]), storetest.Normalize(want[i])
 				if q.MoneyOnly {
 					g, w = moneyOnly(g), moneyOnly(w)
 				}
@@ -443,11 +444,11 @@ func TestCorruptBlocksFail(t *testing.T) {
 	blockMax, chunkRows = 150, 64
 	rng := rand.New(rand.NewPCG(7, 8))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 3000, from, to)
+	recs := storetest.RandomRecords(rng, 3000, from, to)
 	queries := []source.Query{
 		{Dim: source.DimModel, Also: []source.Dim{source.DimRegion}, Bounds: []int64{from.UnixNano(), to.UnixNano()}},
 		{Dim: source.DimUser, Filter: map[source.Dim][]string{source.DimModel: {"gpt-4o"}}, Latency: true,
-			Bounds: dayBounds(time.UTC, 2026, 3, 1, 19, to)},
+			Bounds: storetest.DayBounds(time.UTC, 2026, 3, 1, 19, to)},
 		{Dim: source.DimKey, Filter: map[source.Dim][]string{source.DimRegion: {"eu-west"}}, MoneyOnly: true,
 			Bounds: []int64{from.UnixNano(), to.UnixNano()}},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache/cachetest"
+	"github.com/nextcore-ai/nextcore/pkg/source/storetest"
 )
 
 func dirNames(t *testing.T, dir string) []string {
@@ -55,7 +56,7 @@ func tableDump(t *testing.T, c *Cache) []string {
 func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
-	first := randomRecords(rng, 3000, from, to)
+	first := storetest.RandomRecords(rng, 3000, from, to)
 	for i := range first {
 		if i%5 == 0 {
 			first[i].LatencyMs, first[i].StatusCode = -1, 0 // NULLs
@@ -64,13 +65,13 @@ func TestRawInsertsMatchDatabaseSQL(t *testing.T) {
 			first[i].ID = "id-" + strconv.Itoa(i) + "-ü\x00x" // any text, a NUL included
 		}
 	}
-	withLedger(rng, first)
-	second := append(append([]source.Record{}, first[1000:1600]...), randomRecords(rng, 2000, from, to)...)
+	storetest.WithLedger(rng, first)
+	second := append(append([]source.Record{}, first[1000:1600]...), storetest.RandomRecords(rng, 2000, from, to)...)
 	for i := 600; i < len(second); i++ {
 		second[i].ID = "second-" + second[i].ID
 	}
 	// New ids, each twice within a full batch: SQLite skips the second.
-	twice := randomRecords(rng, 300, from, to)
+	twice := storetest.RandomRecords(rng, 300, from, to)
 	for i := range twice {
 		twice[i].ID = "twice-" + twice[i].ID
 	}
@@ -123,7 +124,7 @@ func TestBuildAppearsWhenPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := randomRecords(rand.New(rand.NewPCG(1, 2)), 2000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
+	recs := storetest.RandomRecords(rand.New(rand.NewPCG(1, 2)), 2000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
 	store(t, c, "acme", recs)
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("the cache is at its path before it is published: %v", err)
@@ -148,7 +149,7 @@ func TestBuildAppearsWhenPublished(t *testing.T) {
 	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
 	got, _ := c.Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
 	want, _ := mem.Aggregate(ctx, "acme", source.DimModel, []int64{0, 1 << 62})
-	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+	if !reflect.DeepEqual(storetest.Normalize(got), storetest.Normalize(want)) {
 		t.Fatal("the published cache disagrees with its records")
 	}
 	// An existing cache is opened in place, Build or not.
@@ -242,7 +243,7 @@ func TestAbandonedBuildsRemoved(t *testing.T) {
 func TestCancelStopsALongImport(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 20*insertBatch, from, to)
+	recs := storetest.RandomRecords(rng, 20*insertBatch, from, to)
 	for _, sqlOnly := range []bool{false, true} {
 		c, err := Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, SQLOnly: sqlOnly})
 		if err != nil {
@@ -286,8 +287,8 @@ func TestCancelStopsALongImport(t *testing.T) {
 func TestBuildDefersTheIDIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 4000, from, to)
-	withLedger(rng, recs)
+	recs := storetest.RandomRecords(rng, 4000, from, to)
+	storetest.WithLedger(rng, recs)
 	for i := 0; i < 400; i++ {
 		again := recs[rng.IntN(len(recs))]
 		if i%2 == 0 {
@@ -360,10 +361,10 @@ func TestBuildDefersTheIDIndex(t *testing.T) {
 func TestLargeImportDefersTheIDIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	base := randomRecords(rng, 3000, from, to)
-	recs := randomRecords(rng, 3000, from, to)
-	withLedger(rng, base)
-	withLedger(rng, recs)
+	base := storetest.RandomRecords(rng, 3000, from, to)
+	recs := storetest.RandomRecords(rng, 3000, from, to)
+	storetest.WithLedger(rng, base)
+	storetest.WithLedger(rng, recs)
 	for i := range recs {
 		recs[i].ID = fmt.Sprintf("%016x", rng.Uint64()) // random, as providers' ids
 	}
@@ -439,7 +440,7 @@ func TestReimportDoesNotDefer(t *testing.T) {
 	defer func(m int64, p int) { deferMin, orderProbe = m, p }(deferMin, orderProbe)
 	deferMin, orderProbe = 100, 256
 	rng := rand.New(rand.NewPCG(41, 42))
-	recs := randomRecords(rng, 2000, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC))
+	recs := storetest.RandomRecords(rng, 2000, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC))
 	for i := range recs {
 		recs[i].ID = fmt.Sprintf("%016x", rng.Uint64())
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/storetest"
 	"github.com/nextcore-ai/nextcore/pkg/source/synth"
 )
 
@@ -46,182 +46,10 @@ func store(t *testing.T, c *Cache, tenant string, recs []source.Record) (added, 
 	return w.Added, w.Duplicates
 }
 
-// randomRecords makes records crowded around hour, quarter and day edges so
-// that every bound falls next to some.
-func randomRecords(rng *rand.Rand, n int, from, to time.Time) []source.Record {
-	span := to.Sub(from)
-	out := make([]source.Record, 0, n)
-	models := []string{"gpt-4o", "gpt-4o-mini", "claude/3:haiku", "模型-ü", "=cmd"}
-	for i := range n {
-		t := from.Add(time.Duration(rng.Int64N(int64(span))))
-		switch rng.IntN(4) {
-		case 0: // right on a quarter hour
-			t = t.Truncate(15 * time.Minute)
-		case 1: // a nanosecond either side of one
-			t = t.Truncate(15 * time.Minute).Add(time.Duration(rng.IntN(3)-1) * time.Nanosecond)
-		}
-		r := source.Record{
-			ID:               "r" + time.Duration(i).String(),
-			Time:             t.UnixNano(),
-			Model:            models[rng.IntN(len(models))],
-			APIKey:           []string{"k1", "k2"}[rng.IntN(2)],
-			Success:          rng.IntN(10) > 0,
-			PromptTokens:     rng.Int64N(2000),
-			CompletionTokens: rng.Int64N(800),
-			Cost:             source.USD(rng.Int64N(50_000_000)),
-			LatencyMs:        rng.Int64N(3000) - 100,
-			Requests:         1,
-		}
-		if r.LatencyMs < 0 {
-			r.LatencyMs = -1
-		}
-		if rng.IntN(5) > 0 {
-			r.User = []string{"alice", "bob", "zoë"}[rng.IntN(3)]
-		}
-		if rng.IntN(5) > 0 {
-			r.Region = []string{"eu-west", "us-east"}[rng.IntN(2)]
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// dayBounds are the starts of the local days from..to and the end.
-func dayBounds(loc *time.Location, y int, m time.Month, d, days int, end time.Time) []int64 {
-	var b []int64
-	for i := range days {
-		b = append(b, time.Date(y, m, d+i, 0, 0, 0, 0, loc).UnixNano())
-	}
-	return append(b, end.UnixNano())
-}
-
-// TestAggregateMatchesMemory is the cache's conformance test: for any
-// bounds, in any zone, along any dimension, the cache's answer equals a plain
-// sum over the records.
-func TestAggregateMatchesMemory(t *testing.T) {
-	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(1, 2))
-	from := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
-	to := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 20000, from, to)
-	withLedger(rng, recs)
-	c := openTemp(t)
-	store(t, c, "acme", recs)
-	store(t, c, "other", randomRecords(rng, 500, from, to))
-	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
-
-	zones := []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham"}
-	for _, zone := range zones {
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		odd := time.Date(2026, 3, 29, 13, 7, 11, 123456789, loc)
-		cases := map[string][]int64{
-			"days across DST": dayBounds(loc, 2026, 3, 1, 40, time.Date(2026, 4, 9, 17, 45, 30, 1, loc)),
-			"one window":      {time.Date(2026, 2, 21, 0, 0, 0, 0, loc).UnixNano(), odd.UnixNano()},
-			"ns window":       {odd.UnixNano(), odd.UnixNano() + 1},
-			"before data":     {time.Date(2025, 1, 1, 0, 0, 0, 0, loc).UnixNano(), from.UnixNano()},
-			"all time":        {math.MinInt64, math.MaxInt64},
-			"at records":      recordEdges(rng, recs),
-		}
-		for name, bounds := range cases {
-			for _, dim := range append([]source.Dim{source.DimAll, source.DimTag}, source.Dims()...) {
-				got, err := c.Aggregate(ctx, "acme", dim, bounds)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, _ := mem.Aggregate(ctx, "acme", dim, bounds)
-				if !reflect.DeepEqual(normalize(got), normalize(want)) {
-					t.Errorf("%s %s %v: cache and records disagree", zone, name, dim)
-				}
-			}
-		}
-	}
-}
-
-// TestPivotsAndFiltersMatchMemory checks the raw path of the cache: pivots
-// of two dimensions and filters, against the plain sum over the records.
-func TestPivotsAndFiltersMatchMemory(t *testing.T) {
-	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(21, 22))
-	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 5000, from, to)
-	withLedger(rng, recs)
-	c := openTemp(t)
-	store(t, c, "acme", recs)
-	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
-	loc, _ := time.LoadLocation("Asia/Kolkata")
-	days := dayBounds(loc, 2026, 3, 2, 10, time.Date(2026, 3, 12, 6, 7, 0, 0, loc))
-	qs := []source.Query{
-		{Dim: source.DimModel, Also: []source.Dim{source.DimRegion}, Bounds: days, Latency: true},
-		{Dim: source.DimUser, Bounds: days, Filter: source.Filter{source.DimModel: {"gpt-4o", "模型-ü"}, source.DimRegion: {"eu-west"}}, Latency: true},
-		{Dim: source.DimAll, Bounds: days, Filter: source.Filter{source.DimUser: {""}}},
-		{Dim: source.DimKey, Bounds: days, Filter: source.Filter{source.DimModel: {"no such model"}}},
-		{Dim: source.DimRegion, Bounds: days}, // plain, without latency
-		// tags: overlapping groups, in a pivot and in a filter
-		{Dim: source.DimTag, Also: []source.Dim{source.DimModel}, Bounds: days, Latency: true},
-		{Dim: source.DimProject, Bounds: days, Filter: source.Filter{source.DimTag: {"prod", ""}, source.DimProvider: {"openai", ""}}},
-		{Dim: source.DimStatus, Bounds: days, Filter: source.Filter{source.DimTag: {"team:ml"}}},
-		// members by price key (of all records, of those without a cost):
-		// the pair rollups, and records at the edges
-		{Dim: source.DimPrice, Bounds: days, Filter: source.Filter{source.DimKey: {"k1"}}, NoCostOnly: true},
-		{Dim: source.DimPrice, Bounds: days, NoCostOnly: true},
-		{Dim: source.DimPrice, Bounds: []int64{math.MinInt64, math.MaxInt64}, NoCostOnly: true},
-	}
-	for _, d := range append([]source.Dim{source.DimTag}, source.Dims()...) {
-		if HasPairs(d) {
-			for _, noCost := range []bool{true, false} {
-				qs = append(qs, source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: days, NoCostOnly: noCost},
-					source.Query{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: []int64{math.MinInt64, math.MaxInt64}, NoCostOnly: noCost},
-					source.Query{Dim: d, Also: []source.Dim{source.DimPrice}, Bounds: days, NoCostOnly: noCost})
-			}
-		}
-	}
-	got, err := c.AggregateMany(ctx, "acme", qs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := mem.AggregateMany(ctx, "acme", qs)
-	for i := range qs {
-		if !reflect.DeepEqual(normalize(got[i]), normalize(want[i])) {
-			t.Errorf("query %d: the cache and the records disagree", i)
-		}
-	}
-	if len(normalize(got[3])[0]) != 0 {
-		t.Error("a filter on an unknown model matched")
-	}
-}
-
-// recordEdges are bounds placed on and a nanosecond after record times,
-// where an off-by-one in the edge handling would show.
-func recordEdges(rng *rand.Rand, recs []source.Record) []int64 {
-	var b []int64
-	for range 40 {
-		b = append(b, recs[rng.IntN(len(recs))].Time+int64(rng.IntN(2)))
-	}
-	slices.Sort(b)
-	return slices.Compact(b)
-}
-
-// normalize drops empty groups, which one side may list and the other not.
-func normalize(gs []source.Groups) []source.Groups {
-	out := make([]source.Groups, len(gs))
-	for i, g := range gs {
-		out[i] = source.Groups{}
-		for k, v := range g {
-			if !v.Empty() {
-				out[i][k] = v
-			}
-		}
-	}
-	return out
-}
-
 func TestWriteStoresEachIDOnce(t *testing.T) {
 	c := openTemp(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	recs := randomRecords(rng, 300, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
+	recs := storetest.RandomRecords(rng, 300, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
 	recs = append(recs, recs[:50]...) // the same ids again in one batch
 	added, dups := store(t, c, "acme", recs)
 	if added != 300 || dups != 50 {
@@ -232,7 +60,7 @@ func TestWriteStoresEachIDOnce(t *testing.T) {
 		t.Fatalf("second write: added %d, duplicates %d; want 0, 300", added, dups)
 	}
 	// A batch part stored, part new: only the new ones count.
-	more := randomRecords(rng, 700, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
+	more := storetest.RandomRecords(rng, 700, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
 	for i := range more {
 		more[i].ID = "more-" + more[i].ID
 	}
@@ -243,7 +71,7 @@ func TestWriteStoresEachIDOnce(t *testing.T) {
 	mem := &source.Memory{Records: map[string][]source.Record{"acme": append(append([]source.Record{}, recs[:300]...), more...)}}
 	got, _ := c.Aggregate(context.Background(), "acme", source.DimModel, []int64{0, 1 << 62})
 	want, _ := mem.Aggregate(context.Background(), "acme", source.DimModel, []int64{0, 1 << 62})
-	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+	if !reflect.DeepEqual(storetest.Normalize(got), storetest.Normalize(want)) {
 		t.Fatal("after a mixed write the rollups disagree with the records")
 	}
 	// Another tenant may use the same ids.
@@ -352,10 +180,10 @@ func TestSynthIntoCache(t *testing.T) {
 	}
 	mem := &source.Memory{Records: map[string][]source.Record{"demo": all}}
 	loc, _ := time.LoadLocation("Asia/Kathmandu")
-	bounds := dayBounds(loc, 2026, 11, 5, 21, end)
+	bounds := storetest.DayBounds(loc, 2026, 11, 5, 21, end)
 	got, _ := c.Aggregate(ctx, "demo", source.DimRegion, bounds)
 	want, _ := mem.Aggregate(ctx, "demo", source.DimRegion, bounds)
-	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+	if !reflect.DeepEqual(storetest.Normalize(got), storetest.Normalize(want)) {
 		t.Fatal("synthetic data: cache and records disagree")
 	}
 }
@@ -373,14 +201,14 @@ func TestReadWhileWriting(t *testing.T) {
 	defer writer.Close()
 	rng := rand.New(rand.NewPCG(5, 6))
 	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	first := randomRecords(rng, 1000, from, to)
+	first := storetest.RandomRecords(rng, 1000, from, to)
 	store(t, writer, "acme", first)
 
 	w, err := writer.BeginWrite(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	more := randomRecords(rng, 5000, from, to)
+	more := storetest.RandomRecords(rng, 5000, from, to)
 	for i := range more {
 		more[i].ID = "more-" + more[i].ID
 		if err := w.Add(&more[i]); err != nil {
@@ -427,7 +255,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Exec(fmt.Sprintf("PRAGMA user_version = 1; PRAGMA application_id = %d", applicationID))
-	recs := randomRecords(rand.New(rand.NewPCG(8, 9)), 500, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
+	recs := storetest.RandomRecords(rand.New(rand.NewPCG(8, 9)), 500, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC))
 	db.Exec("INSERT INTO tenants (id, slug) VALUES (1, 'acme')")
 	names := map[string]int64{}
 	id := func(dim source.Dim, name string) int64 {
@@ -475,7 +303,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		bounds := []int64{time.Date(2026, 1, 1, 5, 30, 0, 0, time.UTC).UnixNano(), time.Date(2026, 1, 2, 17, 45, 0, 0, time.UTC).UnixNano()}
 		got, _ := c.Aggregate(ctx, "acme", dim, bounds)
 		want, _ := mem.Aggregate(ctx, "acme", dim, bounds)
-		if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		if !reflect.DeepEqual(storetest.Normalize(got), storetest.Normalize(want)) {
 			t.Fatalf("%v: the migrated cache disagrees with the records", dim)
 		}
 	}
@@ -542,4 +370,15 @@ func TestNewCacheIsPrivate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestConformance runs the stores' conformance suite on the cache.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Target{
+		Open: func(t *testing.T) storetest.Store { return openTemp(t) },
+		Write: func(t *testing.T, s storetest.Store, tenant string, recs []source.Record) (int64, int64) {
+			return store(t, s.(*Cache), tenant, recs)
+		},
+		HasPairs: HasPairs,
+	})
 }

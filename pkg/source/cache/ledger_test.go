@@ -11,41 +11,8 @@ import (
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/storetest"
 )
-
-// withLedger gives about half the records v2 fields (docs/ledger.md):
-// buckets of many requests and of none, cache and reasoning tokens, unknown
-// status, no reported cost, projects, providers, tags, tiers, batch and
-// long context.
-func withLedger(rng *rand.Rand, recs []source.Record) {
-	tagPool := []string{"prod", "team:ml", "a;b", `"quoted"`, "ü-<&>", "x"}
-	for i := range recs {
-		r := &recs[i]
-		if rng.IntN(2) == 0 {
-			continue
-		}
-		r.Requests = []int64{0, 1, 2, 312}[rng.IntN(4)]
-		r.CacheRead = rng.Int64N(r.PromptTokens + 1)
-		r.CacheWrite = rng.Int64N(r.PromptTokens - r.CacheRead + 1)
-		r.CacheWrite1h = rng.Int64N(r.PromptTokens - r.CacheRead - r.CacheWrite + 1)
-		r.Reasoning = rng.Int64N(r.CompletionTokens + 1)
-		r.Project = []string{"", "search", "=chat", "项目"}[rng.IntN(4)]
-		r.Provider = []string{"", "openai", "anthropic"}[rng.IntN(3)]
-		r.ServiceTier = []string{"", "priority", "flex"}[rng.IntN(3)]
-		r.Batch = rng.IntN(3) == 0
-		r.LongContext = int8(rng.IntN(3) - 1)
-		if rng.IntN(4) == 0 {
-			r.Unknown, r.Success = true, false
-		}
-		if rng.IntN(4) == 0 {
-			r.NoCost, r.Cost = true, 0
-		}
-		r.Tags = nil
-		for _, k := range rng.Perm(len(tagPool))[:rng.IntN(4)] {
-			r.Tags = append(r.Tags, tagPool[k])
-		}
-	}
-}
 
 // TestLedgerRoundTrip: every v2 field is stored and read back as it was,
 // through the raw binding and through database/sql, and the usage_records
@@ -54,8 +21,8 @@ func TestLedgerRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(14, 6))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
-	recs := randomRecords(rng, 2000, from, to)
-	withLedger(rng, recs)
+	recs := storetest.RandomRecords(rng, 2000, from, to)
+	storetest.WithLedger(rng, recs)
 	for _, sqlOnly := range []bool{false, true} {
 		c, err := Open(ctx, filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, SQLOnly: sqlOnly})
 		if err != nil {

@@ -51,7 +51,7 @@ type Options struct {
 // Pages fetches st's window page by page and stores each page with st
 // updated, in one transaction. It returns the records added and repeated
 // so far, also on an error.
-func Pages(ctx context.Context, c *cache.Cache, client *api.Client, tenant string, st *cache.SyncState, opt Options) (added, dups int64, err error) {
+func Pages(ctx context.Context, c cache.Store, client *api.Client, tenant string, st *cache.SyncState, opt Options) (added, dups int64, err error) {
 	fetchCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	pages := make(chan api.Page, 2)
@@ -81,7 +81,7 @@ func Pages(ctx context.Context, c *cache.Cache, client *api.Client, tenant strin
 		}
 	}
 	for p := range pages {
-		w, err := c.BeginWrite(ctx, tenant)
+		w, err := c.Begin(ctx, tenant)
 		if err != nil {
 			drain()
 			return added, dups, err
@@ -107,8 +107,9 @@ func Pages(ctx context.Context, c *cache.Cache, client *api.Client, tenant strin
 			drain()
 			return added, dups, err
 		}
-		added += w.Added
-		dups += w.Duplicates
+		a, d := w.Stored()
+		added += a
+		dups += d
 		next.Records = added
 		*st = next
 		if opt.Page != nil {

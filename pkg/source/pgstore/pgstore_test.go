@@ -1,0 +1,331 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/storetest"
+)
+
+// serverURL is the test server's URL for the writer role (NEXTCORE_TEST_PG),
+// or the test is skipped, saying how to start one.
+func serverURL(t testing.TB, name string) string {
+	t.Helper()
+	u := os.Getenv(name)
+	if u == "" {
+		t.Skipf("no PostgreSQL server configured: %s is unset (eval \"$(scripts/pg-test-server.sh)\" starts one)", name)
+	}
+	return u
+}
+
+var schemaSeq struct {
+	sync.Mutex
+	n int
+}
+
+// freshSchema is a URL of the test server whose search_path is a schema of
+// the test's own, dropped when it ends.
+func freshSchema(t testing.TB) (writer, schema string) {
+	t.Helper()
+	base := serverURL(t, "NEXTCORE_TEST_PG")
+	schemaSeq.Lock()
+	schemaSeq.n++
+	schema = fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.n)
+	schemaSeq.Unlock()
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Errorf("drop the test schema: %v", err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop the test schema: %v", err)
+		}
+	})
+	return WithSchema(base, schema), schema
+}
+
+// WithSchema is u with its search_path set to schema.
+func WithSchema(u, schema string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic(err)
+	}
+	q := p.Query()
+	q.Set("search_path", schema)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+func openFresh(t *testing.T) *Store {
+	t.Helper()
+	u, _ := freshSchema(t)
+	s, err := Open(context.Background(), u, cache.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func write(t testing.TB, s cache.Store, tenant string, recs []source.Record) (added, dups int64) {
+	t.Helper()
+	w, err := s.Begin(context.Background(), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return w.Stored()
+}
+
+// TestConformance runs the stores' conformance suite on PostgreSQL: the
+// same answers as the plain sums, and so as the SQLite cache's.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Target{
+		Open: func(t *testing.T) storetest.Store { return openFresh(t) },
+		Write: func(t *testing.T, s storetest.Store, tenant string, recs []source.Record) (int64, int64) {
+			return write(t, s.(*Store), tenant, recs)
+		},
+		HasPairs: func(d source.Dim) bool { return true },
+	})
+}
+
+// TestCheckFindsDamage: cache check passes on a sound store and names the
+// tenant whose rollups no longer add up to its records.
+func TestCheckFindsDamage(t *testing.T) {
+	ctx := context.Background()
+	s := openFresh(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	write(t, s, "acme", storetest.RandomRecords(rng, 500, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)))
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("a sound store: %v", err)
+	}
+	if _, err := s.pool.Exec(ctx, "DELETE FROM records WHERE id IN (SELECT id FROM records LIMIT 1)"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Check(ctx)
+	if !errors.Is(err, cache.ErrCorrupted) || !strings.Contains(err.Error(), "tenant acme") {
+		t.Fatalf("a record gone: %v", err)
+	}
+}
+
+// TestOpenErrors: no tables without Create, a newer schema, a bad URL, a
+// server that is not there: each one clear line, never the password.
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	u, _ := freshSchema(t)
+	if _, err := Open(ctx, u, cache.Options{}); !errors.Is(err, cache.ErrNoCache) {
+		t.Errorf("no tables: %v", err)
+	}
+	s, err := Open(ctx, u, cache.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, "UPDATE nextcore_schema SET version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(ctx, u, cache.Options{}); !errors.Is(err, cache.ErrNewer) {
+		t.Errorf("newer schema: %v", err)
+	}
+	_, err = Open(ctx, "postgres://someone:s3cret@127.0.0.1:1/x?connect_timeout=2", cache.Options{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "cannot connect") {
+		t.Errorf("no server: %v", err)
+	}
+	if _, err := Open(ctx, "postgres://a:b@[::1", cache.Options{}); err == nil || strings.Contains(err.Error(), ":b@") {
+		t.Errorf("bad URL: %v", err)
+	}
+}
+
+// TestLockSync: a second sync of a tenant is refused while the first
+// holds the lock, from another store (host) too; another tenant is not
+// held up; the lock goes with its connection.
+func TestLockSync(t *testing.T) {
+	ctx := context.Background()
+	u, _ := freshSchema(t)
+	a, err := Open(ctx, u, cache.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, u, cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	unlock, err := a.LockSync(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LockSync(ctx, "acme"); !errors.Is(err, cache.ErrSyncRunning) {
+		t.Fatalf("second sync: %v", err)
+	}
+	other, err := b.LockSync(ctx, "globex")
+	if err != nil {
+		t.Fatalf("another tenant: %v", err)
+	}
+	other()
+	unlock()
+	again, err := b.LockSync(ctx, "acme")
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	again()
+}
+
+// TestReadOnlyRole: the reader role answers reports and is refused a
+// write with one clear error.
+func TestReadOnlyRole(t *testing.T) {
+	ctx := context.Background()
+	reader := serverURL(t, "NEXTCORE_TEST_PG_READER")
+	u, schema := freshSchema(t)
+	s, err := Open(ctx, u, cache.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(5, 6))
+	recs := storetest.RandomRecords(rng, 200, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	write(t, s, "acme", recs)
+	readerName := mustUser(t, reader)
+	if _, err := s.pool.Exec(ctx, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s",
+		schema, readerName, schema, readerName)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, WithSchema(reader, schema), cache.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	g, err := r.Aggregate(ctx, "acme", source.DimModel, []int64{math.MinInt64, math.MaxInt64})
+	if err != nil {
+		t.Fatalf("a report with the reader: %v", err)
+	}
+	want, _ := (&source.Memory{Records: map[string][]source.Record{"acme": recs}}).Aggregate(ctx, "acme", source.DimModel, []int64{math.MinInt64, math.MaxInt64})
+	if !reflect.DeepEqual(storetest.Normalize(g), storetest.Normalize(want)) {
+		t.Error("the reader's report differs")
+	}
+	_, err = r.Begin(ctx, "acme")
+	if err == nil {
+		t.Fatal("the reader began a write")
+	}
+	if !errors.Is(err, ErrNoWrite) || strings.Count(err.Error(), "\n") > 0 {
+		t.Fatalf("the reader writing: %v", err)
+	}
+}
+
+func mustUser(t *testing.T, u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.User.Username()
+}
+
+// TestStatementTimeout: a statement the server cancels fails the write
+// with a clear error, and nothing of it is stored.
+func TestStatementTimeout(t *testing.T) {
+	ctx := context.Background()
+	u, _ := freshSchema(t)
+	s, err := Open(ctx, u, cache.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(7, 8))
+	recs := storetest.RandomRecords(rng, 120_000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))
+	p, _ := url.Parse(u)
+	q := p.Query()
+	q.Set("statement_timeout", "50")
+	p.RawQuery = q.Encode()
+	slow, err := Open(ctx, p.String(), cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	w, err := slow.Begin(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err = w.Add(&recs[i]); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = w.Commit()
+	}
+	_ = w.Rollback()
+	if err == nil || !strings.Contains(err.Error(), "cancelled") {
+		t.Fatalf("a write past the timeout: %v", err)
+	}
+	if n, _ := s.Count(ctx, "acme", math.MinInt64, math.MaxInt64); n != 0 {
+		t.Errorf("%d calls stored by a cancelled write", n)
+	}
+}
+
+// TestConnectionDroppedDuringCopy: the server ends the writer's
+// connection while it copies: the write fails saying so, nothing is
+// stored, and the same write again stores everything once.
+func TestConnectionDroppedDuringCopy(t *testing.T) {
+	ctx := context.Background()
+	s := openFresh(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	recs := storetest.RandomRecords(rng, 3*flushRows+10, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	w, err := s.Begin(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int32
+	if err := w.(*Writer).tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if i == flushRows+flushRows/2 {
+			if _, err := s.pool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err = w.Add(&recs[i]); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = w.Commit()
+	}
+	_ = w.Rollback()
+	if err == nil || !strings.Contains(err.Error(), "connection was lost") {
+		t.Fatalf("a write whose connection ended: %v", err)
+	}
+	if n, _ := s.Count(ctx, "acme", math.MinInt64, math.MaxInt64); n != 0 {
+		t.Errorf("%d calls stored by a write that failed", n)
+	}
+	if added, dups := write(t, s, "acme", recs); added != int64(len(recs)) || dups != 0 {
+		t.Errorf("the write again: %d added, %d duplicates", added, dups)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Error(err)
+	}
+}

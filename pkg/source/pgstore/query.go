@@ -1,0 +1,286 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+)
+
+// Aggregate implements source.Source.
+func (s *Store) Aggregate(ctx context.Context, tenant string, dim source.Dim, bounds []int64) ([]source.Groups, error) {
+	return source.AggregateOne(ctx, s, tenant, dim, bounds)
+}
+
+// AggregateMany implements source.ManySource. A plain query is answered
+// from the rollup rows of whole hours and days and a GROUP BY over the
+// records at the edges; a pivot or a filtered query is one GROUP BY over
+// the window's records. The server sums; what comes back is a row a group
+// and interval. All reads share one snapshot, so a sync writing at the same
+// time never makes the numbers disagree.
+func (s *Store) AggregateMany(ctx context.Context, tenant string, qs []source.Query) ([][]source.Groups, error) {
+	out := make([][]source.Groups, len(qs))
+	for i, q := range qs {
+		out[i] = source.NewGroups(q)
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	tid, err := tenantID(ctx, tx, tenant, false)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	for qi := range qs {
+		q := &qs[qi]
+		if len(out[qi]) == 0 {
+			continue
+		}
+		if err := s.query(ctx, tx, tid, q, out[qi]); err != nil {
+			return nil, s.wrap(err)
+		}
+	}
+	return out, nil
+}
+
+// rolledQuery reports whether rollup rows answer q: one dimension, no
+// filter (the price keys of the records without a reported cost are rollup
+// rows of keys flagged so).
+func rolledQuery(q *source.Query) bool {
+	if pairQuery(q) {
+		return true
+	}
+	if len(q.Also) > 0 || len(q.Filter) > 0 {
+		return false
+	}
+	return !q.NoCostOnly || q.Dim == source.DimPrice || q.Dim == source.DimPairPrice
+}
+
+func (s *Store) query(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, out []source.Groups) error {
+	last := q.Bounds[len(q.Bounds)-1]
+	if !rolledQuery(q) {
+		return s.fromRecords(ctx, tx, tid, q, q.Bounds[0], last, out)
+	}
+	code, levels, noCost := int(q.Dim), levelsFor(q.Dim), noCostMember
+	if pairQuery(q) {
+		code, levels, noCost = pairCode(q.Dim), []int64{day}, noCostPair
+	}
+	for _, p := range cache.Plan(levels, q.Bounds) {
+		var err error
+		if p.Level == 0 {
+			err = s.fromRecords(ctx, tx, tid, q, p.Start, p.End, out)
+		} else {
+			err = s.fromRollups(ctx, tx, tid, q, code, noCost, p, out)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noCostMember keeps the price keys flagged as priced from the book.
+const noCostMember = ` AND split_part(member, E'\x1e', 2) LIKE '__n%'`
+
+// noCostPair is noCostMember for a pair of a member and a price key.
+const noCostPair = ` AND split_part(split_part(member, E'\x1f', 2), E'\x1e', 2) LIKE '__n%'`
+
+// fromRollups adds the rollup rows of one level in [p.Start, p.End): each
+// row lies inside one interval.
+func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, code int, noCost string,
+	p cache.PlanPiece, out []source.Groups) error {
+	where := "tenant = $1 AND dim = $3 AND level = $4 AND start >= $5 AND start < $6"
+	if q.NoCostOnly {
+		where += noCost
+	}
+	args := []any{tid, q.Bounds, int16(code), p.Level, p.Start, p.End}
+	sql := "SELECT width_bucket(start, $2::bigint[]) - 1, member, " + rollupSums + " FROM rollups WHERE " + where + " GROUP BY 1, 2"
+	if err := addTotals(ctx, tx, sql, args, out); err != nil {
+		return err
+	}
+	if !q.Latency || !q.Dim.HasLatency() || len(q.Also) > 0 {
+		return nil
+	}
+	sql = "SELECT width_bucket(start, $2::bigint[]) - 1, member, bucket, sum(n)::bigint FROM rollup_latency WHERE " +
+		where + " GROUP BY 1, 2, 3"
+	return addLatency(ctx, tx, sql, args, out)
+}
+
+// fromRecords adds the records of [start, end) that q keeps, grouped by the
+// server.
+func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, start, end int64, out []source.Groups) error {
+	from := "records r"
+	var members []string
+	for i, d := range append([]source.Dim{q.Dim}, q.Also...) {
+		if d == source.DimTag {
+			from += fmt.Sprintf(" CROSS JOIN LATERAL unnest(%s) AS t%d(tag)", tagsSQL, i)
+			members = append(members, fmt.Sprintf("t%d.tag", i))
+			continue
+		}
+		members = append(members, memberSQL(d))
+	}
+	member := strings.Join(members, ` || E'\x1f' || `)
+	where := "r.tenant = $1 AND r.ts >= $3 AND r.ts < $4"
+	args := []any{tid, q.Bounds, start, end}
+	for _, d := range source.AllDims() { // a fixed order: the same statement for the same query
+		vals, ok := q.Filter[d]
+		if !ok {
+			continue
+		}
+		args = append(args, vals)
+		n := len(args)
+		if d == source.DimTag {
+			where += fmt.Sprintf(" AND (r.tags && $%d::text[] OR (cardinality(r.tags) = 0 AND '' = ANY($%d::text[])))", n, n)
+			continue
+		}
+		where += fmt.Sprintf(" AND %s = ANY($%d::text[])", memberSQL(d), n)
+	}
+	if q.NoCostOnly {
+		where += " AND r.no_cost"
+	}
+	sql := "SELECT width_bucket(r.ts, $2::bigint[]) - 1, " + member + ", " + rawSums + " FROM " + from +
+		" WHERE " + where + " GROUP BY 1, 2"
+	if err := addTotals(ctx, tx, sql, args, out); err != nil {
+		return err
+	}
+	if !q.Latency || !q.Dim.HasLatency() {
+		return nil
+	}
+	sql = "SELECT width_bucket(r.ts, $2::bigint[]) - 1, " + member + ", r.lat_bucket, count(*) FROM " + from +
+		" WHERE " + where + " AND r.latency >= 0 GROUP BY 1, 2, 3"
+	return addLatency(ctx, tx, sql, args, out)
+}
+
+// addTotals adds rows of (interval, member, counters…) to out.
+func addTotals(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var k int
+	var member string
+	var t source.Totals
+	dest := []any{&k, &member}
+	for _, c := range t.Counters() {
+		dest = append(dest, c)
+	}
+	for rows.Next() {
+		t = source.Totals{}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		if k < 0 || k >= len(out) {
+			return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
+		}
+		g := out[k][member]
+		g.Add(t)
+		out[k][member] = g
+	}
+	return rows.Err()
+}
+
+// addLatency adds rows of (interval, member, histogram bucket, count).
+func addLatency(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var k int
+	var member string
+	var bucket int32
+	var n int64
+	for rows.Next() {
+		if err := rows.Scan(&k, &member, &bucket, &n); err != nil {
+			return err
+		}
+		if k < 0 || k >= len(out) {
+			return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
+		}
+		g := out[k][member]
+		if g.Latency == nil {
+			g.Latency = &source.Latency{}
+		}
+		g.Latency.AddBucket(source.LatencyBucket(bucket), n)
+		out[k][member] = g
+	}
+	return rows.Err()
+}
+
+// Count implements source.Counter from the rollups.
+func (s *Store) Count(ctx context.Context, tenant string, start, end int64) (int64, error) {
+	g, err := s.AggregateMany(ctx, tenant, []source.Query{{Dim: source.DimAll, Bounds: []int64{start, end}}})
+	if err != nil {
+		return 0, err
+	}
+	return g[0][0][""].Calls, nil
+}
+
+// recordCols are the records' columns, in the order of recordValues.
+var recordCols = []string{"tenant", "id", "ts", "model", "api_key", "usr", "region", "success", "unknown", "status",
+	"prompt", "completion", "cost", "latency", "lat_bucket", "requests", "cache_read", "cache_write", "cache_write_1h",
+	"reasoning", "project", "provider", "tags", "tier", "batch", "long_ctx", "no_cost"}
+
+var recordList = strings.Join(recordCols, ", ")
+
+// EachRecord implements source.RecordLister: the records of a window in
+// (timestamp, id) order, read from one snapshot.
+func (s *Store) EachRecord(ctx context.Context, tenant string, start, end int64, fn func(*source.Record) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	tid, err := tenantID(ctx, tx, tenant, false)
+	if err != nil {
+		return s.wrap(err)
+	}
+	rows, err := tx.Query(ctx, "SELECT "+strings.Join(recordCols[1:], ", ")+
+		" FROM records WHERE tenant = $1 AND ts >= $2 AND ts < $3 ORDER BY ts, id", tid, start, end)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer rows.Close()
+	var r source.Record
+	var status, latBucket int32
+	var long int16
+	dest := []any{&r.ID, &r.Time, &r.Model, &r.APIKey, &r.User, &r.Region, &r.Success, &r.Unknown, &status,
+		&r.PromptTokens, &r.CompletionTokens, (*int64)(&r.Cost), &r.LatencyMs, &latBucket, &r.Requests,
+		&r.CacheRead, &r.CacheWrite, &r.CacheWrite1h, &r.Reasoning, &r.Project, &r.Provider, &r.Tags,
+		&r.ServiceTier, &r.Batch, &long, &r.NoCost}
+	for rows.Next() {
+		r.Tags = nil
+		if err := rows.Scan(dest...); err != nil {
+			return s.wrap(err)
+		}
+		r.StatusCode, r.LongContext = int(status), int8(long)
+		if len(r.Tags) == 0 {
+			r.Tags = nil
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return s.wrap(rows.Err())
+}
+
+// recordValues is r as a row of recordCols.
+func recordValues(tid int32, r *source.Record) []any {
+	var bucket int32
+	if r.LatencyMs >= 0 {
+		bucket = int32(source.LatencyBucketOf(r.LatencyMs))
+	}
+	tags := r.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return []any{tid, r.ID, r.Time, r.Model, r.APIKey, r.User, r.Region, r.Success, r.Unknown, int32(r.StatusCode),
+		r.PromptTokens, r.CompletionTokens, int64(r.Cost), r.LatencyMs, bucket, r.Requests, r.CacheRead, r.CacheWrite,
+		r.CacheWrite1h, r.Reasoning, r.Project, r.Provider, tags, r.ServiceTier, r.Batch, int16(r.LongContext), r.NoCost}
+}
