@@ -194,12 +194,8 @@ var migrations = []string{
 	CREATE INDEX records_by_time ON records (tenant, ts);
 	CREATE TABLE rollups (
 		tenant int NOT NULL, dim smallint NOT NULL, level int NOT NULL, start bigint NOT NULL,
-		member text COLLATE "C" NOT NULL, ` + counterDecl + `,
-		PRIMARY KEY (tenant, dim, level, start, member));
-	CREATE TABLE rollup_latency (
-		tenant int NOT NULL, dim smallint NOT NULL, level int NOT NULL, start bigint NOT NULL,
-		member text COLLATE "C" NOT NULL, bucket int NOT NULL, n bigint NOT NULL,
-		PRIMARY KEY (tenant, dim, level, start, member, bucket));
+		member text COLLATE "C" NOT NULL, ` + counterDecl + `, lat bytea);
+	CREATE INDEX rollups_at ON rollups (tenant, dim, level, start);
 	CREATE TABLE syncs (tenant int PRIMARY KEY, api_url text NOT NULL, window_start bigint NOT NULL,
 		window_end bigint NOT NULL, last_ts bigint NOT NULL, next_url text, pages bigint NOT NULL,
 		records bigint NOT NULL, started_at bigint NOT NULL, updated_at bigint NOT NULL, finished_at bigint);

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -328,4 +330,35 @@ func TestConnectionDroppedDuringCopy(t *testing.T) {
 	if err := s.Check(ctx); err != nil {
 		t.Error(err)
 	}
+}
+
+// BenchmarkWrite stores a year's records with random ids, as providers
+// issue them, in time order but for 2 % that come late (at a random
+// place), as scripts/bench.sh's data.
+func BenchmarkWrite(b *testing.B) {
+	ctx := context.Background()
+	u, _ := freshSchema(b)
+	s, err := Open(ctx, u, cache.Options{Create: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(1, 1))
+	recs := storetest.RandomRecords(rng, 200_000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+	slices.SortFunc(recs, func(a, b source.Record) int { return cmp.Compare(a.Time, b.Time) })
+	for range len(recs) / 50 {
+		i, j := rng.IntN(len(recs)), rng.IntN(len(recs))
+		recs[i], recs[j] = recs[j], recs[i]
+	}
+	b.ResetTimer()
+	start := time.Now()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		for j := range recs {
+			recs[j].ID = fmt.Sprintf("req_%016x%016x", rng.Uint64(), rng.Uint64())
+		}
+		write(b, s, "acme", recs)
+		n += len(recs)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "records/s")
 }

@@ -106,9 +106,33 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	if !q.Latency || !q.Dim.HasLatency() || len(q.Also) > 0 {
 		return nil
 	}
-	sql = "SELECT width_bucket(start, $2::bigint[]) - 1, member, bucket, sum(n)::bigint FROM rollup_latency WHERE " +
-		where + " GROUP BY 1, 2, 3"
-	return addLatency(ctx, tx, sql, args, out)
+	// The histograms come as rollup rows, merged here.
+	rows, err := tx.Query(ctx, "SELECT width_bucket(start, $2::bigint[]) - 1, member, lat FROM rollups WHERE "+
+		where+" AND lat IS NOT NULL", args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var k int
+	var member string
+	var lat []byte
+	for rows.Next() {
+		if err := rows.Scan(&k, &member, &lat); err != nil {
+			return err
+		}
+		if k < 0 || k >= len(out) {
+			return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
+		}
+		g := out[k][member]
+		if g.Latency == nil {
+			g.Latency = &source.Latency{}
+		}
+		if err := g.Latency.MergeBinary(lat); err != nil {
+			return fmt.Errorf("%w: %v", cache.ErrCorrupted, err)
+		}
+		out[k][member] = g
+	}
+	return rows.Err()
 }
 
 // fromRecords adds the records of [start, end) that q keeps, grouped by the
@@ -270,17 +294,3 @@ func (s *Store) EachRecord(ctx context.Context, tenant string, start, end int64,
 	return s.wrap(rows.Err())
 }
 
-// recordValues is r as a row of recordCols.
-func recordValues(tid int32, r *source.Record) []any {
-	var bucket int32
-	if r.LatencyMs >= 0 {
-		bucket = int32(source.LatencyBucketOf(r.LatencyMs))
-	}
-	tags := r.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	return []any{tid, r.ID, r.Time, r.Model, r.APIKey, r.User, r.Region, r.Success, r.Unknown, int32(r.StatusCode),
-		r.PromptTokens, r.CompletionTokens, int64(r.Cost), r.LatencyMs, bucket, r.Requests, r.CacheRead, r.CacheWrite,
-		r.CacheWrite1h, r.Reasoning, r.Project, r.Provider, tags, r.ServiceTier, r.Batch, int16(r.LongContext), r.NoCost}
-}

@@ -1,13 +1,14 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -28,7 +29,8 @@ type Writer struct {
 	tx   pgx.Tx
 	tid  int32
 
-	rows [][]any
+	text []byte          // the records held, as COPY text
+	recs []source.Record // the same records, for the rollups
 	ids  map[string]bool // the ids in rows
 	ord  int64
 
@@ -72,11 +74,7 @@ func (w *Writer) begin(tenant string) error {
 			ErrNoWrite, w.s.url, role)
 	}
 	var err error
-	if w.tid, err = tenantID(w.ctx, w.tx, tenant, true); err != nil {
-		return err
-	}
-	_, err = w.tx.Exec(w.ctx, `CREATE TEMP TABLE nc_staging (LIKE records) ON COMMIT DROP;
-		CREATE TEMP TABLE nc_fresh (LIKE records) ON COMMIT DROP`)
+	w.tid, err = tenantID(w.ctx, w.tx, tenant, true)
 	return err
 }
 
@@ -88,43 +86,103 @@ func (w *Writer) Add(r *source.Record) error {
 		return nil
 	}
 	w.ids[r.ID] = true
-	w.rows = append(w.rows, recordValues(w.tid, r))
-	if len(w.rows) >= flushRows {
+	w.text = appendRecord(w.text, w.tid, r)
+	w.recs = append(w.recs, *r)
+	if len(w.recs) >= flushRows {
 		return w.flush()
 	}
 	return nil
 }
 
 // flush stores the records held: those whose id is stored are duplicates.
+// The rollup rows of the new ones are counted here and appended as rows of
+// deltas (COPY, no update in place): a reader sums the rows of a bucket.
 func (w *Writer) flush() error {
-	if len(w.rows) == 0 {
+	if len(w.recs) == 0 {
 		return nil
 	}
-	given := int64(len(w.rows))
-	if _, err := w.tx.CopyFrom(w.ctx, pgx.Identifier{"nc_staging"}, recordCols, pgx.CopyFromRows(w.rows)); err != nil {
-		return w.s.wrapf("copy the records to the team store", err)
-	}
-	tag, err := w.tx.Exec(w.ctx, "WITH ins AS (INSERT INTO records ("+recordList+") SELECT "+recordList+
-		" FROM nc_staging ON CONFLICT DO NOTHING RETURNING "+recordList+") INSERT INTO nc_fresh SELECT * FROM ins")
+	given := int64(len(w.recs))
+	fresh, err := w.store()
 	if err != nil {
-		return w.s.wrapf("store the records", err)
+		return err
 	}
-	added := tag.RowsAffected()
+	added := given
+	if fresh != nil {
+		added = int64(len(fresh))
+	}
 	w.added += added
 	w.dups += given - added
-	if added > 0 {
-		for _, sql := range rollupSQL {
-			if _, err := w.tx.Exec(w.ctx, sql, w.tid); err != nil {
-				return w.s.wrapf("update the rollups", err)
-			}
+	acc := newRollupAcc()
+	for i := range w.recs {
+		if fresh == nil || fresh[w.recs[i].ID] {
+			acc.add(&w.recs[i])
 		}
 	}
-	if _, err := w.tx.Exec(w.ctx, "TRUNCATE nc_staging, nc_fresh"); err != nil {
-		return w.s.wrap(err)
+	w.text = w.text[:0]
+	for _, k := range acc.keys {
+		w.text = appendRollup(w.text, w.tid, k, acc.deltas[k])
 	}
-	w.rows = w.rows[:0]
+	if err := w.copyText("rollups", rollupCols); err != nil {
+		return w.s.wrapf("update the rollups", err)
+	}
+	w.text, w.recs = w.text[:0], w.recs[:0]
 	clear(w.ids)
 	return nil
+}
+
+// store writes the records held and returns the ids of those that were
+// new, or nil when all were. The records go straight to their table with
+// COPY, inside a savepoint; when some id is stored already, that COPY is
+// undone and they go through a staging table and INSERT … ON CONFLICT DO
+// NOTHING instead.
+func (w *Writer) store() (fresh map[string]bool, err error) {
+	sp, err := w.tx.Begin(w.ctx)
+	if err != nil {
+		return nil, w.s.wrap(err)
+	}
+	err = w.copyText("records", recordCols)
+	var pe *pgconn.PgError
+	if err == nil {
+		return nil, w.s.wrap(sp.Commit(w.ctx))
+	}
+	if !errors.As(err, &pe) || pe.Code != "23505" { // unique_violation
+		return nil, w.s.wrapf("copy the records to the team store", err)
+	}
+	if err := sp.Rollback(w.ctx); err != nil {
+		return nil, w.s.wrap(err)
+	}
+	if _, err := w.tx.Exec(w.ctx, `CREATE TEMP TABLE IF NOT EXISTS nc_staging (LIKE records) ON COMMIT DROP;
+		TRUNCATE nc_staging`); err != nil {
+		return nil, w.s.wrap(err)
+	}
+	if err := w.copyText("nc_staging", recordCols); err != nil {
+		return nil, w.s.wrapf("copy the records to the team store", err)
+	}
+	rows, err := w.tx.Query(w.ctx, "INSERT INTO records ("+recordList+") SELECT "+recordList+
+		" FROM nc_staging ON CONFLICT DO NOTHING RETURNING id")
+	if err != nil {
+		return nil, w.s.wrapf("store the records", err)
+	}
+	defer rows.Close()
+	fresh = map[string]bool{}
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return nil, w.s.wrapf("store the records", err)
+		}
+		fresh[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, w.s.wrapf("store the records", err)
+	}
+	return fresh, nil
+}
+
+// copyText sends w.text to table's columns with COPY.
+func (w *Writer) copyText(table string, cols []string) error {
+	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, bytes.NewReader(w.text),
+		"COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
+	return err
 }
 
 // Stored implements cache.RecordWriter.
@@ -212,52 +270,3 @@ func (w *Writer) release() {
 	}
 }
 
-// rollupSQL counts the new records (nc_fresh) into the rollups: the
-// counters of every rolled dimension and level, the tags' by day, and the
-// latency histograms of those but the price keys. Rows of one statement are
-// grouped first, so each rollup row is written once a flush.
-var rollupSQL = func() []string {
-	var values, latValues, narrow []string
-	pair := priceSQL(true)
-	for _, d := range rolledDims {
-		v := fmt.Sprintf("(%d, %s)", d, memberSQL(d))
-		values = append(values, v)
-		if d.HasLatency() {
-			latValues = append(latValues, v)
-		}
-		if len(levelsFor(d)) > 1 {
-			narrow = append(narrow, fmt.Sprint(int(d)))
-		}
-		if slices.Contains(pairDims, d) {
-			values = append(values, fmt.Sprintf(`(%d, %s || E'\x1f' || %s)`, pairCode(d), memberSQL(d), pair))
-		}
-	}
-	levels := fmt.Sprintf("CROSS JOIN LATERAL unnest(CASE WHEN d.dim IN (%s) THEN ARRAY[%d, %d] ELSE ARRAY[%d] END) AS l(level)",
-		strings.Join(narrow, ", "), day, hour, day)
-	start := func(level string) string {
-		z := level + "::bigint * 1000000000"
-		return fmt.Sprintf("r.ts - ((r.ts %% (%s)) + (%s)) %% (%s)", z, z, z)
-	}
-	var upd []string
-	for _, c := range counterCols {
-		upd = append(upd, fmt.Sprintf("%s = u.%s + excluded.%s", c, c, c))
-	}
-	counters := "INSERT INTO rollups AS u (tenant, dim, level, start, member, " + strings.Join(counterCols, ", ") + ") "
-	onCounters := " ON CONFLICT (tenant, dim, level, start, member) DO UPDATE SET " + strings.Join(upd, ", ")
-	lat := "INSERT INTO rollup_latency AS u (tenant, dim, level, start, member, bucket, n) "
-	onLat := " ON CONFLICT (tenant, dim, level, start, member, bucket) DO UPDATE SET n = u.n + excluded.n"
-	tags := fmt.Sprintf("CROSS JOIN LATERAL unnest(%s) AS t(tag)", tagsSQL)
-	return []string{
-		counters + "SELECT $1, d.dim, l.level, " + start("l.level") + ", d.member, " + rawSums +
-			" FROM nc_fresh r CROSS JOIN LATERAL (VALUES " + strings.Join(values, ", ") + ") AS d(dim, member) " + levels +
-			" GROUP BY 2, 3, 4, 5" + onCounters,
-		counters + fmt.Sprintf(`SELECT $1, d.dim, %d, %s, d.member, %s FROM nc_fresh r %s
-			CROSS JOIN LATERAL (VALUES (%d, t.tag), (%d, t.tag || E'\x1f' || %s)) AS d(dim, member) GROUP BY 2, 4, 5`,
-			day, start(fmt.Sprint(day)), rawSums, tags, source.DimTag, pairCode(source.DimTag), pair) + onCounters,
-		lat + "SELECT $1, d.dim, l.level, " + start("l.level") + ", d.member, r.lat_bucket, count(*)" +
-			" FROM nc_fresh r CROSS JOIN LATERAL (VALUES " + strings.Join(latValues, ", ") + ") AS d(dim, member) " + levels +
-			" WHERE r.latency >= 0 GROUP BY 2, 3, 4, 5, 6" + onLat,
-		lat + fmt.Sprintf("SELECT $1, %d, %d, %s, t.tag, r.lat_bucket, count(*) FROM nc_fresh r %s WHERE r.latency >= 0 GROUP BY 4, 5, 6",
-			source.DimTag, day, start(fmt.Sprint(day)), tags) + onLat,
-	}
-}()
