@@ -15,8 +15,8 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/source"
-	"github.com/nextcore-ai/nextcore/pkg/source/pgstore"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/pgstore"
 )
 
 type globalFlags struct {

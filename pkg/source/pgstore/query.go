@@ -293,4 +293,3 @@ func (s *Store) EachRecord(ctx context.Context, tenant string, start, end int64,
 	}
 	return s.wrap(rows.Err())
 }
-

@@ -68,4 +68,3 @@ func (a *rollupAcc) add(r *source.Record) {
 		a.count(rollupKey{int16(pairCode(source.DimTag)), day, starts[day], tag + source.PivotSep + pair}, r, false)
 	}
 }
-

@@ -269,4 +269,3 @@ func (w *Writer) release() {
 		w.conn = nil
 	}
 }
-
