@@ -14,7 +14,7 @@ import (
 func (a *App) newCacheCmd() *cobra.Command {
 	group := &cobra.Command{
 		Use:   "cache",
-		Short: "Look after the local cache: check",
+		Short: "Look after the cache or team store: check, copy",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
@@ -58,5 +58,6 @@ what is wrong and how to rebuild it. It reads only: safe while a sync runs.`,
 			return nil
 		},
 	})
+	group.AddCommand(a.newCacheCopyCmd())
 	return group
 }

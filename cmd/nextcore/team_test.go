@@ -5,6 +5,7 @@
 package main
 
 import (
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,5 +125,73 @@ func TestTeamStoreFlags(t *testing.T) {
 	if r.code != 1 || strings.Contains(r.stderr+r.stdout, "s3cret") || !strings.Contains(r.stderr, "cannot connect") ||
 		strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 		t.Errorf("no server: %d %q", r.code, r.stderr)
+	}
+}
+
+// withoutPassword is url without its password, which goes to PGPASSWORD.
+func withoutPassword(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw, ok := u.User.Password(); ok {
+		t.Setenv("PGPASSWORD", pw)
+		u.User = neturl.User(u.User.Username())
+	}
+	return u.String()
+}
+
+// TestCacheCopy: a laptop's cache into the team store and back gives the
+// same reports; a copy over a store that holds part of the records counts
+// none twice; a copy run again copies nothing.
+func TestCacheCopy(t *testing.T) {
+	lite := imported(t)
+	url, _ := pgtest.Fresh(t)
+	url = withoutPassword(t, url)
+	// The team store holds the first 500 records already, as a copy that
+	// stopped would have left it.
+	part := filepath.Join(t.TempDir(), "part.jsonl")
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if err := os.WriteFile(part, []byte(strings.Join(lines[:500], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pg := newEnv(t)
+	pg.vars["NEXTCORE_CACHE"] = url
+	if r := pg.run("", false, "usage", "import", "--tenant", "acme", part); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	r := lite.run("", false, "cache", "copy", lite.cachePath(), url)
+	if r.code != 0 || !strings.Contains(r.stderr, "acme: 951 records copied, ") {
+		t.Fatalf("copy: %d %q", r.code, r.stderr)
+	}
+	if r := lite.run("", false, "cache", "copy", lite.cachePath(), url); r.code != 0 || !strings.Contains(r.stderr, "acme: 0 records copied, 0 there already, 1,451 calls in days copied before") {
+		t.Fatalf("copy again: %d %q", r.code, r.stderr)
+	}
+	back := filepath.Join(t.TempDir(), "back.db")
+	if r := lite.run("", false, "cache", "copy", url, back); r.code != 0 || !strings.Contains(r.stderr, "acme: 1,451 records copied") {
+		t.Fatalf("copy back: %d %q", r.code, r.stderr)
+	}
+	backEnv := newEnv(t)
+	backEnv.vars["NEXTCORE_CACHE"] = back
+	for _, args := range reportRuns[:8] {
+		args := append(append([]string{}, args...), "--tz", "America/New_York")
+		a, b, c := lite.run("", false, args...), pg.run("", false, args...), backEnv.run("", false, args...)
+		if a.stdout != b.stdout || a.stdout != c.stdout || a.code != 0 || b.code != 0 || c.code != 0 {
+			t.Errorf("%s: the copies differ (%d %d %d %q %q)", strings.Join(args, " "), a.code, b.code, c.code, b.stderr, c.stderr)
+		}
+	}
+	if r := lite.run("", false, "cache", "copy", "postgres://u:pw@localhost/x", back); r.code != 2 || strings.Contains(r.stderr, "pw@") {
+		t.Errorf("a password in an argument: %d %q", r.code, r.stderr)
+	}
+	if r := backEnv.run("", false, "cache", "check"); r.code != 0 {
+		t.Errorf("cache check of the copy: %d %q", r.code, r.stderr)
+	}
+	if r := pg.run("", false, "cache", "check"); r.code != 0 || !strings.Contains(r.stdout, "ok (1 tenant(s), schema 1)") {
+		t.Errorf("cache check of the team store: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
