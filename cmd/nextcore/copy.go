@@ -225,4 +225,3 @@ func copyState(ctx context.Context, src, dst cache.Store, tenant string) error {
 	}
 	return w.Commit()
 }
-

@@ -5,12 +5,20 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/api/apitest"
 	"github.com/nextcore-ai/nextcore/pkg/source/pgstore/pgtest"
 )
 
@@ -193,5 +201,133 @@ func TestCacheCopy(t *testing.T) {
 	}
 	if r := pg.run("", false, "cache", "check"); r.code != 0 || !strings.Contains(r.stdout, "ok (1 tenant(s), schema 1)") {
 		t.Errorf("cache check of the team store: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// teamAPIEnv is apiEnv whose store is a fresh team store schema, its
+// connections named app so that a test can end them.
+func teamAPIEnv(t *testing.T, app string) (*env, *apitest.Server, string) {
+	t.Helper()
+	e, srv := apiEnv(t)
+	url, schema := pgtest.Fresh(t)
+	u, _ := neturl.Parse(url)
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	e.vars["NEXTCORE_CACHE"] = u.String()
+	return e, srv, schema
+}
+
+// TestTeamSyncSurvivesServerRestart: the server ends every connection of
+// a sync halfway (as a restart does to its clients): the sync stops with
+// one clear line, the pages it committed stay, and the next sync ends the
+// job with every record once.
+func TestTeamSyncSurvivesServerRestart(t *testing.T) {
+	app := fmt.Sprintf("nextcore-restart-%d", os.Getpid())
+	e, srv, _ := teamAPIEnv(t, app)
+	var many []source.Record
+	for i := range 8 {
+		for _, r := range fixtureRecords(t) {
+			r.ID = fmt.Sprintf("%s-%02d", r.ID, i)
+			many = append(many, r)
+		}
+	}
+	srv.Add("acme", many...)
+	srv.MaxLimit = 250
+	srv.SlowPages(20 * time.Millisecond)
+	admin, err := pgx.Connect(context.Background(), pgtest.ServerURL(t, "NEXTCORE_TEST_PG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var wg sync.WaitGroup
+	var first result
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		first = e.run("", false, "usage", "sync")
+	}()
+	killed := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !killed; {
+		time.Sleep(20 * time.Millisecond)
+		var pages int64
+		_ = admin.QueryRow(context.Background(), "SELECT coalesce(max(pages), 0) FROM "+
+			pgx.Identifier{e.schema(t), "syncs"}.Sanitize()).Scan(&pages)
+		if pages >= 5 {
+			if _, err := admin.Exec(context.Background(),
+				"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", app); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+		}
+	}
+	wg.Wait()
+	if !killed {
+		t.Fatalf("the sync ended before 5 pages: %d %q", first.code, first.stderr)
+	}
+	if first.code != 1 || !strings.Contains(first.stderr, "connection was lost") || strings.Count(strings.TrimSpace(first.stderr), "\n") > 1 {
+		t.Fatalf("the sync whose server went away: %d %q", first.code, first.stderr)
+	}
+	t.Logf("the sync whose server went away: %s", first.stderr)
+	srv.SlowPages(0)
+	if r := e.run("", false, "usage", "sync"); r.code != 0 {
+		t.Fatalf("the sync again: %d %q", r.code, r.stderr)
+	}
+	all := append(fixtureRecords(t), many...)
+	want, _ := (&source.Memory{Records: map[string][]source.Record{"acme": all}}).Aggregate(context.Background(), "acme", source.DimAll, []int64{0, 1 << 62})
+	var n, distinct int64
+	if err := admin.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT id) FROM "+
+		pgx.Identifier{e.schema(t), "records"}.Sanitize()).Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", false, "usage", "stats", "--period", "year", "--format", "json", "--tz", "UTC")
+	if n != int64(len(all)) || distinct != n || !strings.Contains(r.stdout, fmt.Sprintf(`"total": %d,`, want[0][""].Calls)) {
+		t.Fatalf("after the resume: %d records, %d distinct, want %d; %s", n, distinct, len(all), head(r.stdout))
+	}
+	if r := e.run("", false, "cache", "check"); r.code != 0 {
+		t.Errorf("cache check: %q", r.stderr)
+	}
+}
+
+// schema is the env's team store schema (its URL's search_path).
+func (e *env) schema(t *testing.T) string {
+	u, err := neturl.Parse(e.vars["NEXTCORE_CACHE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("search_path")
+}
+
+// TestTeamReaderCannotSync: the read-only role reads every report and is
+// refused a sync with one clear line, nothing changed.
+func TestTeamReaderCannotSync(t *testing.T) {
+	e, _, schema := teamAPIEnv(t, "nextcore-reader-test")
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", fixture); r.code != 0 {
+		t.Fatalf("import: %d %q", r.code, r.stderr)
+	}
+	admin, err := pgx.Connect(context.Background(), e.vars["NEXTCORE_CACHE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	readerURL := pgtest.ServerURL(t, "NEXTCORE_TEST_PG_READER")
+	ru, _ := neturl.Parse(readerURL)
+	reader := ru.User.Username()
+	if _, err := admin.Exec(context.Background(), fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s",
+		schema, reader, schema, reader)); err != nil {
+		t.Fatal(err)
+	}
+	before := e.run("", false, "usage", "stats", "--format", "json")
+	e.vars["NEXTCORE_CACHE"] = pgtest.WithSchema(readerURL, schema)
+	if r := e.run("", false, "usage", "stats", "--format", "json"); r.code != 0 || r.stdout != before.stdout {
+		t.Errorf("the reader's report: %d %q", r.code, r.stderr)
+	}
+	r := e.run("", false, "usage", "sync")
+	if r.code != 1 || !strings.Contains(r.stderr, "may not write") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Fatalf("the reader syncing: %d %q", r.code, r.stderr)
+	}
+	t.Logf("the reader syncing: %s", r.stderr)
+	if after := e.run("", false, "usage", "stats", "--format", "json"); after.stdout != before.stdout {
+		t.Error("a refused sync changed the store")
 	}
 }
