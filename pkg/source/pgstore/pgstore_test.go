@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 	"github.com/nextcore-ai/nextcore/pkg/source/pgstore/pgtest"

@@ -20,6 +20,9 @@ import (
 func ServerURL(t testing.TB, name string) string {
 	t.Helper()
 	u := os.Getenv(name)
+	if u == "" && os.Getenv("NEXTCORE_TEST_PG_REQUIRED") != "" {
+		t.Fatalf("no PostgreSQL server configured: %s is unset, and NEXTCORE_TEST_PG_REQUIRED says the tests need one", name)
+	}
 	if u == "" {
 		t.Skipf("no PostgreSQL server configured: %s is unset (eval \"$(scripts/pg-test-server.sh)\" starts one)", name)
 	}
