@@ -204,7 +204,7 @@ fills from files), or the API itself with --source api.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.flags.tenant, "tenant", "", "tenant slug (env NEXTCORE_TENANT, config tenant)")
-	pf.StringVar(&a.flags.cache, "cache", "", "cache file (env NEXTCORE_CACHE; default $XDG_CACHE_HOME/nextcore/usage.db)")
+	pf.StringVar(&a.flags.cache, "cache", "", "cache file, or a team store's postgres:// URL (env NEXTCORE_CACHE; default $XDG_CACHE_HOME/nextcore/usage.db)")
 	pf.StringVar(&a.flags.tz, "tz", "", "IANA time zone of the report, e.g. Europe/Berlin (env NEXTCORE_TIMEZONE; default: the system's)")
 	pf.StringVar(&a.flags.asOf, "as-of", "", "report as of this time (RFC 3339) or the end of this date (YYYY-MM-DD)")
 	pf.StringVarP(&a.flags.output, "output", "o", "", "write the report to this file instead of standard output")

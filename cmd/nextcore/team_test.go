@@ -19,6 +19,8 @@ import (
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/api/apitest"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
+	"github.com/nextcore-ai/nextcore/pkg/source/pgstore"
 	"github.com/nextcore-ai/nextcore/pkg/source/pgstore/pgtest"
 )
 
@@ -329,5 +331,37 @@ func TestTeamReaderCannotSync(t *testing.T) {
 	t.Logf("the reader syncing: %s", r.stderr)
 	if after := e.run("", false, "usage", "stats", "--format", "json"); after.stdout != before.stdout {
 		t.Error("a refused sync changed the store")
+	}
+}
+
+// TestTeamSecondSyncRefused: while one host syncs a tenant, a sync of it
+// from another host is refused at once, saying why; another tenant's is not.
+func TestTeamSecondSyncRefused(t *testing.T) {
+	e, _, _ := teamAPIEnv(t, "nextcore-lock-test")
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", fixture); r.code != 0 {
+		t.Fatalf("import: %d %q", r.code, r.stderr)
+	}
+	other, err := pgstore.Open(context.Background(), e.vars["NEXTCORE_CACHE"], cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	unlock, err := other.LockSync(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", false, "usage", "sync")
+	if r.code != 1 || !strings.Contains(r.stderr, "another sync of this cache is running: tenant acme in the team store") {
+		t.Errorf("a second sync: %d %q", r.code, r.stderr)
+	}
+	if r := e.run("", false, "usage", "import", "--tenant", "acme", fixture); r.code != 1 || !strings.Contains(r.stderr, "another sync") {
+		t.Errorf("an import during the sync: %d %q", r.code, r.stderr)
+	}
+	if r := e.run("", false, "usage", "import", "--tenant", "globex", fixture); r.code != 0 {
+		t.Errorf("another tenant's import: %d %q", r.code, r.stderr)
+	}
+	unlock()
+	if r := e.run("", false, "usage", "sync"); r.code != 0 {
+		t.Errorf("the sync after: %d %q", r.code, r.stderr)
 	}
 }

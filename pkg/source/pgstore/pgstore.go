@@ -91,6 +91,11 @@ func Open(ctx context.Context, rawURL string, opt cache.Options) (*Store, error)
 	} else {
 		cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	}
+	// A report's statements are short: compiling them costs more than it
+	// saves.
+	if cfg.ConnConfig.RuntimeParams["jit"] == "" {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "nextcore"
 	}
@@ -195,7 +200,12 @@ var migrations = []string{
 	CREATE TABLE rollups (
 		tenant int NOT NULL, dim smallint NOT NULL, level int NOT NULL, start bigint NOT NULL,
 		member text COLLATE "C" NOT NULL, ` + counterDecl + `, lat bytea);
-	CREATE INDEX rollups_at ON rollups (tenant, dim, level, start);
+	-- A report reads a dimension's rows of a stretch of time from the index
+	-- alone (an index-only scan): they lie together there, in order.
+	CREATE INDEX rollups_at ON rollups (tenant, dim, level, start) INCLUDE (member, ` + strings.Join(counterCols, ", ") + `);
+	-- dim and level go together: without this the planner takes a rare
+	-- dimension's rows for many, and reads the whole table.
+	CREATE STATISTICS rollups_dim_level (dependencies, mcv) ON dim, level FROM rollups;
 	CREATE TABLE syncs (tenant int PRIMARY KEY, api_url text NOT NULL, window_start bigint NOT NULL,
 		window_end bigint NOT NULL, last_ts bigint NOT NULL, next_url text, pages bigint NOT NULL,
 		records bigint NOT NULL, started_at bigint NOT NULL, updated_at bigint NOT NULL, finished_at bigint);

@@ -308,3 +308,51 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "records/s")
 }
+
+// TestCompaction: many small writes into the same days (as a sync's
+// pages) leave each bucket compacted, and every answer as the plain sums.
+func TestCompaction(t *testing.T) {
+	ctx := context.Background()
+	s := openFresh(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
+	recs := storetest.RandomRecords(rng, 6000, from, to)
+	storetest.WithLedger(rng, recs)
+	for i := range recs {
+		recs[i].ID = fmt.Sprintf("c%05d", i)
+	}
+	for i := 0; i < len(recs); i += 100 {
+		write(t, s, "acme", recs[i:i+100])
+	}
+	var loose int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM rollups GROUP BY tenant, dim, level, start
+		HAVING count(*) > 2 * count(DISTINCT member) + 16) b`).Scan(&loose); err != nil {
+		t.Fatal(err)
+	}
+	if loose > 0 {
+		t.Errorf("%d buckets left uncompacted", loose)
+	}
+	// 60 writes into 2 days: a row a write and day, but for compaction.
+	var dayRows int
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM rollups WHERE dim = 0 AND level = 86400").Scan(&dayRows); err != nil {
+		t.Fatal(err)
+	}
+	if dayRows >= 60 {
+		t.Errorf("%d rows of the 2 days' totals: the test does not reach compaction", dayRows)
+	}
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	bounds := storetest.DayBounds(time.UTC, 2026, 3, 1, 2, to)
+	for _, d := range append([]source.Dim{source.DimAll, source.DimTag}, source.Dims()...) {
+		got, err := s.Aggregate(ctx, "acme", d, bounds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := mem.Aggregate(ctx, "acme", d, bounds)
+		if !reflect.DeepEqual(storetest.Normalize(got), storetest.Normalize(want)) {
+			t.Errorf("%v: the compacted store and the records disagree", d)
+		}
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Error(err)
+	}
+}

@@ -55,6 +55,9 @@ func sumsOf(exprs []string) string {
 	return b.String()
 }
 
+// joinCols is "a, b, …".
+func joinCols(cols []string) string { return strings.Join(cols, ", ") }
+
 var (
 	rawSums    = sumsOf(rawCounters)
 	rollupSums = sumsOf(counterCols)

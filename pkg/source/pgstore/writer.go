@@ -37,7 +37,9 @@ type Writer struct {
 	text []byte          // the records held, as COPY text
 	recs []source.Record // the same records, for the rollups
 	ids  map[string]bool // the ids in rows
-	ord  int64
+	// touched are the rollup buckets this writer added rows to.
+	touched map[bucket]bool
+	ord     int64
 
 	sync       *cache.SyncState
 	sourceSync *cache.SourceSync
@@ -51,7 +53,7 @@ func (s *Store) Begin(ctx context.Context, tenant string) (cache.RecordWriter, e
 	if err != nil {
 		return nil, s.wrap(err)
 	}
-	w := &Writer{s: s, ctx: ctx, conn: conn, ids: map[string]bool{}}
+	w := &Writer{s: s, ctx: ctx, conn: conn, ids: map[string]bool{}, touched: map[bucket]bool{}}
 	if w.tx, err = conn.Begin(ctx); err != nil {
 		conn.Release()
 		return nil, s.wrap(err)
@@ -123,18 +125,11 @@ func (w *Writer) flush() error {
 			acc.add(&w.recs[i])
 		}
 	}
-	w.text = w.text[:0]
-	// In the order a report reads them: a dimension's rows of a stretch of
-	// time lie on few pages.
-	slices.SortFunc(acc.keys, func(a, b rollupKey) int {
-		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.level, b.level), cmp.Compare(a.start, b.start),
-			strings.Compare(a.member, b.member))
-	})
 	for _, k := range acc.keys {
-		w.text = appendRollup(w.text, w.tid, k, acc.deltas[k])
+		w.touched[bucket{k.dim, k.level, k.start}] = true
 	}
-	if err := w.copyText("rollups", rollupCols); err != nil {
-		return w.s.wrapf("update the rollups", err)
+	if err := w.writeRollups(acc); err != nil {
+		return err
 	}
 	w.text, w.recs = w.text[:0], w.recs[:0]
 	clear(w.ids)
@@ -189,6 +184,25 @@ func (w *Writer) store() (fresh map[string]bool, err error) {
 	return fresh, nil
 }
 
+// writeRollups appends acc's rows to the rollups.
+func (w *Writer) writeRollups(acc *rollupAcc) error {
+	w.text = w.text[:0]
+	// In the order a report reads them: a dimension's rows of a stretch of
+	// time lie on few pages.
+	slices.SortFunc(acc.keys, func(a, b rollupKey) int {
+		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.level, b.level), cmp.Compare(a.start, b.start),
+			strings.Compare(a.member, b.member))
+	})
+	for _, k := range acc.keys {
+		w.text = appendRollup(w.text, w.tid, k, acc.deltas[k])
+	}
+	if err := w.copyText("rollups", rollupCols); err != nil {
+		return w.s.wrapf("update the rollups", err)
+	}
+	w.text = w.text[:0]
+	return nil
+}
+
 // copyText sends w.text to table's columns with COPY.
 func (w *Writer) copyText(table string, cols []string) error {
 	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, bytes.NewReader(w.text),
@@ -225,6 +239,9 @@ func (w *Writer) commit() error {
 	if err := w.flush(); err != nil {
 		return err
 	}
+	if err := w.compact(); err != nil {
+		return w.s.wrapf("compact the rollups", err)
+	}
 	now := w.s.now()
 	if _, err := w.tx.Exec(w.ctx, "UPDATE tenants SET updated_at = $1 WHERE id = $2", now.UnixNano(), w.tid); err != nil {
 		return w.s.wrap(err)
@@ -260,7 +277,11 @@ func (w *Writer) commit() error {
 	if w.added >= analyzeAfter {
 		// The planner's figures of the tables, after an import that
 		// changed them much (autovacuum would, later).
-		_, _ = w.conn.Exec(w.ctx, "ANALYZE records; ANALYZE rollups") // a missed ANALYZE slows, never breaks
+		// VACUUM marks the rollups' pages all-visible, so that reports read
+		// them from the index alone.
+		_, _ = w.conn.Exec(w.ctx, "ANALYZE records")         // a missed ANALYZE slows, never breaks
+		_, _ = w.conn.Exec(w.ctx, "VACUUM (ANALYZE) rollups") // the same
+
 	}
 	w.release()
 	return nil
