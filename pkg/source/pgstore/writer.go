@@ -279,7 +279,7 @@ func (w *Writer) commit() error {
 		// changed them much (autovacuum would, later).
 		// VACUUM marks the rollups' pages all-visible, so that reports read
 		// them from the index alone.
-		_, _ = w.conn.Exec(w.ctx, "ANALYZE records")         // a missed ANALYZE slows, never breaks
+		_, _ = w.conn.Exec(w.ctx, "ANALYZE records")          // a missed ANALYZE slows, never breaks
 		_, _ = w.conn.Exec(w.ctx, "VACUUM (ANALYZE) rollups") // the same
 
 	}
