@@ -66,16 +66,19 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query
 	if !rolledQuery(q) {
 		return s.fromRecords(ctx, tx, tid, q, q.Bounds[0], last, out)
 	}
-	code, levels, noCost := int(q.Dim), levelsFor(q.Dim), noCostMember
+	code, levels := int(q.Dim), levelsFor(q.Dim)
 	if pairQuery(q) {
-		code, levels, noCost = pairCode(q.Dim), []int64{day}, noCostPair
+		code, levels = pairCode(q.Dim), pairLevels
+	}
+	if q.NoCostOnly {
+		code = noCostCode(code)
 	}
 	for _, p := range cache.Plan(levels, q.Bounds) {
 		var err error
 		if p.Level == 0 {
 			err = s.fromRecords(ctx, tx, tid, q, p.Start, p.End, out)
 		} else {
-			err = s.fromRollups(ctx, tx, tid, q, code, noCost, p, out)
+			err = s.fromRollups(ctx, tx, tid, q, code, p, out)
 		}
 		if err != nil {
 			return err
@@ -84,20 +87,11 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query
 	return nil
 }
 
-// noCostMember keeps the price keys flagged as priced from the book.
-const noCostMember = ` AND split_part(member, E'\x1e', 2) LIKE '__n%'`
-
-// noCostPair is noCostMember for a pair of a member and a price key.
-const noCostPair = ` AND split_part(split_part(member, E'\x1f', 2), E'\x1e', 2) LIKE '__n%'`
-
 // fromRollups adds the rollup rows of one level in [p.Start, p.End): each
 // row lies inside one interval.
-func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, code int, noCost string,
+func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, code int,
 	p cache.PlanPiece, out []source.Groups) error {
 	where := "tenant = $1 AND dim = $3 AND level = $4 AND start >= $5 AND start < $6"
-	if q.NoCostOnly {
-		where += noCost
-	}
 	args := []any{tid, q.Bounds, int16(code), p.Level, p.Start, p.End}
 	sql := "SELECT width_bucket(start, $2::bigint[]) - 1, member, " + rollupSums + " FROM rollups WHERE " + where + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, sql, args, out); err != nil {

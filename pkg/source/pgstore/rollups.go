@@ -50,21 +50,30 @@ func (a *rollupAcc) count(k rollupKey, r *source.Record, latency bool) {
 }
 
 // add counts r into the rows of every rolled dimension and level, its
-// tags', and its pairs with its price key by day.
+// tags', and its pairs with its price key; a record without a reported
+// cost into the rows of its price keys and pairs that hold only those.
 func (a *rollupAcc) add(r *source.Record) {
-	starts := map[int64]int64{day: bucketStart(r.Time, day), hour: bucketStart(r.Time, hour)}
 	pair := r.Member(source.DimPairPrice)
+	each := func(code int, levels []int64, member string, latency bool) {
+		for _, lv := range levels {
+			a.count(rollupKey{int16(code), int32(lv), bucketStart(r.Time, lv), member}, r, latency)
+			if r.NoCost && code != int(source.DimPrice) && code != int(source.DimPairPrice) && code < pairBase {
+				continue
+			}
+			if r.NoCost {
+				a.count(rollupKey{int16(noCostCode(code)), int32(lv), bucketStart(r.Time, lv), member}, r, false)
+			}
+		}
+	}
 	for _, d := range rolledDims {
 		m := r.Member(d)
-		for _, lv := range levelsFor(d) {
-			a.count(rollupKey{int16(d), int32(lv), starts[lv], m}, r, d.HasLatency())
-		}
+		each(int(d), levelsFor(d), m, d.HasLatency())
 		if slices.Contains(pairDims, d) {
-			a.count(rollupKey{int16(pairCode(d)), day, starts[day], m + source.PivotSep + pair}, r, false)
+			each(pairCode(d), pairLevels, m+source.PivotSep+pair, false)
 		}
 	}
 	for _, tag := range r.Members(source.DimTag) {
-		a.count(rollupKey{int16(source.DimTag), day, starts[day], tag}, r, true)
-		a.count(rollupKey{int16(pairCode(source.DimTag)), day, starts[day], tag + source.PivotSep + pair}, r, false)
+		each(int(source.DimTag), levelsFor(source.DimTag), tag, true)
+		each(pairCode(source.DimTag), pairLevels, tag+source.PivotSep+pair, false)
 	}
 }

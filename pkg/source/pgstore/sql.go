@@ -118,14 +118,22 @@ func memberSQL(d source.Dim) string {
 func levelsFor(d source.Dim) []int64 {
 	switch d {
 	case source.DimKey, source.DimUser, source.DimTag:
-		return []int64{day}
+		return []int64{days32, days8, day}
 	}
-	return []int64{day, hour}
+	return []int64{days32, days8, day, hour}
 }
 
+// pairLevels are the levels of the pairs of a member and a price key.
+var pairLevels = []int64{days32, days8, day}
+
+// The rollups' levels, in seconds: buckets aligned on the epoch. A year
+// is a dozen buckets of 32 days and, at its edges, a few of 8 days, days
+// and hours; a report reads rows a member of those, not of every day.
 const (
-	hour = 3600
-	day  = 86400
+	hour   = 3600
+	day    = 86400
+	days8  = 8 * day
+	days32 = 32 * day
 )
 
 // rolledDims are the dimensions with rollup rows (DimTag apart).
@@ -140,7 +148,14 @@ var pairDims = []source.Dim{source.DimKey, source.DimUser, source.DimRegion, sou
 	source.DimProject, source.DimProvider, source.DimTag}
 
 // pairCode is the rollups' dim of the pairs of d and the price key.
-func pairCode(d source.Dim) int { return 32 + int(d) }
+func pairCode(d source.Dim) int { return pairBase + int(d) }
+
+const pairBase = 32
+
+// noCostCode is the rollups' dim of the rows of code (a price key, or a
+// pair of a member and one) that count only the records without a
+// reported cost: what reports price from the book in reported mode.
+func noCostCode(code int) int { return code + 64 }
 
 // pairQuery reports whether q asks d × DimPairPrice unfiltered (and
 // without latencies), which the
