@@ -15,7 +15,7 @@ type bucket struct {
 }
 
 // compactBatch is how many buckets one round of compaction reads.
-const compactBatch = 500
+const compactBatch = 32
 
 // compact merges the delta rows of the buckets this writer added to, where
 // they have come to outnumber their members twice over: each member's rows
