@@ -39,7 +39,6 @@ type Writer struct {
 	ids  map[string]bool // the ids in rows
 	// touched are the rollup buckets this writer added rows to.
 	touched map[bucket]bool
-	ord     int64
 
 	sync       *cache.SyncState
 	sourceSync *cache.SourceSync

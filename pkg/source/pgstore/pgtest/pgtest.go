@@ -49,7 +49,7 @@ func Fresh(t testing.TB) (writer, schema string) {
 			t.Errorf("drop the test schema: %v", err)
 			return
 		}
-		defer conn.Close(context.Background())
+		defer func() { _ = conn.Close(context.Background()) }() // the schema is dropped or the error said
 		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
 			t.Errorf("drop the test schema: %v", err)
 		}
