@@ -10,11 +10,15 @@
 # loopback only, and makes two roles: nextcore_writer (owns the schema)
 # and nextcore_reader (SELECT only), both with password "nextcore".
 # DIR (default: a new temporary folder) holds the data; PORT defaults to
-# 55432. Stop it with: pg_ctl -D "$DIR/data" stop
+# the first free port from 55432. Stop it with: pg_ctl -D "$DIR/data" stop
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "pg-test-server: no PostgreSQL here (apt-get install postgresql)" >&2; exit 1; }
 port=${PORT:-55432}
+if [ -z "${PORT:-}" ]; then
+  # The first free port from 55432 on: another server may hold one.
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+fi
 dir=${DIR:-$(mktemp -d)}
 as=()
 if [ "$(id -u)" = 0 ]; then

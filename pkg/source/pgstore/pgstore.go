@@ -155,8 +155,20 @@ func (s *Store) prepare(ctx context.Context, opt cache.Options) error {
 			cache.ErrNewer, s.url, v, SchemaVersion)
 	case v == SchemaVersion:
 		return nil
-	case v == 0 && !opt.Create:
-		return fmt.Errorf("%w: the team store %s has no nextcore tables yet (schema %q)", cache.ErrNoCache, s.url, s.schema)
+	case v == 0:
+		// A schema the role may not use looks empty: say which it is.
+		var exists, usable bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1),
+			coalesce((SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = $1), false)`, s.schema).Scan(&exists, &usable); err != nil {
+			return s.wrap(err)
+		}
+		if exists && !usable {
+			return fmt.Errorf("team store %s: this role may not use the schema %q; its owner grants it: GRANT USAGE ON SCHEMA %s TO <role>; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO <role> (see the README's GRANTs)",
+				s.url, s.schema, s.schema, s.schema)
+		}
+		if !opt.Create {
+			return fmt.Errorf("%w: the team store %s has no nextcore tables yet (schema %q)", cache.ErrNoCache, s.url, s.schema)
+		}
 	}
 	if v > 0 && opt.Upgrading != nil {
 		opt.Upgrading(v, SchemaVersion)
