@@ -158,6 +158,10 @@ func TestReadOnlyRole(t *testing.T) {
 	recs := storetest.RandomRecords(rng, 200, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
 	write(t, s, "acme", recs)
 	readerName := mustUser(t, reader)
+	if _, err := Open(ctx, pgtest.WithSchema(reader, schema), cache.Options{}); err == nil ||
+		!strings.Contains(err.Error(), "may not use the schema") || !strings.Contains(err.Error(), "GRANT USAGE ON SCHEMA "+schema) {
+		t.Errorf("a reader without USAGE on the schema: %v", err)
+	}
 	if _, err := s.pool.Exec(ctx, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s",
 		schema, readerName, schema, readerName)); err != nil {
 		t.Fatal(err)

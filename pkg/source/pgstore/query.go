@@ -101,32 +101,14 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 		return nil
 	}
 	// The histograms come as rollup rows, merged here.
-	rows, err := tx.Query(ctx, "SELECT width_bucket(start, $2::bigint[]) - 1, member, lat FROM rollups WHERE "+
-		where+" AND lat IS NOT NULL", args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var k int
-	var member string
 	var lat []byte
-	for rows.Next() {
-		if err := rows.Scan(&k, &member, &lat); err != nil {
-			return err
-		}
-		if k < 0 || k >= len(out) {
-			return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
-		}
-		g := out[k][member]
-		if g.Latency == nil {
-			g.Latency = &source.Latency{}
-		}
-		if err := g.Latency.MergeBinary(lat); err != nil {
+	return eachGroup(ctx, tx, "SELECT width_bucket(start, $2::bigint[]) - 1, member, lat FROM rollups WHERE "+
+		where+" AND lat IS NOT NULL", args, out, []any{&lat}, func(g *source.Totals) error {
+		if err := latencyOf(g).MergeBinary(lat); err != nil {
 			return fmt.Errorf("%w: %v", cache.ErrCorrupted, err)
 		}
-		out[k][member] = g
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // fromRecords adds the records of [start, end) that q keeps, grouped by the
@@ -174,8 +156,10 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	return addLatency(ctx, tx, sql, args, out)
 }
 
-// addTotals adds rows of (interval, member, counters…) to out.
-func addTotals(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups) error {
+// eachGroup runs sql, whose rows are (interval, member, rest…), and hands
+// fn each row's group to add rest to.
+func eachGroup(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups, rest []any,
+	fn func(g *source.Totals) error) error {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return err
@@ -183,13 +167,8 @@ func addTotals(ctx context.Context, tx pgx.Tx, sql string, args []any, out []sou
 	defer rows.Close()
 	var k int
 	var member string
-	var t source.Totals
-	dest := []any{&k, &member}
-	for _, c := range t.Counters() {
-		dest = append(dest, c)
-	}
+	dest := append([]any{&k, &member}, rest...)
 	for rows.Next() {
-		t = source.Totals{}
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
@@ -197,38 +176,43 @@ func addTotals(ctx context.Context, tx pgx.Tx, sql string, args []any, out []sou
 			return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
 		}
 		g := out[k][member]
-		g.Add(t)
+		if err := fn(&g); err != nil {
+			return err
+		}
 		out[k][member] = g
 	}
 	return rows.Err()
 }
 
+// addTotals adds rows of (interval, member, counters…) to out.
+func addTotals(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups) error {
+	var t source.Totals // every counter is scanned: nothing is left of the row before
+	var counters []any
+	for _, c := range t.Counters() {
+		counters = append(counters, c)
+	}
+	return eachGroup(ctx, tx, sql, args, out, counters, func(g *source.Totals) error {
+		g.Add(t)
+		return nil
+	})
+}
+
 // addLatency adds rows of (interval, member, histogram bucket, count).
 func addLatency(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups) error {
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var k int
-	var member string
 	var bucket int32
 	var n int64
-	for rows.Next() {
-		if err := rows.Scan(&k, &member, &bucket, &n); err != nil {
-			return err
-		}
-		if k < 0 || k >= len(out) {
-			return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
-		}
-		g := out[k][member]
-		if g.Latency == nil {
-			g.Latency = &source.Latency{}
-		}
-		g.Latency.AddBucket(source.LatencyBucket(bucket), n)
-		out[k][member] = g
+	return eachGroup(ctx, tx, sql, args, out, []any{&bucket, &n}, func(g *source.Totals) error {
+		latencyOf(g).AddBucket(source.LatencyBucket(bucket), n)
+		return nil
+	})
+}
+
+// latencyOf is g's histogram, made if it has none.
+func latencyOf(g *source.Totals) *source.Latency {
+	if g.Latency == nil {
+		g.Latency = &source.Latency{}
 	}
-	return rows.Err()
+	return g.Latency
 }
 
 // Count implements source.Counter from the rollups.
