@@ -73,27 +73,36 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query
 	if q.NoCostOnly {
 		code = noCostCode(code)
 	}
+	var rolled []cache.PlanPiece
 	for _, p := range cache.Plan(levels, q.Bounds) {
-		var err error
-		if p.Level == 0 {
-			err = s.fromRecords(ctx, tx, tid, q, p.Start, p.End, out)
-		} else {
-			err = s.fromRollups(ctx, tx, tid, q, code, p, out)
+		if p.Level > 0 {
+			rolled = append(rolled, p)
+			continue
 		}
-		if err != nil {
+		if err := s.fromRecords(ctx, tx, tid, q, p.Start, p.End, out); err != nil {
 			return err
 		}
 	}
-	return nil
+	if len(rolled) == 0 {
+		return nil
+	}
+	return s.fromRollups(ctx, tx, tid, q, code, rolled, out)
 }
 
 // fromRollups adds the rollup rows of one level in [p.Start, p.End): each
 // row lies inside one interval.
 func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, code int,
-	p cache.PlanPiece, out []source.Groups) error {
-	where := "tenant = $1 AND dim = $3 AND level = $4 AND start >= $5 AND start < $6"
-	args := []any{tid, q.Bounds, int16(code), p.Level, p.Start, p.End}
-	sql := "SELECT width_bucket(start, $2::bigint[]) - 1, member, " + rollupSums + " FROM rollups WHERE " + where + " GROUP BY 1, 2"
+	ps []cache.PlanPiece, out []source.Groups) error {
+	// Every piece in one statement: the server sums a member's rows of
+	// every level and piece into one row an interval.
+	levels, starts, ends := make([]int32, len(ps)), make([]int64, len(ps)), make([]int64, len(ps))
+	for i, p := range ps {
+		levels[i], starts[i], ends[i] = int32(p.Level), p.Start, p.End
+	}
+	from := "unnest($4::int4[], $5::int8[], $6::int8[]) AS p(level, s, e) JOIN rollups r ON r.tenant = $1 AND r.dim = $3" +
+		" AND r.level = p.level AND r.start >= p.s AND r.start < p.e"
+	args := []any{tid, q.Bounds, int16(code), levels, starts, ends}
+	sql := "SELECT width_bucket(r.start, $2::bigint[]) - 1, r.member, " + rollupSums + " FROM " + from + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, sql, args, out); err != nil {
 		return err
 	}
@@ -102,8 +111,8 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	}
 	// The histograms come as rollup rows, merged here.
 	var lat []byte
-	return eachGroup(ctx, tx, "SELECT width_bucket(start, $2::bigint[]) - 1, member, lat FROM rollups WHERE "+
-		where+" AND lat IS NOT NULL", args, out, []any{&lat}, func(g *source.Totals) error {
+	return eachGroup(ctx, tx, "SELECT width_bucket(r.start, $2::bigint[]) - 1, r.member, r.lat FROM "+from+
+		" WHERE r.lat IS NOT NULL", args, out, []any{&lat}, func(g *source.Totals) error {
 		if err := latencyOf(g).MergeBinary(lat); err != nil {
 			return fmt.Errorf("%w: %v", cache.ErrCorrupted, err)
 		}
