@@ -50,10 +50,20 @@ func (c *Cache) Quota(ctx context.Context, tenant string) (*Quota, error) {
 // Limits implements source.LimitKeeper: the limits the last sync stored.
 func (c *Cache) Limits(ctx context.Context, tenant string) (source.Limits, bool, error) {
 	q, err := c.Quota(ctx, tenant)
-	if err != nil || q == nil {
+	if err != nil {
 		return source.Limits{}, false, err
 	}
-	return source.Limits{APICalls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}, true, nil
+	l, ok := q.Limits()
+	return l, ok, nil
+}
+
+// Limits are the stored limits as a source.LimitKeeper gives them; ok is
+// false when none are stored (q is nil).
+func (q *Quota) Limits() (l source.Limits, ok bool) {
+	if q == nil {
+		return source.Limits{}, false
+	}
+	return source.Limits{APICalls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}, true
 }
 
 // Count implements source.Counter from the rollups.

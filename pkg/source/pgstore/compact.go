@@ -70,7 +70,7 @@ func (w *Writer) compactBuckets(bs []bucket) error {
 	}
 	const in = `(dim, level, start) IN (SELECT * FROM unnest($2::int2[], $3::int4[], $4::int8[]))`
 	rows, err := w.tx.Query(w.ctx, "DELETE FROM rollups WHERE tenant = $1 AND "+in+
-		" RETURNING dim, level, start, member, "+joinCols(counterCols)+", lat", w.tid, dims, levels, starts)
+		" RETURNING dim, level, start, member, "+counterList+", lat", w.tid, dims, levels, starts)
 	if err != nil {
 		return err
 	}
@@ -96,13 +96,7 @@ func (w *Writer) compactBuckets(bs []bucket) error {
 				return fmt.Errorf("%w: a rollup's latency histogram: %v", cache.ErrCorrupted, err)
 			}
 		}
-		got := acc.deltas[k]
-		if got == nil {
-			got = &source.Totals{}
-			acc.deltas[k] = got
-			acc.keys = append(acc.keys, k)
-		}
-		got.Add(t)
+		acc.row(k).Add(t)
 	}
 	if err := rows.Err(); err != nil {
 		return err

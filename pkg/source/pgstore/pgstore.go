@@ -173,7 +173,7 @@ func (s *Store) prepare(ctx context.Context, opt cache.Options) error {
 	if v > 0 && opt.Upgrading != nil {
 		opt.Upgrading(v, SchemaVersion)
 	}
-	return s.migrate(ctx, v)
+	return s.migrate(ctx)
 }
 
 // version reads the schema version, 0 when there are no tables.
@@ -239,7 +239,7 @@ var migrations = []string{
 // migrate brings the schema from version from to SchemaVersion, in one
 // transaction that holds an advisory lock: two hosts upgrading at once
 // take turns.
-func (s *Store) migrate(ctx context.Context, from int) error {
+func (s *Store) migrate(ctx context.Context) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return s.wrap(err)

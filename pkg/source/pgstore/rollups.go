@@ -35,13 +35,19 @@ func bucketStart(ts int64, level int64) int64 {
 	return ts - m
 }
 
-func (a *rollupAcc) count(k rollupKey, r *source.Record, latency bool) {
+// row is the totals of row k, made if new.
+func (a *rollupAcc) row(k rollupKey) *source.Totals {
 	t := a.deltas[k]
 	if t == nil {
 		t = &source.Totals{}
 		a.deltas[k] = t
 		a.keys = append(a.keys, k)
 	}
+	return t
+}
+
+func (a *rollupAcc) count(k rollupKey, r *source.Record, latency bool) {
+	t := a.row(k)
 	if latency {
 		t.AddRecord(r)
 	} else {
@@ -55,13 +61,12 @@ func (a *rollupAcc) count(k rollupKey, r *source.Record, latency bool) {
 func (a *rollupAcc) add(r *source.Record) {
 	pair := r.Member(source.DimPairPrice)
 	each := func(code int, levels []int64, member string, latency bool) {
+		priced := r.NoCost && (code == int(source.DimPrice) || code == int(source.DimPairPrice) || code >= pairBase)
 		for _, lv := range levels {
-			a.count(rollupKey{int16(code), int32(lv), bucketStart(r.Time, lv), member}, r, latency)
-			if r.NoCost && code != int(source.DimPrice) && code != int(source.DimPairPrice) && code < pairBase {
-				continue
-			}
-			if r.NoCost {
-				a.count(rollupKey{int16(noCostCode(code)), int32(lv), bucketStart(r.Time, lv), member}, r, false)
+			start := bucketStart(r.Time, lv) // a remainder: cheaper than keeping it
+			a.count(rollupKey{int16(code), int32(lv), start, member}, r, latency)
+			if priced {
+				a.count(rollupKey{int16(noCostCode(code)), int32(lv), start, member}, r, false)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
+	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 // counterCols are the rollups' columns of source.Totals.Counters, in order.
@@ -55,8 +56,8 @@ func sumsOf(exprs []string) string {
 	return b.String()
 }
 
-// joinCols is "a, b, …".
-func joinCols(cols []string) string { return strings.Join(cols, ", ") }
+// counterList is counterCols as a column list.
+var counterList = strings.Join(counterCols, ", ")
 
 var (
 	rawSums    = sumsOf(rawCounters)
@@ -130,8 +131,8 @@ var pairLevels = []int64{days32, days8, day}
 // is a dozen buckets of 32 days and, at its edges, a few of 8 days, days
 // and hours; a report reads rows a member of those, not of every day.
 const (
-	hour   = 3600
-	day    = 86400
+	hour   = cache.Hour
+	day    = cache.Day
 	days8  = 8 * day
 	days32 = 32 * day
 )

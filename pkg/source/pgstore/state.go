@@ -123,10 +123,11 @@ func (s *Store) Quota(ctx context.Context, tenant string) (*cache.Quota, error) 
 // Limits implements source.LimitKeeper: the limits the last sync stored.
 func (s *Store) Limits(ctx context.Context, tenant string) (source.Limits, bool, error) {
 	q, err := s.Quota(ctx, tenant)
-	if err != nil || q == nil {
+	if err != nil {
 		return source.Limits{}, false, err
 	}
-	return source.Limits{APICalls: q.APICalls, Tokens: q.Tokens, Spend: q.Spend}, true, nil
+	l, ok := q.Limits()
+	return l, ok, nil
 }
 
 // SetQuota implements cache.Store.

@@ -24,9 +24,9 @@ const flushRows = 50_000
 // analyzeAfter is how many new records make a writer ANALYZE the tables.
 const analyzeAfter = 200_000
 
-// Writer adds records in one transaction: COPY into a staging table, one
-// INSERT … ON CONFLICT DO NOTHING into the records, and the rollups of the
-// records that were new, in the same transaction.
+// Writer adds records in one transaction, flushRows at a time (store):
+// the records by COPY, and the rollup rows of those that were new, counted
+// here and appended; at the commit, the buckets it added to are compacted.
 type Writer struct {
 	s    *Store
 	ctx  context.Context
@@ -36,7 +36,7 @@ type Writer struct {
 
 	text []byte          // the records held, as COPY text
 	recs []source.Record // the same records, for the rollups
-	ids  map[string]bool // the ids in rows
+	ids  map[string]bool // the ids of recs
 	// touched are the rollup buckets this writer added rows to.
 	touched map[bucket]bool
 
@@ -70,7 +70,7 @@ func (s *Store) Begin(ctx context.Context, tenant string) (cache.RecordWriter, e
 func (w *Writer) begin(tenant string) error {
 	// A role that may only read is told so before anything is sent.
 	var may bool
-	if err := w.tx.QueryRow(w.ctx, "SELECT has_table_privilege('records', 'INSERT') AND has_table_privilege('rollups', 'UPDATE')").Scan(&may); err != nil {
+	if err := w.tx.QueryRow(w.ctx, "SELECT has_table_privilege('records', 'INSERT') AND has_table_privilege('rollups', 'INSERT, DELETE')").Scan(&may); err != nil {
 		return err
 	}
 	if !may {
@@ -185,6 +185,9 @@ func (w *Writer) store() (fresh map[string]bool, err error) {
 
 // writeRollups appends acc's rows to the rollups.
 func (w *Writer) writeRollups(acc *rollupAcc) error {
+	if len(acc.keys) == 0 {
+		return nil // a flush of duplicates only
+	}
 	w.text = w.text[:0]
 	// In the order a report reads them: a dimension's rows of a stretch of
 	// time lie on few pages.
@@ -280,7 +283,6 @@ func (w *Writer) commit() error {
 		// them from the index alone.
 		_, _ = w.conn.Exec(w.ctx, "ANALYZE records")          // a missed ANALYZE slows, never breaks
 		_, _ = w.conn.Exec(w.ctx, "VACUUM (ANALYZE) rollups") // the same
-
 	}
 	w.release()
 	return nil
