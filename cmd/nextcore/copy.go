@@ -23,16 +23,17 @@ func (a *App) newCacheCopyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "copy SRC DST",
 		Short: "Copy a store into another: a cache file into the team store (PostgreSQL), or back",
-		Long: `Copy every tenant's records (or --tenant's), with its quota, sync position, bills and
-the files its imports read, from SRC to DST. Each is a cache file or a postgres:// URL (the
-password in PGPASSWORD or ~/.pgpass, never on the command line). DST is made if missing.
+		Long: `Copy every tenant's records (or --tenant's), with its quota, sync position,
+bills and the files its imports read, from SRC to DST. Each is a cache file or
+a postgres:// URL (the password in PGPASSWORD or ~/.pgpass, never on the
+command line). DST is made if missing.
 
-The records go a UTC day a transaction. A copy that stops (Ctrl-C, a lost connection) is
-run again to finish: the days already copied are passed over, and a record whose id DST
-holds is never counted twice. A sync or import of the tenant into DST waits for none: the
-copy holds DST's sync lock while it runs.`,
-		Example: `  nextcore cache copy ~/.cache/nextcore/usage.db postgres://nextcore@db.internal/nextcore
-  nextcore cache copy postgres://reader@db.internal/nextcore ./usage.db --tenant acme`,
+The records go a UTC day a transaction. A copy that stops (Ctrl-C, a lost
+connection) is run again to finish: the days already copied are passed over,
+and a record whose id DST holds is never counted twice. A sync or import of
+the tenant into DST is refused while the copy runs: it holds DST's sync lock.`,
+		Example: `  nextcore cache copy ~/.cache/nextcore/usage.db postgres://nextcore@db/nextcore
+  nextcore cache copy postgres://reader@db/nextcore ./usage.db --tenant acme`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("cache copy takes SRC and DST (got %d argument(s)); see 'nextcore cache copy --help'", len(args))
