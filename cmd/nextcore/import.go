@@ -77,11 +77,11 @@ store each thing once.`,
 }
 
 func (a *App) runImport(ctx context.Context, cmd *cobra.Command, opts *importOptions, args []string) error {
-	limitWriterMemory()
 	s, err := a.settings(cmd)
 	if err != nil {
 		return err
 	}
+	limitWriterMemory(s)
 	var from importer.Format
 	if opts.from != "" {
 		if from, err = importer.ParseFormat(opts.from); err != nil {
@@ -375,12 +375,22 @@ func absPath(name string) string {
 // stored (import, sync): what they hold in Go is bounded (batches, rollup
 // deltas, the filter of ids, about 50 MiB live), and past the limit the
 // collector runs sooner rather than the heap doubling, which keeps a
-// 10 M-record import under 200 MiB at the same speed. GOMEMLIMIT, when
-// set, wins.
-const writerMemory = 100 << 20
+// 10 M-record import under 200 MiB at the same speed. The team store's
+// writer holds more (the rows of 8 and 32 days of a whole import, up to a
+// million): under 100 MiB the collector would run without a pause, so its
+// limit is higher. GOMEMLIMIT, when set, wins.
+const (
+	writerMemory     = 100 << 20
+	teamWriterMemory = 768 << 20
+)
 
-func limitWriterMemory() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(writerMemory)
+func limitWriterMemory(s *settings) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
 	}
+	if s.teamStore() {
+		debug.SetMemoryLimit(teamWriterMemory)
+		return
+	}
+	debug.SetMemoryLimit(writerMemory)
 }

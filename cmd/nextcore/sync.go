@@ -69,11 +69,11 @@ above: a sync cut short goes on from the page after the last one stored.`,
 }
 
 func (a *App) runSync(ctx context.Context, cmd *cobra.Command, opts *syncOptions) error {
-	limitWriterMemory()
 	s, err := a.settings(cmd)
 	if err != nil {
 		return err
 	}
+	limitWriterMemory(s)
 	if s.demo || s.source == "api" {
 		return usagef("sync fills the cache; drop --demo and --source api")
 	}

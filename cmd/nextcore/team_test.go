@@ -201,7 +201,7 @@ func TestCacheCopy(t *testing.T) {
 	if r := backEnv.run("", false, "cache", "check"); r.code != 0 {
 		t.Errorf("cache check of the copy: %d %q", r.code, r.stderr)
 	}
-	if r := pg.run("", false, "cache", "check"); r.code != 0 || !strings.Contains(r.stdout, "ok (1 tenant(s), schema 1)") {
+	if r := pg.run("", false, "cache", "check"); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("ok (1 tenant(s), schema %d)", pgstore.SchemaVersion)) {
 		t.Errorf("cache check of the team store: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -25,7 +25,7 @@ import (
 )
 
 // SchemaVersion is the version of the tables this build writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultSchema is where the tables live when the URL's search_path names
 // none.
@@ -234,6 +234,10 @@ var migrations = []string{
 		"end" bigint NOT NULL, project text NOT NULL, model text NOT NULL, item text NOT NULL,
 		amount bigint NOT NULL, PRIMARY KEY (tenant, provider, id));
 	CREATE INDEX bills_by_time ON bills (tenant, provider, start);`,
+	// 2: keys and users are no longer rolled up with the price keys of
+	// every record (allPairs); a build of version 1 would read the rows
+	// left as if they were whole.
+	fmt.Sprintf("DELETE FROM rollups WHERE dim IN (%d, %d)", pairCode(source.DimKey), pairCode(source.DimUser)),
 }
 
 // migrate brings the schema from version from to SchemaVersion, in one

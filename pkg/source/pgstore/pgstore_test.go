@@ -360,3 +360,56 @@ func TestCompaction(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestMigrateFromVersion1: a store of version 1 held the pairs of every
+// record for keys and users; the upgrade drops them, and reports that price
+// every record by key or user sum the records instead, as before.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	u, _ := pgtest.Fresh(t)
+	s, err := Open(ctx, u, cache.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	recs := storetest.RandomRecords(rng, 3000, from, to)
+	storetest.WithLedger(rng, recs)
+	write(t, s, "acme", recs)
+	// What version 1 wrote: rows of the key and user pairs (here wrong on
+	// purpose, so that reading them would show).
+	if _, err := s.pool.Exec(ctx, `INSERT INTO rollups SELECT tenant, dim + 32, level, start, member || E'\x1fx', `+
+		counterList+`, lat FROM rollups WHERE dim IN (2, 3) AND level = 86400;
+		UPDATE nextcore_schema SET version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var upgraded []int
+	s, err = Open(ctx, u, cache.Options{Upgrading: func(from, to int) { upgraded = append(upgraded, from, to) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !slices.Equal(upgraded, []int{1, SchemaVersion}) {
+		t.Errorf("upgraded %v", upgraded)
+	}
+	var left int
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM rollups WHERE dim IN (34, 35)").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d rows of key and user pairs left", left)
+	}
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	for _, d := range []source.Dim{source.DimKey, source.DimUser} {
+		q := []source.Query{{Dim: d, Also: []source.Dim{source.DimPairPrice}, Bounds: []int64{from.UnixNano(), to.UnixNano()}}}
+		got, err := s.AggregateMany(ctx, "acme", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := mem.AggregateMany(ctx, "acme", q)
+		if !reflect.DeepEqual(storetest.Normalize(got[0]), storetest.Normalize(want[0])) {
+			t.Errorf("%v × price keys after the upgrade: not the records' sums", d)
+		}
+	}
+}

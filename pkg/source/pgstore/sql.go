@@ -159,8 +159,17 @@ const pairBase = 32
 func noCostCode(code int) int { return code + 64 }
 
 // pairQuery reports whether q asks d × DimPairPrice unfiltered (and
-// without latencies), which the
-// pair rollups answer.
+// without latencies), which the pair rollups answer: those of every record
+// for the dimensions of few members, those of the records without a
+// reported cost for all.
 func pairQuery(q *source.Query) bool {
-	return !q.Latency && len(q.Filter) == 0 && len(q.Also) == 1 && q.Also[0] == source.DimPairPrice && slices.Contains(pairDims, q.Dim)
+	return !q.Latency && len(q.Filter) == 0 && len(q.Also) == 1 && q.Also[0] == source.DimPairPrice &&
+		slices.Contains(pairDims, q.Dim) && (q.NoCostOnly || allPairs(q.Dim))
 }
+
+// allPairs says whether the pairs of every record are rolled up for d, not
+// only of those without a reported cost. Keys and users have thousands of
+// members: their pairs with the price keys would be a row for nearly every
+// record, written three times; a report that prices every record
+// (--cost priced) by key or user sums the records instead.
+func allPairs(d source.Dim) bool { return d != source.DimKey && d != source.DimUser }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -39,6 +40,10 @@ type Writer struct {
 	ids  map[string]bool // the ids of recs
 	// touched are the rollup buckets this writer added rows to.
 	touched map[bucket]bool
+	// acc counts the records of a flush into their hours and days; coarse
+	// their 8 and 32 days, over the whole transaction: an import writes a
+	// coarse bucket's row a member once, not once a flush.
+	acc, coarse *rollupAcc
 
 	sync       *cache.SyncState
 	sourceSync *cache.SourceSync
@@ -52,7 +57,8 @@ func (s *Store) Begin(ctx context.Context, tenant string) (cache.RecordWriter, e
 	if err != nil {
 		return nil, s.wrap(err)
 	}
-	w := &Writer{s: s, ctx: ctx, conn: conn, ids: map[string]bool{}, touched: map[bucket]bool{}}
+	w := &Writer{s: s, ctx: ctx, conn: conn, ids: map[string]bool{}, touched: map[bucket]bool{},
+		acc: newRollupAcc(), coarse: newRollupAcc()}
 	if w.tx, err = conn.Begin(ctx); err != nil {
 		conn.Release()
 		return nil, s.wrap(err)
@@ -118,22 +124,28 @@ func (w *Writer) flush() error {
 	}
 	w.added += added
 	w.dups += given - added
-	acc := newRollupAcc()
+	acc := w.acc
+	acc.reset()
 	for i := range w.recs {
 		if fresh == nil || fresh[w.recs[i].ID] {
 			acc.add(&w.recs[i])
 		}
 	}
-	for _, k := range acc.keys {
-		w.touched[bucket{k.dim, k.level, k.start}] = true
-	}
+	acc.spread(w.coarse)
 	if err := w.writeRollups(acc); err != nil {
 		return err
 	}
 	w.text, w.recs = w.text[:0], w.recs[:0]
 	clear(w.ids)
+	if len(w.coarse.keys) >= coarseRows {
+		return w.writeRollups(w.coarse)
+	}
 	return nil
 }
+
+// coarseRows is how many rows of 8 and 32 days a writer holds before it
+// writes them (a long import of many members).
+const coarseRows = 1_000_000
 
 // store writes the records held and returns the ids of those that were
 // new, or nil when all were. The records go straight to their table with
@@ -183,26 +195,58 @@ func (w *Writer) store() (fresh map[string]bool, err error) {
 	return fresh, nil
 }
 
-// writeRollups appends acc's rows to the rollups.
+// writeRollups appends acc's rows to the rollups, and empties acc.
 func (w *Writer) writeRollups(acc *rollupAcc) error {
 	if len(acc.keys) == 0 {
 		return nil // a flush of duplicates only
 	}
-	w.text = w.text[:0]
+	for _, k := range acc.keys {
+		w.touched[bucket{k.dim, k.level, k.start}] = true
+	}
 	// In the order a report reads them: a dimension's rows of a stretch of
 	// time lie on few pages.
 	slices.SortFunc(acc.keys, func(a, b rollupKey) int {
 		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.level, b.level), cmp.Compare(a.start, b.start),
 			strings.Compare(a.member, b.member))
 	})
-	for _, k := range acc.keys {
-		w.text = appendRollup(w.text, w.tid, k, acc.deltas[k])
-	}
-	if err := w.copyText("rollups", rollupCols); err != nil {
+	// The rows are made as COPY reads them: a million rows never lie in
+	// memory as text.
+	keys := acc.keys
+	rows := &lineReader{next: func(b []byte) ([]byte, bool) {
+		if len(keys) == 0 {
+			return b, false
+		}
+		b = appendRollup(b, w.tid, keys[0], acc.of(keys[0]))
+		keys = keys[1:]
+		return b, true
+	}}
+	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, rows, "COPY rollups ("+strings.Join(rollupCols, ", ")+") FROM STDIN")
+	if err != nil {
 		return w.s.wrapf("update the rollups", err)
 	}
-	w.text = w.text[:0]
+	acc.reset()
 	return nil
+}
+
+// lineReader reads the lines next appends, made as they are read.
+type lineReader struct {
+	next func([]byte) ([]byte, bool)
+	buf  []byte
+	done bool
+}
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) && !r.done {
+		var more bool
+		r.buf, more = r.next(r.buf)
+		r.done = !more
+	}
+	if len(r.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[:copy(r.buf, r.buf[n:])]
+	return n, nil
 }
 
 // copyText sends w.text to table's columns with COPY.
@@ -239,6 +283,9 @@ func (w *Writer) Commit() error {
 
 func (w *Writer) commit() error {
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.writeRollups(w.coarse); err != nil {
 		return err
 	}
 	if err := w.compact(); err != nil {
