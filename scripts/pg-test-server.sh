@@ -10,7 +10,9 @@
 # loopback only, and makes two roles: nextcore_writer (owns the schema)
 # and nextcore_reader (SELECT only), both with password "nextcore".
 # DIR (default: a new temporary folder) holds the data; PORT defaults to
-# the first free port from 55432. Stop it with: pg_ctl -D "$DIR/data" stop
+# the first free port from 55432. SHARED_BUFFERS (default 4GB: the benchmark's
+# 10 M records' rollups are read from it; the memory is taken only as it is
+# used) sizes PostgreSQL's cache. Stop it with: pg_ctl -D "$DIR/data" stop
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "pg-test-server: no PostgreSQL here (apt-get install postgresql)" >&2; exit 1; }
@@ -30,7 +32,7 @@ if [ ! -f "$dir/data/PG_VERSION" ]; then
     { cat "$dir/initdb.log" >&2; exit 1; }
 fi
 "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=512MB" start >/dev/null ||
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=${SHARED_BUFFERS:-4GB}" start >/dev/null ||
   { cat "$dir/server.log" >&2; exit 1; }
 psql=("$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1)
 "${psql[@]}" -d postgres <<'SQL' >/dev/null

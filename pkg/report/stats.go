@@ -93,10 +93,10 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		{Dim: source.DimModel, Bounds: span.Previous.Bounds(), Latency: true},
 		{Dim: source.DimAll, Bounds: span.DayBounds()},
 		// Keys and users are compared by calls (insights): no money.
-		{Dim: source.DimKey, Bounds: span.Current.Bounds(), CountsOnly: true},
-		{Dim: source.DimKey, Bounds: span.Previous.Bounds(), CountsOnly: true},
-		{Dim: source.DimUser, Bounds: span.Current.Bounds(), CountsOnly: true},
-		{Dim: source.DimUser, Bounds: span.Previous.Bounds(), CountsOnly: true},
+		{Dim: source.DimKey, Bounds: span.Current.Bounds(), CountsOnly: true, CallsOnly: true},
+		{Dim: source.DimKey, Bounds: span.Previous.Bounds(), CountsOnly: true, CallsOnly: true},
+		{Dim: source.DimUser, Bounds: span.Current.Bounds(), CountsOnly: true, CallsOnly: true},
+		{Dim: source.DimUser, Bounds: span.Previous.Bounds(), CountsOnly: true, CallsOnly: true},
 	}
 	for i := range qs {
 		qs[i].Filter = opt.Filter

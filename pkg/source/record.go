@@ -477,6 +477,9 @@ type Query struct {
 	CountsOnly bool
 	// NoCostOnly counts only the records whose source reported no cost.
 	NoCostOnly bool
+	// CallsOnly says that only the groups' Calls are read (a ranking by
+	// calls): a source may leave the rest 0.
+	CallsOnly bool
 	// MoneyOnly says that only what prices the groups is read: calls,
 	// tokens by kind and cost (a source may leave the rest 0).
 	MoneyOnly bool

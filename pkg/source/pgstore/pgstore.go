@@ -96,6 +96,11 @@ func Open(ctx context.Context, rawURL string, opt cache.Options) (*Store, error)
 	if cfg.ConnConfig.RuntimeParams["jit"] == "" {
 		cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	}
+	// A report groups tens of thousands of rollup rows (keys and users of
+	// a year): in memory, not sorted on disk (the default is 4 MB).
+	if cfg.ConnConfig.RuntimeParams["work_mem"] == "" {
+		cfg.ConnConfig.RuntimeParams["work_mem"] = "64MB"
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "nextcore"
 	}
@@ -236,8 +241,10 @@ var migrations = []string{
 	CREATE INDEX bills_by_time ON bills (tenant, provider, start);`,
 	// 2: keys and users are no longer rolled up with the price keys of
 	// every record (allPairs); a build of version 1 would read the rows
-	// left as if they were whole.
-	fmt.Sprintf("DELETE FROM rollups WHERE dim IN (%d, %d)", pairCode(source.DimKey), pairCode(source.DimUser)),
+	// left as if they were whole. nc_sum sums bigints as bigints: no
+	// numeric state a group, and an overflow is an error (int8pl's).
+	fmt.Sprintf("DELETE FROM rollups WHERE dim IN (%d, %d);", pairCode(source.DimKey), pairCode(source.DimUser)) + `
+	CREATE AGGREGATE nc_sum(bigint) (sfunc = int8pl, stype = bigint, combinefunc = int8pl, parallel = safe);`,
 }
 
 // migrate brings the schema from version from to SchemaVersion, in one

@@ -22,8 +22,8 @@ var counterDecl = strings.Join(counterCols, " bigint NOT NULL, ") + " bigint NOT
 var smallSQL = fmt.Sprintf("(r.requests > 0 AND (r.prompt + r.completion) / %d < r.requests)", source.SmallCallTokens)
 
 // rawCounters are the sums of a set of records (alias r) in counterCols'
-// order, as source.Totals.AddCounts counts them. Each is summed as numeric
-// (exact) and cast back: a sum beyond int64 is an error, never a wrap.
+// order, as source.Totals.AddCounts counts them. Each is summed by nc_sum
+// (the schema's): a sum beyond int64 is an error, never a wrap.
 var rawCounters = []string{
 	"r.requests",
 	"CASE WHEN r.success AND NOT r.unknown THEN r.requests ELSE 0 END",
@@ -44,14 +44,14 @@ var rawCounters = []string{
 	"CASE WHEN r.requests = 0 THEN r.prompt + r.completion ELSE 0 END",
 }
 
-// sumsOf is "sum(e1)::bigint, sum(e2)::bigint, …".
+// sumsOf is "nc_sum(e1), nc_sum(e2), …".
 func sumsOf(exprs []string) string {
 	var b strings.Builder
 	for i, e := range exprs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("sum(" + e + ")::bigint")
+		b.WriteString("nc_sum(" + e + ")")
 	}
 	return b.String()
 }
