@@ -11,7 +11,9 @@
 # v2; thousands of users, hundreds of keys, 2 % late). The imported file has
 # random ids, as providers issue them. BENCH_DIR keeps the data between
 # runs. Each run uses a new schema, dropped at the end (KEEP=1 keeps it).
-# Needs: go, psql (Debian package postgresql-client), /usr/bin/time.
+# Needs: go, psql (Debian package postgresql-client), /usr/bin/time. The
+# figures in the README come from scripts/pg-test-server.sh's server with
+# HUGE_PAGES=1 (shared_buffers 4GB in huge pages).
 set -euo pipefail
 N=${1:-1000000}
 cd "$(dirname "$0")/.."
@@ -108,3 +110,19 @@ slowest=$(cat "$work/par/"*.t | sort -n | tail -1 | cut -d' ' -f1)
 median=$(cat "$work/par/"*.t | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 fails=$(cat "$work/par/"*.t | grep -c fail || true)
 echo "50 reports at once during an import of 200,000 records ($writer_ok: $(tail -1 "$work/late.log")): median $median ms, slowest $slowest ms, $fails failed"
+
+# The floors of this machine, in the same run: 50 processes that do
+# nothing but start (nextcore --help), and 50 psql that connect and
+# SELECT 1, all at once; and one psql SELECT 1 alone.
+par50() {
+  local d i s e
+  d=$(mktemp -d)
+  for i in $(seq 1 50); do
+    ( s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )) > "$d/$i" ) &
+  done
+  wait
+  sort -n "$d"/* | awk '{a[NR] = $1} END {printf "median %d ms, slowest %d ms", a[int((NR + 1) / 2)], a[NR]}'
+  rm -rf "$d"
+}
+echo "floors: 50 × 'nextcore --help' at once: $(par50 "$work/nextcore" --help); 50 × psql SELECT 1 at once: $(par50 psql -X "$url" -Atc "SELECT 1"); one psql SELECT 1: $(best psqlq -c "SELECT 1") ms"
+echo "server: shared_buffers $(psqlq -Atc "SHOW shared_buffers"), huge_pages $(psqlq -Atc "SHOW huge_pages") ($(awk '/HugePages_Total/ {print $2}' /proc/meminfo) reserved), $(nproc) cores"

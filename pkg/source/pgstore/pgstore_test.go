@@ -380,7 +380,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	// purpose, so that reading them would show).
 	if _, err := s.pool.Exec(ctx, `INSERT INTO rollups SELECT tenant, dim + 32, level, start, member || E'\x1fx', `+
 		counterList+`, lat FROM rollups WHERE dim IN (2, 3) AND level = 86400;
-		DROP AGGREGATE nc_sum(bigint); UPDATE nextcore_schema SET version = 1`); err != nil {
+		DROP AGGREGATE nc_sum(bigint); DROP INDEX rollups_calls; UPDATE nextcore_schema SET version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -410,6 +410,51 @@ func TestMigrateFromVersion1(t *testing.T) {
 		want, _ := mem.AggregateMany(ctx, "acme", q)
 		if !reflect.DeepEqual(storetest.Normalize(got[0]), storetest.Normalize(want[0])) {
 			t.Errorf("%v × price keys after the upgrade: not the records' sums", d)
+		}
+	}
+}
+
+// TestNarrowQueries: a query that reads only calls (CallsOnly) or only
+// what prices (MoneyOnly) gets those counters as a full query does, from
+// the rollups and from the records (a filter).
+func TestNarrowQueries(t *testing.T) {
+	ctx := context.Background()
+	s := openFresh(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	recs := storetest.RandomRecords(rng, 4000, from, to)
+	storetest.WithLedger(rng, recs)
+	write(t, s, "acme", recs)
+	bounds := []int64{from.Add(-7 * time.Hour).UnixNano(), from.Add(40 * 24 * time.Hour).UnixNano(), to.UnixNano()}
+	keep := map[string]func(source.Totals) source.Totals{
+		"calls": func(t source.Totals) source.Totals { return source.Totals{Calls: t.Calls} },
+		"money": func(t source.Totals) source.Totals {
+			return source.Totals{Calls: t.Calls, Prompt: t.Prompt, Completion: t.Completion, Cost: t.Cost,
+				CacheRead: t.CacheRead, CacheWrite: t.CacheWrite, CacheWrite1h: t.CacheWrite1h}
+		},
+	}
+	for _, d := range []source.Dim{source.DimKey, source.DimUser, source.DimPrice, source.DimModel} {
+		for _, filter := range []source.Filter{nil, {source.DimRegion: {"us-east", "eu-west"}}} {
+			full := source.Query{Dim: d, Bounds: bounds, Filter: filter}
+			for name, narrow := range map[string]source.Query{"calls": {Dim: d, Bounds: bounds, Filter: filter, CallsOnly: true},
+				"money": {Dim: d, Bounds: bounds, Filter: filter, MoneyOnly: true}} {
+				got, err := s.AggregateMany(ctx, "acme", []source.Query{full, narrow})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for k := range got[0] {
+					for m, tot := range got[0][k] {
+						if want := keep[name](tot); got[1][k][m] != want {
+							t.Errorf("%v %s filter %v: %q = %+v, want %+v", d, name, filter, m, got[1][k][m], want)
+						}
+						n++
+					}
+				}
+				if n < 2 {
+					t.Fatalf("%v: %d groups: the test reads nothing", d, n)
+				}
+			}
 		}
 	}
 }

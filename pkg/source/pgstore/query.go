@@ -102,11 +102,8 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	from := "unnest($4::int4[], $5::int8[], $6::int8[]) AS p(level, s, e) JOIN rollups r ON r.tenant = $1 AND r.dim = $3" +
 		" AND r.level = p.level AND r.start >= p.s AND r.start < p.e"
 	args := []any{tid, q.Bounds, int16(code), levels, starts, ends}
-	sums := rollupSums
-	if q.CallsOnly {
-		sums = "nc_sum(r.calls)"
-	}
-	sql := "SELECT width_bucket(r.start, $2::bigint[]) - 1, r.member, " + sums + " FROM " + from + " GROUP BY 1, 2"
+	sql := "SELECT width_bucket(r.start, $2::bigint[]) - 1, r.member, " + sumsFor(rollupCounters, summed(q)) +
+		" FROM " + from + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
 		return err
 	}
@@ -156,11 +153,7 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	if q.NoCostOnly {
 		where += " AND r.no_cost"
 	}
-	sums := rawSums
-	if q.CallsOnly {
-		sums = "nc_sum(r.requests)"
-	}
-	sql := "SELECT width_bucket(r.ts, $2::bigint[]) - 1, " + member + ", " + sums + " FROM " + from +
+	sql := "SELECT width_bucket(r.ts, $2::bigint[]) - 1, " + member + ", " + sumsFor(rawCounters, summed(q)) + " FROM " + from +
 		" WHERE " + where + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
 		return err
@@ -201,16 +194,20 @@ func eachGroup(ctx context.Context, tx pgx.Tx, sql string, args []any, out []sou
 	return rows.Err()
 }
 
-// addTotals adds rows of (interval, member, counters…) to out: of calls
-// only for q.CallsOnly.
+// addTotals adds rows of (interval, member, counters…) to out: the
+// counters q reads (summed).
 func addTotals(ctx context.Context, tx pgx.Tx, q *source.Query, sql string, args []any, out []source.Groups) error {
-	var t source.Totals // every counter is scanned: nothing is left of the row before
+	var t source.Totals // every counter read is scanned: nothing is left of the row before
 	var counters []any
-	for _, c := range t.Counters() {
-		counters = append(counters, c)
-	}
-	if q.CallsOnly {
-		counters = []any{&t.Calls}
+	all := t.Counters()
+	if idx := summed(q); idx != nil {
+		for _, i := range idx {
+			counters = append(counters, all[i])
+		}
+	} else {
+		for _, c := range all {
+			counters = append(counters, c)
+		}
 	}
 	return eachGroup(ctx, tx, sql, args, out, counters, func(g *source.Totals) error {
 		g.Add(t)

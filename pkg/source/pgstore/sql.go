@@ -56,13 +56,46 @@ func sumsOf(exprs []string) string {
 	return b.String()
 }
 
+// moneyIdx are the counters that pricing reads (source.Query.MoneyOnly),
+// as indexes of counterCols: calls, prompt, completion, cost and the
+// cache's tokens, as the SQLite cache reads them.
+var moneyIdx = []int{0, 2, 3, 4, 11, 12, 13}
+
+// summed are the indexes of the counters q reads: its calls only, what
+// prices, or all (nil).
+func summed(q *source.Query) []int {
+	switch {
+	case q.CallsOnly:
+		return []int{0}
+	case q.MoneyOnly:
+		return moneyIdx
+	}
+	return nil
+}
+
+// sumsFor is sumsOf the exprs at idx (all when nil).
+func sumsFor(exprs []string, idx []int) string {
+	if idx == nil {
+		return sumsOf(exprs)
+	}
+	some := make([]string, len(idx))
+	for i, j := range idx {
+		some[i] = exprs[j]
+	}
+	return sumsOf(some)
+}
+
 // counterList is counterCols as a column list.
 var counterList = strings.Join(counterCols, ", ")
 
-var (
-	rawSums    = sumsOf(rawCounters)
-	rollupSums = sumsOf(counterCols)
-)
+// rollupCounters are the rollups' counters (alias r).
+var rollupCounters = func() []string {
+	out := make([]string, len(counterCols))
+	for i, c := range counterCols {
+		out[i] = "r." + c
+	}
+	return out
+}()
 
 // longSQL is PriceKeyOf's long-context rule.
 var longSQL = fmt.Sprintf("(r.long_ctx = 1 OR (r.long_ctx = 0 AND r.requests = 1 AND r.prompt > %d))", source.LongContextTokens)
