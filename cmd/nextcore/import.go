@@ -376,12 +376,12 @@ func absPath(name string) string {
 // deltas, the filter of ids, about 50 MiB live), and past the limit the
 // collector runs sooner rather than the heap doubling, which keeps a
 // 10 M-record import under 200 MiB at the same speed. The team store's
-// writer holds more (the rows of 8 and 32 days of a whole import, up to a
-// million): under 100 MiB the collector would run without a pause, so its
+// writer holds more (the rows of 8 and 32 days of an import, up to
+// 400,000): under 100 MiB the collector would run without a pause, so its
 // limit is higher. GOMEMLIMIT, when set, wins.
 const (
 	writerMemory     = 100 << 20
-	teamWriterMemory = 768 << 20
+	teamWriterMemory = 512 << 20
 )
 
 func limitWriterMemory(s *settings) {

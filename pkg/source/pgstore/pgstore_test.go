@@ -380,7 +380,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	// purpose, so that reading them would show).
 	if _, err := s.pool.Exec(ctx, `INSERT INTO rollups SELECT tenant, dim + 32, level, start, member || E'\x1fx', `+
 		counterList+`, lat FROM rollups WHERE dim IN (2, 3) AND level = 86400;
-		DROP AGGREGATE nc_sum(bigint); DROP INDEX rollups_calls; UPDATE nextcore_schema SET version = 1`); err != nil {
+		DROP AGGREGATE nc_sum(bigint); DROP INDEX rollups_calls; DROP INDEX records_no_cost; UPDATE nextcore_schema SET version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -145,7 +145,7 @@ func (w *Writer) flush() error {
 
 // coarseRows is how many rows of 8 and 32 days a writer holds before it
 // writes them (a long import of many members).
-const coarseRows = 1_000_000
+const coarseRows = 400_000
 
 // store writes the records held and returns the ids of those that were
 // new, or nil when all were. The records go straight to their table with
