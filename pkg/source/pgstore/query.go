@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -99,10 +101,15 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	for i, p := range ps {
 		levels[i], starts[i], ends[i] = int32(p.Level), p.Start, p.End
 	}
-	from := "unnest($4::int4[], $5::int8[], $6::int8[]) AS p(level, s, e) JOIN rollups r ON r.tenant = $1 AND r.dim = $3" +
+	from := "unnest($3::int4[], $4::int8[], $5::int8[]) AS p(level, s, e) JOIN rollups r ON r.tenant = $1 AND r.dim = $2" +
 		" AND r.level = p.level AND r.start >= p.s AND r.start < p.e"
-	args := []any{tid, q.Bounds, int16(code), levels, starts, ends}
-	sql := "SELECT width_bucket(r.start, $2::bigint[]) - 1, r.member, " + sumsFor(rollupCounters, summed(q)) +
+	args := []any{tid, int16(code), levels, starts, ends}
+	interval := "0" // one interval: the planner counts the groups as members
+	if len(q.Bounds) > 2 {
+		args = append(args, q.Bounds)
+		interval = "width_bucket(r.start, $6::bigint[]) - 1"
+	}
+	sql := "SELECT " + interval + ", r.member, " + sumsFor(rollupCounters, summed(q)) +
 		" FROM " + from + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
 		return err
@@ -112,7 +119,7 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	}
 	// The histograms come as rollup rows, merged here.
 	var lat []byte
-	return eachGroup(ctx, tx, "SELECT width_bucket(r.start, $2::bigint[]) - 1, r.member, r.lat FROM "+from+
+	return eachGroup(ctx, tx, "SELECT "+interval+", r.member, r.lat FROM "+from+
 		" WHERE r.lat IS NOT NULL", args, out, []any{&lat}, func(g *source.Totals) error {
 		if err := latencyOf(g).MergeBinary(lat); err != nil {
 			return fmt.Errorf("%w: %v", cache.ErrCorrupted, err)
@@ -135,8 +142,8 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 		members = append(members, memberSQL(d))
 	}
 	member := strings.Join(members, ` || E'\x1f' || `)
-	where := "r.tenant = $1 AND r.ts >= $3 AND r.ts < $4"
-	args := []any{tid, q.Bounds, start, end}
+	where := "r.tenant = $1 AND r.ts >= $2 AND r.ts < $3"
+	args := []any{tid, start, end}
 	for _, d := range source.AllDims() { // a fixed order: the same statement for the same query
 		vals, ok := q.Filter[d]
 		if !ok {
@@ -153,7 +160,15 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	if q.NoCostOnly {
 		where += " AND r.no_cost"
 	}
-	sql := "SELECT width_bucket(r.ts, $2::bigint[]) - 1, " + member + ", " + sumsFor(rawCounters, summed(q)) + " FROM " + from +
+	// The interval of each record: a constant when [start, end) lies in
+	// one, which also lets the planner count the groups (as many as
+	// members, not members × an unknown) and sum them in parallel.
+	interval := strconv.Itoa(intervalOf(q.Bounds, start, end))
+	if interval == "-1" {
+		args = append(args, q.Bounds)
+		interval = fmt.Sprintf("width_bucket(r.ts, $%d::bigint[]) - 1", len(args))
+	}
+	sql := "SELECT " + interval + ", " + member + ", " + sumsFor(rawCounters, summed(q)) + " FROM " + from +
 		" WHERE " + where + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
 		return err
@@ -161,9 +176,19 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	if !q.Latency || !q.Dim.HasLatency() {
 		return nil
 	}
-	sql = "SELECT width_bucket(r.ts, $2::bigint[]) - 1, " + member + ", r.lat_bucket, count(*) FROM " + from +
+	sql = "SELECT " + interval + ", " + member + ", r.lat_bucket, count(*) FROM " + from +
 		" WHERE " + where + " AND r.latency >= 0 GROUP BY 1, 2, 3"
 	return addLatency(ctx, tx, sql, args, out)
+}
+
+// intervalOf is the index of the interval between bounds that holds all
+// of [start, end), or -1 when none does.
+func intervalOf(bounds []int64, start, end int64) int {
+	k := sort.Search(len(bounds), func(i int) bool { return bounds[i] > start }) - 1
+	if k < 0 || k+1 >= len(bounds) || end > bounds[k+1] {
+		return -1
+	}
+	return k
 }
 
 // eachGroup runs sql, whose rows are (interval, member, rest…), and hands
