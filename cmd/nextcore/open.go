@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nextcore-ai/nextcore/pkg/pricing"
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -39,6 +40,9 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	if err != nil {
 		return nil, err
 	}
+	// Most reports price some records (those without a reported cost):
+	// the built-in prices are decoded while the store is opened.
+	go pricing.Preload()
 	rs, err := a.openUsage(ctx, s)
 	if err != nil {
 		return nil, err

@@ -123,6 +123,10 @@ func Open(ctx context.Context, path string, opt Options) (*Cache, error) {
 		}
 	case err != nil:
 		return nil, fmt.Errorf("open cache: %w", err)
+	case st.Size() == 0 && !opt.Create:
+		// A file just made by an import or sync that has not written its
+		// tables yet: a report must not make them in its place.
+		return nil, fmt.Errorf("%w at %s", ErrNoCache, path)
 	}
 	c, err := open(ctx, path, path, modeNormal, opt)
 	if errors.Is(err, ErrReadOnly) && !opt.Create {

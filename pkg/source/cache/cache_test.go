@@ -127,6 +127,21 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !os.IsNotExist(err) {
 		t.Errorf("a report must not create the cache")
 	}
+	// A file an import or sync has just made, its tables not yet written:
+	// a report must not make them in its place.
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o600)
+	if _, err := Open(ctx, empty, Options{}); !errorsIs(err, ErrNoCache) {
+		t.Errorf("empty file: %v", err)
+	}
+	if st, err := os.Stat(empty); err != nil || st.Size() != 0 {
+		t.Errorf("a report wrote to a cache being made: %v", err)
+	}
+	if c, err := Open(ctx, empty, Options{Create: true}); err != nil {
+		t.Errorf("the import that made it: %v", err)
+	} else {
+		c.Close()
+	}
 	newer := filepath.Join(dir, "newer.db")
 	c, err := Open(ctx, newer, Options{Create: true})
 	if err != nil {

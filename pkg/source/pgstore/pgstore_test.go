@@ -458,3 +458,37 @@ func TestNarrowQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchesInFlight: a batch is stored while the next fills; ids given
+// again in the next batch (the one before may still be on its way) or in
+// the same one count once, and the sums are the records'.
+func TestBatchesInFlight(t *testing.T) {
+	ctx := context.Background()
+	s := openFresh(t)
+	rng := rand.New(rand.NewPCG(41, 42))
+	from, to := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 20, 0, 0, 0, 0, time.UTC)
+	recs := storetest.RandomRecords(rng, 2*flushRows+20, from, to)
+	var given []source.Record
+	given = append(given, recs[:flushRows+10]...)
+	given = append(given, recs[flushRows-5_000:]...) // 5,010 again, across the first batch's end
+	given = append(given, recs[7], recs[flushRows+15])
+	added, dups := write(t, s, "acme", given)
+	if added != int64(len(recs)) || dups != int64(len(given)-len(recs)) {
+		t.Errorf("%d added, %d duplicates; want %d, %d", added, dups, len(recs), len(given)-len(recs))
+	}
+	mem := &source.Memory{Records: map[string][]source.Record{"acme": recs}}
+	bounds := storetest.DayBounds(time.UTC, 2026, 5, 1, 19, to)
+	for _, d := range []source.Dim{source.DimAll, source.DimModel, source.DimUser} {
+		got, err := s.Aggregate(ctx, "acme", d, bounds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := mem.Aggregate(ctx, "acme", d, bounds)
+		if !reflect.DeepEqual(storetest.Normalize(got), storetest.Normalize(want)) {
+			t.Errorf("%v: the store and the records disagree", d)
+		}
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Error(err)
+	}
+}

@@ -28,6 +28,8 @@ const analyzeAfter = 200_000
 // Writer adds records in one transaction, flushRows at a time (store):
 // the records by COPY, and the rollup rows of those that were new, counted
 // here and appended; at the commit, the buckets it added to are compacted.
+// A batch is stored on a goroutine of its own while the next one fills:
+// reading and parsing the records goes on while the server writes.
 type Writer struct {
 	s    *Store
 	ctx  context.Context
@@ -35,9 +37,16 @@ type Writer struct {
 	tx   pgx.Tx
 	tid  int32
 
-	text []byte          // the records held, as COPY text
-	recs []source.Record // the same records, for the rollups
-	ids  map[string]bool // the ids of recs
+	cur      *batch     // filled by Add
+	flushing *batch     // being stored, nil when none
+	free     *batch     // stored, to fill again
+	done     chan error // flushing's outcome
+	err      error      // the first error of a flush: every call after returns it
+	// batchDups are the records Add found twice in a batch (its own);
+	// dups those the server had (the flush's).
+	batchDups int64
+
+	// The rest is the flush's, and read by the others only after wait.
 	// touched are the rollup buckets this writer added rows to.
 	touched map[bucket]bool
 	// acc counts the records of a flush into their hours and days; coarse
@@ -57,7 +66,7 @@ func (s *Store) Begin(ctx context.Context, tenant string) (cache.RecordWriter, e
 	if err != nil {
 		return nil, s.wrap(err)
 	}
-	w := &Writer{s: s, ctx: ctx, conn: conn, ids: map[string]bool{}, touched: map[bucket]bool{},
+	w := &Writer{s: s, ctx: ctx, conn: conn, cur: newBatch(), done: make(chan error, 1), touched: map[bucket]bool{},
 		acc: newRollupAcc(), coarse: newRollupAcc()}
 	if w.tx, err = conn.Begin(ctx); err != nil {
 		conn.Release()
@@ -93,28 +102,66 @@ func (w *Writer) begin(tenant string) error {
 // Add implements cache.RecordWriter. A record whose id is stored, or was
 // given before, is a duplicate: the first one given stays.
 func (w *Writer) Add(r *source.Record) error {
-	if w.ids[r.ID] {
-		w.dups++
+	if w.err != nil {
+		return w.err
+	}
+	b := w.cur
+	if b.ids[r.ID] {
+		w.batchDups++
 		return nil
 	}
-	w.ids[r.ID] = true
-	w.text = appendRecord(w.text, w.tid, r)
-	w.recs = append(w.recs, *r)
-	if len(w.recs) >= flushRows {
-		return w.flush()
+	b.ids[r.ID] = true
+	b.text = appendRecord(b.text, w.tid, r)
+	b.recs = append(b.recs, *r)
+	if len(b.recs) < flushRows {
+		return nil
 	}
+	// The batch before must be stored first: one COPY at a time, in order.
+	if err := w.wait(); err != nil {
+		return err
+	}
+	w.flushing, w.cur, w.free = b, w.free, nil
+	if w.cur == nil {
+		w.cur = newBatch()
+	}
+	go func() { w.done <- w.flush(b) }()
 	return nil
 }
 
-// flush stores the records held: those whose id is stored are duplicates.
+// batch is the records a flush stores.
+type batch struct {
+	text []byte          // as COPY text
+	recs []source.Record // the same records, for the rollups
+	ids  map[string]bool // their ids
+}
+
+func newBatch() *batch { return &batch{ids: map[string]bool{}} }
+
+// wait waits for the batch being stored, if any, and returns the first
+// error of any flush.
+func (w *Writer) wait() error {
+	if w.flushing != nil {
+		err := <-w.done
+		b := w.flushing
+		b.text, b.recs = b.text[:0], b.recs[:0]
+		clear(b.ids)
+		w.flushing, w.free = nil, b
+		if err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+	return w.err
+}
+
+// flush stores the records of b: those whose id is stored are duplicates.
 // The rollup rows of the new ones are counted here and appended as rows of
 // deltas (COPY, no update in place): a reader sums the rows of a bucket.
-func (w *Writer) flush() error {
-	if len(w.recs) == 0 {
+func (w *Writer) flush(b *batch) error {
+	if len(b.recs) == 0 {
 		return nil
 	}
-	given := int64(len(w.recs))
-	fresh, err := w.store()
+	given := int64(len(b.recs))
+	fresh, err := w.store(b.text)
 	if err != nil {
 		return err
 	}
@@ -126,17 +173,15 @@ func (w *Writer) flush() error {
 	w.dups += given - added
 	acc := w.acc
 	acc.reset()
-	for i := range w.recs {
-		if fresh == nil || fresh[w.recs[i].ID] {
-			acc.add(&w.recs[i])
+	for i := range b.recs {
+		if fresh == nil || fresh[b.recs[i].ID] {
+			acc.add(&b.recs[i])
 		}
 	}
 	acc.spread(w.coarse)
 	if err := w.writeRollups(acc); err != nil {
 		return err
 	}
-	w.text, w.recs = w.text[:0], w.recs[:0]
-	clear(w.ids)
 	if len(w.coarse.keys) >= coarseRows {
 		return w.writeRollups(w.coarse)
 	}
@@ -152,12 +197,12 @@ const coarseRows = 400_000
 // COPY, inside a savepoint; when some id is stored already, that COPY is
 // undone and they go through a staging table and INSERT … ON CONFLICT DO
 // NOTHING instead.
-func (w *Writer) store() (fresh map[string]bool, err error) {
+func (w *Writer) store(text []byte) (fresh map[string]bool, err error) {
 	sp, err := w.tx.Begin(w.ctx)
 	if err != nil {
 		return nil, w.s.wrap(err)
 	}
-	err = w.copyText("records", recordCols)
+	err = w.copyText("records", recordCols, text)
 	var pe *pgconn.PgError
 	if err == nil {
 		return nil, w.s.wrap(sp.Commit(w.ctx))
@@ -172,7 +217,7 @@ func (w *Writer) store() (fresh map[string]bool, err error) {
 		TRUNCATE nc_staging`); err != nil {
 		return nil, w.s.wrap(err)
 	}
-	if err := w.copyText("nc_staging", recordCols); err != nil {
+	if err := w.copyText("nc_staging", recordCols, text); err != nil {
 		return nil, w.s.wrapf("copy the records to the team store", err)
 	}
 	rows, err := w.tx.Query(w.ctx, "INSERT INTO records ("+recordList+") SELECT "+recordList+
@@ -249,15 +294,19 @@ func (r *lineReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// copyText sends w.text to table's columns with COPY.
-func (w *Writer) copyText(table string, cols []string) error {
-	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, bytes.NewReader(w.text),
+// copyText sends text to table's columns with COPY.
+func (w *Writer) copyText(table string, cols []string, text []byte) error {
+	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, bytes.NewReader(text),
 		"COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
 	return err
 }
 
-// Stored implements cache.RecordWriter.
-func (w *Writer) Stored() (added, dups int64) { return w.added, w.dups }
+// Stored implements cache.RecordWriter: what the batches stored so far
+// hold (it waits for the one being stored).
+func (w *Writer) Stored() (added, dups int64) {
+	_ = w.wait() // an error is the next call's
+	return w.added, w.dups + w.batchDups
+}
 
 // SaveSync implements cache.RecordWriter.
 func (w *Writer) SaveSync(s cache.SyncState) { w.sync = &s }
@@ -267,6 +316,9 @@ func (w *Writer) SaveSourceSync(s cache.SourceSync) { w.sourceSync = &s }
 
 // RememberFile implements cache.RecordWriter.
 func (w *Writer) RememberFile(path string, st cache.FileState) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
 	_, err := w.tx.Exec(w.ctx, `INSERT INTO imported_files (tenant, path, size, mtime) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (tenant, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime`, w.tid, path, st.Size, st.MTime)
 	return w.s.wrap(err)
@@ -282,7 +334,10 @@ func (w *Writer) Commit() error {
 }
 
 func (w *Writer) commit() error {
-	if err := w.flush(); err != nil {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	if err := w.flush(w.cur); err != nil {
 		return err
 	}
 	if err := w.writeRollups(w.coarse); err != nil {
@@ -340,6 +395,7 @@ func (w *Writer) Rollback() error {
 	if w.conn == nil {
 		return nil
 	}
+	_ = w.wait() // the transaction is undone whatever the flush did
 	err := w.tx.Rollback(context.WithoutCancel(w.ctx))
 	w.release()
 	if errors.Is(err, pgx.ErrTxClosed) {
