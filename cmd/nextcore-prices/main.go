@@ -1,7 +1,8 @@
 // Command nextcore-prices converts the public LiteLLM price table
 // (model_prices_and_context_window.json, prices per token) into the price
 // book snapshot that nextcore carries (pkg/pricing/snapshot.json, prices per
-// million tokens as exact decimals): the next snapshot is one command.
+// million tokens as exact decimals, and beside it snapshot.bin, the compact
+// form nextcore decodes): the next snapshot is one command.
 //
 //	go run ./cmd/nextcore-prices -date 2026-03-03 -o pkg/pricing/snapshot.json model_prices_and_context_window.json
 package main
@@ -50,7 +51,16 @@ func main() {
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fail("%v", err)
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s: %d models priced per token (%d entries without token prices left out)\n", *out, len(snap.Models), skipped)
+	// The compact form nextcore decodes, beside it (pkg/pricing/snapbin.go).
+	models, err := snap.ToModels()
+	if err != nil {
+		fail("%v", err)
+	}
+	bin := strings.TrimSuffix(*out, ".json") + ".bin"
+	if err := os.WriteFile(bin, pricing.MarshalSnapshot(models, snap.Date), 0o644); err != nil {
+		fail("%v", err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s and %s: %d models priced per token (%d entries without token prices left out)\n", *out, bin, len(snap.Models), skipped)
 }
 
 func fail(format string, args ...any) {

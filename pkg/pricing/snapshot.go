@@ -2,21 +2,20 @@ package pricing
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
-	"regexp"
 	"sync"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 )
 
-// snapshotJSON is the price book built in: the public LiteLLM price table
+// snapshotBin is the price book built in: the public LiteLLM price table
 // converted by cmd/nextcore-prices (go run ./cmd/nextcore-prices -date DAY
-// -o pkg/pricing/snapshot.json model_prices_and_context_window.json).
+// -o pkg/pricing/snapshot.json model_prices_and_context_window.json), which
+// writes snapshot.json and this compact form of it beside (snapbin.go).
 //
-//go:embed snapshot.json
-var snapshotJSON []byte
+//go:embed snapshot.bin
+var snapshotBin []byte
 
 // SnapshotFile is the format of the built-in snapshot (snapshot.json),
 // which cmd/nextcore-prices writes: prices in USD per million tokens as
@@ -70,40 +69,43 @@ var snapshot struct {
 // the usage.
 func Preload() { _, _, _ = loadSnapshot() } //nolint:dogsled // its error is kept for the book's first read
 
-// loadSnapshot decodes the built-in prices once (encoding/json on typed
-// structs: a few milliseconds, and only for reports that price).
+// loadSnapshot decodes the built-in prices once (snapshot.bin: about a
+// millisecond, and only for reports that price).
 func loadSnapshot() ([]*Model, string, error) {
 	snapshot.once.Do(func() {
-		var f SnapshotFile
-		if err := json.Unmarshal(snapshotJSON, &f); err != nil {
-			snapshot.err = fmt.Errorf("the built-in price book is damaged: %w", err)
-			return
+		snapshot.models, snapshot.date, snapshot.err = UnmarshalSnapshot(snapshotBin)
+		if snapshot.err != nil {
+			snapshot.err = fmt.Errorf("the built-in price book is damaged: %w", snapshot.err)
 		}
-		for name, sm := range f.Models {
-			m := &Model{Name: name, Provider: sm.Provider, Aliases: sm.Aliases}
-			for _, sp := range sm.Prices {
-				from, err := time.Parse(time.DateOnly, sp.From)
-				if err != nil {
-					snapshot.err = fmt.Errorf("the built-in price book: %s: bad from %q", name, sp.From)
-					return
-				}
-				p := Period{From: from, Components: sp.SnapshotComponents.components(), BatchFactor: optDec(sp.BatchFactor)}
-				if sp.Above != nil {
-					p.Above = &Above{Tokens: sp.Above.Tokens, Components: sp.Above.SnapshotComponents.components()}
-				}
-				for tier, c := range sp.Tiers {
-					if p.Tiers == nil {
-						p.Tiers = map[string]Components{}
-					}
-					p.Tiers[tier] = c.components()
-				}
-				m.Periods = append(m.Periods, p)
-			}
-			snapshot.models = append(snapshot.models, m)
-		}
-		snapshot.date = f.Date
 	})
 	return snapshot.models, snapshot.date, snapshot.err
+}
+
+// ToModels are the snapshot file's entries as book models.
+func (f *SnapshotFile) ToModels() ([]*Model, error) {
+	var out []*Model
+	for name, sm := range f.Models {
+		m := &Model{Name: name, Provider: sm.Provider, Aliases: sm.Aliases}
+		for _, sp := range sm.Prices {
+			from, err := time.Parse(time.DateOnly, sp.From)
+			if err != nil {
+				return nil, fmt.Errorf("%s: bad from %q", name, sp.From)
+			}
+			p := Period{From: from, Components: sp.SnapshotComponents.components(), BatchFactor: optDec(sp.BatchFactor)}
+			if sp.Above != nil {
+				p.Above = &Above{Tokens: sp.Above.Tokens, Components: sp.Above.SnapshotComponents.components()}
+			}
+			for tier, c := range sp.Tiers {
+				if p.Tiers == nil {
+					p.Tiers = map[string]Components{}
+				}
+				p.Tiers[tier] = c.components()
+			}
+			m.Periods = append(m.Periods, p)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 func (c SnapshotComponents) components() Components {
@@ -145,13 +147,12 @@ func Load(files ...string) (*Book, error) {
 	return b, nil
 }
 
-// snapshotDay is the snapshot's date, at the head of its file.
-var snapshotDay = regexp.MustCompile(`"date":\s*"([0-9-]+)"`)
-
-// snapshotDate reads the snapshot's date without decoding the rest.
+// snapshotDate reads the snapshot's date without decoding the rest: it
+// follows the magic.
 func snapshotDate() string {
-	if m := snapshotDay.FindSubmatch(snapshotJSON[:min(len(snapshotJSON), 256)]); m != nil {
-		return string(m[1])
+	r := &snapReader{b: snapshotBin[min(len(snapshotBin), len(snapMagic)):]}
+	if d := r.str(); r.err == nil {
+		return d
 	}
 	return ""
 }
