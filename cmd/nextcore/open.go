@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nextcore-ai/nextcore/pkg/pricing"
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/report/render"
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -40,9 +39,6 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	if err != nil {
 		return nil, err
 	}
-	// Most reports price some records (those without a reported cost):
-	// the built-in prices are decoded while the store is opened.
-	go pricing.Preload()
 	rs, err := a.openUsage(ctx, s)
 	if err != nil {
 		return nil, err

@@ -64,11 +64,6 @@ var snapshot struct {
 	err    error
 }
 
-// Preload decodes the built-in prices now, for a book that will read them
-// soon: run on a goroutine of its own, the decoding overlaps the wait for
-// the usage.
-func Preload() { _, _, _ = loadSnapshot() } //nolint:dogsled // its error is kept for the book's first read
-
 // loadSnapshot decodes the built-in prices once (snapshot.bin: about a
 // millisecond, and only for reports that price).
 func loadSnapshot() ([]*Model, string, error) {

@@ -227,7 +227,6 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 		// whether the queries' span holds any (one read of rollups). A
 		// source without rollups is read once, with the whole plan.
 		probe := source.Query{Dim: source.DimPrice, Bounds: []int64{lo, hi}}
-		go pricing.Preload() // the book is read if the probe finds such records
 		res, err := source.AggregateMany(ctx, src, tenant, []source.Query{probe})
 		if err != nil {
 			return nil, nil, err
