@@ -111,6 +111,20 @@ func (t *Totals) Counters() [17]*int64 {
 		(*int64)(&t.NoCallsCost), &t.NoCallsTokens}
 }
 
+// MoneyCounters are the indexes in Totals.Counters of what pricing reads
+// (Query.MoneyOnly): calls, tokens by kind and cost.
+var MoneyCounters = func() []int {
+	var t Totals
+	money := []*int64{&t.Calls, &t.Prompt, &t.Completion, (*int64)(&t.Cost), &t.CacheRead, &t.CacheWrite, &t.CacheWrite1h}
+	var idx []int
+	for i, c := range t.Counters() {
+		if slices.Contains(money, c) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}()
+
 // Empty reports whether t counts nothing at all. A record of 0 requests
 // makes Totals with no calls that are not empty.
 func (t *Totals) Empty() bool {

@@ -303,16 +303,27 @@ func (c *Cache) scanFiltered(ctx context.Context, tx *sql.Tx, tid int64, names *
 var rollupCols = strings.Join(counterCols, ", ")
 var rollupSums = "sum(" + strings.Join(counterCols, "), sum(") + ")"
 
-// moneyCols are the counters that pricing reads (source.Query.MoneyOnly),
+// moneyCols are the counters that pricing reads (source.MoneyCounters),
 // and moneyDest where they go.
 var (
-	moneyCols = []string{"calls", "prompt", "completion", "cost", "cache_read", "cache_write", "cache_write_1h"}
+	moneyCols = func() []string {
+		var cols []string
+		for _, i := range source.MoneyCounters {
+			cols = append(cols, counterCols[i])
+		}
+		return cols
+	}()
 	moneyList = strings.Join(moneyCols, ", ")
 	moneySums = "sum(" + strings.Join(moneyCols, "), sum(") + ")"
 )
 
 func moneyDest(t *source.Totals) []any {
-	return []any{&t.Calls, &t.Prompt, &t.Completion, &t.Cost, &t.CacheRead, &t.CacheWrite, &t.CacheWrite1h}
+	all := t.Counters()
+	dest := make([]any, len(source.MoneyCounters))
+	for i, j := range source.MoneyCounters {
+		dest[i] = all[j]
+	}
+	return dest
 }
 
 // scanRollups reads a run of rollup rows of dim into add: every counter, or

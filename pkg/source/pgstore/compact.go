@@ -1,10 +1,10 @@
 package pgstore
 
 import (
-	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
-	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
 
 // bucket is the rollup rows of one dimension, level and start.
@@ -26,12 +26,7 @@ func (w *Writer) compact() error {
 	if len(w.touched) == 0 {
 		return nil
 	}
-	var dims []int16
-	var levels []int32
-	var starts []int64
-	for b := range w.touched {
-		dims, levels, starts = append(dims, b.dim), append(levels, b.level), append(starts, b.start)
-	}
+	dims, levels, starts := bucketArrays(slices.Collect(maps.Keys(w.touched)))
 	rows, err := w.tx.Query(w.ctx, `SELECT r.dim, r.level, r.start FROM rollups r
 		JOIN unnest($2::int2[], $3::int4[], $4::int8[]) AS b(dim, level, start)
 		ON r.dim = b.dim AND r.level = b.level AND r.start = b.start
@@ -62,12 +57,18 @@ func (w *Writer) compact() error {
 	return nil
 }
 
-// compactBuckets rewrites the rows of bs as one row a member.
-func (w *Writer) compactBuckets(bs []bucket) error {
-	dims, levels, starts := make([]int16, len(bs)), make([]int32, len(bs)), make([]int64, len(bs))
+// bucketArrays are bs as the columns of unnest's arguments.
+func bucketArrays(bs []bucket) (dims []int16, levels []int32, starts []int64) {
+	dims, levels, starts = make([]int16, len(bs)), make([]int32, len(bs)), make([]int64, len(bs))
 	for i, b := range bs {
 		dims[i], levels[i], starts[i] = b.dim, b.level, b.start
 	}
+	return dims, levels, starts
+}
+
+// compactBuckets rewrites the rows of bs as one row a member.
+func (w *Writer) compactBuckets(bs []bucket) error {
+	dims, levels, starts := bucketArrays(bs)
 	const in = `(dim, level, start) IN (SELECT * FROM unnest($2::int2[], $3::int4[], $4::int8[]))`
 	rows, err := w.tx.Query(w.ctx, "DELETE FROM rollups WHERE tenant = $1 AND "+in+
 		" RETURNING dim, level, start, member, "+counterList+", lat", w.tid, dims, levels, starts)
@@ -91,9 +92,9 @@ func (w *Writer) compactBuckets(bs []bucket) error {
 		}
 		if len(lat) > 0 {
 			t.Latency = &source.Latency{}
-			if err := t.Latency.MergeBinary(lat); err != nil {
+			if err := mergeLatency(t.Latency, lat); err != nil {
 				rows.Close()
-				return fmt.Errorf("%w: a rollup's latency histogram: %v", cache.ErrCorrupted, err)
+				return err
 			}
 		}
 		acc.row(k).Add(t)

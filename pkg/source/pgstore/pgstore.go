@@ -91,23 +91,10 @@ func Open(ctx context.Context, rawURL string, opt cache.Options) (*Store, error)
 	} else {
 		cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	}
-	// A report's statements are short: compiling them costs more than it
-	// saves.
-	if cfg.ConnConfig.RuntimeParams["jit"] == "" {
-		cfg.ConnConfig.RuntimeParams["jit"] = "off"
-	}
-	// A report groups tens of thousands of rollup rows (keys and users of
-	// a year): in memory, not sorted on disk (the default is 4 MB).
-	if cfg.ConnConfig.RuntimeParams["work_mem"] == "" {
-		cfg.ConnConfig.RuntimeParams["work_mem"] = "64MB"
-	}
-	// The planner sees each statement's values (a dimension's partial
-	// index), even when pgx runs it again from its cache.
-	if cfg.ConnConfig.RuntimeParams["plan_cache_mode"] == "" {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	}
-	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "nextcore"
+	for name, v := range sessionDefaults {
+		if cfg.ConnConfig.RuntimeParams[name] == "" {
+			cfg.ConnConfig.RuntimeParams[name] = v
+		}
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
@@ -127,6 +114,21 @@ func Open(ctx context.Context, rawURL string, opt cache.Options) (*Store, error)
 		return nil, err
 	}
 	return s, nil
+}
+
+// sessionDefaults are the settings a connection starts with, unless the
+// URL gives its own.
+var sessionDefaults = map[string]string{
+	// A report's statements are short: compiling them costs more than it
+	// saves.
+	"jit": "off",
+	// A report groups tens of thousands of rollup rows (keys and users of
+	// a year): in memory, not sorted on disk (the default is 4 MB).
+	"work_mem": "64MB",
+	// The planner sees each statement's values (a dimension's partial
+	// index), even when pgx runs it again from its cache.
+	"plan_cache_mode":  "force_custom_plan",
+	"application_name": "nextcore",
 }
 
 // conciseParse drops the URL pgx repeats in its parse errors.
@@ -260,8 +262,8 @@ var migrations = []string{
 	CREATE INDEX records_no_cost ON records (tenant, ts) WHERE no_cost;`,
 }
 
-// migrate brings the schema from version from to SchemaVersion, in one
-// transaction that holds an advisory lock: two hosts upgrading at once
+// migrate brings the schema to SchemaVersion from the version it reads
+// under an advisory lock, in one transaction: two hosts upgrading at once
 // take turns.
 func (s *Store) migrate(ctx context.Context) error {
 	tx, err := s.pool.Begin(ctx)

@@ -104,11 +104,7 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	from := "unnest($3::int4[], $4::int8[], $5::int8[]) AS p(level, s, e) JOIN rollups r ON r.tenant = $1 AND r.dim = $2" +
 		" AND r.level = p.level AND r.start >= p.s AND r.start < p.e"
 	args := []any{tid, int16(code), levels, starts, ends}
-	interval := "0" // one interval: the planner counts the groups as members
-	if len(q.Bounds) > 2 {
-		args = append(args, q.Bounds)
-		interval = "width_bucket(r.start, $6::bigint[]) - 1"
-	}
+	interval := intervalSQL("r.start", q.Bounds, ps[0].Start, ps[len(ps)-1].End, &args)
 	sql := "SELECT " + interval + ", r.member, " + sumsFor(rollupCounters, summed(q)) +
 		" FROM " + from + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
@@ -121,10 +117,7 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	var lat []byte
 	return eachGroup(ctx, tx, "SELECT "+interval+", r.member, r.lat FROM "+from+
 		" WHERE r.lat IS NOT NULL", args, out, []any{&lat}, func(g *source.Totals) error {
-		if err := latencyOf(g).MergeBinary(lat); err != nil {
-			return fmt.Errorf("%w: %v", cache.ErrCorrupted, err)
-		}
-		return nil
+		return mergeLatency(latencyOf(g), lat)
 	})
 }
 
@@ -160,14 +153,7 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	if q.NoCostOnly {
 		where += " AND r.no_cost"
 	}
-	// The interval of each record: a constant when [start, end) lies in
-	// one, which also lets the planner count the groups (as many as
-	// members, not members × an unknown) and sum them in parallel.
-	interval := strconv.Itoa(intervalOf(q.Bounds, start, end))
-	if interval == "-1" {
-		args = append(args, q.Bounds)
-		interval = fmt.Sprintf("width_bucket(r.ts, $%d::bigint[]) - 1", len(args))
-	}
+	interval := intervalSQL("r.ts", q.Bounds, start, end, &args)
 	sql := "SELECT " + interval + ", " + member + ", " + sumsFor(rawCounters, summed(q)) + " FROM " + from +
 		" WHERE " + where + " GROUP BY 1, 2"
 	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
@@ -181,14 +167,26 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	return addLatency(ctx, tx, sql, args, out)
 }
 
-// intervalOf is the index of the interval between bounds that holds all
-// of [start, end), or -1 when none does.
-func intervalOf(bounds []int64, start, end int64) int {
+// intervalSQL is the interval between bounds of a row whose time is col,
+// for rows in [start, end): a constant when one interval holds them all,
+// which also lets the planner count the groups (as many as members, not
+// members × an unknown) and sum them in parallel; else width_bucket over
+// bounds, appended to args.
+func intervalSQL(col string, bounds []int64, start, end int64, args *[]any) string {
 	k := sort.Search(len(bounds), func(i int) bool { return bounds[i] > start }) - 1
-	if k < 0 || k+1 >= len(bounds) || end > bounds[k+1] {
-		return -1
+	if k >= 0 && k+1 < len(bounds) && end <= bounds[k+1] {
+		return strconv.Itoa(k)
 	}
-	return k
+	*args = append(*args, bounds)
+	return fmt.Sprintf("width_bucket(%s, $%d::bigint[]) - 1", col, len(*args))
+}
+
+// mergeLatency merges a rollup row's histogram into l.
+func mergeLatency(l *source.Latency, b []byte) error {
+	if err := l.MergeBinary(b); err != nil {
+		return fmt.Errorf("%w: a rollup's latency histogram: %v", cache.ErrCorrupted, err)
+	}
+	return nil
 }
 
 // eachGroup runs sql, whose rows are (interval, member, rest…), and hands
@@ -225,14 +223,8 @@ func addTotals(ctx context.Context, tx pgx.Tx, q *source.Query, sql string, args
 	var t source.Totals // every counter read is scanned: nothing is left of the row before
 	var counters []any
 	all := t.Counters()
-	if idx := summed(q); idx != nil {
-		for _, i := range idx {
-			counters = append(counters, all[i])
-		}
-	} else {
-		for _, c := range all {
-			counters = append(counters, c)
-		}
+	for _, i := range summed(q) {
+		counters = append(counters, all[i])
 	}
 	return eachGroup(ctx, tx, sql, args, out, counters, func(g *source.Totals) error {
 		g.Add(t)

@@ -56,28 +56,29 @@ func sumsOf(exprs []string) string {
 	return b.String()
 }
 
-// moneyIdx are the counters that pricing reads (source.Query.MoneyOnly),
-// as indexes of counterCols: calls, prompt, completion, cost and the
-// cache's tokens, as the SQLite cache reads them.
-var moneyIdx = []int{0, 2, 3, 4, 11, 12, 13}
+// allCounters are the indexes of every counter of counterCols.
+var allCounters = func() []int {
+	idx := make([]int, len(counterCols))
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}()
 
 // summed are the indexes of the counters q reads: its calls only, what
-// prices, or all (nil).
+// prices (source.MoneyCounters), or all.
 func summed(q *source.Query) []int {
 	switch {
 	case q.CallsOnly:
 		return []int{0}
 	case q.MoneyOnly:
-		return moneyIdx
+		return source.MoneyCounters
 	}
-	return nil
+	return allCounters
 }
 
-// sumsFor is sumsOf the exprs at idx (all when nil).
+// sumsFor is sumsOf the exprs at idx.
 func sumsFor(exprs []string, idx []int) string {
-	if idx == nil {
-		return sumsOf(exprs)
-	}
 	some := make([]string, len(idx))
 	for i, j := range idx {
 		some[i] = exprs[j]

@@ -202,7 +202,7 @@ func (w *Writer) store(text []byte) (fresh map[string]bool, err error) {
 	if err != nil {
 		return nil, w.s.wrap(err)
 	}
-	err = w.copyText("records", recordCols, text)
+	err = w.copyFrom("records", recordCols, bytes.NewReader(text))
 	var pe *pgconn.PgError
 	if err == nil {
 		return nil, w.s.wrap(sp.Commit(w.ctx))
@@ -217,7 +217,7 @@ func (w *Writer) store(text []byte) (fresh map[string]bool, err error) {
 		TRUNCATE nc_staging`); err != nil {
 		return nil, w.s.wrap(err)
 	}
-	if err := w.copyText("nc_staging", recordCols, text); err != nil {
+	if err := w.copyFrom("nc_staging", recordCols, bytes.NewReader(text)); err != nil {
 		return nil, w.s.wrapf("copy the records to the team store", err)
 	}
 	rows, err := w.tx.Query(w.ctx, "INSERT INTO records ("+recordList+") SELECT "+recordList+
@@ -265,8 +265,7 @@ func (w *Writer) writeRollups(acc *rollupAcc) error {
 		keys = keys[1:]
 		return b, true
 	}}
-	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, rows, "COPY rollups ("+strings.Join(rollupCols, ", ")+") FROM STDIN")
-	if err != nil {
+	if err := w.copyFrom("rollups", rollupCols, rows); err != nil {
 		return w.s.wrapf("update the rollups", err)
 	}
 	acc.reset()
@@ -294,10 +293,9 @@ func (r *lineReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// copyText sends text to table's columns with COPY.
-func (w *Writer) copyText(table string, cols []string, text []byte) error {
-	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, bytes.NewReader(text),
-		"COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
+// copyFrom sends the COPY text r reads to table's columns.
+func (w *Writer) copyFrom(table string, cols []string, r io.Reader) error {
+	_, err := w.conn.Conn().PgConn().CopyFrom(w.ctx, r, "COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
 	return err
 }
 
