@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,15 +22,7 @@ const snapMagic = "NCPRICES1\n"
 // MarshalSnapshot encodes models (in name order) and the snapshot's date.
 func MarshalSnapshot(models []*Model, date string) []byte {
 	ms := slices.Clone(models)
-	slices.SortFunc(ms, func(a, b *Model) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ms, func(a, b *Model) int { return strings.Compare(a.Name, b.Name) })
 	b := []byte(snapMagic)
 	b = appendStr(b, date)
 	b = binary.AppendUvarint(b, uint64(len(ms)))
@@ -93,18 +86,13 @@ type snapReader struct {
 
 var errSnapShort = errors.New("ends early")
 
-func (r *snapReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *snapReader) uvarint() uint64 { return snapRead(r, binary.Uvarint) }
 
-func (r *snapReader) varint() int64 {
-	v, n := binary.Varint(r.b)
+func (r *snapReader) varint() int64 { return snapRead(r, binary.Varint) }
+
+// snapRead reads a number with decode (binary.Uvarint or Varint).
+func snapRead[T uint64 | int64](r *snapReader, decode func([]byte) (T, int)) T {
+	v, n := decode(r.b)
 	if n <= 0 {
 		r.fail()
 		return 0
