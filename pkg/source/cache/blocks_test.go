@@ -27,8 +27,7 @@ func TestBlocksMatchMemory(t *testing.T) {
 	blockMax, chunkRows = 97, 64 // blocks of two chunks
 	rng := rand.New(rand.NewPCG(31, 32))
 	from, to := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 12000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 12000, from, to)
 	for i := range recs {
 		if rng.IntN(50) == 0 {
 			recs[i].Cost = -recs[i].Cost // a credit
@@ -287,8 +286,7 @@ func TestManyMembersFromBlocks(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(41, 42))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 4000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 4000, from, to)
 	for i := range recs {
 		recs[i].User = fmt.Sprintf("user%05d", i)
 		recs[i].APIKey = fmt.Sprintf("key%05d", i/2)
@@ -357,8 +355,7 @@ func TestWideDimensions(t *testing.T) {
 	wideMembers = 40
 	rng := rand.New(rand.NewPCG(51, 52))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 6000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 6000, from, to)
 	for i := range recs {
 		recs[i].User = fmt.Sprintf("u%02d", rng.IntN(30)) // narrow at first
 		if i >= 2000 {

@@ -287,8 +287,7 @@ func TestCancelStopsALongImport(t *testing.T) {
 func TestBuildDefersTheIDIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 4000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 4000, from, to)
 	for i := 0; i < 400; i++ {
 		again := recs[rng.IntN(len(recs))]
 		if i%2 == 0 {

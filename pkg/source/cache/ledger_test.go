@@ -21,8 +21,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(14, 6))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 2000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 2000, from, to)
 	for _, sqlOnly := range []bool{false, true} {
 		c, err := Open(ctx, filepath.Join(t.TempDir(), "usage.db"), Options{Create: true, SQLOnly: sqlOnly})
 		if err != nil {

@@ -320,8 +320,7 @@ func TestCompaction(t *testing.T) {
 	s := openFresh(t)
 	rng := rand.New(rand.NewPCG(11, 12))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 6000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 6000, from, to)
 	for i := range recs {
 		recs[i].ID = fmt.Sprintf("c%05d", i)
 	}
@@ -373,8 +372,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(21, 22))
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 3000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 3000, from, to)
 	write(t, s, "acme", recs)
 	// What version 1 wrote: rows of the key and user pairs (here wrong on
 	// purpose, so that reading them would show).
@@ -422,8 +420,7 @@ func TestNarrowQueries(t *testing.T) {
 	s := openFresh(t)
 	rng := rand.New(rand.NewPCG(31, 32))
 	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	recs := storetest.RandomRecords(rng, 4000, from, to)
-	storetest.WithLedger(rng, recs)
+	recs := storetest.LedgerRecords(rng, 4000, from, to)
 	write(t, s, "acme", recs)
 	bounds := []int64{from.Add(-7 * time.Hour).UnixNano(), from.Add(40 * 24 * time.Hour).UnixNano(), to.UnixNano()}
 	keep := map[string]func(source.Totals) source.Totals{

@@ -264,6 +264,13 @@ func Normalize(gs []source.Groups) []source.Groups {
 	return out
 }
 
+// LedgerRecords are RandomRecords given the ledger's fields (WithLedger).
+func LedgerRecords(rng *rand.Rand, n int, from, to time.Time) []source.Record {
+	recs := RandomRecords(rng, n, from, to)
+	WithLedger(rng, recs)
+	return recs
+}
+
 // WithLedger gives about half the records v2 fields (docs/ledger.md):
 // buckets of many requests and of none, cache and reasoning tokens, unknown
 // status, no reported cost, projects, providers, tags, tiers, batch and
