@@ -230,6 +230,10 @@ const (
 	modelFailureMin    = 20  // failed calls now
 )
 
+// dominanceCounts says whether windows of now and then calls are enough
+// for the "suddenly dominates" rule: 100 calls now, some before.
+func dominanceCounts(now, then int64) bool { return now >= 100 && then > 0 }
+
 // moreInsights are the rules that grow with the data: an anomalous day, a
 // key or user that suddenly dominates, a model's latency regression, a
 // model's rising failure rate, and the budget at the last 7 days' pace.
@@ -278,7 +282,7 @@ func (s *Stats) moreInsights() []Insight {
 		now, then source.Groups
 	}{{"key", s.Keys, s.PreviousKeys}, {"user", s.Users, s.PreviousUsers}} {
 		total, prevTotal := g.now.Sum().Calls, g.then.Sum().Calls
-		if total < 100 || prevTotal == 0 {
+		if !dominanceCounts(total, prevTotal) {
 			continue
 		}
 		for _, top := range SortGroups(g.now, ByCalls) {

@@ -264,3 +264,61 @@ func TestPartialPrevious(t *testing.T) {
 		}
 	}
 }
+
+// askedDims records the dimensions a source is asked for.
+type askedDims struct {
+	*source.Memory
+	dims map[source.Dim]int
+}
+
+func (a *askedDims) AggregateMany(ctx context.Context, tenant string, qs []source.Query) ([][]source.Groups, error) {
+	for _, q := range qs {
+		a.dims[q.Dim]++
+	}
+	return a.Memory.AggregateMany(ctx, tenant, qs)
+}
+
+// TestDominanceQueries: keys and users (thousands of members a window)
+// are asked only when the "suddenly dominates" rule can fire, and the rule
+// fires the same with a filter (asked in the same pass) as without.
+func TestDominanceQueries(t *testing.T) {
+	takeover := join(
+		withKey(calls("2026-11-10", 20, "m", 10, "0.01", true), "old"),
+		withKey(calls("2026-11-14", 140, "m", 10, "0.01", true), "k1"),
+	)
+	cases := []struct {
+		name   string
+		recs   []source.Record
+		filter source.Filter
+		asked  bool
+		fires  bool
+	}{
+		{"no calls before", withKey(calls("2026-11-14", 140, "m", 10, "0.01", true), "k1"), nil, false, false},
+		{"too few calls now", join(calls("2026-11-10", 20, "m", 10, "0.01", true), calls("2026-11-14", 99, "m", 10, "0.01", true)), nil, false, false},
+		{"a key takes over", takeover, nil, true, true},
+		{"a key takes over, filtered", takeover, source.Filter{source.DimModel: {"m"}}, true, true},
+		{"filtered, no calls before", withKey(calls("2026-11-14", 140, "m", 10, "0.01", true), "k1"), source.Filter{source.DimModel: {"m"}}, true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := &askedDims{&source.Memory{Records: map[string][]source.Record{"t": c.recs}}, map[source.Dim]int{}}
+			clock, _ := ParseAsOf("2026-11-20", time.UTC)
+			span, _ := Resolve(Range{Period: Week}, clock)
+			s, err := BuildStats(context.Background(), src, "t", span, clock, Options{Filter: c.filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.ComputeInsights()
+			if asked := src.dims[source.DimKey] == 2 && src.dims[source.DimUser] == 2; asked != c.asked || (!asked && src.dims[source.DimKey]+src.dims[source.DimUser] > 0) {
+				t.Errorf("keys asked %d times, users %d; want asked: %v", src.dims[source.DimKey], src.dims[source.DimUser], c.asked)
+			}
+			fired := false
+			for _, in := range s.Insights {
+				fired = fired || in.Kind == "dominant-key"
+			}
+			if fired != c.fires {
+				t.Errorf("dominant-key fired: %v, want %v (%v)", fired, c.fires, s.Insights)
+			}
+		})
+	}
+}

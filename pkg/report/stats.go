@@ -92,11 +92,20 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		{Dim: source.DimModel, Bounds: span.Current.Bounds(), Latency: true},
 		{Dim: source.DimModel, Bounds: span.Previous.Bounds(), Latency: true},
 		{Dim: source.DimAll, Bounds: span.DayBounds()},
-		// Keys and users are compared by calls (insights): no money.
+	}
+	// Keys and users are compared by calls (the "suddenly dominates"
+	// insight): no money. A filtered report is one pass over the records:
+	// they are asked in it. Otherwise only when the rule can fire, after
+	// the totals of both windows are known: thousands of members a window.
+	members := []source.Query{
 		{Dim: source.DimKey, Bounds: span.Current.Bounds(), CountsOnly: true, CallsOnly: true},
 		{Dim: source.DimKey, Bounds: span.Previous.Bounds(), CountsOnly: true, CallsOnly: true},
 		{Dim: source.DimUser, Bounds: span.Current.Bounds(), CountsOnly: true, CallsOnly: true},
 		{Dim: source.DimUser, Bounds: span.Previous.Bounds(), CountsOnly: true, CallsOnly: true},
+	}
+	asked := len(opt.Filter) > 0
+	if asked {
+		qs = append(qs, members...)
 	}
 	for i := range qs {
 		qs[i].Filter = opt.Filter
@@ -119,7 +128,9 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		return nil, err
 	}
 	cur, prev, daily := res[0], res[1], res[2]
-	s.Keys, s.PreviousKeys, s.Users, s.PreviousUsers = res[3][0], res[4][0], res[5][0], res[6][0]
+	if asked {
+		s.Keys, s.PreviousKeys, s.Users, s.PreviousUsers = res[3][0], res[4][0], res[5][0], res[6][0]
+	}
 	s.Unpriced = sums[0].Unpriced
 	s.Models = SortGroups(cur[0], ByCost)
 	for _, g := range s.Models {
@@ -134,6 +145,13 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		}
 	}
 	sums[1].SetCosts(&s.Previous)
+	if !asked && dominanceCounts(s.Current.Calls, s.Previous.Calls) {
+		m, err := source.AggregateMany(ctx, src, tenant, members)
+		if err != nil {
+			return nil, err
+		}
+		s.Keys, s.PreviousKeys, s.Users, s.PreviousUsers = m[0][0], m[1][0], m[2][0], m[3][0]
+	}
 	switch {
 	case s.Current.CacheRead == 0:
 	case save:

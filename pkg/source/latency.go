@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 )
 
 // Latency is a mergeable histogram of response times in milliseconds, with
@@ -188,6 +189,9 @@ func (h *Latency) MarshalBinary() []byte {
 // ErrLatencyData is a histogram that cannot be read.
 var ErrLatencyData = errors.New("damaged latency histogram")
 
+// binScratch holds decode buffers for MergeBinary.
+var binScratch = sync.Pool{New: func() any { return new([]latencyBin) }}
+
 // MergeBinary adds an encoded histogram to h.
 func (h *Latency) MergeBinary(b []byte) error {
 	if len(b) == 0 {
@@ -197,7 +201,12 @@ func (h *Latency) MergeBinary(b []byte) error {
 		return ErrLatencyData
 	}
 	b = b[1:]
-	bins := make([]latencyBin, 0, len(b)/2)
+	// Decoded into a reused buffer: a report merges thousands of rows'
+	// histograms, and merge copies what it keeps.
+	scratch := binScratch.Get().(*[]latencyBin)
+	defer binScratch.Put(scratch)
+	bins := (*scratch)[:0]
+	defer func() { *scratch = bins[:0] }()
 	k := int32(0)
 	for len(b) > 0 {
 		d, n := binary.Uvarint(b)

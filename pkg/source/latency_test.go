@@ -136,3 +136,25 @@ func TestLatencyMergeMatchesPlainCounts(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLatencyMergeBinary merges a year of a model's rollup rows'
+// histograms (hundreds of buckets each), as a report does.
+func BenchmarkLatencyMergeBinary(b *testing.B) {
+	rows := make([][]byte, 26)
+	for i := range rows {
+		var h Latency
+		for j := range 2000 {
+			h.Record(int64(50 + (j*j+i*7919)%40000))
+		}
+		rows[i] = h.MarshalBinary()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var h Latency
+		for _, r := range rows {
+			if err := h.MergeBinary(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -3,9 +3,11 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -105,8 +107,15 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 		" AND r.level = p.level AND r.start >= p.s AND r.start < p.e"
 	args := []any{tid, int16(code), levels, starts, ends}
 	interval := intervalSQL("r.start", q.Bounds, ps[0].Start, ps[len(ps)-1].End, &args)
+	// Where each interval is one bucket of its piece's level (a daily
+	// series from day rows), a row is a group: grouping them again costs
+	// the server more than sending them (the rows of a bucket not yet
+	// compacted are added here, as the groups of several pieces are).
 	sql := "SELECT " + interval + ", r.member, " + sumsFor(rollupCounters, summed(q)) +
 		" FROM " + from + " GROUP BY 1, 2"
+	if bucketIntervals(ps, q.Bounds) {
+		sql = "SELECT " + interval + ", r.member, " + columnsFor(rollupCounters, summed(q)) + " FROM " + from
+	}
 	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
 		return err
 	}
@@ -179,6 +188,25 @@ func intervalSQL(col string, bounds []int64, start, end int64, args *[]any) stri
 	}
 	*args = append(*args, bounds)
 	return fmt.Sprintf("width_bucket(%s, $%d::bigint[]) - 1", col, len(*args))
+}
+
+// bucketIntervals says whether every interval between bounds that the
+// pieces cover is exactly one bucket of its piece's level.
+func bucketIntervals(ps []cache.PlanPiece, bounds []int64) bool {
+	for _, p := range ps {
+		k, ok := slices.BinarySearch(bounds, p.Start)
+		if !ok {
+			return false
+		}
+		step := p.Level * int64(time.Second)
+		for t := p.Start; t < p.End; t += step {
+			if k+1 >= len(bounds) || bounds[k] != t || bounds[k+1] != t+step {
+				return false
+			}
+			k++
+		}
+	}
+	return true
 }
 
 // mergeLatency merges a rollup row's histogram into l.

@@ -78,12 +78,18 @@ func summed(q *source.Query) []int {
 }
 
 // sumsFor is sumsOf the exprs at idx.
-func sumsFor(exprs []string, idx []int) string {
+func sumsFor(exprs []string, idx []int) string { return sumsOf(pick(exprs, idx)) }
+
+// columnsFor is the exprs at idx as a column list, not summed.
+func columnsFor(exprs []string, idx []int) string { return strings.Join(pick(exprs, idx), ", ") }
+
+// pick is the exprs at idx.
+func pick(exprs []string, idx []int) []string {
 	some := make([]string, len(idx))
 	for i, j := range idx {
 		some[i] = exprs[j]
 	}
-	return sumsOf(some)
+	return some
 }
 
 // counterList is counterCols as a column list.
