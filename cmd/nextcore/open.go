@@ -39,6 +39,11 @@ func (a *App) openSource(ctx context.Context, s *settings) (*reportSource, error
 	if err != nil {
 		return nil, err
 	}
+	if !s.demo && s.teamStore() {
+		// The report waits on the server (its connection) a while: the
+		// book is filled meanwhile, should the report price.
+		book.Warm()
+	}
 	rs, err := a.openUsage(ctx, s)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -72,16 +73,29 @@ type Book struct {
 	// first needed (ensure): most reports price nothing, and decoding the
 	// snapshot is most of a small report's start.
 	over    []*Model
-	pending bool
+	pending bool // set by Load, before the book is shared
+	once    sync.Once
 }
 
 // ensure puts the snapshot, then the price files' models, into the book
 // the first time it is read.
 func (b *Book) ensure() {
-	if !b.pending {
-		return
+	if b.pending {
+		b.once.Do(b.fill)
 	}
-	b.pending = false
+}
+
+// Warm fills the book on another goroutine, so that a report that will
+// price finds it ready: its first reader waits for it, if need be. A
+// report calls it before it waits on its store (a server's connection).
+func (b *Book) Warm() {
+	if b.pending {
+		go b.ensure()
+	}
+}
+
+// fill puts the snapshot, then the price files' models, into the book.
+func (b *Book) fill() {
 	models, _, err := loadSnapshot()
 	if err != nil {
 		panic(err) // the snapshot is built in and tested: a broken build

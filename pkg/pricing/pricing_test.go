@@ -209,3 +209,28 @@ func TestSnapshotDate(t *testing.T) {
 		t.Errorf("head says %q, the snapshot %q", got, date)
 	}
 }
+
+// TestWarm: a book filled on another goroutine reads the same as one
+// filled by its first reader, whichever comes first (run with -race).
+func TestWarm(t *testing.T) {
+	cold, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm.Warm()
+	done := make(chan []*Model)
+	go func() { done <- warm.Models() }()
+	if got, want := len(warm.Models()), len(cold.Models()); got != want || got == 0 {
+		t.Fatalf("warmed book has %d models, cold one %d", got, want)
+	}
+	if got := <-done; len(got) != len(cold.Models()) {
+		t.Errorf("a concurrent reader saw %d models", len(got))
+	}
+	if _, ok := warm.Lookup("gpt-4o"); !ok {
+		t.Error("gpt-4o is not in the warmed book")
+	}
+}

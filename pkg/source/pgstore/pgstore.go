@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,6 +74,7 @@ type Store struct {
 	url    string          // redacted
 	schema string
 	now    func() time.Time
+	tids   sync.Map // tenant slug → id: ids never change
 }
 
 var _ cache.Store = (*Store)(nil)
@@ -115,6 +117,11 @@ func Open(ctx context.Context, rawURL string, opt cache.Options) (*Store, error)
 	}
 	return s, nil
 }
+
+// once runs a statement a report runs once in one round trip: parsed,
+// bound and run together (the statement cache spends a round trip more,
+// preparing it), with its values sent and its rows read as text.
+const once = pgx.QueryExecModeExec
 
 // sessionDefaults are the settings a connection starts with, unless the
 // URL gives its own.
@@ -191,7 +198,7 @@ func (s *Store) prepare(ctx context.Context, opt cache.Options) error {
 // version reads the schema version, 0 when there are no tables.
 func (s *Store) version(ctx context.Context) (int, error) {
 	var v int
-	err := s.pool.QueryRow(ctx, "SELECT version FROM nextcore_schema").Scan(&v)
+	err := s.pool.QueryRow(ctx, "SELECT version FROM nextcore_schema", once).Scan(&v)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") { // undefined table or schema
 		return 0, nil
@@ -397,9 +404,25 @@ func tenantID(ctx context.Context, q interface {
 	return id, err
 }
 
+// tenantID is the id of an existing tenant, looked up once.
+func (s *Store) tenantID(ctx context.Context, slug string) (int32, error) {
+	if id, ok := s.tids.Load(slug); ok {
+		return id.(int32), nil
+	}
+	var id int32
+	err := s.pool.QueryRow(ctx, "SELECT id FROM tenants WHERE slug = $1", once, slug).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("%w: %q", cache.ErrNoTenant, slug)
+	}
+	if err == nil {
+		s.tids.Store(slug, id)
+	}
+	return id, err
+}
+
 // Tenants implements cache.Store.
 func (s *Store) Tenants(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, "SELECT slug FROM tenants ORDER BY slug")
+	rows, err := s.pool.Query(ctx, "SELECT slug FROM tenants ORDER BY slug", once)
 	if err != nil {
 		return nil, s.wrap(err)
 	}
@@ -412,22 +435,21 @@ func (s *Store) Info(ctx context.Context, tenant string) (source.Info, error) {
 	info := source.Info{Tenant: tenant, Kind: "cache"}
 	var tid int32
 	var updated int64
-	err := s.pool.QueryRow(ctx, "SELECT id, updated_at FROM tenants WHERE slug = $1", tenant).Scan(&tid, &updated)
+	var oldest, newest *int64
+	err := s.pool.QueryRow(ctx, `SELECT t.id, t.updated_at,
+		(SELECT min(ts) FROM records WHERE tenant = t.id),
+		(SELECT max(ts) FROM records WHERE tenant = t.id),
+		(SELECT coalesce(sum(calls), 0)::bigint FROM rollups WHERE tenant = t.id AND dim = 0 AND level = $2)
+		FROM tenants t WHERE t.slug = $1`, once, tenant, cache.Day).Scan(&tid, &updated, &oldest, &newest, &info.Records)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return info, fmt.Errorf("%w: %q", cache.ErrNoTenant, tenant)
 	}
 	if err != nil {
 		return info, s.wrap(err)
 	}
+	s.tids.Store(tenant, tid)
 	if updated > 0 {
 		info.UpdatedAt = time.Unix(0, updated)
-	}
-	var oldest, newest *int64
-	if err := s.pool.QueryRow(ctx, `SELECT (SELECT min(ts) FROM records WHERE tenant = $1),
-		(SELECT max(ts) FROM records WHERE tenant = $1),
-		(SELECT coalesce(sum(calls), 0)::bigint FROM rollups WHERE tenant = $1 AND dim = 0 AND level = $2)`,
-		tid, cache.Day).Scan(&oldest, &newest, &info.Records); err != nil {
-		return info, s.wrap(err)
 	}
 	if oldest != nil {
 		info.Oldest, info.Newest = time.Unix(0, *oldest), time.Unix(0, *newest)

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nextcore-ai/nextcore/pkg/source"
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
@@ -31,25 +35,64 @@ func (s *Store) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	for i, q := range qs {
 		out[i] = source.NewGroups(q)
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tid, err := s.tenantID(ctx, tenant)
 	if err != nil {
 		return nil, s.wrap(err)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // read only
-	tid, err := tenantID(ctx, tx, tenant, false)
-	if err != nil {
-		return nil, s.wrap(err)
-	}
+	var r reads
+	r.add(beginRead, nil, nil)
 	for qi := range qs {
-		q := &qs[qi]
-		if len(out[qi]) == 0 {
-			continue
+		if len(out[qi]) > 0 {
+			s.query(&r, tid, &qs[qi], out[qi])
 		}
-		if err := s.query(ctx, tx, tid, q, out[qi]); err != nil {
-			return nil, s.wrap(err)
-		}
+	}
+	r.add("COMMIT", nil, nil)
+	if err := r.run(ctx, s.pool); err != nil {
+		return nil, s.wrap(err)
 	}
 	return out, nil
+}
+
+// beginRead begins the transaction whose snapshot every read of a report
+// shares.
+const beginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+// reads are statements sent together, in one round trip, each with what
+// reads its rows (nil: none). The server runs the next while the client
+// reads the rows of one.
+type reads struct {
+	b    pgx.Batch
+	read []func(pgx.Rows) error
+}
+
+func (r *reads) add(sql string, args []any, read func(pgx.Rows) error) {
+	r.b.Queue(sql, args...)
+	r.read = append(r.read, read)
+}
+
+// run sends the statements and reads their results, in order.
+func (r *reads) run(ctx context.Context, pool *pgxpool.Pool) error {
+	br := pool.SendBatch(ctx, &r.b)
+	for _, read := range r.read {
+		var err error
+		if read == nil {
+			_, err = br.Exec()
+		} else {
+			var rows pgx.Rows
+			if rows, err = br.Query(); err == nil {
+				err = read(rows)
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			}
+		}
+		if err != nil {
+			br.Close() //nolint:errcheck // the first error is the one to tell
+			return err
+		}
+	}
+	return br.Close()
 }
 
 // rolledQuery reports whether rollup rows answer q: one dimension, no
@@ -65,10 +108,12 @@ func rolledQuery(q *source.Query) bool {
 	return !q.NoCostOnly || q.Dim == source.DimPrice || q.Dim == source.DimPairPrice
 }
 
-func (s *Store) query(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, out []source.Groups) error {
+// query adds the statements that answer q into out.
+func (s *Store) query(r *reads, tid int32, q *source.Query, out []source.Groups) {
 	last := q.Bounds[len(q.Bounds)-1]
 	if !rolledQuery(q) {
-		return s.fromRecords(ctx, tx, tid, q, q.Bounds[0], last, out)
+		fromRecords(r, tid, q, q.Bounds[0], last, out)
+		return
 	}
 	code, levels := int(q.Dim), levelsFor(q.Dim)
 	if pairQuery(q) {
@@ -83,20 +128,16 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query
 			rolled = append(rolled, p)
 			continue
 		}
-		if err := s.fromRecords(ctx, tx, tid, q, p.Start, p.End, out); err != nil {
-			return err
-		}
+		fromRecords(r, tid, q, p.Start, p.End, out)
 	}
-	if len(rolled) == 0 {
-		return nil
+	if len(rolled) > 0 {
+		fromRollups(r, tid, q, code, rolled, out)
 	}
-	return s.fromRollups(ctx, tx, tid, q, code, rolled, out)
 }
 
 // fromRollups adds the rollup rows of one level in [p.Start, p.End): each
 // row lies inside one interval.
-func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, code int,
-	ps []cache.PlanPiece, out []source.Groups) error {
+func fromRollups(r *reads, tid int32, q *source.Query, code int, ps []cache.PlanPiece, out []source.Groups) {
 	// Every piece in one statement: the server sums a member's rows of
 	// every level and piece into one row an interval.
 	levels, starts, ends := make([]int32, len(ps)), make([]int64, len(ps)), make([]int64, len(ps))
@@ -116,23 +157,21 @@ func (s *Store) fromRollups(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	if bucketIntervals(ps, q.Bounds) {
 		sql = "SELECT " + interval + ", r.member, " + columnsFor(rollupCounters, summed(q)) + " FROM " + from
 	}
-	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
-		return err
-	}
+	r.add(sql, args, addTotals(q, out))
 	if !q.Latency || !q.Dim.HasLatency() || len(q.Also) > 0 {
-		return nil
+		return
 	}
 	// The histograms come as rollup rows, merged here.
 	var lat []byte
-	return eachGroup(ctx, tx, "SELECT "+interval+", r.member, r.lat FROM "+from+
-		" WHERE r.lat IS NOT NULL", args, out, []any{&lat}, func(g *source.Totals) error {
-		return mergeLatency(latencyOf(g), lat)
-	})
+	r.add("SELECT "+interval+", r.member, r.lat FROM "+from+" WHERE r.lat IS NOT NULL", args,
+		eachGroup(out, []any{&lat}, func(g *source.Totals) error {
+			return mergeLatency(latencyOf(g), lat)
+		}))
 }
 
 // fromRecords adds the records of [start, end) that q keeps, grouped by the
 // server.
-func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source.Query, start, end int64, out []source.Groups) error {
+func fromRecords(r *reads, tid int32, q *source.Query, start, end int64, out []source.Groups) {
 	from := "records r"
 	var members []string
 	for i, d := range append([]source.Dim{q.Dim}, q.Also...) {
@@ -165,15 +204,13 @@ func (s *Store) fromRecords(ctx context.Context, tx pgx.Tx, tid int32, q *source
 	interval := intervalSQL("r.ts", q.Bounds, start, end, &args)
 	sql := "SELECT " + interval + ", " + member + ", " + sumsFor(rawCounters, summed(q)) + " FROM " + from +
 		" WHERE " + where + " GROUP BY 1, 2"
-	if err := addTotals(ctx, tx, q, sql, args, out); err != nil {
-		return err
-	}
+	r.add(sql, args, addTotals(q, out))
 	if !q.Latency || !q.Dim.HasLatency() {
-		return nil
+		return
 	}
 	sql = "SELECT " + interval + ", " + member + ", r.lat_bucket, count(*) FROM " + from +
 		" WHERE " + where + " AND r.latency >= 0 GROUP BY 1, 2, 3"
-	return addLatency(ctx, tx, sql, args, out)
+	r.add(sql, args, addLatency(out))
 }
 
 // intervalSQL is the interval between bounds of a row whose time is col,
@@ -217,54 +254,114 @@ func mergeLatency(l *source.Latency, b []byte) error {
 	return nil
 }
 
-// eachGroup runs sql, whose rows are (interval, member, rest…), and hands
-// fn each row's group to add rest to.
-func eachGroup(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups, rest []any,
-	fn func(g *source.Totals) error) error {
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return err
+// eachGroup reads rows of (interval, member, rest…) and hands fn each
+// row's group to add rest to.
+func eachGroup(out []source.Groups, rest []any, fn func(g *source.Totals) error) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		var k int
+		var member string
+		dest := append([]any{&k, &member}, rest...)
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			if k < 0 || k >= len(out) {
+				return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
+			}
+			g := out[k][member]
+			if err := fn(&g); err != nil {
+				return err
+			}
+			out[k][member] = g
+		}
+		return rows.Err()
 	}
-	defer rows.Close()
-	var k int
-	var member string
-	dest := append([]any{&k, &member}, rest...)
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return err
-		}
-		if k < 0 || k >= len(out) {
-			return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
-		}
-		g := out[k][member]
-		if err := fn(&g); err != nil {
-			return err
-		}
-		out[k][member] = g
-	}
-	return rows.Err()
 }
 
 // addTotals adds rows of (interval, member, counters…) to out: the
 // counters q reads (summed).
-func addTotals(ctx context.Context, tx pgx.Tx, q *source.Query, sql string, args []any, out []source.Groups) error {
+func addTotals(q *source.Query, out []source.Groups) func(pgx.Rows) error {
+	idx := summed(q)
 	var t source.Totals // every counter read is scanned: nothing is left of the row before
 	var counters []any
 	all := t.Counters()
-	for _, i := range summed(q) {
+	for _, i := range idx {
 		counters = append(counters, all[i])
 	}
-	return eachGroup(ctx, tx, sql, args, out, counters, func(g *source.Totals) error {
+	scan := eachGroup(out, counters, func(g *source.Totals) error {
 		g.Add(t)
 		return nil
 	})
+	return func(rows pgx.Rows) error {
+		if !binaryInts(rows.FieldDescriptions()) {
+			return scan(rows)
+		}
+		// Tens of thousands of rows (a daily series by price key): read
+		// from the wire as they came, the names of the few members made
+		// once.
+		names := map[string]string{}
+		for rows.Next() {
+			raw := rows.RawValues()
+			if len(raw) != 2+len(idx) {
+				return fmt.Errorf("%w: %d columns, want %d", cache.ErrCorrupted, len(raw), 2+len(idx))
+			}
+			k, ok := wireInt(raw[0])
+			if !ok || k < 0 || k >= int64(len(out)) {
+				return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
+			}
+			member, ok := names[string(raw[1])]
+			if !ok {
+				member = string(raw[1])
+				names[member] = member
+			}
+			g := out[k][member]
+			c := g.Counters()
+			for j, i := range idx {
+				v, ok := wireInt(raw[2+j])
+				if !ok {
+					return fmt.Errorf("%w: a sum that is not a number", cache.ErrCorrupted)
+				}
+				*c[i] += v
+			}
+			out[k][member] = g
+		}
+		return rows.Err()
+	}
+}
+
+// binaryInts says whether rows are (integer, text, bigint…), the integers
+// in binary: what addTotals reads off the wire.
+func binaryInts(fds []pgconn.FieldDescription) bool {
+	if len(fds) < 2 || fds[1].DataTypeOID != pgtype.TextOID {
+		return false
+	}
+	for i, fd := range fds {
+		if i == 1 {
+			continue
+		}
+		if fd.Format != pgtype.BinaryFormatCode || (fd.DataTypeOID != pgtype.Int8OID && (i > 0 || fd.DataTypeOID != pgtype.Int4OID)) {
+			return false
+		}
+	}
+	return true
+}
+
+// wireInt decodes a binary int4 or int8.
+func wireInt(b []byte) (int64, bool) {
+	switch len(b) {
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(b))), true
+	case 8:
+		return int64(binary.BigEndian.Uint64(b)), true
+	}
+	return 0, false
 }
 
 // addLatency adds rows of (interval, member, histogram bucket, count).
-func addLatency(ctx context.Context, tx pgx.Tx, sql string, args []any, out []source.Groups) error {
+func addLatency(out []source.Groups) func(pgx.Rows) error {
 	var bucket int32
 	var n int64
-	return eachGroup(ctx, tx, sql, args, out, []any{&bucket, &n}, func(g *source.Totals) error {
+	return eachGroup(out, []any{&bucket, &n}, func(g *source.Totals) error {
 		latencyOf(g).AddBucket(source.LatencyBucket(bucket), n)
 		return nil
 	})

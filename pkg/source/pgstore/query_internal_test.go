@@ -1,8 +1,12 @@
 package pgstore
 
 import (
+	"math"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/nextcore-ai/nextcore/pkg/source/cache"
 )
@@ -45,5 +49,50 @@ func TestBucketIntervals(t *testing.T) {
 				t.Errorf("bucketIntervals = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestWireInts: the rows read off the wire are (integer, text, bigint…) in
+// binary; anything else is scanned as pgx decodes it.
+func TestWireInts(t *testing.T) {
+	fd := func(oid uint32, format int16) pgconn.FieldDescription {
+		return pgconn.FieldDescription{DataTypeOID: oid, Format: format}
+	}
+	bin := int16(pgtype.BinaryFormatCode)
+	cases := []struct {
+		name string
+		fds  []pgconn.FieldDescription
+		want bool
+	}{
+		{"int4, text, int8s", []pgconn.FieldDescription{fd(pgtype.Int4OID, bin), fd(pgtype.TextOID, 0), fd(pgtype.Int8OID, bin), fd(pgtype.Int8OID, bin)}, true},
+		{"int8, text, int8", []pgconn.FieldDescription{fd(pgtype.Int8OID, bin), fd(pgtype.TextOID, 0), fd(pgtype.Int8OID, bin)}, true},
+		{"a counter as int4", []pgconn.FieldDescription{fd(pgtype.Int4OID, bin), fd(pgtype.TextOID, 0), fd(pgtype.Int4OID, bin)}, false},
+		{"a counter as numeric", []pgconn.FieldDescription{fd(pgtype.Int4OID, bin), fd(pgtype.TextOID, 0), fd(pgtype.NumericOID, bin)}, false},
+		{"text format", []pgconn.FieldDescription{fd(pgtype.Int4OID, 0), fd(pgtype.TextOID, 0), fd(pgtype.Int8OID, 0)}, false},
+		{"the member not text", []pgconn.FieldDescription{fd(pgtype.Int4OID, bin), fd(pgtype.ByteaOID, bin), fd(pgtype.Int8OID, bin)}, false},
+		{"one column", []pgconn.FieldDescription{fd(pgtype.Int4OID, bin)}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := binaryInts(c.fds); got != c.want {
+				t.Errorf("binaryInts = %v, want %v", got, c.want)
+			}
+		})
+	}
+	for _, c := range []struct {
+		b    []byte
+		want int64
+		ok   bool
+	}{
+		{[]byte{0, 0, 0, 7}, 7, true},
+		{[]byte{0xff, 0xff, 0xff, 0xfe}, -2, true},
+		{[]byte{0, 0, 0, 1, 0, 0, 0, 0}, 1 << 32, true},
+		{[]byte{0x80, 0, 0, 0, 0, 0, 0, 0}, math.MinInt64, true},
+		{nil, 0, false}, // NULL
+		{[]byte{1, 2}, 0, false},
+	} {
+		if got, ok := wireInt(c.b); got != c.want || ok != c.ok {
+			t.Errorf("wireInt(%v) = %d, %v; want %d, %v", c.b, got, ok, c.want, c.ok)
+		}
 	}
 }

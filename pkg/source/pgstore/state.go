@@ -20,7 +20,7 @@ func (s *Store) SyncState(ctx context.Context, tenant string) (*cache.SyncState,
 	var finished *int64
 	err := s.pool.QueryRow(ctx, `SELECT s.api_url, s.window_start, s.window_end, s.last_ts, s.next_url,
 		s.pages, s.records, s.started_at, s.updated_at, s.finished_at
-		FROM syncs s JOIN tenants t ON t.id = s.tenant WHERE t.slug = $1`, tenant).
+		FROM syncs s JOIN tenants t ON t.id = s.tenant WHERE t.slug = $1`, once, tenant).
 		Scan(&st.APIURL, &ws, &we, &st.LastTS, &next, &st.Pages, &st.Records, &started, &updated, &finished)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -101,7 +101,7 @@ func (s *Store) Quota(ctx context.Context, tenant string) (*cache.Quota, error) 
 	var calls, tokens, spend *int64
 	var fetched int64
 	err := s.pool.QueryRow(ctx, `SELECT q.period_start, q.api_calls, q.tokens, q.spend, q.fetched_at
-		FROM quotas q JOIN tenants t ON t.id = q.tenant WHERE t.slug = $1`, tenant).Scan(&start, &calls, &tokens, &spend, &fetched)
+		FROM quotas q JOIN tenants t ON t.id = q.tenant WHERE t.slug = $1`, once, tenant).Scan(&start, &calls, &tokens, &spend, &fetched)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
