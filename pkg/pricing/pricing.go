@@ -184,6 +184,9 @@ func (b *Book) Lookup(name string) (*Model, bool) {
 	if to, ok := b.aliases[name]; ok {
 		return b.models[to], true
 	}
+	if n := len(name); n == 0 || name[n-1] < '0' || name[n-1] > '9' {
+		return nil, false // no date at its end: the regexp need not run
+	}
 	if base := dateSuffix.ReplaceAllString(name, ""); base != name {
 		return b.Lookup(base)
 	}

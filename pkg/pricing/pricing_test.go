@@ -234,3 +234,32 @@ func TestWarm(t *testing.T) {
 		t.Error("gpt-4o is not in the warmed book")
 	}
 }
+
+// TestLookupDateSuffix: a model name with a trailing date finds its base
+// model's prices; one without finds nothing it is not.
+func TestLookupDateSuffix(t *testing.T) {
+	b, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, want string
+	}{
+		{"gpt-4o-20991231", "gpt-4o"},
+		{"gpt-4o-2099-12-31", "gpt-4o"},
+		{"gpt-4o@20991231", "gpt-4o"},
+		{"gpt-4o", "gpt-4o"},
+		{"gpt-4o-2099", ""},
+		{"gpt-4o-x", ""},
+		{"a-self-hosted-model", ""},
+		{"", ""},
+	} {
+		m, ok := b.Lookup(c.name)
+		switch {
+		case c.want == "" && ok:
+			t.Errorf("Lookup(%q) found %s", c.name, m.Name)
+		case c.want != "" && (!ok || m.Name != c.want):
+			t.Errorf("Lookup(%q) = %v, %v; want %s", c.name, m, ok, c.want)
+		}
+	}
+}

@@ -167,6 +167,33 @@ func pieces(bounds, changes []int64) (cut []int64, of []int, at []time.Time) {
 	return append(cut, bounds[len(bounds)-1]), of, at
 }
 
+// priceKeys parses the price keys of a call's groups, and finds their
+// models in the book, once a key: a year by day is thousands of groups of a
+// few dozen keys.
+type priceKeys struct {
+	book *pricing.Book
+	seen map[string]priceKeyOf
+}
+
+type priceKeyOf struct {
+	pk    source.PriceKey
+	model *pricing.Model // nil: the book has no price for it
+	ok    bool
+}
+
+// of is key parsed (ok false: not a key this build makes) and its model.
+func (ks priceKeys) of(key string) (source.PriceKey, *pricing.Model, bool) {
+	k, seen := ks.seen[key]
+	if !seen {
+		k.pk, k.ok = source.ParsePriceKey(key)
+		if k.ok {
+			k.model, _ = ks.book.Lookup(k.pk.Model)
+		}
+		ks.seen[key] = k
+	}
+	return k.pk, k.model, k.ok
+}
+
 // moneyPlan is how one query's costs are made.
 type moneyPlan struct {
 	base    int // index of the query itself in the call, -1 when derived from comp
@@ -222,10 +249,12 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 		}
 		return res, summaries(res), nil
 	}
-	if _, rolled := src.(source.Rolled); rolled && !priced {
+	_, rolled := src.(source.Rolled)
+	if _, remote := src.(source.Remote); rolled && !remote && !priced {
 		// Only records without a reported cost are priced: first see
 		// whether the queries' span holds any (one read of rollups). A
-		// source without rollups is read once, with the whole plan.
+		// source without rollups is read once, with the whole plan; so is
+		// a server's, where a call costs more than the companions.
 		probe := source.Query{Dim: source.DimPrice, Bounds: []int64{lo, hi}}
 		res, err := source.AggregateMany(ctx, src, tenant, []source.Query{probe})
 		if err != nil {
@@ -298,6 +327,7 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 	}
 	out := make([][]source.Groups, len(qs))
 	sums := make([]Summary, len(qs))
+	keys := priceKeys{book: book, seen: map[string]priceKeyOf{}}
 	for i := range qs {
 		p, ok := plans[i]
 		if !ok {
@@ -325,7 +355,7 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 					cut := strings.LastIndex(member, source.PivotSep)
 					name, key = member[:cut], member[cut+len(source.PivotSep):]
 				}
-				pk, ok := source.ParsePriceKey(key)
+				pk, model, ok := keys.of(key)
 				if !ok || t.Empty() {
 					continue // not a key this build makes
 				}
@@ -345,8 +375,11 @@ func (m *Money) Aggregate(ctx context.Context, src source.Source, tenant string,
 					a = &priceAcc{}
 					accs[k][name] = a
 				}
-				per, ok := book.PeriodOf(pk.Model, p.at[j])
-				if !ok {
+				var per *pricing.Period
+				if model != nil {
+					per, _ = model.Period(p.at[j]) // nil before its first price
+				}
+				if per == nil {
 					unpriced.Calls += t.Calls
 					unpriced.Tokens += t.Tokens()
 					unpricedModels[pk.Model] = true

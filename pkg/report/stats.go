@@ -111,13 +111,13 @@ func BuildStats(ctx context.Context, src source.Source, tenant string, span Span
 		qs[i].Filter = opt.Filter
 	}
 	// What caching saved. A filtered report is answered by a pass over
-	// the records' columns: it is asked with the rest, in the same pass.
-	// Otherwise rollup rows answer it, after the rest, when there are
+	// the records' columns, a server's in one call: it is asked with the
+	// rest. Otherwise rollup rows answer it, after the rest, when there are
 	// cache reads (the price book is read only then).
 	start, end := span.Current.Start.UnixNano(), span.Current.End.UnixNano()
 	var savings Savings
 	save := false
-	if len(opt.Filter) > 0 {
+	if _, remote := src.(source.Remote); len(opt.Filter) > 0 || remote {
 		var saving source.Query
 		if saving, savings, save = opt.Money.SavingsQuery(start, end, opt.Filter); save {
 			qs = append(qs, saving)

@@ -419,6 +419,13 @@ type Rolled interface {
 	Rolled()
 }
 
+// Remote is a source whose every call costs round trips to a server (the
+// team store): one call that asks all a report may need beats a cheap one
+// first to see what it needs.
+type Remote interface {
+	Remote()
+}
+
 // Beginning is a source that can tell when a tenant's data begins: the
 // time of its oldest record, zero when it has none.
 type Beginning interface {

@@ -162,6 +162,9 @@ func (s *Store) Publish(context.Context) error { return nil }
 // Rolled implements source.Rolled.
 func (s *Store) Rolled() {}
 
+// Remote implements source.Remote.
+func (s *Store) Remote() {}
+
 // prepare checks the schema version and makes or upgrades the tables.
 func (s *Store) prepare(ctx context.Context, opt cache.Options) error {
 	v, err := s.version(ctx)
