@@ -6,14 +6,17 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 )
 
 // htmlPage is the dashboard as one self-contained HTML file: inline CSS
 // and SVG, no script, no external request; readable in a browser and
-// printable (A4 or letter). Names are escaped by html/template.
-var htmlPage = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// printable (A4 or letter). Names are escaped by html/template. Parsed
+// when first used: most runs render no HTML, and every run would pay.
+var htmlPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -83,6 +86,7 @@ footer { color: #9ca3af; font-size: 11px; margin-top: 22px; }
 <footer>{{.Footer}}</footer>
 </main></body></html>
 `))
+})
 
 type htmlCost struct {
 	Name, Cost, Share, Calls string
@@ -119,7 +123,7 @@ func StatsHTML(w io.Writer, s *report.Stats, o Options) error {
 	}
 	d.Footer = "Made by nextcore " + o.PDF.Version + " as of " + s.Clock.Now.Format("Jan 2, 2006 15:04 MST") + "."
 	var b bytes.Buffer
-	if err := htmlPage.Execute(&b, d); err != nil {
+	if err := htmlPage().Execute(&b, d); err != nil {
 		return err
 	}
 	_, err := w.Write(b.Bytes())

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nextcore-ai/nextcore/pkg/report"
 	"github.com/nextcore-ai/nextcore/pkg/source"
@@ -65,12 +66,15 @@ func BudgetAlertMail(r *report.BudgetReport, alerts []report.BudgetAlert) (text,
 		"Each alert is sent once per budget period (a rolling budget's: once every N days).")
 }
 
-var alertHTML = template.Must(template.New("alert").Parse(`<!DOCTYPE html><html><head><meta charset="utf-8"></head>` +
-	`<body style="font-family:Helvetica,Arial,sans-serif;color:#111827">` +
-	`<h2 style="font-size:18px;margin:0 0 8px">NextCore budget alert · {{.Tenant}}</h2>` +
-	`<ul style="font-size:14px;line-height:1.5;color:#dc2626">{{range .Alerts}}<li>{{.}}</li>{{end}}</ul>` +
-	`<pre style="font-size:12px;background:#f3f4f6;padding:10px">{{.Table}}</pre>` +
-	`<p style="font-size:11px;color:#9ca3af">Sent by nextcore usage alert. {{.Footer}}</p></body></html>`))
+// alertHTML is an alert mail's HTML part, parsed when first used.
+var alertHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("alert").Parse(`<!DOCTYPE html><html><head><meta charset="utf-8"></head>` +
+		`<body style="font-family:Helvetica,Arial,sans-serif;color:#111827">` +
+		`<h2 style="font-size:18px;margin:0 0 8px">NextCore budget alert · {{.Tenant}}</h2>` +
+		`<ul style="font-size:14px;line-height:1.5;color:#dc2626">{{range .Alerts}}<li>{{.}}</li>{{end}}</ul>` +
+		`<pre style="font-size:12px;background:#f3f4f6;padding:10px">{{.Table}}</pre>` +
+		`<p style="font-size:11px;color:#9ca3af">Sent by nextcore usage alert. {{.Footer}}</p></body></html>`))
+})
 
 // alertMail is an alert mail's text and HTML: the alerts, a report as a
 // log would show it, and a footer; names escaped by html/template.
@@ -89,7 +93,7 @@ func alertMail(tenant string, alerts []string, table func(io.Writer) error, foot
 		Alerts                []string
 	}{Tenant: tenant, Table: t.String(), Footer: footer, Alerts: alerts}
 	var h bytes.Buffer
-	if err := alertHTML.Execute(&h, d); err != nil {
+	if err := alertHTML().Execute(&h, d); err != nil {
 		return "", "", err
 	}
 	return b.String(), h.String(), nil
@@ -165,7 +169,9 @@ func hex2(n int) string {
 }
 
 // emailHTML is inline-styled, table-based HTML: what mail clients show.
-var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
+// Parsed when first used.
+var emailHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("email").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
 <body style="margin:0;padding:0;background:#f3f4f6;font-family:Helvetica,Arial,sans-serif;color:#111827">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f4f6;padding:16px 0"><tr><td align="center">
@@ -206,12 +212,13 @@ var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
 <tr><td style="font-size:11px;color:#9ca3af;padding-top:18px">Sent by nextcore.</td></tr>
 </table></td></tr></table></body></html>
 `))
+})
 
 // EmailHTML is the HTML part, inline-styled so that mail clients show it.
 // Names from outside are escaped by html/template.
 func EmailHTML(s *report.Stats, meta Meta) (string, error) {
 	var b bytes.Buffer
-	if err := emailHTML.Execute(&b, dashboardData(s, meta)); err != nil {
+	if err := emailHTML().Execute(&b, dashboardData(s, meta)); err != nil {
 		return "", err
 	}
 	return b.String(), nil
