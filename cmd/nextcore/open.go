@@ -67,12 +67,23 @@ func (a *App) openUsage(ctx context.Context, s *settings) (*reportSource, error)
 	if err != nil {
 		return nil, err
 	}
+	tenant := s.tenant
+	if tenant != "" {
+		info, err := c.Info(ctx, tenant)
+		if err == nil {
+			return a.cacheSource(ctx, c, tenant, info), nil
+		}
+		if !errors.Is(err, cache.ErrNoTenant) {
+			_ = c.Close() // the error returned says what went wrong
+			return nil, err
+		}
+	}
+	// No tenant named, or not one the cache holds: which does it hold?
 	tenants, err := c.Tenants(ctx)
 	if err != nil {
 		_ = c.Close() // the error returned says what went wrong
 		return nil, err
 	}
-	tenant := s.tenant
 	switch {
 	case len(tenants) == 0:
 		_ = c.Close() // the error returned says what went wrong
@@ -91,13 +102,19 @@ func (a *App) openUsage(ctx context.Context, s *settings) (*reportSource, error)
 		_ = c.Close() // the error returned says what went wrong
 		return nil, err
 	}
+	return a.cacheSource(ctx, c, tenant, info), nil
+}
+
+// cacheSource is the report's source of a cache's tenant, noting when the
+// cache was last synced or written.
+func (a *App) cacheSource(ctx context.Context, c cache.Store, tenant string, info source.Info) *reportSource {
 	meta := render.Meta{Source: "cache"}
 	if st, err := c.SyncState(ctx, tenant); err == nil && st != nil && st.Finished && !st.UpdatedAt.Before(info.UpdatedAt) {
 		meta.Note = "cache synced " + ago(a.now().Sub(st.UpdatedAt))
 	} else if !info.UpdatedAt.IsZero() {
 		meta.Note = "cache updated " + ago(a.now().Sub(info.UpdatedAt))
 	}
-	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { _ = c.Close() } /* reports only read */, dataStart: info.Oldest}, nil
+	return &reportSource{src: c, tenant: tenant, meta: meta, close: func() { _ = c.Close() } /* reports only read */, dataStart: info.Oldest}
 }
 
 func contains(xs []string, x string) bool {
