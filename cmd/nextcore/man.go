@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 	"github.com/spf13/pflag"
 )
 
@@ -97,15 +97,9 @@ func (a *App) writeManPages(root *cobra.Command, dir string) (int, error) {
 				return err
 			}
 		}
-		var b bytes.Buffer
-		header := &doc.GenManHeader{Section: "1", Source: "nextcore " + version, Manual: "nextcore manual", Date: &date}
-		if err := doc.GenMan(c, header, &b); err != nil {
-			return err
-		}
-		page := manSections(c, b.String())
 		name := strings.ReplaceAll(c.CommandPath(), " ", "-") + ".1"
 		if _, err := writeFile(filepath.Join(dir, name), true, func(w io.Writer) error {
-			_, err := w.Write([]byte(page))
+			_, err := io.WriteString(w, manPage(c, date))
 			return err
 		}); err != nil {
 			return err
@@ -119,20 +113,116 @@ func (a *App) writeManPages(root *cobra.Command, dir string) (int, error) {
 	return n, nil
 }
 
-// manSections adds EXIT STATUS, ENVIRONMENT and FILES before SEE ALSO, and
-// shows a flag whose value may be left out with the value it then takes
-// (--watch[=30s]), not its unset default.
-func manSections(c *cobra.Command, page string) string {
-	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.NoOptDefVal != "" {
-			page = strings.ReplaceAll(page, "--"+f.Name+`\fP[=`+f.DefValue+`]`, "--"+f.Name+`\fP[=`+f.NoOptDefVal+`]`)
-		}
-	})
-	extra := manExitStatus + manEnvironment + manFiles
-	if i := strings.Index(page, ".SH SEE ALSO"); i >= 0 {
-		return page[:i] + extra + page[i:]
+// manPage is c's page in roff (man(7)): NAME, SYNOPSIS, DESCRIPTION,
+// OPTIONS (its own, then those it inherits), EXAMPLE, EXIT STATUS,
+// ENVIRONMENT, FILES and SEE ALSO. A flag whose value may be left out shows
+// the value it then takes (--watch[=30s]). Written here rather than through
+// a Markdown converter: its regular expressions were compiled at every
+// start of nextcore, for a page written once.
+func manPage(c *cobra.Command, date time.Time) string {
+	var b strings.Builder
+	dashed := strings.ReplaceAll(c.CommandPath(), " ", "-")
+	fmt.Fprintf(&b, ".nh\n.TH %q \"1\" %q %q \"nextcore manual\"\n", strings.ToUpper(dashed), date.Format("Jan 2006"), "nextcore "+version)
+	fmt.Fprintf(&b, ".SH NAME\n%s \\- %s\n", dashed, roffText(c.Short))
+	fmt.Fprintf(&b, ".SH SYNOPSIS\n\\fB%s\\fP\n", roffText(c.UseLine()))
+	long := c.Long
+	if long == "" {
+		long = c.Short
 	}
-	return page + extra
+	b.WriteString(".SH DESCRIPTION\n")
+	roffParagraphs(&b, long)
+	for _, fs := range []struct {
+		title string
+		flags *pflag.FlagSet
+	}{{"OPTIONS", c.NonInheritedFlags()}, {"OPTIONS INHERITED FROM PARENT COMMANDS", c.InheritedFlags()}} {
+		if !fs.flags.HasAvailableFlags() {
+			continue
+		}
+		b.WriteString(".SH " + fs.title + "\n")
+		fs.flags.VisitAll(func(f *pflag.Flag) {
+			if f.Hidden || f.Deprecated != "" {
+				return
+			}
+			b.WriteString(".TP\n")
+			if f.Shorthand != "" && f.ShorthandDeprecated == "" {
+				fmt.Fprintf(&b, "\\fB-%s\\fP, ", f.Shorthand)
+			}
+			fmt.Fprintf(&b, "\\fB--%s\\fP", f.Name)
+			switch {
+			case f.NoOptDefVal != "" && f.Value.Type() != "bool":
+				fmt.Fprintf(&b, "[=%s]", roffText(f.NoOptDefVal))
+			case f.Value.Type() == "string":
+				fmt.Fprintf(&b, "=%s", roffText(strconv.Quote(f.DefValue)))
+			case f.Value.Type() != "bool":
+				fmt.Fprintf(&b, "=%s", roffText(f.DefValue))
+			}
+			_, usage := pflag.UnquoteUsage(f) // `FILE` marks the value's name in --help
+			b.WriteString("\n" + roffLine(usage) + "\n")
+		})
+	}
+	if c.Example != "" {
+		b.WriteString(".SH EXAMPLE\n.EX\n")
+		for _, line := range strings.Split(c.Example, "\n") {
+			b.WriteString(roffLine(line) + "\n")
+		}
+		b.WriteString(".EE\n")
+	}
+	b.WriteString(manExitStatus + manEnvironment + manFiles)
+	var also []string
+	if c.HasParent() {
+		also = append(also, strings.ReplaceAll(c.Parent().CommandPath(), " ", "-"))
+	}
+	subs := slices.Clone(c.Commands())
+	sort.Slice(subs, func(i, j int) bool { return subs[i].Name() < subs[j].Name() })
+	for _, sub := range subs {
+		if sub.IsAvailableCommand() && !sub.IsAdditionalHelpTopicCommand() {
+			also = append(also, dashed+"-"+sub.Name())
+		}
+	}
+	b.WriteString(".SH SEE ALSO\n")
+	for i, name := range also {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "\\fB%s(1)\\fP", name)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// roffParagraphs writes text as roff paragraphs: those separated by a
+// blank line; an indented one as it is (.EX), else filled.
+func roffParagraphs(b *strings.Builder, text string) {
+	for i, para := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		if i > 0 {
+			b.WriteString(".PP\n")
+		}
+		lines := strings.Split(para, "\n")
+		if strings.HasPrefix(lines[0], " ") || strings.HasPrefix(lines[0], "\t") {
+			b.WriteString(".EX\n")
+			for _, l := range lines {
+				b.WriteString(roffLine(l) + "\n")
+			}
+			b.WriteString(".EE\n")
+			continue
+		}
+		for _, l := range lines {
+			b.WriteString(roffLine(strings.TrimSpace(l)) + "\n")
+		}
+	}
+}
+
+// roffText escapes roff's escape character.
+func roffText(s string) string { return strings.ReplaceAll(s, `\`, `\e`) }
+
+// roffLine is s as a line of text: escaped, and not read as a request
+// when it begins with a dot or a quote.
+func roffLine(s string) string {
+	s = roffText(s)
+	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
+		s = `\&` + s
+	}
+	return s
 }
 
 const manExitStatus = `.SH EXIT STATUS

@@ -98,3 +98,23 @@ func TestFlagHelp(t *testing.T) {
 	}
 	walk(a.newRootCmd())
 }
+
+// TestRoffEscapes: text that roff would read as a request or an escape is
+// written so that it shows as typed.
+func TestRoffEscapes(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`plain text`, "plain text\n"},
+		{`.starts with a dot`, "\\&.starts with a dot\n"},
+		{`'starts with a quote`, "\\&'starts with a quote\n"},
+		{`a \ backslash`, "a \\e backslash\n"},
+		{"one\ntwo\n\nthree", "one\ntwo\n.PP\nthree\n"},
+		{"text\n\n  indented\n  .dot", "text\n.PP\n.EX\n  indented\n  .dot\n.EE\n"}, // a dot after spaces is text
+	}
+	for _, c := range cases {
+		var b strings.Builder
+		roffParagraphs(&b, c.in)
+		if b.String() != c.want {
+			t.Errorf("roffParagraphs(%q) = %q, want %q", c.in, b.String(), c.want)
+		}
+	}
+}
