@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,6 +84,12 @@ func (a *App) Run(ctx context.Context, args []string) (code int) {
 		}
 	}()
 	root := a.newRootCmd()
+	if len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		// The shell asks for completions (__complete, __completeNoDesc):
+		// only then are they needed, and giving every flag of every command
+		// its own costs a report's start a few milliseconds.
+		a.registerCompletions(root)
+	}
 	root.SetArgs(joinOptionalValues(args))
 	root.SetIn(a.Stdin)
 	root.SetOut(a.Stdout)
@@ -230,7 +237,6 @@ fills from files), or the API itself with --source api.`,
 	}
 	usage.AddCommand(a.newStatsCmd(), a.newOverviewCmd(), a.newTopModelsCmd(), a.newBreakdownCmd(), a.newQuotaCmd(), a.newBudgetsCmd(), a.newAnomaliesCmd(), a.newReconcileCmd(), a.newExportCmd(), a.newReportCmd(), a.newAlertCmd(), a.newImportCmd(), a.newSyncCmd())
 	root.AddCommand(usage, a.newBudgetCmd(), a.newCacheCmd(), a.newConfigCmd(), a.newPricingCmd(), a.newVersionCmd(), a.newManCmd())
-	a.registerCompletions(root)
 	return root
 }
 

@@ -423,6 +423,19 @@ func (s *Store) tenantID(ctx context.Context, slug string) (int32, error) {
 	return id, err
 }
 
+// knownTenant is tenantID, ok false (and no error) for a tenant the store
+// does not hold: a read of its state finds nothing.
+func (s *Store) knownTenant(ctx context.Context, slug string) (int32, bool, error) {
+	id, err := s.tenantID(ctx, slug)
+	if errors.Is(err, cache.ErrNoTenant) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, s.wrap(err)
+	}
+	return id, true, nil
+}
+
 // Tenants implements cache.Store.
 func (s *Store) Tenants(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, "SELECT slug FROM tenants ORDER BY slug", once)
@@ -438,12 +451,7 @@ func (s *Store) Info(ctx context.Context, tenant string) (source.Info, error) {
 	info := source.Info{Tenant: tenant, Kind: "cache"}
 	var tid int32
 	var updated int64
-	var oldest, newest *int64
-	err := s.pool.QueryRow(ctx, `SELECT t.id, t.updated_at,
-		(SELECT min(ts) FROM records WHERE tenant = t.id),
-		(SELECT max(ts) FROM records WHERE tenant = t.id),
-		(SELECT coalesce(sum(calls), 0)::bigint FROM rollups WHERE tenant = t.id AND dim = 0 AND level = $2)
-		FROM tenants t WHERE t.slug = $1`, once, tenant, cache.Day).Scan(&tid, &updated, &oldest, &newest, &info.Records)
+	err := s.pool.QueryRow(ctx, "SELECT id, updated_at FROM tenants WHERE slug = $1", once, tenant).Scan(&tid, &updated)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return info, fmt.Errorf("%w: %q", cache.ErrNoTenant, tenant)
 	}
@@ -453,6 +461,15 @@ func (s *Store) Info(ctx context.Context, tenant string) (source.Info, error) {
 	s.tids.Store(tenant, tid)
 	if updated > 0 {
 		info.UpdatedAt = time.Unix(0, updated)
+	}
+	// Apart from the slug's lookup: a statement on the records names the
+	// tenant, so that Citus routes it to one shard.
+	var oldest, newest *int64
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT min(ts) FROM records WHERE tenant = $1),
+		(SELECT max(ts) FROM records WHERE tenant = $1),
+		(SELECT coalesce(sum(calls), 0)::bigint FROM rollups WHERE tenant = $1 AND dim = 0 AND level = $2)`,
+		once, tid, cache.Day).Scan(&oldest, &newest, &info.Records); err != nil {
+		return info, s.wrap(err)
 	}
 	if oldest != nil {
 		info.Oldest, info.Newest = time.Unix(0, *oldest), time.Unix(0, *newest)

@@ -18,9 +18,12 @@ func (s *Store) SyncState(ctx context.Context, tenant string) (*cache.SyncState,
 	var ws, we, started, updated int64
 	var next *string
 	var finished *int64
-	err := s.pool.QueryRow(ctx, `SELECT s.api_url, s.window_start, s.window_end, s.last_ts, s.next_url,
-		s.pages, s.records, s.started_at, s.updated_at, s.finished_at
-		FROM syncs s JOIN tenants t ON t.id = s.tenant WHERE t.slug = $1`, once, tenant).
+	tid, ok, err := s.knownTenant(ctx, tenant)
+	if !ok || err != nil {
+		return nil, err
+	}
+	err = s.pool.QueryRow(ctx, `SELECT api_url, window_start, window_end, last_ts, next_url,
+		pages, records, started_at, updated_at, finished_at FROM syncs WHERE tenant = $1`, once, tid).
 		Scan(&st.APIURL, &ws, &we, &st.LastTS, &next, &st.Pages, &st.Records, &started, &updated, &finished)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -41,8 +44,12 @@ func (s *Store) SyncState(ctx context.Context, tenant string) (*cache.SyncState,
 func (s *Store) SourceSync(ctx context.Context, tenant, src string) (*cache.SourceSync, error) {
 	st := cache.SourceSync{Source: src}
 	var to, chunk, chunkEnd int64
-	err := s.pool.QueryRow(ctx, `SELECT s.synced_to, s.chunk, s.chunk_end, s.next_page, s.pages
-		FROM source_syncs s JOIN tenants t ON t.id = s.tenant WHERE t.slug = $1 AND s.source = $2`, tenant, src).
+	tid, ok, err := s.knownTenant(ctx, tenant)
+	if !ok || err != nil {
+		return nil, err
+	}
+	err = s.pool.QueryRow(ctx, `SELECT synced_to, chunk, chunk_end, next_page, pages
+		FROM source_syncs WHERE tenant = $1 AND source = $2`, tid, src).
 		Scan(&to, &chunk, &chunkEnd, &st.NextPage, &st.Pages)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -76,13 +83,16 @@ func saveSourceSync(ctx context.Context, tx pgx.Tx, tid int32, st cache.SourceSy
 
 // ImportedFiles implements cache.Store.
 func (s *Store) ImportedFiles(ctx context.Context, tenant string) (map[string]cache.FileState, error) {
-	rows, err := s.pool.Query(ctx, `SELECT f.path, f.size, f.mtime FROM imported_files f JOIN tenants t ON t.id = f.tenant
-		WHERE t.slug = $1`, tenant)
+	out := map[string]cache.FileState{}
+	tid, ok, err := s.knownTenant(ctx, tenant)
+	if !ok || err != nil {
+		return out, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT path, size, mtime FROM imported_files WHERE tenant = $1", tid)
 	if err != nil {
 		return nil, s.wrap(err)
 	}
 	defer rows.Close()
-	out := map[string]cache.FileState{}
 	for rows.Next() {
 		var path string
 		var st cache.FileState
@@ -100,8 +110,12 @@ func (s *Store) Quota(ctx context.Context, tenant string) (*cache.Quota, error) 
 	var start *string
 	var calls, tokens, spend *int64
 	var fetched int64
-	err := s.pool.QueryRow(ctx, `SELECT q.period_start, q.api_calls, q.tokens, q.spend, q.fetched_at
-		FROM quotas q JOIN tenants t ON t.id = q.tenant WHERE t.slug = $1`, once, tenant).Scan(&start, &calls, &tokens, &spend, &fetched)
+	tid, ok, err := s.knownTenant(ctx, tenant)
+	if !ok || err != nil {
+		return nil, err
+	}
+	err = s.pool.QueryRow(ctx, "SELECT period_start, api_calls, tokens, spend, fetched_at FROM quotas WHERE tenant = $1",
+		once, tid).Scan(&start, &calls, &tokens, &spend, &fetched)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -170,13 +184,16 @@ func (s *Store) inTx(ctx context.Context, tenant string, fn func(tx pgx.Tx, tid 
 // AlertsSent implements source.AlertLog: the alerts sent for a period, as
 // "alert|channel", by any host of the team.
 func (s *Store) AlertsSent(ctx context.Context, tenant, period string) (map[string]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT a.alert, a.channel FROM alerts a JOIN tenants t ON t.id = a.tenant
-		WHERE t.slug = $1 AND a.period = $2`, tenant, period)
+	out := map[string]bool{}
+	tid, ok, err := s.knownTenant(ctx, tenant)
+	if !ok || err != nil {
+		return out, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT alert, channel FROM alerts WHERE tenant = $1 AND period = $2", tid, period)
 	if err != nil {
 		return nil, s.wrap(err)
 	}
 	defer rows.Close()
-	out := map[string]bool{}
 	for rows.Next() {
 		var alert, channel string
 		if err := rows.Scan(&alert, &channel); err != nil {
@@ -201,8 +218,12 @@ func (s *Store) ForgetAlerts(ctx context.Context, tenant, period string, alerts 
 	if len(alerts) == 0 {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, `DELETE FROM alerts WHERE tenant = (SELECT id FROM tenants WHERE slug = $1)
-		AND period = $2 AND alert = ANY($3::text[])`, tenant, period, alerts)
+	tid, ok, err := s.knownTenant(ctx, tenant)
+	if !ok || err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, "DELETE FROM alerts WHERE tenant = $1 AND period = $2 AND alert = ANY($3::text[])",
+		tid, period, alerts)
 	return s.wrap(err)
 }
 
@@ -232,11 +253,7 @@ func (s *Store) AddBills(ctx context.Context, tenant string, lines []source.Bill
 
 // Bills implements cache.Store.
 func (s *Store) Bills(ctx context.Context, tenant, provider string, start, end int64) ([]source.BillLine, error) {
-	var tid int32
-	err := s.pool.QueryRow(ctx, "SELECT id FROM tenants WHERE slug = $1", tenant).Scan(&tid)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %q", cache.ErrNoTenant, tenant)
-	}
+	tid, err := s.tenantID(ctx, tenant)
 	if err != nil {
 		return nil, s.wrap(err)
 	}
