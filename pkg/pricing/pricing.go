@@ -6,7 +6,9 @@
 package pricing
 
 import (
+	"math"
 	"math/big"
+	"math/bits"
 	"regexp"
 	"slices"
 	"sort"
@@ -284,53 +286,171 @@ func (p *Period) Rates(u Use) (r Rates, batchFactor Dec, tierKnown bool) {
 
 // Amount is an exact sum of priced costs, kept as nano-dollars × 10¹⁵ (a
 // price's 10⁹ scale × a batch factor's 10⁹ ÷ the million tokens a price is
-// for), rounded only by Nano.
-type Amount struct{ n big.Int }
+// for), rounded only by Nano. It is a signed 128-bit integer (hi:lo, two's
+// complement) while the sum fits, which every real bill does, and a big.Int
+// past that: a report prices thousands of groups, and big.Int arithmetic
+// was most of it. The zero value is 0.
+type Amount struct {
+	hi  int64
+	lo  uint64
+	big *big.Int // the sum, once it left 128 bits; never shared
+}
 
-var (
-	millionth = big.NewInt(1_000_000)     // prices are per million tokens
-	unitScale = big.NewInt(1_000_000_000) // a factor of 1 at Dec's scale
-	amountDen = new(big.Int).Mul(millionth, unitScale)
+const (
+	unitScale = 1_000_000_000 // a factor of 1 at Dec's scale
+	amountDen = 1_000_000 * unitScale
 )
 
 // Add adds the cost of tokens at rates r, times the batch factor when batch.
 func (a *Amount) Add(t Tokens, r Rates, batch bool, batchFactor Dec) {
-	var sum, term big.Int
+	f := uint64(unitScale)
+	if batch {
+		if batchFactor < 0 {
+			a.addBig(amountBig(t, r, batch, batchFactor))
+			return
+		}
+		f = uint64(batchFactor)
+	}
+	var hi, lo uint64 // Σ tokens × rate, unsigned
 	for i, n := range [5]int64{t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output} {
 		if n == 0 || r[i] == 0 {
 			continue
 		}
+		if n < 0 || r[i] < 0 {
+			a.addBig(amountBig(t, r, batch, batchFactor))
+			return
+		}
+		h, l := bits.Mul64(uint64(n), uint64(r[i]))
+		var c uint64
+		lo, c = bits.Add64(lo, l, 0)
+		if hi, c = bits.Add64(hi, h, c); c != 0 {
+			a.addBig(amountBig(t, r, batch, batchFactor))
+			return
+		}
+	}
+	// × f, still within 127 bits.
+	h1, l1 := bits.Mul64(lo, f)
+	h2, l2 := bits.Mul64(hi, f)
+	top, c := bits.Add64(h1, l2, 0)
+	if h2 != 0 || c != 0 || top > math.MaxInt64 {
+		a.addBig(amountBig(t, r, batch, batchFactor))
+		return
+	}
+	a.add128(int64(top), l1)
+}
+
+// amountBig is Add's sum as a big.Int, for what does not fit 128 bits.
+func amountBig(t Tokens, r Rates, batch bool, batchFactor Dec) *big.Int {
+	var sum, term, rate big.Int
+	for i, n := range [5]int64{t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output} {
 		term.SetInt64(n)
-		term.Mul(&term, big.NewInt(int64(r[i])))
-		sum.Add(&sum, &term)
+		sum.Add(&sum, term.Mul(&term, rate.SetInt64(int64(r[i]))))
 	}
+	f := int64(unitScale)
 	if batch {
-		sum.Mul(&sum, big.NewInt(int64(batchFactor)))
-	} else {
-		sum.Mul(&sum, unitScale)
+		f = int64(batchFactor)
 	}
-	a.n.Add(&a.n, &sum)
+	return sum.Mul(&sum, rate.SetInt64(f))
+}
+
+// add128 adds hi:lo, moving to big.Int when the sum would overflow.
+func (a *Amount) add128(hi int64, lo uint64) {
+	if a.big != nil {
+		a.addBig(int128Big(hi, lo))
+		return
+	}
+	l, c := bits.Add64(a.lo, lo, 0)
+	h, _ := bits.Add64(uint64(a.hi), uint64(hi), c)
+	if (a.hi >= 0) == (hi >= 0) && (int64(h) >= 0) != (a.hi >= 0) { // signed overflow
+		a.addBig(int128Big(hi, lo))
+		return
+	}
+	a.hi, a.lo = int64(h), l
+}
+
+// addBig adds x to the sum as a big.Int.
+func (a *Amount) addBig(x *big.Int) {
+	if a.big == nil {
+		a.big = int128Big(a.hi, a.lo)
+		a.hi, a.lo = 0, 0
+	}
+	a.big = new(big.Int).Add(a.big, x) // a new one: a copied Amount shares the old
+}
+
+// int128Big is hi:lo as a big.Int.
+func int128Big(hi int64, lo uint64) *big.Int {
+	neg := hi < 0
+	uh, ul := uint64(hi), lo
+	if neg { // the magnitude: two's complement
+		var b uint64
+		ul, b = bits.Sub64(0, ul, 0)
+		uh, _ = bits.Sub64(0, uh, b)
+	}
+	x := new(big.Int).SetUint64(uh)
+	x.Lsh(x, 64).Or(x, new(big.Int).SetUint64(ul))
+	if neg {
+		x.Neg(x)
+	}
+	return x
 }
 
 // AddAmount adds another sum.
-func (a *Amount) AddAmount(o *Amount) { a.n.Add(&a.n, &o.n) }
+func (a *Amount) AddAmount(o *Amount) {
+	if o.big != nil {
+		a.addBig(o.big)
+		return
+	}
+	a.add128(o.hi, o.lo)
+}
 
 // AddUSD adds an amount already in nano-dollars (a reported cost).
 func (a *Amount) AddUSD(u source.USD) {
-	var t big.Int
-	t.SetInt64(int64(u))
-	a.n.Add(&a.n, t.Mul(&t, amountDen))
+	m := uint64(u) // |u|, for u < 0 below (MinInt64 too)
+	if u < 0 {
+		m = -m
+	}
+	h, l := bits.Mul64(m, amountDen) // < 2¹¹³
+	if u < 0 {
+		var b uint64
+		l, b = bits.Sub64(0, l, 0)
+		h, _ = bits.Sub64(0, h, b)
+	}
+	a.add128(int64(h), l)
 }
 
 // Nano is the sum rounded to the nano-dollar, halves away from zero: the
 // one rounding of a priced amount.
 func (a *Amount) Nano() source.USD {
+	if a.big == nil {
+		neg := a.hi < 0
+		uh, ul := uint64(a.hi), a.lo
+		if neg {
+			var b uint64
+			ul, b = bits.Sub64(0, ul, 0)
+			uh, _ = bits.Sub64(0, uh, b)
+		}
+		if uh < amountDen { // the quotient fits 64 bits
+			q, r := bits.Div64(uh, ul, amountDen)
+			if r >= amountDen-r { // 2r ≥ den, without overflow
+				q++
+			}
+			if neg {
+				return source.USD(-q)
+			}
+			return source.USD(q)
+		}
+	}
+	n := a.big
+	if n == nil {
+		n = int128Big(a.hi, a.lo)
+	}
+	den := big.NewInt(amountDen)
 	var q, r big.Int
-	q.QuoRem(&a.n, amountDen, &r)
+	q.QuoRem(n, den, &r)
 	r.Abs(&r)
 	r.Mul(&r, big.NewInt(2))
-	if r.Cmp(amountDen) >= 0 {
-		if a.n.Sign() < 0 {
+	if r.Cmp(den) >= 0 {
+		if n.Sign() < 0 {
 			q.Sub(&q, big.NewInt(1))
 		} else {
 			q.Add(&q, big.NewInt(1))

@@ -1,6 +1,9 @@
 package pricing
 
 import (
+	"math"
+	"math/big"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -262,4 +265,149 @@ func TestLookupDateSuffix(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v, %v; want %s", c.name, m, ok, c.want)
 		}
 	}
+}
+
+// refAmount is Amount as it was first written, all in big.Int: the
+// reference the 128-bit Amount is checked against.
+type refAmount struct{ n big.Int }
+
+func (a *refAmount) add(t Tokens, r Rates, batch bool, bf Dec) {
+	var sum, term big.Int
+	for i, n := range [5]int64{t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output} {
+		term.SetInt64(n)
+		sum.Add(&sum, term.Mul(&term, big.NewInt(int64(r[i]))))
+	}
+	f := int64(1_000_000_000)
+	if batch {
+		f = int64(bf)
+	}
+	a.n.Add(&a.n, sum.Mul(&sum, big.NewInt(f)))
+}
+
+func (a *refAmount) addUSD(u int64) {
+	var t big.Int
+	a.n.Add(&a.n, t.Mul(t.SetInt64(u), big.NewInt(1_000_000_000_000_000)))
+}
+
+func (a *refAmount) nano() int64 {
+	den := big.NewInt(1_000_000_000_000_000)
+	var q, r big.Int
+	q.QuoRem(&a.n, den, &r)
+	r.Abs(&r)
+	if r.Mul(&r, big.NewInt(2)).Cmp(den) >= 0 {
+		if a.n.Sign() < 0 {
+			q.Sub(&q, big.NewInt(1))
+		} else {
+			q.Add(&q, big.NewInt(1))
+		}
+	}
+	return q.Int64()
+}
+
+// TestAmountExact: sums of random costs, from everyday ones to those past
+// 128 bits and negative ones, equal big.Int arithmetic to the nano-dollar,
+// as does every rounding (halves away from zero).
+func TestAmountExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	pick := func(scale int) int64 {
+		switch rng.IntN(8) {
+		case 0:
+			return 0
+		case 1:
+			return math.MaxInt64 - rng.Int64N(3)
+		case 2:
+			return -rng.Int64N(1 << uint(scale))
+		}
+		return rng.Int64N(1 << uint(scale))
+	}
+	for trial := 0; trial < 3000; trial++ {
+		var got, sub Amount
+		var want, wantSub refAmount
+		scale := 10 + rng.IntN(53) // tokens and rates from small to near 2⁶³
+		for step := 0; step < 1+rng.IntN(12); step++ {
+			switch rng.IntN(4) {
+			case 0, 1:
+				tk := Tokens{pick(scale), pick(scale), pick(scale), pick(scale), pick(scale)}
+				var r Rates
+				for i := range r {
+					r[i] = Dec(pick(scale))
+				}
+				batch, bf := rng.IntN(3) == 0, Dec(pick(31))
+				got.Add(tk, r, batch, bf)
+				want.add(tk, r, batch, bf)
+			case 2:
+				u := pick(scale)
+				got.AddUSD(source.USD(u))
+				want.addUSD(u)
+			case 3:
+				tk, r := Tokens{Input: pick(scale)}, Rates{Dec(pick(scale))}
+				sub.Add(tk, r, false, 0)
+				wantSub.add(tk, r, false, 0)
+				got.AddAmount(&sub)
+				want.n.Add(&want.n, &wantSub.n)
+			}
+			if g, w := got.Nano(), want.nano(); int64(g) != w {
+				t.Fatalf("trial %d step %d: Nano %d, want %d", trial, step, g, w)
+			}
+		}
+	}
+	// Terms past 128 bits before the factor: all of nearly 2¹²⁶, and four
+	// of them with one that brings the sum just past 2¹²⁸ (wrapped, it
+	// would look small).
+	m := int64(math.MaxInt64)
+	for _, c := range []struct {
+		tk Tokens
+		r  Rates
+	}{
+		{Tokens{m, m, m, m, m}, Rates{Dec(m), Dec(m), Dec(m), Dec(m), Dec(m)}},
+		{Tokens{m, m, m, m, 1 << 33}, Rates{Dec(m), Dec(m), Dec(m), Dec(m), 1<<33 + 7}},
+	} {
+		var got Amount
+		var want refAmount
+		got.Add(c.tk, c.r, false, 0)
+		want.add(c.tk, c.r, false, 0)
+		got.AddUSD(-1)
+		want.addUSD(-1)
+		if g, w := got.Nano(), want.nano(); int64(g) != w {
+			t.Errorf("past 128 bits: Nano %d, want %d", g, w)
+		}
+	}
+	// Halves round away from zero, at the edge of the 128-bit form too.
+	for _, c := range []struct {
+		usd  int64
+		half bool
+		want int64
+	}{{0, true, 1}, {2, true, 3}, {-3, false, -3}, {math.MaxInt64 - 1, false, math.MaxInt64 - 1}, {math.MinInt64 + 1, false, math.MinInt64 + 1}} {
+		var a Amount
+		a.AddUSD(source.USD(c.usd))
+		if c.half {
+			a.Add(Tokens{Input: 500_000}, Rates{1}, false, 0) // 0.5 nano-dollar
+		}
+		if got := a.Nano(); int64(got) != c.want {
+			t.Errorf("%d (+ half: %v) rounds to %d, want %d", c.usd, c.half, got, c.want)
+		}
+	}
+}
+
+// BenchmarkAmountAdd prices a group as a report does (five token kinds at a
+// model's rates), with the 128-bit Amount and with big.Int alone.
+func BenchmarkAmountAdd(b *testing.B) {
+	tk := Tokens{Input: 1_234_567, CacheRead: 345_678, CacheWrite: 12_345, Output: 456_789}
+	r := Rates{2_500_000_000, 1_250_000_000, 3_125_000_000, 5_000_000_000, 10_000_000_000}
+	b.Run("int128", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a Amount
+			a.Add(tk, r, false, 0)
+			_ = a.Nano()
+		}
+	})
+	b.Run("big.Int", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a refAmount
+			a.add(tk, r, false, 0)
+			_ = a.nano()
+		}
+	})
 }
