@@ -303,29 +303,36 @@ const (
 
 // Add adds the cost of tokens at rates r, times the batch factor when batch.
 func (a *Amount) Add(t Tokens, r Rates, batch bool, batchFactor Dec) {
+	if hi, lo, ok := amount128(t, r, batch, batchFactor); ok {
+		a.add128(hi, lo)
+		return
+	}
+	a.addBig(amountBig(t, r, batch, batchFactor))
+}
+
+// amount128 is Add's sum as a positive 128-bit integer, ok false when a
+// value is negative or the sum does not fit.
+func amount128(t Tokens, r Rates, batch bool, batchFactor Dec) (int64, uint64, bool) {
 	f := uint64(unitScale)
 	if batch {
 		if batchFactor < 0 {
-			a.addBig(amountBig(t, r, batch, batchFactor))
-			return
+			return 0, 0, false
 		}
 		f = uint64(batchFactor)
 	}
-	var hi, lo uint64 // Σ tokens × rate, unsigned
+	var hi, lo uint64 // Σ tokens × rate
 	for i, n := range [5]int64{t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output} {
 		if n == 0 || r[i] == 0 {
 			continue
 		}
 		if n < 0 || r[i] < 0 {
-			a.addBig(amountBig(t, r, batch, batchFactor))
-			return
+			return 0, 0, false
 		}
 		h, l := bits.Mul64(uint64(n), uint64(r[i]))
 		var c uint64
 		lo, c = bits.Add64(lo, l, 0)
 		if hi, c = bits.Add64(hi, h, c); c != 0 {
-			a.addBig(amountBig(t, r, batch, batchFactor))
-			return
+			return 0, 0, false
 		}
 	}
 	// × f, still within 127 bits.
@@ -333,10 +340,17 @@ func (a *Amount) Add(t Tokens, r Rates, batch bool, batchFactor Dec) {
 	h2, l2 := bits.Mul64(hi, f)
 	top, c := bits.Add64(h1, l2, 0)
 	if h2 != 0 || c != 0 || top > math.MaxInt64 {
-		a.addBig(amountBig(t, r, batch, batchFactor))
-		return
+		return 0, 0, false
 	}
-	a.add128(int64(top), l1)
+	return int64(top), l1, true
+}
+
+// neg128 is -(hi:lo) in two's complement: the magnitude of a negative
+// 128-bit integer, or a magnitude made negative.
+func neg128(hi, lo uint64) (uint64, uint64) {
+	l, b := bits.Sub64(0, lo, 0)
+	h, _ := bits.Sub64(0, hi, b)
+	return h, l
 }
 
 // amountBig is Add's sum as a big.Int, for what does not fit 128 bits.
@@ -381,10 +395,8 @@ func (a *Amount) addBig(x *big.Int) {
 func int128Big(hi int64, lo uint64) *big.Int {
 	neg := hi < 0
 	uh, ul := uint64(hi), lo
-	if neg { // the magnitude: two's complement
-		var b uint64
-		ul, b = bits.Sub64(0, ul, 0)
-		uh, _ = bits.Sub64(0, uh, b)
+	if neg {
+		uh, ul = neg128(uh, ul)
 	}
 	x := new(big.Int).SetUint64(uh)
 	x.Lsh(x, 64).Or(x, new(big.Int).SetUint64(ul))
@@ -411,9 +423,7 @@ func (a *Amount) AddUSD(u source.USD) {
 	}
 	h, l := bits.Mul64(m, amountDen) // < 2¹¹³
 	if u < 0 {
-		var b uint64
-		l, b = bits.Sub64(0, l, 0)
-		h, _ = bits.Sub64(0, h, b)
+		h, l = neg128(h, l)
 	}
 	a.add128(int64(h), l)
 }
@@ -425,9 +435,7 @@ func (a *Amount) Nano() source.USD {
 		neg := a.hi < 0
 		uh, ul := uint64(a.hi), a.lo
 		if neg {
-			var b uint64
-			ul, b = bits.Sub64(0, ul, 0)
-			uh, _ = bits.Sub64(0, uh, b)
+			uh, ul = neg128(uh, ul)
 		}
 		if uh < amountDen { // the quotient fits 64 bits
 			q, r := bits.Div64(uh, ul, amountDen)

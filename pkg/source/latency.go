@@ -204,9 +204,8 @@ func (h *Latency) MergeBinary(b []byte) error {
 	// Decoded into a reused buffer: a report merges thousands of rows'
 	// histograms, and merge copies what it keeps.
 	scratch := binScratch.Get().(*[]latencyBin)
-	defer binScratch.Put(scratch)
 	bins := (*scratch)[:0]
-	defer func() { *scratch = bins[:0] }()
+	defer func() { *scratch = bins[:0]; binScratch.Put(scratch) }()
 	k := int32(0)
 	for len(b) > 0 {
 		d, n := binary.Uvarint(b)

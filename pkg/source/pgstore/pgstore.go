@@ -396,7 +396,7 @@ func tenantID(ctx context.Context, q interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }, slug string, create bool) (int32, error) {
 	var id int32
-	err := q.QueryRow(ctx, "SELECT id FROM tenants WHERE slug = $1", slug).Scan(&id)
+	err := q.QueryRow(ctx, "SELECT id FROM tenants WHERE slug = $1", once, slug).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if !create {
 			return 0, fmt.Errorf("%w: %q", cache.ErrNoTenant, slug)
@@ -412,11 +412,7 @@ func (s *Store) tenantID(ctx context.Context, slug string) (int32, error) {
 	if id, ok := s.tids.Load(slug); ok {
 		return id.(int32), nil
 	}
-	var id int32
-	err := s.pool.QueryRow(ctx, "SELECT id FROM tenants WHERE slug = $1", once, slug).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("%w: %q", cache.ErrNoTenant, slug)
-	}
+	id, err := tenantID(ctx, s.pool, slug, false)
 	if err == nil {
 		s.tids.Store(slug, id)
 	}

@@ -43,7 +43,7 @@ func (s *Store) AggregateMany(ctx context.Context, tenant string, qs []source.Qu
 	r.add(beginRead, nil, nil)
 	for qi := range qs {
 		if len(out[qi]) > 0 {
-			s.query(&r, tid, &qs[qi], out[qi])
+			query(&r, tid, &qs[qi], out[qi])
 		}
 	}
 	r.add("COMMIT", nil, nil)
@@ -109,7 +109,7 @@ func rolledQuery(q *source.Query) bool {
 }
 
 // query adds the statements that answer q into out.
-func (s *Store) query(r *reads, tid int32, q *source.Query, out []source.Groups) {
+func query(r *reads, tid int32, q *source.Query, out []source.Groups) {
 	last := q.Bounds[len(q.Bounds)-1]
 	if !rolledQuery(q) {
 		fromRecords(r, tid, q, q.Bounds[0], last, out)
@@ -258,24 +258,32 @@ func mergeLatency(l *source.Latency, b []byte) error {
 // row's group to add rest to.
 func eachGroup(out []source.Groups, rest []any, fn func(g *source.Totals) error) func(pgx.Rows) error {
 	return func(rows pgx.Rows) error {
-		var k int
+		var k int64
 		var member string
 		dest := append([]any{&k, &member}, rest...)
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			if k < 0 || k >= len(out) {
-				return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
-			}
-			g := out[k][member]
-			if err := fn(&g); err != nil {
+			if err := intoGroup(out, k, member, fn); err != nil {
 				return err
 			}
-			out[k][member] = g
 		}
 		return rows.Err()
 	}
+}
+
+// intoGroup hands fn the group of member in interval k to add to.
+func intoGroup(out []source.Groups, k int64, member string, fn func(g *source.Totals) error) error {
+	if k < 0 || k >= int64(len(out)) {
+		return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
+	}
+	g := out[k][member]
+	if err := fn(&g); err != nil {
+		return err
+	}
+	out[k][member] = g
+	return nil
 }
 
 // addTotals adds rows of (interval, member, counters…) to out: the
@@ -300,21 +308,8 @@ func addTotals(q *source.Query, out []source.Groups) func(pgx.Rows) error {
 		// from the wire as they came, the names of the few members made
 		// once.
 		names := map[string]string{}
-		for rows.Next() {
-			raw := rows.RawValues()
-			if len(raw) != 2+len(idx) {
-				return fmt.Errorf("%w: %d columns, want %d", cache.ErrCorrupted, len(raw), 2+len(idx))
-			}
-			k, ok := wireInt(raw[0])
-			if !ok || k < 0 || k >= int64(len(out)) {
-				return fmt.Errorf("%w: a row outside the query's intervals", cache.ErrCorrupted)
-			}
-			member, ok := names[string(raw[1])]
-			if !ok {
-				member = string(raw[1])
-				names[member] = member
-			}
-			g := out[k][member]
+		var raw [][]byte
+		add := func(g *source.Totals) error {
 			c := g.Counters()
 			for j, i := range idx {
 				v, ok := wireInt(raw[2+j])
@@ -323,7 +318,24 @@ func addTotals(q *source.Query, out []source.Groups) func(pgx.Rows) error {
 				}
 				*c[i] += v
 			}
-			out[k][member] = g
+			return nil
+		}
+		for rows.Next() {
+			if raw = rows.RawValues(); len(raw) != 2+len(idx) {
+				return fmt.Errorf("%w: %d columns, want %d", cache.ErrCorrupted, len(raw), 2+len(idx))
+			}
+			k, ok := wireInt(raw[0])
+			if !ok {
+				k = -1 // outside every interval
+			}
+			member, ok := names[string(raw[1])]
+			if !ok {
+				member = string(raw[1])
+				names[member] = member
+			}
+			if err := intoGroup(out, k, member, add); err != nil {
+				return err
+			}
 		}
 		return rows.Err()
 	}
